@@ -1,0 +1,1 @@
+"""Readers for every supported file format, behind one :func:`load`."""
