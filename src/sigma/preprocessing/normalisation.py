@@ -1,0 +1,112 @@
+"""Feature normalisations applied to ``(H, W, F)`` feature maps, in the tutorial's order.
+
+Each function takes an ``(H, W, F)`` array and returns a new float32 array; the input is never
+modified. They are meant to be chained, e.g. ``[neighbour_averaging, zscore]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._errors import bad_value
+
+
+def _check(x, name="data"):
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise bad_value(name, x.shape, "an (H, W, F) stack of feature maps")
+    return x
+
+
+def _box3(a):
+    """3 × 3 sum over the two leading axes with zero padding (vectorised, no loops over pixels)."""
+    p = np.pad(a, ((1, 1), (1, 1)) + ((0, 0),) * (a.ndim - 2))
+    c = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
+    return c[:-2] + c[1:-1] + c[2:]
+
+
+def neighbour_averaging(data):
+    """Mean over each pixel's 3 × 3 neighbourhood; border pixels average only in-image neighbours.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(9, dtype=np.float32).reshape(3, 3, 1)
+    >>> neighbour_averaging(x)[..., 0]
+    array([[2. , 2.5, 3. ],
+           [3.5, 4. , 4.5],
+           [5. , 5.5, 6. ]], dtype=float32)
+    """
+    x = _check(data).astype(np.float32, copy=False)
+    counts = _box3(np.ones(x.shape[:2], np.float32))
+    return (_box3(x) / counts[..., None]).astype(np.float32)
+
+
+def zscore(data):
+    """Standardise each feature to zero mean and unit standard deviation over the map.
+
+    A constant feature becomes zeros (not NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.stack([np.array([[1., 3.]]), np.array([[5., 5.]])], axis=-1)
+    >>> zscore(x)
+    array([[[-1.,  0.],
+            [ 1.,  0.]]], dtype=float32)
+    """
+    x = _check(data).astype(np.float32, copy=False)
+    flat = x.reshape(-1, x.shape[-1])
+    mean = flat.mean(axis=0, dtype=np.float64)
+    std = flat.std(axis=0, dtype=np.float64)
+    safe = np.where(std > 0, std, 1.0)
+    out = (x - mean.astype(np.float32)) / safe.astype(np.float32)
+    out[..., std == 0] = 0.0
+    return out.astype(np.float32, copy=False)
+
+
+def softmax(data):
+    """Softmax across the features of each pixel (max-subtracted, so it never overflows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = softmax(np.array([[[1000.0, 1000.0]]]))
+    >>> y
+    array([[[0.5, 0.5]]], dtype=float32)
+    """
+    x = _check(data).astype(np.float32, copy=False)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def apply_chain(data, norm_list) -> np.ndarray:
+    """Apply the normalisations in order; strings name the functions of this module.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> apply_chain(np.ones((2, 2, 1)), ["zscore"]).sum()
+    np.float32(0.0)
+    """
+    out = np.asarray(data, dtype=np.float32)
+    for f in norm_list or []:
+        fn = _resolve(f)
+        out = fn(out)
+    return out
+
+
+_BY_NAME = {"neighbour_averaging": neighbour_averaging, "zscore": zscore, "softmax": softmax}
+
+
+def _resolve(f):
+    if callable(f):
+        return f
+    if isinstance(f, str) and f in _BY_NAME:
+        return _BY_NAME[f]
+    raise bad_value("normalisation", f, "a function or one of " + ", ".join(repr(k) for k in _BY_NAME))
+
+
+def chain_names(norm_list) -> list[str]:
+    """Names of the steps of a normalisation chain (for logs and state files)."""
+    return [getattr(_resolve(f), "__name__", str(f)) for f in norm_list or []]

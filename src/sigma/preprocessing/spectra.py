@@ -1,0 +1,44 @@
+"""Per-pixel spectrum normalisation."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def _normalise_block(block):
+    x = np.asarray(block, dtype=np.float32)
+    tot = x.sum(axis=-1, keepdims=True, dtype=np.float64)
+    ok = np.isfinite(tot) & (tot > 0)
+    scale = np.where(ok, 1.0 / np.where(ok, tot, 1.0), 0.0).astype(np.float32)
+    out = x * scale
+    if not ok.all():
+        out[~ok[..., 0]] = 0.0
+    return out
+
+
+def normalise_spectra(data):
+    """Divide each pixel's spectrum by its total so that it sums to 1.
+
+    Pixels with no counts, or with NaN (outside a scanned area), become all-zero spectra
+    rather than NaN. Output is float32; dask in, dask out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 3], [0, 0]]], dtype=np.uint8)
+    >>> normalise_spectra(x)
+    array([[[0.25, 0.75],
+            [0.  , 0.  ]]], dtype=float32)
+    """
+    if hasattr(data, "dask"):
+        return data.map_blocks(_normalise_block, dtype=np.float32)
+    out = np.empty(data.shape, dtype=np.float32)
+    h = data.shape[0]
+    step = max(1, int(2**24 // max(1, int(np.prod(data.shape[1:])) * 4)))
+    for r0 in range(0, h, step):
+        out[r0 : r0 + step] = _normalise_block(data[r0 : r0 + step])
+    return out
