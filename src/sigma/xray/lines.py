@@ -182,6 +182,19 @@ def default_lines_for_elements(
     return out
 
 
+_FAMILY_COST = {"Ka": 0.0, "La": 0.35, "Ma": 0.7}
+#: Lanthanides and actinides are rarely what an unlabelled peak is; they are proposed last.
+_RARE = set("La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm "
+            "Tc Po At Rn Fr Ra Xe Kr".split())
+
+
+def _proposal_cost(hit, energy, tol, chosen) -> float:
+    name, e, _ = hit
+    el, fam = name.split("_")
+    return (abs(e - energy) / tol + _FAMILY_COST.get(fam, 1.0) + (0.8 if el in _RARE else 0.0)
+            - (2.0 if el in chosen else 0.0))
+
+
 def propose_lines_from_spectrum(
     sum_spectrum,
     energy_axis,
@@ -234,7 +247,10 @@ def propose_lines_from_spectrum(
         if not cands:
             continue
         elements_chosen = {c.split("_")[0] for c in chosen}
-        cands.sort(key=lambda h: (h[0].split("_")[0] not in elements_chosen, abs(h[1] - ep)))
+        cands = [h for h in cands if h[0].endswith("a")]
+        if not cands:
+            continue
+        cands.sort(key=lambda h: _proposal_cost(h, ep, tol, elements_chosen))
         name = cands[0][0]
         if name.split("_")[0] in elements_chosen:
             continue

@@ -1,0 +1,1 @@
+"""The tutorial's ``sigma.utils`` import path: thin re-exports of the core."""
