@@ -23,6 +23,45 @@ def _same_field(img_sig: dict, eds_sig: dict, tol: float = 0.02) -> bool:
     return abs(ih - eh) <= tol * abs(eh) and abs(iw - ew) <= tol * abs(ew)
 
 
+def _check_container(path: Path) -> None:
+    """Refuse a truncated ``.bcf`` before the compiled decoder reads past the end of the file.
+
+    A ``.bcf`` is an SFS container: every internal file is a list of chunk pointers. When a
+    pointer (plus the bytes that chunk must hold) lies beyond the end of the file, the file was
+    cut short, and decoding it could crash the interpreter instead of raising.
+    """
+    from rsciio.bruker._api import SFS_reader
+
+    size = path.stat().st_size
+    try:
+        sfs = SFS_reader(str(path))
+    except Exception as exc:  # noqa: BLE001
+        raise wrap_reader_error(path, exc) from exc
+
+    def items(node):
+        for v in node.values():
+            yield from (items(v) if isinstance(v, dict) else [v])
+
+    for item in items(sfs.vfs):
+        if getattr(item, "is_dir", False) or not getattr(item, "size", 0):
+            continue
+        try:
+            item._fill_pointer_table()
+            pointers = np.asarray(item.pointers, dtype=np.int64)
+        except Exception as exc:  # noqa: BLE001
+            raise wrap_reader_error(path, exc) from exc
+        left = item.size - np.arange(pointers.size, dtype=np.int64) * sfs.usable_chunk
+        need = int((pointers + np.clip(left, 0, sfs.usable_chunk)).max(initial=0))
+        if need > size:
+            from .._errors import bad_file
+
+            raise bad_file(
+                path,
+                f"could not be read (its part {item.name!r} needs {need} bytes but the file has "
+                f"{size}); it may be truncated or corrupt",
+            )
+
+
 def read_bcf(path, *, lazy: bool = False, downsample: int = 1, cutoff_at_kV=None) -> RawData:
     """Read a Bruker ``.bcf`` file.
 
@@ -49,6 +88,7 @@ def read_bcf(path, *, lazy: bool = False, downsample: int = 1, cutoff_at_kV=None
     from rsciio.bruker import file_reader
 
     path = Path(path)
+    _check_container(path)
     try:
         sigs = file_reader(str(path), lazy=lazy, downsample=downsample, cutoff_at_kV=cutoff_at_kV)
     except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file

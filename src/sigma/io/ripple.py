@@ -81,7 +81,11 @@ def read_par(path) -> dict:
     >>> read_par(p)
     {'scale_x': 0.5, 'scale_y': 0.5}
     """
-    text = Path(path).read_text(encoding="latin-1")
+    blob = Path(path).read_bytes()
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        text = blob.decode("latin-1")
 
     def find(pattern):
         m = re.search(pattern, text, flags=re.IGNORECASE)
