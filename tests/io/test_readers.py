@@ -171,7 +171,7 @@ def test_rpl_without_raw(tmp_path, vendor_dir):
         load(tmp_path / "x.rpl")
 
 
-@pytest.mark.parametrize("fraction", [0.05, 0.5, 0.9, 0.97])
+@pytest.mark.parametrize("fraction", [0.05, 0.3, 0.6, 0.9])
 @pytest.mark.parametrize("name", ["bcf/P45_12bit_packed_8bit_compressed.bcf", "bcf/test_TEM.bcf"])
 def test_truncated_bcf_never_crashes(real_dir, tmp_path, name, fraction):
     src = real_dir / name
