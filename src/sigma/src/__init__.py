@@ -1,0 +1,1 @@
+"""Tutorial import paths (``sigma.src.segmentation``, ``sigma.src.dim_reduction``, ...)."""
