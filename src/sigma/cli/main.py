@@ -1,0 +1,231 @@
+"""The ``sigma`` command line.
+
+Commands
+--------
+``sigma demo [--out DIR] [--overwrite]``
+    The whole tutorial pipeline on a built-in synthetic phantom; prints where the report is.
+``sigma run INPUT... --config CONFIG.toml --out DIR [--overwrite] [--shared-phases]
+[--workers N | --scheduler tcp://HOST:PORT]``
+    The pipeline on each input; with ``--shared-phases`` one latent space and one clustering
+    for all inputs (cluster *k* is the same phase in every map).
+``sigma config --example``
+    Print a documented example configuration (every option at its default).
+``sigma info FILE``
+    Shape, energy calibration, pixel size, beam energy, elements and navigation images.
+
+Global options ``--quiet`` (warnings only, no progress bars) and ``--verbose`` (debug logs).
+
+Scale-out: ``--workers N`` starts a local dask.distributed cluster of N processes on
+127.0.0.1; ``--scheduler tcp://HOST:8786`` uses a cluster that is already running (start one
+with ``dask scheduler`` and ``dask worker tcp://HOST:8786`` on each node, or take the
+``scheduler_address`` of a dask-jobqueue / dask-gateway cluster). Workers need SIGMA2 installed
+and the input files under the same paths. See :mod:`sigma.pipeline.scaleout`.
+
+Exit codes: 0 success; 1 some inputs failed (summary printed) or an error; 2 bad usage or
+configuration; 130 interrupted (Ctrl-C; no partial outputs are left).
+
+Examples
+--------
+>>> main(["config", "--example"])  # doctest: +ELLIPSIS
+# SIGMA2 pipeline configuration: ...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .._errors import SigmaError
+
+log = logging.getLogger("sigma.cli")
+
+__all__ = ["build_parser", "main"]
+
+_EPILOG_RUN = """\
+scale-out:
+  --workers N starts a dask.distributed LocalCluster of N worker processes on 127.0.0.1 for
+  the run; --scheduler tcp://HOST:8786 connects to an existing cluster, e.g. one started with
+      dask scheduler --port 8786            (head node)
+      dask worker tcp://HOST:8786           (each compute node)
+  or the scheduler_address of a dask-jobqueue / dask-gateway cluster. Workers need SIGMA2
+  installed and must see the input files under the same paths. Loading, binning, spectrum
+  normalisation and feature maps run chunked on the cluster; the rest runs here.
+
+outputs (OUT/<input stem>/): phase_map.png, labels.npy, labels.tiff, masks/, cluster_spectra.csv,
+  nmf_weights.csv, nmf_components.csv, abundance_maps.npy/.png, phase_proportions.csv,
+  segmenter_state.*, run.json, report.html; with --shared-phases also OUT/shared_proportions.csv.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``sigma`` command."""
+    def verbosity(default):
+        parent = argparse.ArgumentParser(add_help=False)
+        g = parent.add_mutually_exclusive_group()
+        g.add_argument("-q", "--quiet", action="store_true", default=default,
+                       help="warnings and errors only, no progress bars")
+        g.add_argument("-v", "--verbose", action="store_true", default=default, help="debug logging")
+        return parent
+
+    # the sub-commands' copies default to SUPPRESS so `sigma -q run ...` is not undone
+    common = verbosity(argparse.SUPPRESS)
+    p = argparse.ArgumentParser(
+        prog="sigma", description="SIGMA2: phase maps from EDS spectrum images.",
+        parents=[verbosity(False)],
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    d = sub.add_parser("demo", parents=[common], help="run the whole pipeline on a built-in phantom",
+                       description="Run the tutorial's pipeline end to end on a synthetic phantom "
+                       "with known phases, and write every output and an HTML report.")
+    d.add_argument("--out", default="demo_output", type=Path, help="output folder (default: %(default)s)")
+    d.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    d.add_argument("--size", type=int, nargs=2, default=(96, 128), metavar=("H", "W"),
+                   help="phantom size in pixels (default: %(default)s)")
+    d.add_argument("--config", type=Path, help="TOML configuration overriding the demo's")
+
+    r = sub.add_parser("run", parents=[common], help="run the pipeline on input files",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG_RUN,
+                       description="Run the pipeline (load, pre-process, features, latent space, "
+                       "clustering, NMF, outputs, report) on every input.")
+    r.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="data files (.bcf, .emi, .hspy, .rpl, .h5oina ...)")
+    r.add_argument("--config", type=Path, help="TOML configuration (see `sigma config --example`); defaults if omitted")
+    r.add_argument("--out", required=True, type=Path, help="output folder")
+    r.add_argument("--overwrite", action="store_true", help="replace existing OUT/<stem> folders")
+    r.add_argument("--shared-phases", action="store_true",
+                   help="one latent space and clustering across all inputs (same cluster id = same phase)")
+    sg = r.add_mutually_exclusive_group()
+    sg.add_argument("--workers", type=int, metavar="N", help="start a local dask.distributed cluster of N workers")
+    sg.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use an existing dask.distributed scheduler")
+
+    c = sub.add_parser("config", parents=[common], help="print an example configuration",
+                       description="Print a documented TOML configuration holding every option.")
+    c.add_argument("--example", action="store_true", required=True, help="print the example TOML")
+    c.add_argument("--check", type=Path, metavar="FILE", help=argparse.SUPPRESS)
+
+    i = sub.add_parser("info", parents=[common], help="describe a data file",
+                       description="Shape, energy calibration, pixel size, beam energy, elements, "
+                       "lines and navigation images of a data file (read lazily).")
+    i.add_argument("file", type=Path, help="data file")
+    i.add_argument("--site", help="site (slice) of an .h5oina file")
+    i.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return p
+
+
+def _setup_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    root = logging.getLogger("sigma")
+    root.setLevel(level)
+    if not any(getattr(h, "_sigma_cli", False) for h in root.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        h._sigma_cli = True
+        root.addHandler(h)
+    for h in root.handlers:
+        if getattr(h, "_sigma_cli", False):
+            h.setLevel(level)
+    if quiet:
+        os.environ["SIGMA_PROGRESS"] = "0"
+    for noisy in ("distributed", "numba", "hyperspy", "rsciio", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _cmd_config(args) -> int:
+    from ..pipeline.config import example_toml
+
+    sys.stdout.write(example_toml())
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from .info import describe, format_info
+
+    kw = {}
+    if args.site is not None:
+        kw["site"] = int(args.site) if args.site.isdigit() else args.site
+    info = describe(args.file, **kw)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        print(format_info(info))
+    return 0
+
+
+def _print_summary(results, out: Path) -> int:
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        if r.ok:
+            print(f"done    {r.input}: {r.out_dir}" + (f" (report: {r.report})" if r.report else ""))
+    for r in failed:
+        print(f"FAILED  {r.input}: {r.error}", file=sys.stderr)
+    n = len(results)
+    print(f"{n - len(failed)} of {n} input(s) done, {len(failed)} failed; outputs in {out}")
+    return 1 if failed else 0
+
+
+def _cmd_run(args) -> int:
+    from ..pipeline.config import default_config, load_config
+    from ..pipeline.runner import run_batch
+
+    cfg = load_config(args.config) if args.config else default_config()
+    results = run_batch(
+        args.inputs, cfg, args.out, overwrite=args.overwrite, shared_phases=args.shared_phases,
+        workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
+        config_path=args.config,
+    )
+    return _print_summary(results, args.out)
+
+
+def _cmd_demo(args) -> int:
+    from ..pipeline.demo import run_demo
+
+    result = run_demo(args.out, overwrite=args.overwrite, size=tuple(args.size),
+                      config_path=args.config, progress=not args.quiet)
+    if not result.ok:
+        print(f"demo failed: {result.error}", file=sys.stderr)
+        return 1
+    print(f"Demo outputs: {result.out_dir}")
+    print(f"Report:       {result.report}")
+    return 0
+
+
+_COMMANDS = {"config": _cmd_config, "info": _cmd_info, "run": _cmd_run, "demo": _cmd_demo}
+
+
+def main(argv=None) -> int:
+    """Entry point of ``sigma`` / ``python -m sigma``; returns the exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.quiet, args.verbose)
+    from ..pipeline.config import ConfigError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted: partial outputs were removed", file=sys.stderr)
+        return 130
+    except ConfigError as exc:
+        print(f"sigma {args.command}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except SigmaError as exc:
+        print(f"sigma {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"sigma {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
