@@ -1,0 +1,52 @@
+"""Figure builders: matplotlib (static, PNG) and Bokeh (interactive views); no widgets here.
+
+Cluster colours always come from the segmenter through :func:`cluster_colors`.
+"""
+
+from .colors import NOISE_COLOR, cluster_colors, label_rgba, palette, to_hex
+from .static import (
+    cluster_spectra,
+    figure_to_png,
+    gaussian_ellipses,
+    new_figure,
+    plot_abundance_map,
+    plot_cluster_distribution,
+    plot_cluster_spectra,
+    plot_feature_maps,
+    plot_intensity_maps,
+    plot_latent,
+    plot_nav_image,
+    plot_nmf,
+    plot_phase_map,
+    plot_pixel_distributions,
+    plot_projection,
+    plot_sum_spectrum,
+    save_png,
+    sum_spectrum_lines,
+)
+
+__all__ = [
+    "NOISE_COLOR",
+    "cluster_colors",
+    "cluster_spectra",
+    "figure_to_png",
+    "gaussian_ellipses",
+    "label_rgba",
+    "new_figure",
+    "palette",
+    "plot_abundance_map",
+    "plot_cluster_distribution",
+    "plot_cluster_spectra",
+    "plot_feature_maps",
+    "plot_intensity_maps",
+    "plot_latent",
+    "plot_nav_image",
+    "plot_nmf",
+    "plot_phase_map",
+    "plot_pixel_distributions",
+    "plot_projection",
+    "plot_sum_spectrum",
+    "save_png",
+    "sum_spectrum_lines",
+    "to_hex",
+]
