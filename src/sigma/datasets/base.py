@@ -387,6 +387,12 @@ class SpectrumDataset(_FeatureMixin):
             Subtract a linear background estimated either side of each line.
         """
         feats = list(self.feature_list if feature_list is None else feature_list)
+        if not feats:
+            raise bad_value(
+                "feature_list", feats,
+                "at least one X-ray line; this data names no elements and no peaks were found, "
+                "so set them with set_feature_list(['Fe_Ka', ...])",
+            )
         use_bin = self.spectra_bin is not None and not raw_data
         src = self.spectra_bin if use_bin else self.spectra
         lines = [f for f in feats if f != NAV_FEATURE]
@@ -425,16 +431,31 @@ class SpectrumDataset(_FeatureMixin):
         from ..xray import line_energy
 
         if measured_peaks is None:
+            from scipy.stats import theilslopes
+
             spec = self.sum_spectrum()
             e = self.energy_axis_of(self.spectra)
             pk, _ = find_peaks(spec, prominence=max(5 * np.sqrt(max(spec.max(), 1)), 1))
-            meas = e[pk]
-            refs = [line_energy(x) for x in self.xray_lines]
-            cost = np.abs(meas[:, None] - np.asarray(refs)[None, :])
-            cost[cost > tolerance] = 1e6
-            r, c = linear_sum_assignment(cost)
-            keep = cost[r, c] <= tolerance
-            pairs = [(meas[i], refs[j]) for i, j in zip(r[keep], c[keep], strict=True)]
+            meas = e[pk][e[pk] > 0.15]  # never the zero-energy (noise) peak
+            refs = np.asarray([line_energy(x) for x in self.xray_lines])
+
+            def match(m, tol):
+                cost = np.abs(m[:, None] - refs[None, :])
+                cost[cost > tol] = 1e6
+                r, c = linear_sum_assignment(cost)
+                keep = cost[r, c] <= tol
+                return r[keep], c[keep]
+
+            r, c = match(meas, tolerance)
+            if len(r) < 2:
+                raise bad_value("measured_peaks", None, "at least two sum-spectrum peaks within "
+                                f"{tolerance} keV of the feature lines (found {len(r)})")
+            a, b = theilslopes(refs[c], meas[r])[:2]  # robust to a wrong first match
+            for tol in (tolerance / 3, tolerance / 6):
+                r, c = match(a * meas + b, tol)
+                if len(r) >= 2:
+                    a, b = np.polyfit(meas[r], refs[c], 1)
+            pairs = list(zip(meas[r], refs[c], strict=True))
         else:
             pairs = [(float(v), line_energy(k)) for k, v in measured_peaks.items()]
         if len(pairs) < 2:
