@@ -1,0 +1,319 @@
+"""Clustering back-ends: name -> scikit-learn estimator, fitting, HDBSCAN sample-and-assign.
+
+Every method returns flat labels with ``-1`` for noise. Any object with ``fit_predict`` is
+accepted as well as the named methods, following the scikit-learn estimator contract.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from sigma._errors import bad_value
+
+__all__ = ["METHODS", "ClusterFit", "make_estimator", "fit_clusters", "bic_sweep"]
+
+logger = logging.getLogger(__name__)
+
+#: Names accepted for ``method`` (scikit-learn estimators).
+METHODS = ("GaussianMixture", "BayesianGaussianMixture", "Kmeans", "Birch", "HDBSCAN")
+
+_DEFAULT_ARGS = {
+    "GaussianMixture": {"n_components": 8, "random_state": 0},
+    "BayesianGaussianMixture": {"n_components": 8, "random_state": 0},
+    "Kmeans": {"n_clusters": 8, "random_state": 0, "n_init": "auto"},
+    "Birch": {"n_clusters": 8},
+    "HDBSCAN": {},
+}
+
+
+@dataclass
+class ClusterFit:
+    """Result of :func:`fit_clusters`.
+
+    Attributes
+    ----------
+    labels : ndarray of int32, shape (N,)
+        Cluster id per point, ``-1`` for noise.
+    proba : ndarray of float32, shape (N, K) or None
+        Soft assignment (``predict_proba``) where the method has one (Gaussian mixtures).
+    membership : ndarray of float32, shape (N,) or None
+        HDBSCAN's membership strength (``probabilities_``): how strongly a point belongs to
+        its own cluster. Not a probability over clusters.
+    model : object
+        The fitted estimator.
+    n_fit : int
+        Number of points the estimator was fitted on (less than N when subsampled).
+    """
+
+    labels: np.ndarray
+    proba: np.ndarray | None
+    membership: np.ndarray | None
+    model: object
+    n_fit: int
+
+
+def _resolve(method, method_args):
+    if method_args is None:
+        method_args = {}
+    if not isinstance(method_args, dict):
+        raise bad_value("method_args", method_args, "a dict of keyword arguments or None")
+    if isinstance(method, str):
+        if method not in METHODS:
+            raise bad_value("method", method, f"one of {list(METHODS)} or an estimator")
+        args = dict(_DEFAULT_ARGS[method])
+        user = dict(method_args)
+        if method in ("Kmeans", "Birch") and "n_components" in user:
+            # the tutorial's GMM spelling, accepted for the other methods too
+            user.setdefault("n_clusters", user.pop("n_components"))
+        args.update(user)
+        return method, args
+    if not hasattr(method, "fit_predict"):
+        raise bad_value("method", method, f"one of {list(METHODS)} or an object with fit_predict")
+    if method_args:
+        raise bad_value("method_args", method_args, "empty when 'method' is an estimator object")
+    return method, {}
+
+
+def make_estimator(method, method_args=None):
+    """Build an unfitted estimator for a method name (or pass an estimator through).
+
+    Parameters
+    ----------
+    method : str or estimator
+        One of :data:`METHODS` or any object with ``fit_predict``.
+    method_args : dict, optional
+        Keyword arguments of the scikit-learn class. ``Kmeans`` and ``Birch`` also accept
+        ``n_components`` as a spelling of ``n_clusters``.
+
+    Examples
+    --------
+    >>> make_estimator("Kmeans", {"n_components": 3}).n_clusters
+    3
+    >>> make_estimator("GaussianMixture").n_components
+    8
+    """
+    method, args = _resolve(method, method_args)
+    if not isinstance(method, str):
+        return method
+    from sklearn import cluster, mixture
+
+    cls = {
+        "GaussianMixture": mixture.GaussianMixture,
+        "BayesianGaussianMixture": mixture.BayesianGaussianMixture,
+        "Kmeans": cluster.KMeans,
+        "Birch": cluster.Birch,
+        "HDBSCAN": cluster.HDBSCAN,
+    }[method]
+    try:
+        return cls(**args)
+    except TypeError as exc:
+        raise bad_value(
+            "method_args", method_args, f"keyword arguments of {cls.__name__} ({exc})"
+        ) from None
+
+
+def _sample(n: int, size: int, random_state) -> np.ndarray:
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
+def _fit_hdbscan_sampled(latent, args, max_fit_samples, random_state) -> ClusterFit:
+    """Fit HDBSCAN on a random sample, then give every other point its nearest sampled
+    neighbour's label, or -1 when that neighbour is noise or lies farther than its own core
+    distance (the distance to its ``min_samples``-th neighbour in the sample) or
+    ``cluster_selection_epsilon``, whichever is larger."""
+    from sklearn.cluster import HDBSCAN
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(latent)
+    idx = _sample(n, max_fit_samples, random_state)
+    ratio = max_fit_samples / n
+    scaled = dict(args)
+    mcs = int(args.get("min_cluster_size", 5))
+    scaled["min_cluster_size"] = max(2, round(mcs * ratio))
+    if args.get("max_cluster_size"):
+        scaled["max_cluster_size"] = max(
+            scaled["min_cluster_size"], round(args["max_cluster_size"] * ratio)
+        )
+    logger.info(
+        "HDBSCAN on %d of %d points (min_cluster_size %s -> %s, max_cluster_size %s -> %s); "
+        "the rest are assigned to their nearest sampled neighbour",
+        max_fit_samples, n, mcs, scaled["min_cluster_size"],
+        args.get("max_cluster_size"), scaled.get("max_cluster_size"),
+    )  # fmt: skip
+    model = HDBSCAN(**scaled)
+    sub = latent[idx]
+    sample_labels = model.fit_predict(sub).astype(np.int32)
+    sample_strength = np.asarray(model.probabilities_, dtype=np.float32)
+
+    min_samples = args.get("min_samples") or mcs
+    k = int(min(max(1, min_samples), len(sub)))
+    nn = NearestNeighbors(n_neighbors=k).fit(sub)
+    core = nn.kneighbors(sub, n_neighbors=k)[0][:, -1]
+    reach = np.maximum(core, float(args.get("cluster_selection_epsilon", 0.0)))
+
+    rest = np.ones(n, dtype=bool)
+    rest[idx] = False
+    rest_idx = np.flatnonzero(rest)
+    dist, nbr = nn.kneighbors(latent[rest_idx], n_neighbors=1)
+    dist, nbr = dist[:, 0], nbr[:, 0]
+    lab = sample_labels[nbr]
+    lab[dist > reach[nbr]] = -1
+    labels = np.empty(n, dtype=np.int32)
+    labels[idx] = sample_labels
+    labels[rest_idx] = lab
+    strength = np.empty(n, dtype=np.float32)
+    strength[idx] = sample_strength
+    strength[rest_idx] = np.where(lab >= 0, sample_strength[nbr], 0.0)
+    return ClusterFit(labels, None, strength, model, max_fit_samples)
+
+
+def fit_clusters(
+    latent, method="GaussianMixture", method_args=None, *, max_fit_samples=50_000, random_state=0
+) -> ClusterFit:
+    """Cluster latent points.
+
+    Parameters
+    ----------
+    latent : array_like, shape (N, d)
+    method : str or estimator
+        See :func:`make_estimator`.
+    method_args : dict, optional
+    max_fit_samples : int or None
+        HDBSCAN is fitted on at most this many randomly chosen points (its cost grows faster
+        than linearly); the other points take the label of their nearest sampled neighbour.
+        Size parameters (``min_cluster_size``, ``max_cluster_size``) are scaled by the sample
+        fraction. ``None`` fits on everything. Other methods always fit on all points.
+    random_state : int or None
+        Seed of that sample.
+
+    Returns
+    -------
+    ClusterFit
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> pts = np.r_[rng.normal(0, 0.1, (50, 2)), rng.normal(5, 0.1, (50, 2))]
+    >>> fit = fit_clusters(pts, "GaussianMixture", {"n_components": 2, "random_state": 0})
+    >>> np.bincount(fit.labels).tolist(), fit.proba.shape
+    ([50, 50], (100, 2))
+    """
+    latent = np.asarray(latent)
+    if latent.ndim != 2 or len(latent) == 0:
+        raise bad_value("latent", latent.shape, "a non-empty array of shape (N, d)")
+    method, args = _resolve(method, method_args)
+    if max_fit_samples is not None and (
+        isinstance(max_fit_samples, bool)
+        or not isinstance(max_fit_samples, int | np.integer)
+        or max_fit_samples < 2
+    ):
+        raise bad_value("max_fit_samples", max_fit_samples, "an int >= 2 or None")
+    n = len(latent)
+    if method == "HDBSCAN" and max_fit_samples is not None and n > max_fit_samples:
+        return _fit_hdbscan_sampled(latent, args, int(max_fit_samples), random_state)
+
+    model = make_estimator(method, args)
+    labels = np.asarray(model.fit_predict(latent))
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise bad_value("method", method, f"an estimator whose fit_predict returns {n} int labels")
+    labels = labels.astype(np.int32)
+    if labels.min() < -1:
+        raise bad_value("method", method, "an estimator that labels noise -1 and clusters >= 0")
+    proba = membership = None
+    if method in ("GaussianMixture", "BayesianGaussianMixture") or (
+        not isinstance(method, str) and hasattr(model, "predict_proba")
+    ):
+        proba = np.asarray(model.predict_proba(latent), dtype=np.float32)
+    if method == "HDBSCAN":
+        membership = np.asarray(model.probabilities_, dtype=np.float32)
+    return ClusterFit(labels, proba, membership, model, n)
+
+
+def bic_sweep(
+    latent,
+    n_range=20,
+    *,
+    model="GaussianMixture",
+    model_args=None,
+    max_fit_samples=None,
+    random_state=0,
+    progress=True,
+):
+    """Bayesian information criterion of Gaussian mixtures with 1..n components.
+
+    Parameters
+    ----------
+    latent : array_like, shape (N, d)
+    n_range : int or iterable of int
+        An int ``n`` means ``range(1, n + 1)``.
+    model : {'GaussianMixture', 'BayesianGaussianMixture'}
+    model_args : dict, optional
+        Extra keyword arguments (``n_components`` is set by the sweep).
+    max_fit_samples : int, optional
+        Fit and score on a random sample of this size (BIC of the sample).
+    random_state : int or None
+        Seed of that sample.
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    n_components : ndarray of int
+    bic : ndarray of float
+        ``-2 log L + p ln N`` (equal to scikit-learn's ``GaussianMixture.bic``); lower is
+        better.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> pts = np.r_[rng.normal(0, 0.1, (60, 2)), rng.normal(5, 0.1, (60, 2))]
+    >>> ns, bic = bic_sweep(pts, 4, model_args={"random_state": 0}, progress=False)
+    >>> int(ns[np.argmin(bic)])
+    2
+    """
+    from tqdm.auto import tqdm
+
+    if model not in ("GaussianMixture", "BayesianGaussianMixture"):
+        raise bad_value("model", model, "'GaussianMixture' or 'BayesianGaussianMixture'")
+    if isinstance(n_range, int | np.integer) and not isinstance(n_range, bool):
+        if n_range < 1:
+            raise bad_value("n_range", n_range, "an int >= 1 or an iterable of ints >= 1")
+        ns = np.arange(1, int(n_range) + 1)
+    else:
+        ns = np.asarray(list(n_range))
+        if ns.size == 0 or ns.ndim != 1 or not np.issubdtype(ns.dtype, np.integer) or ns.min() < 1:
+            raise bad_value("n_range", n_range, "an int >= 1 or an iterable of ints >= 1")
+    latent = np.asarray(latent)
+    if latent.ndim != 2:
+        raise bad_value("latent", latent.shape, "an array of shape (N, d)")
+    if max_fit_samples is not None and len(latent) > max_fit_samples:
+        latent = latent[_sample(len(latent), int(max_fit_samples), random_state)]
+    args = dict(model_args or {})
+    args.pop("n_components", None)
+    bics = []
+    for k in tqdm(ns, desc="BIC sweep", disable=not progress):
+        est = make_estimator(model, {**args, "n_components": int(k)})
+        est.fit(latent)
+        bics.append(_bic(est, latent))
+    return ns, np.asarray(bics)
+
+
+def _bic(est, x) -> float:
+    """BIC = -2 log L + p ln N, with p the free parameters of a Gaussian mixture (the same
+    count as ``GaussianMixture.bic``; BayesianGaussianMixture has no ``bic`` of its own)."""
+    n, d = x.shape
+    k = est.n_components
+    cov = {
+        "full": k * d * (d + 1) / 2,
+        "diag": k * d,
+        "tied": d * (d + 1) / 2,
+        "spherical": k,
+    }[est.covariance_type]
+    p = cov + k * d + k - 1
+    return float(-2 * est.score(x) * n + p * np.log(n))
