@@ -159,6 +159,8 @@ class SpectrumDataset(_FeatureMixin):
         self.nav_img_feature = False
         self.norm_chain: list[str] = []
         self.normalised_spectra = False
+        self._normalised_signal = None
+        self._totals = None
         self.feature_list = self._initial_feature_list(raw)
         self._write_lines_metadata()
 
@@ -265,6 +267,8 @@ class SpectrumDataset(_FeatureMixin):
         self.nav_img_bin = image_signal(bin_image(self.nav_img.data, (fy, fx)), raw, title=self._nav_title)
         self.bin_size = (fy, fx)
         self.normalised_spectra = False
+        self._normalised_signal = None
+        self._totals = None
         self._write_lines_metadata()
         if self.normalised_elemental_data is not None:
             log.info("binning changed the grid: normalised_elemental_data must be recomputed")
@@ -291,12 +295,18 @@ class SpectrumDataset(_FeatureMixin):
         Works on the binned spectra when they exist. The counts stay available as
         :attr:`spectra_raw`; pixels with no counts (or NaN) become zero spectra.
         """
-        if self.spectra_bin is not None:
-            target = self.spectra_bin
-            self.spectra_raw = target
+        target = self.spectra_bin if self.spectra_bin is not None else self.spectra
+        if target is self._normalised_signal:
+            log.info("peak_intensity_normalisation: the spectra are already normalised")
+            return target
+        self.spectra_raw = target
+        # Pixel totals, kept so that line maps of the normalised spectra can be taken from the
+        # counts in one pass (window sum / total) without reading a float32 copy of the cube.
+        data = target.data
+        if hasattr(data, "dask"):
+            self._totals = data.astype(np.float64).sum(axis=-1)
         else:
-            target = self.spectra
-            self.spectra_raw = self.spectra
+            self._totals = np.nansum(data, axis=-1, dtype=np.float64)
         raw = self._derived_raw(None, self.bin_size)
         ax = target.axes_manager.signal_axes[0]
         raw.energy_scale, raw.energy_offset = float(ax.scale), float(ax.offset)
@@ -307,6 +317,7 @@ class SpectrumDataset(_FeatureMixin):
         else:
             self.spectra = norm
         self.normalised_spectra = True
+        self._normalised_signal = norm
         self._write_lines_metadata()
         return norm
 
@@ -328,6 +339,8 @@ class SpectrumDataset(_FeatureMixin):
                 continue
             if id(s) not in seen:
                 seen[id(s)] = s.isig[float(end):]
+                if s is self._normalised_signal:
+                    self._normalised_signal = seen[id(s)]
             setattr(self, name, seen[id(s)])
 
     def set_energy_calibration(self, scale: float, offset: float):
@@ -401,7 +414,20 @@ class SpectrumDataset(_FeatureMixin):
         if lines:
             wins = line_windows(lines, float(e[1] - e[0]), float(e[0]), e.size,
                                 fwhm_mnka=self.fwhm_mnka, background=background)
-            maps = feature_maps(src.data, wins)
+            counts = self.spectra_raw
+            if (src is self._normalised_signal and counts is not None and counts is not src
+                    and counts.data.shape == src.data.shape and self._totals is not None):
+                # window sums of the normalised spectra == window sums of the counts / total
+                tot = self._totals
+                if hasattr(tot, "dask"):
+                    import dask.array as xp
+                else:
+                    xp = np
+                safe = xp.where(tot > 0, tot, 1.0)
+                maps = feature_maps(counts.data, wins) / safe[..., None].astype(np.float32)
+                maps = maps * (tot > 0)[..., None]
+            else:
+                maps = feature_maps(src.data, wins)
             (maps,) = compute(maps, desc="feature maps")
             maps = np.asarray(maps, dtype=np.float32)
         cols, j = [], 0
