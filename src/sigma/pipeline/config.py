@@ -13,7 +13,7 @@ Examples
 >>> validate_config({"latent": {"umap": {"n_neighbours": 30}}})
 Traceback (most recent call last):
 ...
-sigma.pipeline.config.ConfigError: Unknown key 'latent.umap.n_neighbours'; did you mean 'latent.umap.n_neighbors'? Accepted keys in [latent.umap]: n_neighbors, min_dist, n_components, metric, random_state.
+sigma.pipeline.config.ConfigError: Unknown key 'latent.umap.n_neighbours'; did you mean 'latent.umap.n_neighbors'? Accepted keys in [latent.umap]: n_neighbors, min_dist, n_components, metric, random_state, n_epochs.
 """
 
 from __future__ import annotations
@@ -251,6 +251,7 @@ _SCHEMA = Table(
                         "n_components": Opt(2, _int(1), "latent dimensions"),
                         "metric": Opt("euclidean", _str, "distance metric of the feature space"),
                         "random_state": Opt(0, _int(0), "seed (makes the projection reproducible)"),
+                        "n_epochs": Opt(0, _int(0), "optimisation epochs; 0 lets UMAP choose (500 below 10000 pixels, else 200)"),
                     },
                 ),
                 "autoencoder": Table(

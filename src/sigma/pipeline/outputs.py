@@ -49,12 +49,24 @@ class OutputExistsError(SigmaFileError, FileExistsError):
     """The output folder exists and ``--overwrite`` was not given."""
 
 
+def _umask() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+#: Permissions of written files and folders (mkstemp/mkdtemp would leave them private).
+_FILE_MODE = 0o666 & ~_umask()
+_DIR_MODE = 0o777 & ~_umask()
+
+
 @contextlib.contextmanager
 def _atomic(path: Path, mode: str = "wb"):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
@@ -182,6 +194,7 @@ class StagedOutput:
         check_free(self.final, self.overwrite)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.path = Path(tempfile.mkdtemp(prefix=f".{self.name}.partial-", dir=self.out_dir))
+        os.chmod(self.path, _DIR_MODE)
         return self
 
     def commit(self) -> Path:

@@ -1,0 +1,157 @@
+"""Latent projections that can be fitted on some pixels and applied to others.
+
+The pipeline needs both "fit on everything" (one file) and "fit on a balanced sample, then
+project every pixel of every file" (``--shared-phases``, or ``latent.fit_pixels`` on a large
+map). :class:`LatentProjector` does both for UMAP (``UMAP.fit`` + ``transform``) and for the
+autoencoder (:class:`~sigma.embedding.experiment.Experiment` trained on the sample, then its
+encoder applied to all pixels).
+
+Examples
+--------
+>>> import numpy as np
+>>> from sigma.pipeline.config import default_config
+>>> cfg = default_config()["latent"]
+>>> cfg["umap"]["n_neighbors"] = 5
+>>> x = np.random.default_rng(0).normal(size=(60, 3)).astype("float32")
+>>> proj = LatentProjector(cfg).fit(x[:40])
+>>> proj.transform(x).shape
+(60, 2)
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LatentProjector", "balanced_sample"]
+
+#: Pixels encoded per batch by the autoencoder.
+_ENCODE_BATCH = 65536
+
+
+def balanced_sample(sizes, n_per_input: int, seed: int = 0) -> list[np.ndarray]:
+    """The same number of random pixel indices from every input (sorted, without repeats).
+
+    ``n = min(n_per_input, smallest input)`` pixels are drawn from each input so every input
+    weighs the same in a shared fit, whatever its size.
+
+    Examples
+    --------
+    >>> [len(i) for i in balanced_sample([100, 30], 50)]
+    [30, 30]
+    """
+    n = int(min(n_per_input, *sizes)) if len(sizes) else 0
+    rng = np.random.default_rng(seed)
+    return [np.sort(rng.choice(int(s), size=n, replace=False)) for s in sizes]
+
+
+class LatentProjector:
+    """Fit a latent projection on some feature vectors and project any others.
+
+    Parameters
+    ----------
+    config : dict
+        The ``[latent]`` table of the configuration.
+    work_dir : path-like, optional
+        Where the autoencoder writes its checkpoints (a temporary folder when omitted).
+    progress : bool
+        Show the autoencoder's training bar.
+
+    Attributes
+    ----------
+    model_ : object
+        The fitted ``umap.UMAP`` or :class:`~sigma.embedding.experiment.Experiment`.
+    fit_latent_ : ndarray
+        ``(n_fit, d)`` latent coordinates of the fitted pixels.
+    """
+
+    def __init__(self, config: dict, *, work_dir=None, progress: bool = True):
+        self.config = config
+        self.work_dir = work_dir
+        self.progress = progress
+
+    @property
+    def method(self) -> str:
+        return self.config["method"]
+
+    def fit(self, x: np.ndarray) -> LatentProjector:
+        """Fit on ``(N, F)`` feature vectors; returns ``self``."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if self.method == "umap":
+            self._fit_umap(x)
+        else:
+            self._fit_autoencoder(x)
+        return self
+
+    def _fit_umap(self, x):
+        import umap
+
+        p = dict(self.config["umap"])
+        n_neighbors = min(p.pop("n_neighbors"), max(2, len(x) - 1))
+        p["n_epochs"] = p["n_epochs"] or None
+        self.model_ = umap.UMAP(n_neighbors=n_neighbors, **p)
+        self.fit_latent_ = np.asarray(self.model_.fit_transform(x), dtype=np.float32)
+        self._fit_x = x
+
+    def _fit_autoencoder(self, x):
+        import tempfile
+
+        from ..embedding import autoencoder as ae_mod
+        from ..embedding.experiment import Experiment, same_seeds
+
+        a = self.config["autoencoder"]
+        same_seeds(a["seed"])
+        if self.work_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="sigma-ae-")
+            work = Path(self._tmp.name)
+        else:
+            work = Path(self.work_dir)
+        ex = Experiment(
+            descriptor=a["descriptor"], general_results_dir=work,
+            model=getattr(ae_mod, a["model"]),
+            model_args={"hidden_layer_sizes": tuple(a["hidden_layer_sizes"]), "latent_dim": a["latent_dim"]},
+            chosen_dataset=x, save_model_every_epoch=a["save_model_every_epoch"],
+            device=None if a["device"] == "auto" else a["device"],
+        )
+        run = dict(a["run"])
+        run["lr_scheduler_args"] = dict(run["lr_scheduler_args"]) or None
+        ex.run_model(**run, progress_bar=self.progress)
+        self.model_ = ex
+        self.fit_latent_ = np.asarray(ex.get_latent(), dtype=np.float32)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Latent coordinates ``(N, d)`` float32 of ``(N, F)`` feature vectors."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if self.method == "umap":
+            if x.shape == self._fit_x.shape and np.array_equal(x, self._fit_x):
+                return self.fit_latent_.copy()
+            return np.asarray(self.model_.transform(x), dtype=np.float32)
+        import torch
+
+        ex = self.model_
+        ex.model.eval()
+        out = []
+        with torch.inference_mode():
+            for s in range(0, len(x), _ENCODE_BATCH):
+                xb = torch.from_numpy(x[s : s + _ENCODE_BATCH]).to(ex.device)
+                out.append(ex.model.encode(xb).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.config["autoencoder"]["latent_dim"]), np.float32)
+
+    def fit_transform_sampled(self, x: np.ndarray, max_fit: int = 0, seed: int = 0) -> np.ndarray:
+        """Fit on all rows (``max_fit=0`` or ``>= N``) or on ``max_fit`` random rows, and
+        return the latent coordinates of every row."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        n = len(x)
+        if not max_fit or max_fit >= n:
+            self.fit(x)
+            return self.fit_latent_
+        idx = np.sort(np.random.default_rng(seed).choice(n, size=max_fit, replace=False))
+        log.info("fitting the %s projection on %d of %d pixels", self.method, max_fit, n)
+        self.fit(x[idx])
+        out = self.transform(x)
+        out[idx] = self.fit_latent_
+        return out

@@ -1,0 +1,244 @@
+"""A self-contained HTML report of one pipeline run.
+
+Every figure is drawn with the builders of :mod:`sigma.plot` (matplotlib, Agg) and embedded as
+a base64 PNG ``data:`` URI; styles are inline. The file opens from disk in any browser, with no
+server and no network.
+
+Examples
+--------
+>>> page = render_page("T", [("Section", "<p>hi</p>")])
+>>> page.startswith("<!DOCTYPE html>"), "http" in page.split("<body>")[0]
+(True, False)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+__all__ = ["build_report", "img_tag", "render_page"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#1f3a5f;color:#fff;padding:16px 28px}header h1{margin:0;font-size:22px}
+header p{margin:4px 0 0;opacity:.85;font-size:13px}
+nav{padding:8px 28px;background:#e8edf3;font-size:13px}nav a{margin-right:14px;color:#1f3a5f}
+main{padding:8px 28px 40px;max-width:1200px}section{background:#fff;border:1px solid #ddd;
+border-radius:6px;padding:12px 18px;margin:16px 0}h2{font-size:17px;margin:4px 0 10px}
+img{max-width:100%;height:auto;display:block;margin:6px 0}table{border-collapse:collapse;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f0f0f0}
+td.l,th.l{text-align:left}.sw{display:inline-block;width:14px;height:14px;border:1px solid #555;
+vertical-align:middle}pre{font-size:12px;background:#f6f6f6;padding:8px;overflow:auto;max-height:420px}
+.note{color:#666;font-size:12px}
+"""
+
+
+def img_tag(fig_or_png, alt: str, dpi: int = 100) -> str:
+    """``<img>`` with the figure (or PNG bytes) inlined as a base64 ``data:`` URI.
+
+    Examples
+    --------
+    >>> from sigma.plot import new_figure
+    >>> img_tag(new_figure((1, 1)), "empty")[:32]
+    '<img alt="empty" src="data:image'
+    """
+    if isinstance(fig_or_png, bytes | bytearray):
+        png = bytes(fig_or_png)
+    else:
+        from ..plot import figure_to_png
+
+        png = figure_to_png(fig_or_png, dpi=dpi)
+    b64 = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def _table(header, rows, left=()) -> str:
+    th = "".join(f'<th class="{"l" if i in left else ""}">{html.escape(str(h))}</th>' for i, h in enumerate(header))
+    body = []
+    for r in rows:
+        cells = []
+        for i, v in enumerate(r):
+            cls = ' class="l"' if i in left else ""
+            cells.append(f"<td{cls}>{v}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{th}</tr>{''.join(body)}</table>"
+
+
+def render_page(title: str, sections, subtitle: str = "") -> str:
+    """The HTML document around ``[(heading, html_body), ...]`` sections."""
+    nav = " ".join(f'<a href="#s{i}">{html.escape(h)}</a>' for i, (h, _) in enumerate(sections))
+    body = "".join(
+        f'<section id="s{i}"><h2>{html.escape(h)}</h2>{content}</section>'
+        for i, (h, content) in enumerate(sections)
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body><header><h1>{html.escape(title)}</h1>"
+        f"<p>{html.escape(subtitle)}</p></header><nav>{nav}</nav><main>{body}</main></body></html>\n"
+    )
+
+
+def _safe(name: str, build):
+    """Build one section; a failing figure becomes a note instead of breaking the report."""
+    try:
+        return build()
+    except Exception as exc:  # noqa: BLE001 - the report must still be written
+        log.warning("report section %r failed: %s", name, exc)
+        return f'<p class="note">This figure could not be drawn: {html.escape(str(exc))}</p>'
+
+
+def _sum_spectrum_fig(ps, ds):
+    from ..plot import new_figure, sum_spectrum_lines
+
+    energy = np.asarray(ps.energy_axis, dtype=float)
+    total = np.asarray(ps.get_cluster_spectra("sum"), dtype=float).sum(axis=0)
+    fig = new_figure((9, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(energy, total, color="#333", lw=1)
+    ymax = float(total.max()) if total.size else 1.0
+    for name, e in sum_spectrum_lines(ds).items():
+        if energy[0] <= e <= energy[-1]:
+            ax.axvline(e, color="#c0392b", ls="--", lw=0.8)
+            ax.text(e, ymax * 0.97, name, rotation=90, va="top", ha="right", fontsize=8, color="#c0392b")
+    ax.set_xlabel("Energy (keV)")
+    ax.set_ylabel("Counts (analysis grid)")
+    ax.set_title("Sum spectrum with the feature lines")
+    ax.set_xlim(energy[0], energy[-1])
+    return fig
+
+
+def _feature_fig(ds):
+    from ..plot import plot_feature_maps
+
+    chain = ", ".join(getattr(ds, "norm_chain", [])) or "raw"
+    return plot_feature_maps(ds.normalised_elemental_data, list(ds.feature_list),
+                             title=f"Normalised feature maps ({chain})")
+
+
+def _latent_fig(ps, max_points):
+    from ..plot import new_figure, plot_latent
+
+    fig = new_figure((6, 5), layout="constrained")
+    plot_latent(ps, ax=fig.add_subplot(), max_points=max_points)
+    return fig
+
+
+def _phase_fig(ps, alpha):
+    from ..plot import new_figure, plot_phase_map
+
+    fig = new_figure((6.5, 5), layout="constrained")
+    plot_phase_map(ps, alpha=alpha, ax=fig.add_subplot())
+    return fig
+
+
+def _cluster_spectra_fig(ps):
+    from ..plot import new_figure, plot_cluster_spectra
+
+    fig = new_figure((9, 3.6), layout="constrained")
+    plot_cluster_spectra(ps, ax=fig.add_subplot(), normalisation=True)
+    return fig
+
+
+def _proportions_table(ps) -> str:
+    props = ps.phase_proportions(exclude_noise=True)
+    rows = []
+    for i, c, p in zip(ps.cluster_ids.tolist(), ps.counts.tolist(), props.tolist(), strict=True):
+        col = html.escape(ps.colors.get(i, "#000"))
+        rows.append([f'<span class="sw" style="background:{col}"></span>', i, c, f"{100 * p:.2f} %"])
+    if ps.noise_count:
+        col = html.escape(ps.colors.get(-1, "#888"))
+        rows.append([f'<span class="sw" style="background:{col}"></span>', "noise (-1)", ps.noise_count, "–"])
+    return _table(["", "cluster", "pixels", "area fraction"], rows)
+
+
+def _nmf_section(ps, unmix) -> str:
+    from ..plot import plot_feature_maps, plot_nmf
+
+    parts = [img_tag(plot_nmf(unmix["weights"], unmix["components"], energy=np.asarray(ps.energy_axis),
+                              cluster_ids=unmix["cluster_ids"].tolist(), cluster_colours=ps.colors),
+                     "NMF weights and components")]
+    ab = unmix["abundance"]
+    k = ab.shape[-1]
+    parts.append(img_tag(plot_feature_maps(ab, [f"component {j}" for j in range(k)],
+                                           title="Abundance maps (per-pixel NNLS)"), "abundance maps"))
+    w = unmix["weights"]
+    rows = [[int(i), *[f"{v:.3g}" for v in r]] for i, r in zip(unmix["cluster_ids"], w, strict=True)]
+    parts.append("<details><summary>Weights table</summary>"
+                 + _table(["cluster", *[f"w_{j}" for j in range(w.shape[1])]], rows) + "</details>")
+    return "".join(parts)
+
+
+def _run_section(record: dict) -> str:
+    inp = record.get("input", {})
+    rows = [["input", html.escape(str(inp.get("path", "")))],
+            ["sha256", f"<code>{html.escape(str(inp.get('sha256', '')))}</code>"],
+            ["started", html.escape(str(record.get("started", "")))]]
+    ds = record.get("dataset", {})
+    if ds:
+        rows += [["grid (H × W)", " × ".join(map(str, ds.get("grid", [])))],
+                 ["raw shape", " × ".join(map(str, ds.get("raw_shape", [])))],
+                 ["features", html.escape(", ".join(ds.get("feature_list", [])))],
+                 ["normalisation", html.escape(", ".join(ds.get("normalisation_chain", [])) or "none")]]
+    timings = record.get("timings_s", {})
+    t_rows = [[html.escape(k), f"{v:.2f}"] for k, v in timings.items()]
+    vers = record.get("versions", {})
+    v_rows = [[html.escape(k), html.escape(str(v))] for k, v in vers.items()]
+    cfg = html.escape(json.dumps(record.get("config", {}), indent=2, default=str))
+    return (
+        _table(["item", "value"], rows, left=(0, 1))
+        + "<h3>Stage timings (s)</h3>" + _table(["stage", "seconds"], t_rows, left=(0,))
+        + "<details><summary>Configuration</summary><pre>" + cfg + "</pre></details>"
+        + "<details><summary>Package versions</summary>" + _table(["package", "version"], v_rows, left=(0, 1))
+        + "</details>"
+    )
+
+
+def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> str:
+    """The report of one run as an HTML string.
+
+    Parameters
+    ----------
+    ps : PixelSegmenter
+        The clustering (labels, colours, latent, spectra).
+    ds : SEMDataset or TEMDataset
+        The dataset it was computed on (feature maps, feature list).
+    cfg : dict
+        The run's configuration.
+    unmix : dict, optional
+        ``weights``, ``components``, ``abundance``, ``cluster_ids`` of the NMF stage.
+    record : dict, optional
+        The ``run.json`` content written so far (input, timings, versions).
+    extra : dict, optional
+        ``{heading: html}`` sections appended at the end (e.g. the demo's ground truth).
+
+    Returns
+    -------
+    str
+    """
+    record = record or {}
+    rep = cfg["report"]
+    name = record.get("input", {}).get("path", "input")
+    sections = [
+        ("Sum spectrum", _safe("sum spectrum", lambda: img_tag(_sum_spectrum_fig(ps, ds), "sum spectrum"))),
+        ("Feature maps", _safe("feature maps", lambda: img_tag(_feature_fig(ds), "feature maps"))),
+        ("Latent space", _safe("latent", lambda: img_tag(_latent_fig(ps, rep["max_latent_points"]),
+                                                          "latent space coloured by cluster"))),
+        ("Phase map", _safe("phase map", lambda: img_tag(_phase_fig(ps, rep["alpha"]), "phase map"))),
+        ("Phase proportions", _safe("proportions", lambda: _proportions_table(ps))),
+        ("Cluster spectra", _safe("cluster spectra", lambda: img_tag(_cluster_spectra_fig(ps), "cluster spectra"))),
+    ]
+    if unmix is not None:
+        sections.append(("NMF", _safe("nmf", lambda: _nmf_section(ps, unmix))))
+    for head, body in (extra or {}).items():
+        sections.append((head, body))
+    sections.append(("Run", _safe("run", lambda: _run_section(record))))
+    sub = (f"{ps.n_clusters} clusters on a {ps.height} × {ps.width} grid · "
+           f"{cfg['latent']['method']} + {cfg['clustering']['method']}")
+    return render_page(f"SIGMA2 report: {name}", sections, subtitle=sub)
