@@ -90,8 +90,10 @@ def save_png(fig, path, dpi: int = 100) -> Path:
 def _grid(n: int, ncols: int, panel=(3.0, 2.6)):
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols)) if n else 1
-    fig = new_figure((panel[0] * ncols, panel[1] * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    fig = new_figure((panel[0] * ncols, panel[1] * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False,
+                        gridspec_kw={"left": 0.02, "right": 0.95, "wspace": 0.25, "hspace": 0.3,
+                                     "top": 1 - 0.45 / (panel[1] * nrows), "bottom": 0.03}).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig, axes[:n]
@@ -195,7 +197,7 @@ def plot_sum_spectrum(dataset, ax=None, binned: bool = False, feature_list=None,
             continue
         y = float(np.interp(e, energy, spec))
         ax.axvline(e, color=pal[k], ls="--", lw=0.8, alpha=0.8)
-        ax.text(e, min(y + 0.04 * top, 1.05 * top), name, rotation=90, ha="center", va="bottom",
+        ax.text(e, min(y + 0.04 * top, 1.05 * top), name, rotation=90, ha="right", va="bottom",
                 fontsize=8, color=pal[k], gid=f"line:{name}")
     ax.set_ylim(top=1.2 * top if top > 0 else 1)
     ax.set_title("Sum spectrum" + (" (binned)" if binned else ""))
@@ -255,8 +257,10 @@ def plot_pixel_distributions(maps, names, norm_list=(), cmap: str = "viridis", b
     for k in range(len(steps)):
         stages.append((" + ".join(steps[: k + 1]), apply_chain(maps, list(norm_list)[: k + 1])))
     nf = len(names)
-    fig = new_figure((2.6 * nf, 2.1 * len(stages)), layout="constrained")
-    axes = fig.subplots(len(stages), nf, squeeze=False)
+    fig = new_figure((2.6 * nf, 2.1 * len(stages)))
+    axes = fig.subplots(len(stages), nf, squeeze=False,
+                        gridspec_kw={"left": 0.3 / nf, "right": 0.99, "wspace": 0.35, "hspace": 0.45,
+                                     "top": 1 - 0.3 / (2.1 * len(stages)), "bottom": 0.35 / (2.1 * len(stages))})
     cm = colormaps[cmap]
     for r, (stage, data) in enumerate(stages):
         for c, name in enumerate(names):
@@ -344,7 +348,7 @@ def gaussian_ellipses(model, n_std: float = 2.0):
 
 
 def plot_latent(ps, color: bool = True, ax=None, max_points: int = 200_000, ellipses: bool = True,
-                seed: int = 0, s: float = 2.0):
+                seed: int = 0, s: float | None = None):
     """Latent space coloured by cluster (or grey), with GMM Gaussians as 2σ ellipses.
 
     Parameters
@@ -380,6 +384,7 @@ def plot_latent(ps, color: bool = True, ax=None, max_points: int = 200_000, elli
         c = lut[np.searchsorted(ids, labels[idx])]
     else:
         c = "0.35"
+    s = float(np.clip(3e4 / max(len(idx), 1), 1.0, 16.0)) if s is None else s
     ax.scatter(z[idx, 0], z[idx, 1], c=c, s=s, linewidths=0, rasterized=True)
     if ellipses:
         for k, (mu, w, h, a) in enumerate(gaussian_ellipses(getattr(ps, "model", None))):
@@ -519,9 +524,15 @@ def plot_cluster_distribution(ps, max_clusters: int = 40, kind: str = "mean"):
     feats = getattr(ps.dataset, "normalised_elemental_data", None)
     names = list(getattr(ps.dataset, "feature_list", []))
     energy = getattr(ps.dataset, "energy_axis", None)
+    fmeans = None
+    if feats is not None and hasattr(ps, "feature_means"):
+        fmeans = np.asarray(ps.feature_means)
     ncol = 3 if energy is not None else 2
-    fig = new_figure((4.2 * ncol, 2.2 * max(len(ids_show), 1)), layout="constrained")
-    axes = fig.subplots(max(len(ids_show), 1), ncol, squeeze=False)
+    nrow = max(len(ids_show), 1)
+    fig = new_figure((4.2 * ncol, 2.4 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False,
+                        gridspec_kw={"left": 0.03, "right": 0.98, "wspace": 0.25, "hspace": 0.75,
+                                     "top": 1 - 0.3 / (2.4 * nrow), "bottom": 0.6 / (2.4 * nrow)})
     n_px = labels.size
     for r, i in enumerate(ids_show):
         m = labels == i
@@ -530,7 +541,7 @@ def plot_cluster_distribution(ps, max_clusters: int = 40, kind: str = "mean"):
         a0.set_title(f"cluster {i}: {int(m.sum()):,} px ({100 * m.sum() / n_px:.1f}%)", fontsize=8)
         a0.set_axis_off()
         if feats is not None and m.any():
-            mean = np.asarray(feats)[m].mean(axis=0)
+            mean = fmeans[ids.index(i)] if fmeans is not None else np.asarray(feats)[m].mean(axis=0)
             a1.bar(np.arange(len(mean)), mean, color=cols[i])
             a1.set_xticks(np.arange(len(mean)), names[: len(mean)], rotation=90, fontsize=7)
             a1.axhline(0, color="0.3", lw=0.5)
