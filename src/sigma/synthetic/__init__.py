@@ -1,0 +1,38 @@
+"""Synthetic EDS phantoms with a known ground truth, for the demo, tests and benchmarks.
+
+Examples
+--------
+>>> from sigma.synthetic import make_phantom, ground_truth_ari
+>>> ph = make_phantom((8, 8), n_channels=256, energy_scale=0.08)
+>>> ground_truth_ari(ph.labels, ph)
+1.0
+"""
+
+from .metrics import ground_truth_ari, spectral_angle
+from .phantom import Phantom, make_phantom, mixed_abundances, phase_map, write_large_phantom
+from .spectra import (
+    DEFAULT_SEM_PHASES,
+    DEFAULT_TEM_PHASES,
+    energy_axis,
+    formula_to_weight_fractions,
+    line_intensities,
+    mean_atomic_number,
+    phase_spectrum,
+)
+
+__all__ = [
+    "DEFAULT_SEM_PHASES",
+    "DEFAULT_TEM_PHASES",
+    "Phantom",
+    "energy_axis",
+    "formula_to_weight_fractions",
+    "ground_truth_ari",
+    "line_intensities",
+    "make_phantom",
+    "mean_atomic_number",
+    "mixed_abundances",
+    "phase_map",
+    "phase_spectrum",
+    "spectral_angle",
+    "write_large_phantom",
+]
