@@ -88,8 +88,13 @@ def raw_from_signal(sig, signal_type: str | None = None) -> RawData:
     def ax(a, key, default):
         return default if a is None else getattr(a, key)
 
+    nav_images = {}
+    stored = md.get_item("Signal.sigma_nav_image")  # written by sigma.synthetic / SIGMA2
+    if stored is not None and np.shape(stored) == tuple(data.shape[:2]):
+        nav_images["BSE"] = np.asarray(stored, dtype=np.float32)
     return RawData(
         data=data,
+        nav_images=nav_images,
         energy_scale=scale,
         energy_offset=offset,
         nav_scale=(float(ax(nav[0], "scale", 1.0)), float(ax(nav[1], "scale", 1.0))),

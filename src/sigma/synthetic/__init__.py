@@ -8,6 +8,7 @@ Examples
 1.0
 """
 
+from .demo import demo_high_res_path, demo_path, demo_phantom
 from .metrics import ground_truth_ari, spectral_angle
 from .phantom import Phantom, make_phantom, mixed_abundances, phase_map, write_large_phantom
 from .spectra import (
@@ -21,6 +22,9 @@ from .spectra import (
 )
 
 __all__ = [
+    "demo_high_res_path",
+    "demo_path",
+    "demo_phantom",
     "DEFAULT_SEM_PHASES",
     "DEFAULT_TEM_PHASES",
     "Phantom",
