@@ -44,8 +44,13 @@ def demo_phantom(kind: str = "SEM"):
     if kind not in ("SEM", "TEM"):
         raise bad_value("kind", kind, "'SEM' or 'TEM'")
     recipe = DEMO[kind]
-    return make_phantom(recipe["shape"], kind=kind, counts_per_pixel=recipe["counts_per_pixel"],
-                        seed=recipe["seed"], boundary_width=recipe["boundary_width"])
+    return make_phantom(
+        recipe["shape"],
+        kind=kind,
+        counts_per_pixel=recipe["counts_per_pixel"],
+        seed=recipe["seed"],
+        boundary_width=recipe["boundary_width"],
+    )
 
 
 def demo_path(kind: str = "SEM") -> Path:
