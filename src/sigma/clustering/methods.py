@@ -25,7 +25,7 @@ _DEFAULT_ARGS = {
     "BayesianGaussianMixture": {"n_components": 8, "random_state": 0},
     "Kmeans": {"n_clusters": 8, "random_state": 0, "n_init": "auto"},
     "Birch": {"n_clusters": 8},
-    "HDBSCAN": {},
+    "HDBSCAN": {"copy": True},  # never modify the caller's latent array
 }
 
 
@@ -242,7 +242,7 @@ def bic_sweep(
     model_args=None,
     max_fit_samples=None,
     random_state=0,
-    progress=True,
+    progress=None,
 ):
     """Bayesian information criterion of Gaussian mixtures with 1..n components.
 
@@ -258,8 +258,8 @@ def bic_sweep(
         Fit and score on a random sample of this size (BIC of the sample).
     random_state : int or None
         Seed of that sample.
-    progress : bool
-        Show a tqdm bar.
+    progress : bool or None
+        Show a tqdm bar; ``None`` follows ``SIGMA_PROGRESS``.
 
     Returns
     -------
@@ -279,6 +279,9 @@ def bic_sweep(
     """
     from tqdm.auto import tqdm
 
+    from sigma._progress import progress_enabled
+
+    progress = progress_enabled() if progress is None else progress
     if model not in ("GaussianMixture", "BayesianGaussianMixture"):
         raise bad_value("model", model, "'GaussianMixture' or 'BayesianGaussianMixture'")
     if isinstance(n_range, int | np.integer) and not isinstance(n_range, bool):

@@ -328,6 +328,19 @@ class PixelSegmenter:
         cid = self._check_ids([cluster_id], "cluster_id")[0]
         return self._labels == cid
 
+    def copy(self) -> PixelSegmenter:
+        """An independent copy (labels, colours, undo stack) sharing the dataset and model."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._labels = self._labels.copy()
+        new.colors = dict(self.colors)
+        new._colors_original = dict(self._colors_original)
+        new._undo = [dict(r) for r in self._undo]
+        if self._component_map is not None:
+            new._component_map = self._component_map.copy()
+        new._cache = {}
+        return new
+
     # ------------------------------------------------------------------ edits
     def _check_ids(self, ids, name="ids", allow_noise=False) -> list[int]:
         if isinstance(ids, int | np.integer) and not isinstance(ids, bool):
@@ -551,7 +564,7 @@ class PixelSegmenter:
         self._require_dataset("energy_axis")
         return np.asarray(self.dataset.energy_axis)
 
-    def get_cluster_spectra(self, kind: str = "sum", *, progress: bool = False) -> np.ndarray:
+    def get_cluster_spectra(self, kind: str = "sum", *, progress: bool | None = None) -> np.ndarray:
         """Sum or mean spectrum per cluster, shape (K, C), aligned with ``cluster_ids``.
 
         Computed in one vectorised pass over the spectrum cube and cached until the labels
@@ -560,11 +573,13 @@ class PixelSegmenter:
         Parameters
         ----------
         kind : {'sum', 'mean'}
-        progress : bool
-            Show a tqdm bar (useful for lazy cubes).
+        progress : bool or None
+            Show a tqdm bar (useful for lazy cubes); ``None`` follows ``SIGMA_PROGRESS``.
         """
+        from sigma._progress import progress_enabled
         from sigma.unmixing.spectra import cluster_spectra
 
+        progress = progress_enabled() if progress is None else progress
         if kind not in ("sum", "mean"):
             raise bad_value("kind", kind, "'sum' or 'mean'")
         key = ("spectra", kind)
@@ -720,7 +735,7 @@ class PixelSegmenter:
         self._store_nmf(ids, np.asarray(weights, dtype=np.float64), components, model)
         return self.nmf_weights, components
 
-    def abundance_maps(self, components=None, *, progress: bool = True) -> np.ndarray:
+    def abundance_maps(self, components=None, *, progress: bool | None = None) -> np.ndarray:
         """Per-pixel non-negative least-squares abundances, shape (H, W, n_components).
 
         Each pixel's spectrum ``s`` is fitted as ``a @ components`` with ``a >= 0`` (not a
@@ -730,9 +745,13 @@ class PixelSegmenter:
         ----------
         components : array_like, shape (n_components, C), optional
             Default: the components of the last NMF.
+        progress : bool or None
+            tqdm bar; ``None`` follows ``SIGMA_PROGRESS``.
         """
+        from sigma._progress import progress_enabled
         from sigma.unmixing.nmf import nnls_abundances
 
+        progress = progress_enabled() if progress is None else progress
         if components is None:
             if self.nmf_components is None:
                 raise bad_value(
