@@ -20,6 +20,8 @@ from .backend import BokehLatentScatter, BokehMapView, geometry_to_region
 
 log = logging.getLogger(__name__)
 
+#: Alpha (hex) appended to the colours of unselected clusters in ``interactive_latent_plot``.
+FADED_ALPHA = "26"
 #: Colour of highlighted pixels on the map in ``check_latent_space``.
 HIGHLIGHT_COLOR = "#ffff00"
 
@@ -77,6 +79,8 @@ class LatentEditor(Panel):
     mode : {'clusters', 'points'}
     include_noise : bool
     selected_clusters : list of int
+        Clusters selected so far: clicks, boxes and lassos add to it (shown by fading the
+        others); "Clear Selection" or a double click empties it.
     timings : dict
         Kernel seconds of the last selection handling and of each action's redraw.
     """
@@ -162,10 +166,23 @@ class LatentEditor(Panel):
         return color_codes(self._point_labels(), cluster_colors(self.ps))
 
     def redraw(self) -> None:
-        """Recolour every point from the segmenter's labels and colours."""
-        codes, pal = self._codes()
-        self.scatter.set_colors(codes, pal)
+        """Recolour every point from the segmenter's labels and colours.
+
+        In cluster mode the selected clusters keep their colour and the others fade (an
+        alpha in the palette: only a few bytes go to the browser, whatever the number of
+        points).
+        """
+        self._set_selected_clusters(self.selected_clusters)
         self._update_legend()
+
+    def _set_selected_clusters(self, ids) -> None:
+        self.selected_clusters = sorted(int(i) for i in ids)
+        codes, pal = self._codes()
+        if self.selected_clusters:
+            ids_all = sorted(cluster_colors(self.ps))
+            keep = set(self.selected_clusters)
+            pal = [c if i in keep else c + FADED_ALPHA for i, c in zip(ids_all, pal, strict=True)]
+        self.scatter.set_colors(codes, pal)
 
     def _update_legend(self) -> None:
         cols = cluster_colors(self.ps)
@@ -187,23 +204,23 @@ class LatentEditor(Panel):
             geom = self.scatter.geometries
             kind = {"poly": "lasso", "rect": "box"}.get(geom[0].get("type"), "") if geom else "click"
             return f"Selected {len(idx):,} displayed points ({kind}); press Create Cluster. {_counts_text(self.ps)}."
+        # cluster mode: every click, box or lasso adds the clusters of its points; the
+        # selection is shown by fading the other clusters, and the point selection is dropped
         lab = self._point_labels()
-        ids = np.unique(lab[idx]).tolist() if len(idx) else []
-        self.selected_clusters = [int(i) for i in ids]
-        if ids:
-            self.scatter.set_selection(np.flatnonzero(np.isin(lab, ids)), notify=False)
-        else:
-            self.scatter.clear_selection(notify=False)
+        ids = set(np.unique(lab[idx]).tolist()) if len(idx) else set()
+        self._set_selected_clusters(set(self.selected_clusters) | ids)
+        self.scatter.clear_selection(notify=False)
+        ids = self.selected_clusters
         return f"Selected clusters {_ids_text(ids)}. {_counts_text(self.ps)}." if ids else "Nothing selected."
 
     def _on_clear(self) -> None:
-        self.selected_clusters = []
+        self._set_selected_clusters([])
         self.say(f"Selection cleared. {_counts_text(self.ps)}.")
 
     def clear_selection(self) -> str:
         """"Clear Selection": deselect everything."""
         self.scatter.clear_selection(notify=False)
-        self.selected_clusters = []
+        self._set_selected_clusters([])
         return f"Selection cleared. {_counts_text(self.ps)}."
 
     # ------------------------------------------------------------------ actions
@@ -219,6 +236,7 @@ class LatentEditor(Panel):
             raise ValueError("no cluster is selected; click a cluster or box/lasso several first")
         colour = self.color_picker.value
         self.ps.recolour(ids, colour)
+        self.selected_clusters = []
         self._timed_redraw("recolour")
         return f"Recoloured clusters {_ids_text(ids)} to {colour}. {_counts_text(self.ps)}."
 
@@ -230,16 +248,15 @@ class LatentEditor(Panel):
         t0 = time.perf_counter()
         self.ps.merge_clusters(ids)
         self.timings["merge_call"] = time.perf_counter() - t0
-        self._timed_redraw("merge")
-        self.scatter.clear_selection(notify=False)
         self.selected_clusters = []
+        self._timed_redraw("merge")
         return f"Merged clusters {_ids_text(ids)} into {min(ids)}. {_counts_text(self.ps)}."
 
     def toggle_point_mode(self) -> str:
         """"Select Points": switch box/lasso between selecting clusters and selecting points."""
         self.mode = "clusters" if self.mode == "points" else "points"
         self.scatter.clear_selection(notify=False)
-        self.selected_clusters = []
+        self._set_selected_clusters([])
         self._b["points"].button_style = "warning" if self.mode == "points" else ""
         if self.mode == "points":
             return "Point selection: draw a box or lasso around the points of the new cluster, then Create Cluster."
@@ -275,11 +292,11 @@ class LatentEditor(Panel):
             how = "the selected points" + ("" if len(self.sample) == len(self.ps.latent) else " (displayed sample only)")
         self.timings["create_call"] = time.perf_counter() - t0
         new = sorted(set(np.asarray(self.ps.cluster_ids).tolist()) - before)
+        self.selected_clusters = []
         self._timed_redraw("create")
         self.mode = "clusters"
         self._b["points"].button_style = ""
         self.scatter.clear_selection(notify=False)
-        self.selected_clusters = []
         n_new = int(np.asarray(self.ps.counts)[list(self.ps.cluster_ids).index(new[-1])]) if new else 0
         noise = "including" if self.include_noise else "excluding"
         return (f"Created cluster {new[-1] if new else '?'} from {how} ({n_new:,} px, {noise} -1). "

@@ -75,7 +75,7 @@ class DatasetViewer(Panel):
         X-ray lines near the energy (class ``sigma-lines``); ``line_hits`` holds them as tuples.
     features : ipywidgets.Text
         "Feature List" (class ``sigma-features``), applied with the "Set" button
-        (``sigma-set-features``) or Enter.
+        (``sigma-set-features``).
     tabs : ipywidgets.Tab
         "Navigation Signal", "Sum Spectrum", "Elemental Maps (raw)" and, once binned,
         "Elemental maps (binned)" (spectrum datasets); image datasets have no spectrum tab.
@@ -102,7 +102,6 @@ class DatasetViewer(Panel):
         self.features.add_class("sigma-features")
         set_btn = button("Set", "sigma-set-features", "Use these features")
         self.on_click(set_btn, "Set feature list", self.apply_features)
-        self.features.on_submit(lambda _w: self.run("Set feature list", self.apply_features))
         self.energy.observe(lambda _c: self.run("Energy search", self.search_energy), names="value")
         self.width.observe(lambda _c: self.run("Energy search", self.search_energy), names="value")
         self.tabs = widgets.Tab()
