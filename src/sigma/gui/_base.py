@@ -29,8 +29,8 @@ def in_kernel() -> bool:
 def load_bokeh(force: bool = False) -> bool:
     """Load BokehJS into the notebook page from the installed package (no CDN, works offline).
 
-    jupyter_bokeh's widget waits for ``window.Bokeh``; this runs ``output_notebook(INLINE)``
-    once per kernel (again with ``force=True``, e.g. after reloading the page without
+    jupyter_bokeh's widget waits for ``window.Bokeh``; this runs ``output_notebook`` with
+    inline resources once per kernel (again with ``force=True``, e.g. after reloading the page without
     restarting the kernel). Outside a kernel it does nothing.
 
     Returns
@@ -42,9 +42,11 @@ def load_bokeh(force: bool = False) -> bool:
     if (_BOKEH_LOADED and not force) or not in_kernel():
         return False
     from bokeh.io import output_notebook
-    from bokeh.resources import INLINE
+    from bokeh.resources import Resources
 
-    output_notebook(INLINE, hide_banner=True)
+    # inline like bokeh.resources.INLINE, but only the core and WebGL (about 1.5 MB instead of
+    # 3.9 MB in the notebook: no widgets, tables or MathJax are used)
+    output_notebook(Resources(mode="inline", components=["bokeh", "bokeh-gl"]), hide_banner=True)
     _BOKEH_LOADED = True
     return True
 
