@@ -92,10 +92,10 @@ def _atomic_write_tiff(path: Path, data: np.ndarray) -> None:
     import tifffile
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            tifffile.imwrite(fh, data)
-            fh.flush()
+        tifffile.imwrite(tmp, data)
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
