@@ -550,6 +550,7 @@ def plot_cluster_distribution(ps, max_clusters: int = 40, kind: str = "mean"):
             a2 = axes[r, 2]
             a2.plot(np.asarray(energy, dtype=float), spec[ids.index(i)], color=cols[i], lw=0.9)
             a2.set_title(f"{kind} spectrum", fontsize=8)
+            a2.set_xlabel("Energy (keV)", fontsize=7)
             a2.tick_params(labelsize=7)
     if len(ids) > max_clusters:
         log.info("plot_cluster_distribution: showing the first %d of %d clusters", max_clusters, len(ids))
