@@ -255,6 +255,7 @@ def test_create_cluster_from_a_bokeh_lasso_event():
     # the browser sends the selected indices, then the tool's geometry
     e.scatter.source.selected.indices = np.flatnonzero(inside[e.sample]).tolist()
     e.scatter.fig._trigger_event(SelectionGeometry(e.scatter.fig, geometry=poly, final=True))
+    assert "(lasso)" in e.status.value
     e.buttons["Create Cluster"].click()
     new = int(ps.cluster_ids.max())
     np.testing.assert_array_equal(np.asarray(ps.labels).ravel() == new, inside)

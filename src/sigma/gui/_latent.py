@@ -101,6 +101,7 @@ class LatentEditor(Panel):
                                           codes, pal, title=f"Latent space ({len(self.sample):,} of {n:,} points)")
         self.scatter.on_select(self._on_select)
         self.scatter.on_clear(self._on_clear)
+        self.scatter.on_geometry(self._on_geometry)
 
         b = {
             "recolour": button("Recolour Selection", "sigma-recolour", "Give the selected clusters the chosen colour"),
@@ -212,6 +213,10 @@ class LatentEditor(Panel):
         self.scatter.clear_selection(notify=False)
         ids = self.selected_clusters
         return f"Selected clusters {_ids_text(ids)}. {_counts_text(self.ps)}." if ids else "Nothing selected."
+
+    def _on_geometry(self, _geom) -> None:
+        if self.mode == "points" and len(self.scatter.selection):
+            self.run("selection", self._select, self.scatter.selection)
 
     def _on_clear(self) -> None:
         self._set_selected_clusters([])

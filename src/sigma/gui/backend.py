@@ -60,6 +60,7 @@ class LatentScatter(abc.ABC):
     def __init__(self):
         self._select_cbs = []
         self._clear_cbs = []
+        self._geometry_cbs = []
         self._geometries: list[dict] = []
 
     # -- drawing
@@ -101,6 +102,11 @@ class LatentScatter(abc.ABC):
     def on_select(self, callback) -> None:
         """Call ``callback(indices)`` whenever the user (or :meth:`set_selection`) selects."""
         self._select_cbs.append(callback)
+
+    def on_geometry(self, callback) -> None:
+        """Call ``callback(geometry)`` when the browser reports a tool's final geometry
+        (it may arrive just after the selected indices)."""
+        self._geometry_cbs.append(callback)
 
     def on_clear(self, callback) -> None:
         """Call ``callback()`` when the selection is cleared (double click)."""
@@ -170,6 +176,8 @@ class BokehLatentScatter(LatentScatter):
         if getattr(event, "final", True):
             geom = dict(event.geometry or {})
             self._geometries = [geom] if geometry_to_region(geom) is not None else []
+            for cb in self._geometry_cbs:
+                cb(geom)
 
 
 class MapView(abc.ABC):
