@@ -205,6 +205,7 @@ class Table:
     doc: str
     items: dict | None = None
     free_default: dict | None = None
+    empty_disables: bool = False
 
 
 _SCHEMA = Table(
@@ -285,6 +286,7 @@ _SCHEMA = Table(
                                         "min_lr": Opt(1e-6, _float(0.0), "lower bound on the learning rate"),
                                         "verbose": Opt(True, _bool, "log learning-rate changes"),
                                     },
+                                    empty_disables=True,
                                 ),
                             },
                         ),
@@ -420,6 +422,8 @@ def _merge(table: Table, user: Mapping, path: str, source: str) -> dict:
                 if not isinstance(val, Mapping):
                     raise _err(dotted, val, "a table of keywords")
                 out[name] = dict(copy.deepcopy(val))
+            elif item.empty_disables and name in user and user[name] == {}:
+                out[name] = {}
             else:
                 out[name] = _merge(item, user.get(name, {}), dotted, source)
         else:

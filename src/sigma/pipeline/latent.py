@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +95,10 @@ class LatentProjector:
         n_neighbors = min(p.pop("n_neighbors"), max(2, len(x) - 1))
         p["n_epochs"] = p["n_epochs"] or None
         self.model_ = umap.UMAP(n_neighbors=n_neighbors, **p)
-        self.fit_latent_ = np.asarray(self.model_.fit_transform(x), dtype=np.float32)
+        with warnings.catch_warnings():
+            # a seed makes UMAP single-threaded; it says so on every fit
+            warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+            self.fit_latent_ = np.asarray(self.model_.fit_transform(x), dtype=np.float32)
         self._fit_x = x
 
     def _fit_autoencoder(self, x):
@@ -118,7 +122,15 @@ class LatentProjector:
             device=None if a["device"] == "auto" else a["device"],
         )
         run = dict(a["run"])
-        run["lr_scheduler_args"] = dict(run["lr_scheduler_args"]) or None
+        sched = dict(run["lr_scheduler_args"])
+        if "verbose" in sched:
+            import inspect
+
+            import torch
+
+            if "verbose" not in inspect.signature(torch.optim.lr_scheduler.ReduceLROnPlateau).parameters:
+                sched.pop("verbose")  # newer torch: the Experiment logs LR changes itself
+        run["lr_scheduler_args"] = sched or None
         ex.run_model(**run, progress_bar=self.progress)
         self.model_ = ex
         self.fit_latent_ = np.asarray(ex.get_latent(), dtype=np.float32)

@@ -1,0 +1,165 @@
+"""End-to-end runs: demo outputs, run.json, state reload, batches, shared phases, dask."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+
+from sigma.cli.main import main
+from sigma.pipeline.provenance import file_sha256
+from sigma.pipeline.runner import STATE_FILE, prepare_dataset, run_batch
+
+EXPECTED = {
+    "phase_map.png", "labels.npy", "labels.tiff", "masks", "cluster_spectra.csv", "nmf_weights.csv",
+    "nmf_components.csv", "abundance_maps.npy", "abundance_maps.png", "phase_proportions.csv",
+    STATE_FILE, "run.json", "report.html",
+}
+
+
+def test_demo_writes_every_output(demo_out, capsys):
+    assert EXPECTED <= {p.name for p in demo_out.iterdir()}
+    assert not [p for p in demo_out.parent.iterdir() if p.name.startswith(".")]
+    labels = np.load(demo_out / "labels.npy")
+    assert labels.shape == (24, 32) and labels.dtype == np.int32
+    import tifffile
+
+    assert np.array_equal(tifffile.imread(demo_out / "labels.tiff"), labels)
+    masks = sorted(p.name for p in (demo_out / "masks").iterdir())
+    assert masks == [f"cluster_{i}.tiff" for i in sorted(np.unique(labels[labels >= 0]))]
+    with open(demo_out / "cluster_spectra.csv") as fh:
+        header = next(csv.reader(fh))
+    assert header[0] == "energy_keV" and header[1:] == [f"cluster_{i}" for i in range(5)]
+    ab = np.load(demo_out / "abundance_maps.npy")
+    assert ab.shape == (24, 32, 5) and (ab >= 0).all()
+    with open(demo_out / "phase_proportions.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert abs(sum(float(r["fraction"]) for r in rows if r["cluster"] != "-1") - 1) < 1e-9
+    html = (demo_out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 7 and "Ground truth" in html
+    assert "http://" not in html and "https://" not in html
+
+
+def test_demo_run_json(demo_out):
+    rec = json.loads((demo_out / "run.json").read_text())
+    for pkg in ("sigma2", "numpy", "hyperspy", "exspy", "rosettasciio", "scikit-learn", "umap-learn", "torch", "dask"):
+        assert rec["versions"][pkg], pkg
+    assert set(rec["timings_s"]) == {"load", "preprocess", "features", "latent", "clustering", "nmf", "outputs", "report"}
+    assert len(rec["input"]["sha256"]) == 64
+    assert rec["config"]["latent"]["umap"]["n_neighbors"] == 15
+    assert rec["config"]["clustering"]["method_args"]["n_components"] == 5
+    assert rec["dataset"]["grid"] == [24, 32] and rec["dataset"]["bin_size"] == [2, 2]
+    assert rec["results"]["n_clusters"] == 5
+    assert rec["extra"]["ground_truth_ari"] > 0.3
+    assert EXPECTED - {"masks"} <= set(rec["outputs"]) | {"masks"}
+
+
+def test_run_json_hash_and_state_reload(tmp_path, make_input, fast_cfg):
+    from sigma.clustering import PixelSegmenter
+
+    path, _ = make_input()
+    [res] = run_batch([path], fast_cfg, tmp_path, progress=False)
+    assert res.ok, res.error
+    rec = json.loads((res.out_dir / "run.json").read_text())
+    assert rec["input"]["sha256"] == file_sha256(path)
+    assert rec["options"]["shared_phases"] is False
+    ds = prepare_dataset(path, fast_cfg)
+    ps = PixelSegmenter.from_saved_state(res.out_dir / STATE_FILE, dataset=ds)
+    assert np.array_equal(ps.labels, np.load(res.out_dir / "labels.npy"))
+    assert ps.get_cluster_spectra("mean").shape[0] == ps.n_clusters
+
+
+def test_overwrite_safety(tmp_path, make_input, fast_cfg, capsys):
+    path, _ = make_input()
+    (tmp_path / "ph").mkdir()
+    (tmp_path / "ph" / "keep.txt").write_text("mine")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[preprocess]\nbin = [1, 1]\n')
+    assert main(["-q", "run", str(path), "--config", str(cfg), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"File '{tmp_path / 'ph'}' already exists" in err and "--overwrite" in err
+    assert (tmp_path / "ph" / "keep.txt").read_text() == "mine"
+    [res] = run_batch([path], fast_cfg, tmp_path, overwrite=True, progress=False)
+    assert res.ok and not (tmp_path / "ph" / "keep.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "ph"]
+
+
+def test_bad_config_via_cli(tmp_path, make_input, capsys):
+    path, _ = make_input()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[clustering]\nmethod = "kmeans"\n')
+    assert main(["run", str(path), "--config", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "The 'clustering.method' parameter must be one of 'GaussianMixture'" in err and "Got 'kmeans'" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_batch_with_corrupt_file(tmp_path, make_input, fast_cfg, capsys):
+    a, _ = make_input("a", seed=1)
+    bad = tmp_path / "broken.hspy"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"garbage" * 20)
+    cfgp = tmp_path / "c.toml"
+    import tomllib
+
+    from sigma.pipeline.config import _toml_value
+
+    lines = []
+    for sec, sub in (("preprocess", fast_cfg["preprocess"]), ("clustering", {"method": "GaussianMixture"}),
+                     ("clustering.method_args", fast_cfg["clustering"]["method_args"]),
+                     ("nmf", {"n_components": 3}), ("report", {"enabled": False}),
+                     ("latent", {"method": "autoencoder"}),
+                     ("latent.autoencoder", {"hidden_layer_sizes": [32, 16]}),
+                     ("latent.autoencoder.run", {"num_epochs": 10, "learning_rate": 3e-3})):
+        lines.append(f"[{sec}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in sub.items()]
+    cfgp.write_text("\n".join(lines) + "\n")
+    tomllib.loads(cfgp.read_text())
+    out = tmp_path / "out"
+    rc = main(["-q", "run", str(bad), str(a), "--config", str(cfgp), "--out", str(out)])
+    cap = capsys.readouterr()
+    assert rc == 1
+    assert "FAILED  " in cap.err and "broken.hspy" in cap.err
+    assert "1 of 2 input(s) done, 1 failed" in cap.out
+    assert (out / "a" / "labels.npy").exists() and not (out / "broken").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def _majority(labels, truth):
+    return {int(t): int(np.bincount(labels[truth == t][labels[truth == t] >= 0]).argmax())
+            for t in np.unique(truth)}
+
+
+def test_shared_phases_same_id_for_same_phase(tmp_path, make_input, fast_cfg):
+    a, pha = make_input("a", seed=1)
+    b, phb = make_input("b", seed=2)
+    missing = tmp_path / "missing.hspy"
+    cfg = dict(fast_cfg)
+    cfg["shared"] = {"pixels_per_input": 600, "seed": 0}
+    res = run_batch([a, missing, b], cfg, tmp_path / "out", shared_phases=True, progress=False)
+    assert [r.ok for r in res] == [True, False, True]
+    assert "does not exist" in res[1].error
+    la = np.load(res[0].out_dir / "labels.npy")
+    lb = np.load(res[2].out_dir / "labels.npy")
+    ma, mb = _majority(la, pha.labels), _majority(lb, phb.labels)
+    assert ma == mb  # phase k of the phantom lands in the same cluster id in both maps
+    assert len(set(ma.values())) == len(ma)  # and distinct phases in distinct clusters
+    rec = json.loads((res[0].out_dir / "run.json").read_text())
+    assert rec["shared"]["pixels_per_input"] == 600 and rec["shared"]["zscore"].startswith("pooled")
+    with open(tmp_path / "out" / "shared_proportions.csv") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["cluster", "a", "b"]
+    assert abs(sum(float(r[1]) for r in rows[1:]) - 1) < 1e-9
+
+
+def test_local_cluster_equals_in_memory(tmp_path, make_input, fast_cfg):
+    path, _ = make_input("d", seed=3, fmt="h5oina")
+    [mem] = run_batch([path], fast_cfg, tmp_path / "mem", progress=False)
+    [dist] = run_batch([path], fast_cfg, tmp_path / "dist", workers=2, progress=False)
+    assert mem.ok and dist.ok, (mem.error, dist.error)
+    assert np.array_equal(np.load(mem.out_dir / "labels.npy"), np.load(dist.out_dir / "labels.npy"))
+    np.testing.assert_allclose(np.load(mem.out_dir / "abundance_maps.npy"),
+                               np.load(dist.out_dir / "abundance_maps.npy"), rtol=1e-5, atol=1e-6)
+    rec = json.loads((dist.out_dir / "run.json").read_text())
+    assert rec["options"]["workers"] == 2 and rec["options"]["dask_workers"] == 2
+    assert rec["dataset"]["lazy"] is True
