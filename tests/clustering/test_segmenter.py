@@ -155,3 +155,17 @@ def test_tutorial_import_path():
     from sigma.src.segmentation import PixelSegmenter as P
 
     assert P is PixelSegmenter
+
+
+def test_tutorial_hdbscan_args_work(toy, noisy_latent):
+    """The tutorial's HDBSCAN call (with cluster_selection_epsilon, which trips
+    scikit-learn issue #33219 on NumPy >= 2.4) runs and merges touching clusters."""
+    args = dict(min_cluster_size=10, min_samples=10, max_cluster_size=int(1200 / 10),
+                cluster_selection_epsilon=1e-1)  # fmt: skip
+    ps = PixelSegmenter(noisy_latent, toy, "HDBSCAN", args)
+    assert ps.labels.shape == (30, 40) and ps.noise_count > 0 and ps.n_clusters >= 3
+    pure = toy.phase_labels >= 0
+    keep = pure & (ps.labels >= 0)
+    # merging never mixes the three well-separated phases
+    for cid in ps.cluster_ids:
+        assert len(np.unique(toy.phase_labels[keep & (ps.labels == cid)])) <= 1

@@ -120,12 +120,78 @@ def _sample(n: int, size: int, random_state) -> np.ndarray:
     return np.sort(rng.choice(n, size=size, replace=False))
 
 
+def _hdbscan_fit_predict(x, args):
+    """scikit-learn HDBSCAN, working around scikit-learn issue #33219: with NumPy >= 2.4 a
+    non-zero ``cluster_selection_epsilon`` can raise ``TypeError: only 0-dimensional arrays
+    can be converted to Python scalars`` (open fix: scikit-learn PR #34243). Then the fit is
+    redone without epsilon and clusters are merged when any of their points are within
+    mutual-reachability distance ``epsilon`` of each other (the epsilon rule applied to the
+    final clusters; noise points stay noise), with a warning."""
+    from sklearn.cluster import HDBSCAN
+
+    model = HDBSCAN(**args)
+    try:
+        return model, np.asarray(model.fit_predict(x)).astype(np.int32)
+    except TypeError as exc:
+        eps = float(args.get("cluster_selection_epsilon", 0.0))
+        if eps <= 0 or "0-dimensional" not in str(exc):
+            raise
+    logger.warning(
+        "scikit-learn's HDBSCAN failed with cluster_selection_epsilon=%g (scikit-learn issue "
+        "#33219 on NumPy >= 2.4); fitting without it and merging clusters closer than %g",
+        eps, eps,
+    )  # fmt: skip
+    model = HDBSCAN(**{**args, "cluster_selection_epsilon": 0.0})
+    labels = np.asarray(model.fit_predict(x)).astype(np.int32)
+    return model, _merge_within_epsilon(x, labels, eps, args)
+
+
+def _merge_within_epsilon(x, labels, eps, args):
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import NearestNeighbors
+
+    k = int(args.get("min_samples") or args.get("min_cluster_size", 5))
+    k = max(1, min(k, len(x)))
+    clustered = np.flatnonzero(labels >= 0)
+    n_lab = int(labels.max()) + 1
+    if n_lab < 2:
+        return labels
+    nn = NearestNeighbors(n_neighbors=k).fit(x)
+    core = nn.kneighbors(x)[0][:, -1]
+    pts = x[clustered]
+    tree = NearestNeighbors(radius=eps).fit(pts)
+    a_list, b_list = [], []
+    for s0 in range(0, len(pts), 20_000):  # bounded memory
+        dist, ind = tree.radius_neighbors(pts[s0 : s0 + 20_000], return_distance=True)
+        rows = np.repeat(np.arange(s0, s0 + len(ind)), [len(i) for i in ind])
+        if rows.size == 0:
+            continue
+        cols = np.concatenate(ind)
+        d = np.concatenate(dist)
+        mr = np.maximum(d, np.maximum(core[clustered[rows]], core[clustered[cols]]))
+        keep = (mr <= eps) & (labels[clustered[rows]] != labels[clustered[cols]])
+        a_list.append(labels[clustered[rows[keep]]])
+        b_list.append(labels[clustered[cols[keep]]])
+    if not a_list or sum(len(a) for a in a_list) == 0:
+        return labels
+    a, b = np.concatenate(a_list), np.concatenate(b_list)
+    graph = sp.coo_matrix((np.ones(len(a)), (a, b)), shape=(n_lab, n_lab))
+    _, comp = connected_components(graph, directed=False)
+    # each merged group takes the smallest old id, then ids are made consecutive
+    first = np.full(comp.max() + 1, n_lab)
+    np.minimum.at(first, comp, np.arange(n_lab))
+    _, new_ids = np.unique(first[comp], return_inverse=True)
+    out = labels.copy()
+    out[clustered] = new_ids[labels[clustered]]
+    return out
+
+
 def _fit_hdbscan_sampled(latent, args, max_fit_samples, random_state) -> ClusterFit:
     """Fit HDBSCAN on a random sample, then give every other point its nearest sampled
     neighbour's label, or -1 when that neighbour is noise or lies farther than its own core
     distance (the distance to its ``min_samples``-th neighbour in the sample) or
     ``cluster_selection_epsilon``, whichever is larger."""
-    from sklearn.cluster import HDBSCAN
     from sklearn.neighbors import NearestNeighbors
 
     n = len(latent)
@@ -144,9 +210,8 @@ def _fit_hdbscan_sampled(latent, args, max_fit_samples, random_state) -> Cluster
         max_fit_samples, n, mcs, scaled["min_cluster_size"],
         args.get("max_cluster_size"), scaled.get("max_cluster_size"),
     )  # fmt: skip
-    model = HDBSCAN(**scaled)
     sub = latent[idx]
-    sample_labels = model.fit_predict(sub).astype(np.int32)
+    model, sample_labels = _hdbscan_fit_predict(sub, scaled)
     sample_strength = np.asarray(model.probabilities_, dtype=np.float32)
 
     min_samples = args.get("min_samples") or mcs
@@ -217,8 +282,11 @@ def fit_clusters(
     if method == "HDBSCAN" and max_fit_samples is not None and n > max_fit_samples:
         return _fit_hdbscan_sampled(latent, args, int(max_fit_samples), random_state)
 
-    model = make_estimator(method, args)
-    labels = np.asarray(model.fit_predict(latent))
+    if method == "HDBSCAN":
+        model, labels = _hdbscan_fit_predict(latent, args)
+    else:
+        model = make_estimator(method, args)
+        labels = np.asarray(model.fit_predict(latent))
     if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
         raise bad_value("method", method, f"an estimator whose fit_predict returns {n} int labels")
     labels = labels.astype(np.int32)

@@ -1,0 +1,85 @@
+"""UMAP: the tutorial call, and embed_umap's fit-on-sample + chunked transform."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sigma.embedding.umap import embed_umap, enable_umap_numba_cache, warm_up
+
+_spec = importlib.util.spec_from_file_location(
+    "sigma_test_toydata", Path(__file__).parents[1] / "clustering" / "toydata.py"
+)
+toydata = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(toydata)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    enable_umap_numba_cache()  # compiled code is reused across test runs
+    return toydata.ToyDataset()
+
+
+def _knn_accuracy(emb, labels):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    keep = labels >= 0
+    clf = KNeighborsClassifier(5).fit(emb[keep], labels[keep])
+    return clf.score(emb[keep], labels[keep])
+
+
+def test_embed_umap_separates_phases_and_is_reproducible(toy):
+    x = toy.normalised_elemental_data.reshape(-1, len(toy.feature_list))
+    a = embed_umap(x, random_state=0, progress=False, n_epochs=60)
+    b = embed_umap(x, random_state=0, progress=False, n_epochs=60)
+    assert a.shape == (1200, 2) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert _knn_accuracy(a, toy.phase_labels.ravel()) > 0.98
+
+
+def test_large_map_path_fits_a_sample_and_transforms_the_rest(toy):
+    x = toy.normalised_elemental_data.reshape(-1, len(toy.feature_list))
+    emb, model = embed_umap(x, random_state=1, max_fit_samples=400, chunk_size=300,
+                            progress=False, n_epochs=60, return_model=True)  # fmt: skip
+    assert emb.shape == (1200, 2) and np.isfinite(emb).all()
+    assert model.embedding_.shape == (400, 2)
+    idx = np.sort(np.random.default_rng(1).choice(1200, 400, replace=False))
+    np.testing.assert_array_equal(emb[idx], model.embedding_)
+    assert _knn_accuracy(emb, toy.phase_labels.ravel()) > 0.95
+
+
+def test_the_tutorial_call_works(toy):
+    from umap import UMAP
+
+    data = toy.normalised_elemental_data.reshape(-1, len(toy.feature_list))
+    umap = UMAP(n_neighbors=15, min_dist=0.02, n_components=2, metric="euclidean", n_epochs=60)
+    latent = umap.fit_transform(data)
+    assert latent.shape == (1200, 2)
+    assert _knn_accuracy(latent, toy.phase_labels.ravel()) > 0.98
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"X": np.full((10, 3), np.nan)}, "'X' parameter must be finite"),
+        ({"X": np.zeros(10)}, r"'X' parameter must be an \(N, F\) array"),
+        ({"n_neighbors": 1}, "'n_neighbors' parameter must be an int >= 2. Got 1"),
+        ({"n_neighbors": 50}, "'n_neighbors' parameter must be less than the number of points"),
+        ({"knn": "faiss"}, "'knn' parameter must be 'exact' or 'umap'. Got 'faiss'"),
+        ({"max_fit_samples": 5}, "'max_fit_samples' parameter must be an int >= 16. Got 5"),
+    ],
+)
+def test_bad_inputs(kwargs, pattern):
+    args = {"X": np.random.default_rng(0).normal(size=(40, 3)), **kwargs}
+    with pytest.raises(ValueError, match=pattern):
+        embed_umap(**args)
+
+
+def test_warm_up_runs_in_the_background(toy):
+    assert enable_umap_numba_cache() == 0  # already enabled by the fixture
+    thread = warm_up(background=True)
+    thread.join(timeout=300)
+    assert not thread.is_alive() and thread.seconds > 0
