@@ -30,5 +30,9 @@ bench: env
 lint: env
 	$(VENV)/bin/ruff check src tests benchmarks
 
+docs: env
+	@$(PY) -c "import sphinx, numpydoc, pydata_sphinx_theme, sphinxarg" 2>/dev/null || $(PY) -m pip install -q -e '.[docs]'
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache build dist
