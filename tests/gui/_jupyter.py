@@ -101,18 +101,21 @@ def prepare_notebook(
     return nb
 
 
-def execute_notebook(path: Path, *, timeout: int = 600, cell_timeout: int = 300, env=None):
+def execute_notebook(path: Path, *, cell_timeout: int = 300):
     """Run notebook ``path`` top to bottom in a fresh kernel, in its own folder.
 
-    The kernel is this interpreter (``python3`` kernelspec whose ``python`` argv jupyter_client
-    maps to ``sys.executable``). Raises ``nbclient.exceptions.CellExecutionError`` on the first
-    failing cell; the executed notebook is written back to ``path`` either way.
+    The kernel is the ``python3`` kernelspec, whose ``python`` argv jupyter_client maps to this
+    interpreter. It runs on its own event loop, so several notebooks can run in threads at
+    once. Raises ``nbclient.exceptions.CellExecutionError`` on the first failing cell; the
+    executed notebook is written back to ``path`` either way.
 
     Returns
     -------
     nbformat.NotebookNode
         The executed notebook, with outputs.
     """
+    import asyncio
+
     import nbformat
     from nbclient import NotebookClient
 
@@ -124,13 +127,9 @@ def execute_notebook(path: Path, *, timeout: int = 600, cell_timeout: int = 300,
         resources={"metadata": {"path": str(path.parent)}},
         allow_errors=False,
     )
-    old_env = dict(os.environ)
-    os.environ.update(env or {})
     try:
-        client.execute(cwd=str(path.parent))
+        asyncio.run(client.async_execute(cwd=str(path.parent)))
     finally:
-        os.environ.clear()
-        os.environ.update(old_env)
         nbformat.write(nb, path)
     return nb
 

@@ -1,0 +1,187 @@
+"""The tutorial notebook runs top to bottom, headless, in a fresh kernel of this venv.
+
+Once on the built-in demo phantom (the notebook as shipped) and once on a real Bruker ``.bcf``
+(only the ``file_path = demo_path()`` line rewritten), each in its own temporary folder. A cell
+appended by the test reports the kernel-side results as JSON, and the files the notebook
+writes (state file, cluster masks, upscaled masks) are checked on disk.
+
+The two runs execute at the same time, in two kernels (one per core): most of their time is
+single-threaded numba compilation in umap-learn. For the time budget only, the autoencoder's
+``num_epochs=50`` is rewritten to ``num_epochs=3`` (``CI_EPOCHS``); every other line is the
+notebook's own.
+
+No browser is involved: this checks the Python half of every GUI function (the widgets are
+built, their figures drawn); ``test_browser.py`` drives the widgets in JupyterLab.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import nbformat
+import numpy as np
+import pytest
+from _jupyter import SEM_TUTORIAL, cell_errors, execute_notebook, prepare_notebook
+
+REAL_SEM_BCF = "bcf/P45_12bit_packed_8bit.bcf"
+#: Epochs of the autoencoder in these runs (the notebook says 50).
+CI_EPOCHS = 3
+
+#: Appended to the notebook: what the tutorial computed, as one JSON line.
+REPORT_CELL = """\
+import json as _json, numpy as _np
+_report = {
+    "nav_shape": list(_np.shape(sem.analysis_nav_img)),
+    "feature_list": list(sem.feature_list),
+    "latent_shape": list(_np.shape(latent)),
+    "gmm_labels_shape": list(_np.shape(ps_gmm.labels)),
+    "gmm_labels_dtype": str(_np.asarray(ps_gmm.labels).dtype),
+    "gmm_cluster_ids": [int(i) for i in ps_gmm.cluster_ids],
+    "gmm_counts_sum": int(_np.sum(ps_gmm.counts)),
+    "hdb_labels_shape": list(_np.shape(ps_hdb.labels)),
+    "hdb_cluster_ids": [int(i) for i in ps_hdb.cluster_ids],
+    "loaded_equal": bool(_np.array_equal(ps_loaded.labels, ps_gmm.labels)),
+    "weights_shape": list(_np.shape(weights)),
+    "components_shape": list(_np.shape(components)),
+    "components_guessed_shape": list(_np.shape(components_guessed)),
+    "high_res_shape": list(__import__("tifffile").imread(high_res_image).shape),
+}
+print("SIGMA_REPORT " + _json.dumps(_report))
+"""
+
+
+@pytest.fixture(scope="session")
+def venv_kernel():
+    """A ``python3`` kernelspec that starts this interpreter (installed into the venv if not)."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    ok = {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}
+    ok.add(sys.executable)
+    try:
+        spec = KernelSpecManager().get_kernel_spec("python3")
+        fine = spec.argv[0] in ok
+    except NoSuchKernel:
+        fine = False
+    if not fine:
+        import subprocess
+
+        subprocess.run(
+            [sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"],
+            check=True,
+            capture_output=True,
+        )
+        spec = KernelSpecManager().get_kernel_spec("python3")
+    return spec
+
+
+def _run_tutorial(tmp_path, data_path=None):
+    nb_path = tmp_path / SEM_TUTORIAL.name
+    nb = prepare_notebook(
+        SEM_TUTORIAL,
+        nb_path,
+        data_path=data_path,
+        replace={"ex.run_model(num_epochs=50,": f"ex.run_model(num_epochs={CI_EPOCHS},"},
+    )
+    nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL))
+    nbformat.write(nb, nb_path)
+    t0 = time.monotonic()
+    nb = execute_notebook(nb_path, cell_timeout=240)
+    took = time.monotonic() - t0
+    assert not cell_errors(nb), cell_errors(nb)
+    assert f"num_epochs={CI_EPOCHS}," in "".join(c.source for c in nb.cells)
+    text = "".join(
+        o.get("text", "")
+        for o in nb.cells[-1].outputs
+        if o.get("output_type") == "stream" and o.get("name") == "stdout"
+    )
+    line = [ln for ln in text.splitlines() if ln.startswith("SIGMA_REPORT ")]
+    assert line, f"the report cell printed nothing: {nb.cells[-1].outputs}"
+    return nb, json.loads(line[0].split(" ", 1)[1]), took
+
+
+def _check_outputs(tmp_path, nb, rep):
+    import tifffile
+
+    h, w = rep["nav_shape"]
+    # every code cell ran, in order, and every GUI call showed a widget
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    gui_cells = [c for c in code if c.source.lstrip().startswith("gui.")]
+    assert len(gui_cells) >= 12
+    for c in gui_cells:
+        mimes = {k for o in c.outputs for k in o.get("data", {})}
+        assert "application/vnd.jupyter.widget-view+json" in mimes, c.source
+
+    # labels: one shape, (H, W) ints, every pixel counted once
+    assert rep["gmm_labels_shape"] == [h, w] == rep["hdb_labels_shape"]
+    assert rep["gmm_labels_dtype"].startswith("int")
+    assert rep["latent_shape"] == [h * w, 2]
+    assert rep["gmm_counts_sum"] + 0 <= h * w
+    n_gmm = len(rep["gmm_cluster_ids"])
+    assert 2 <= n_gmm <= 50
+    assert rep["loaded_equal"], "the state file did not restore the labels"
+    assert "BSE" in " ".join(rep["feature_list"]) or len(rep["feature_list"]) >= 2
+
+    # files the notebook writes
+    assert (tmp_path / "gmm_merged_with_bse.pkl").is_file()
+    masks = sorted((tmp_path / "cluster_masks").glob("*.tif*"))
+    assert len(masks) == n_gmm, [m.name for m in masks]
+    m0 = tifffile.imread(masks[0])
+    assert m0.shape == (h, w)
+    assert set(np.unique(m0).tolist()) <= {0, 1, 255}
+    total = sum((tifffile.imread(m) > 0).sum() for m in masks)
+    assert total == rep["gmm_counts_sum"], "masks must partition the clustered pixels"
+    hi = sorted((tmp_path / "high_res_cluster_masks").glob("*.tif*"))
+    assert hi and tifffile.imread(hi[0]).shape == tuple(rep["high_res_shape"])
+
+    # NMF
+    k = rep["weights_shape"]
+    assert rep["components_shape"][0] == 4 and k[-1] == 4
+    assert rep["components_guessed_shape"][0] == 3
+
+
+@pytest.fixture(scope="module")
+def tutorial_runs(tmp_path_factory, venv_kernel, real_dir):
+    """Both runs at once; each entry is ``(folder, notebook, report, seconds)`` or the error."""
+    jobs = {"demo": None, "bcf": real_dir / REAL_SEM_BCF}
+    dirs = {k: tmp_path_factory.mktemp(f"tutorial-{k}") for k in jobs}
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        futures = {k: pool.submit(_run_tutorial, dirs[k], v) for k, v in jobs.items()}
+        results = {}
+        for k, f in futures.items():
+            try:
+                results[k] = (dirs[k], *f.result())
+            except Exception as exc:  # reported by the test of that run
+                results[k] = exc
+    return results
+
+
+def _result(tutorial_runs, key):
+    res = tutorial_runs[key]
+    if isinstance(res, Exception):
+        raise res
+    return res
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_tutorial_runs_on_demo_phantom(tutorial_runs):
+    folder, nb, rep, took = _result(tutorial_runs, "demo")
+    _check_outputs(folder, nb, rep)
+    # the demo phantom, 192 x 256 pixels binned 3 x 3
+    assert rep["nav_shape"] == [64, 85]
+    assert len(rep["gmm_cluster_ids"]) == 50
+    print(f"demo phantom: {took:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_tutorial_runs_on_real_bcf(tutorial_runs):
+    folder, nb, rep, took = _result(tutorial_runs, "bcf")
+    _check_outputs(folder, nb, rep)
+    # P45: 75 x 100 pixels binned 3 x 3
+    assert rep["nav_shape"] == [25, 33]
+    print(f"{REAL_SEM_BCF}: {took:.1f} s")
