@@ -383,6 +383,9 @@ def _json_default(o):
 def _fail(res: RunResult, exc: BaseException) -> RunResult:
     res.ok = False
     res.error = f"{type(exc).__name__}: {exc}"
+    if "serializ" in str(exc) or "cannot be pickled" in str(exc):
+        res.error += (" (this file's lazy reader cannot ship its chunks to dask workers; run it "
+                      "without --workers/--scheduler, or convert it to .h5oina)")
     log.error("%s failed: %s", res.input, res.error)
     log.debug("%s", "".join(traceback.format_exception(exc)))
     return res
