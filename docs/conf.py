@@ -21,8 +21,9 @@ sys.path.insert(0, str(HERE / "_ext"))
 os.environ.setdefault("SIGMA_PROGRESS", "0")
 os.environ.setdefault("MPLBACKEND", "agg")
 
-import sigma  # noqa: E402
 from docs_figures import route_sigma_figures_to_pyplot  # noqa: E402
+
+import sigma  # noqa: E402
 
 route_sigma_figures_to_pyplot()
 # Compiled UMAP code is reused by later builds (numba's on-disk cache).

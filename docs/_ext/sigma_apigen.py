@@ -113,7 +113,9 @@ def generate(srcdir: Path) -> public_api.Api:
     outdir.mkdir(parents=True, exist_ok=True)
     pages = []
     for modname, mod in api.modules.items():
-        if not (api.owned.get(modname) or api.reexports.get(modname) or (mod.__doc__ or "").strip()):
+        if not (
+            api.owned.get(modname) or api.reexports.get(modname) or (mod.__doc__ or "").strip()
+        ):
             continue
         pages.append(modname)
         _write(outdir / f"{modname}.rst", module_page(api, modname))
@@ -121,7 +123,44 @@ def generate(srcdir: Path) -> public_api.Api:
         if stale.stem not in pages:
             stale.unlink()
     _write(outdir / "modules.inc", index_include(pages))
+    _write(outdir / "cli_epilogs.inc", cli_epilogs())
     return api
+
+
+def _subparsers(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            yield from action.choices.items()
+
+
+def cli_parser_for_docs():
+    """:func:`sigma.cli.main.build_parser` without the sub-commands' epilogs.
+
+    The epilogs are preformatted text that sphinx-argparse would parse as reST; the page shows
+    them verbatim instead (:func:`cli_epilogs`).
+    """
+    from sigma.cli.main import build_parser
+
+    parser = build_parser()
+    for _name, sub in _subparsers(parser):
+        sub.epilog = None
+    return parser
+
+
+def cli_epilogs() -> str:
+    """The closing notes of each sub-command's ``--help`` (sphinx-argparse leaves them out)."""
+    from sigma.cli.main import build_parser
+
+    out = []
+    for name, sub in _subparsers(build_parser()):
+        if sub.epilog:
+            out.append(_title(f"Notes of ``sigma {name} --help``", "-"))
+            out.append(".. code-block:: text\n")
+            out.extend(f"   {line}".rstrip() for line in sub.epilog.rstrip().splitlines())
+            out.append("")
+    return "\n".join(out)
 
 
 def _on_builder_inited(app) -> None:
