@@ -88,7 +88,11 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": []}
+# No left sidebar on pages without sub-pages (only the API reference has them).
+html_sidebars = {
+    page: []
+    for page in ("index", "installation", "jupyter", "tutorials/*", "own_data", "how_it_works", "cli")
+}
 html_static_path: list[str] = []
 html_show_sourcelink = False
 html_last_updated_fmt = None

@@ -71,7 +71,11 @@ def _sphinx_available() -> bool:
 
 @pytest.fixture(scope="session")
 def docs_build(tmp_path_factory):
-    """Build the HTML site once (fresh environment, warnings as errors)."""
+    """Build the HTML site once (fresh environment, warnings as errors).
+
+    ``--keep-going`` writes every page even when warnings make the build fail, so the tests of
+    pages, figures and references below check their own subject whatever the warnings.
+    """
     if not _sphinx_available():
         msg = "the docs extra is not installed: pip install -e '.[docs]'"
         if os.environ.get("CI"):
@@ -113,8 +117,7 @@ def test_docs_build_without_warnings(docs_build):
 
 
 def test_every_page_is_built(docs_build):
-    proc, html = docs_build
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    _, html = docs_build
     for page in (
         "index",
         "installation",
@@ -131,8 +134,7 @@ def test_every_page_is_built(docs_build):
 
 @pytest.mark.parametrize("page, minimum", sorted(TUTORIAL_FIGURES.items()))
 def test_tutorial_figures_are_made_by_the_build(docs_build, page, minimum):
-    proc, html = docs_build
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    _, html = docs_build
     text = (html / f"{page}.html").read_text(encoding="utf-8")
     stem = Path(page).name
     images = set(re.findall(rf'src="[^"]*_images/({re.escape(stem)}-[0-9_]+\.png)"', text))
@@ -143,8 +145,7 @@ def test_tutorial_figures_are_made_by_the_build(docs_build, page, minimum):
 
 @pytest.mark.parametrize("module", REQUIRED_API_PAGES)
 def test_api_reference_has_page(docs_build, module):
-    proc, html = docs_build
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    _, html = docs_build
     page = html / "api" / "generated" / f"{module}.html"
     assert page.is_file(), f"no API page for {module}"
     text = page.read_text(encoding="utf-8")
@@ -156,8 +157,7 @@ def test_api_reference_has_page(docs_build, module):
 def test_cli_reference_lists_every_option(docs_build):
     from sigma.cli.main import build_parser
 
-    proc, html = docs_build
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    _, html = docs_build
     text = (html / "cli.html").read_text(encoding="utf-8")
     sub_actions = [
         a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction"
