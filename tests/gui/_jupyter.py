@@ -442,19 +442,22 @@ class NotebookPage:
         return [t for t in texts if "Traceback" in t or "Error" in t]
 
     # -- cells
-    def cell(self, source_snippet: str):
-        """The code cell whose source contains ``source_snippet`` (exactly one)."""
+    def cells(self, source_snippet: str):
+        """Every code cell whose source contains ``source_snippet``, in notebook order."""
         loc = self.page.locator(".jp-CodeCell").filter(
             has=self.page.locator(".jp-InputArea-editor", has_text=source_snippet)
         )
-        n = loc.count()
-        if n != 1:
-            raise AssertionError(f"{n} code cells contain {source_snippet!r}")
-        return loc.first
+        return loc.all()
 
-    def output(self, source_snippet: str):
-        cell = self.cell(source_snippet)
-        out = cell.locator(".jp-Cell-outputWrapper")
+    def cell(self, source_snippet: str, nth: int | None = None):
+        """The code cell whose source contains ``source_snippet`` (the only one, or ``nth``)."""
+        found = self.cells(source_snippet)
+        if nth is None and len(found) != 1:
+            raise AssertionError(f"{len(found)} code cells contain {source_snippet!r}")
+        return found[nth or 0]
+
+    def output(self, source_snippet: str, nth: int | None = None):
+        out = self.cell(source_snippet, nth).locator(".jp-Cell-outputWrapper")
         out.scroll_into_view_if_needed()
         return out
 

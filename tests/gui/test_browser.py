@@ -65,16 +65,12 @@ w.VBox([BokehModel(p), btn, status])""",
 ]
 
 
-def _status_text(nbp, snippet: str) -> str:
-    return nbp.output(snippet).locator(".sigma-status").first.inner_text()
-
-
-def _wait_status(nbp, snippet: str, pattern: str, timeout: float = 60) -> str:
+def _wait_label(nbp, snippet: str, pattern: str, timeout: float = 60) -> str:
     """Wait until the ``sigma-status`` Label under ``snippet``'s cell matches ``pattern``."""
     deadline = time.monotonic() + timeout
     text = ""
     while time.monotonic() < deadline:
-        text = _status_text(nbp, snippet)
+        text = nbp.output(snippet).locator(".sigma-status").first.inner_text()
         if re.search(pattern, text):
             return text
         time.sleep(0.25)
@@ -119,7 +115,7 @@ def test_harness_smoke(lab_server, open_notebook):
         n = probe.eval("len(src.selected.indices)")
         assert 100 < n < 5000
         nbp.page.locator(".sigma-count button, button.sigma-count").first.click()
-        text = _wait_status(nbp, "BokehModel(p)", r"^\d+ selected$")
+        text = _wait_label(nbp, "BokehModel(p)", r"^\d+ selected$")
         assert text == f"{n} selected"
         assert probe.eval("clicks") == [n]
         nbp.shot("smoke_01_lasso_count", out)
@@ -135,3 +131,232 @@ def test_harness_smoke(lab_server, open_notebook):
         probe.close()
     print(f"open {t_open:.1f}s run-all {t_run:.1f}s lasso->kernel {t_sel:.1f}s")
     assert not [c for c in nbp.console if c.startswith("pageerror")], nbp.console
+
+
+# --------------------------------------------------------------------------- the tutorial
+#: The GUI cells of the tutorial, by a unique part of their source (``nth`` when repeated).
+GUI_CELLS = [
+    ("view_dataset_raw", "gui.view_dataset(sem)", 0),
+    ("view_dataset_binned", "gui.view_dataset(sem)", 1),
+    ("view_pixel_distributions", "gui.view_pixel_distributions(", None),
+    ("view_intensity_maps", "gui.view_intensity_maps(", None),
+    ("show_projection", "gui.show_projection(", None),
+    ("view_latent_space", "gui.view_latent_space(", None),
+    ("interactive_latent_plot", "gui.interactive_latent_plot(ps=ps_gmm", None),
+    ("check_latent_space", "gui.check_latent_space(", None),
+    ("interactive_latent_plot_loaded", "gui.interactive_latent_plot(ps=ps_loaded", None),
+    ("view_phase_map", "gui.view_phase_map(", None),
+    ("show_cluster_distribution", "gui.show_cluster_distribution(", None),
+    ("view_clusters_sum_spectra", "gui.view_clusters_sum_spectra(", None),
+    ("show_unmixed_weights_and_components", "gui.show_unmixed_weights_and_compoments(", None),
+    ("show_abundance_map", "gui.show_abundance_map(", None),
+]
+EDITOR = "gui.interactive_latent_plot(ps=ps_gmm"
+INSPECTOR = "gui.check_latent_space("
+#: Finds the widgets the tutorial's cells returned, in the kernel.
+FIND_WIDGETS = """\
+_t_editor = next(v for v in Out.values() if type(v).__name__ == 'LatentEditor' and v.ps is ps_gmm)
+_t_inspector = next(v for v in Out.values() if type(v).__name__ == 'LatentMapInspector')
+"""
+#: Records every text a status Label shows (a message may be replaced within milliseconds).
+_WATCH_JS = """(el, key) => {
+    window.__sigmaStatus = window.__sigmaStatus || {};
+    const log = (window.__sigmaStatus[key] = [el.textContent]);
+    new MutationObserver(() => log.push(el.textContent)).observe(
+        el, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+class StatusWatch:
+    """Every text shown by the ``sigma-status`` Label of one cell's widget, in order."""
+
+    def __init__(self, nbp, snippet: str, nth: int | None = None):
+        self.nbp, self.key = nbp, f"{snippet}#{nth}"
+        self.el = nbp.output(snippet, nth).locator(".sigma-status").first
+        self.el.evaluate(_WATCH_JS, self.key)
+        self.mark = 0
+
+    def history(self) -> list[str]:
+        return self.nbp.page.evaluate("k => window.__sigmaStatus[k]", self.key)
+
+    def wait(self, pattern: str, timeout: float = 60) -> str:
+        """The first text shown since the last ``wait`` that matches ``pattern``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            hist = self.history()
+            for i in range(self.mark, len(hist)):
+                if re.search(pattern, hist[i]):
+                    self.mark = i + 1
+                    return hist[i]
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"status never matched /{pattern}/ in {timeout} s; shown: {hist[self.mark :]}"
+                )
+            time.sleep(0.1)
+
+    def settled(self, expected: str, problems: list[str], action: str, wait: float = 1.5) -> None:
+        """Record a problem if the action's message is replaced by something else."""
+        time.sleep(wait)
+        now = self.el.inner_text()
+        if now != expected:
+            problems.append(f"{action}: status {expected!r} was replaced by {now!r}")
+
+
+def _click(nbp, snippet: str, css: str) -> None:
+    btn = nbp.output(snippet).locator(f"button.{css}").first
+    btn.scroll_into_view_if_needed()
+    btn.click()
+
+
+@pytest.fixture
+def tutorial_copy(lab_server):
+    """The tutorial in the server's root, epochs cut as in test_notebook_exec."""
+    from _jupyter import SEM_TUTORIAL, prepare_notebook
+    from test_notebook_exec import CI_EPOCHS
+
+    name = "Interactive_SEM_tutorial.ipynb"
+    prepare_notebook(
+        SEM_TUTORIAL,
+        lab_server.root_dir / name,
+        replace={"ex.run_model(num_epochs=50,": f"ex.run_model(num_epochs={CI_EPOCHS},"},
+    )
+    return name
+
+
+@pytest.mark.timeout(420)
+def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
+    """Run All, then merge, create, reset, recolour, inspect and edit features as a user would.
+
+    Kernel-side state is asserted after each action. A status message replaced by another
+    right after an action is collected in ``problems`` and reported at the end, so one such
+    glitch does not hide the checks of the later actions.
+    """
+    times, problems = {}, []
+    t0 = time.monotonic()
+    nbp = open_notebook(tutorial_copy)
+    times["open"] = time.monotonic() - t0
+    times["run_all"] = nbp.run_all(timeout=300)
+    prompts = nbp.prompts()
+    assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), (prompts, nbp.error_outputs())
+    assert not nbp.error_outputs(), nbp.error_outputs()
+
+    # every GUI function rendered its widget: a status line, a figure and no widget error
+    for name, snippet, nth in GUI_CELLS:
+        out = nbp.output(snippet, nth)
+        out.locator(".sigma-status").first.wait_for(timeout=60_000)
+        assert "Error displaying widget" not in out.inner_text(), name
+        assert out.locator("img, canvas").count() > 0, f"{name}: no figure rendered"
+        nbp.shot(f"tutorial_{name}", out)
+
+    probe = KernelProbe.for_notebook(lab_server, tutorial_copy)
+    try:
+        probe.run(FIND_WIDGETS)
+        n0 = probe.eval("len(ps_gmm.cluster_ids)")
+        assert n0 >= 3
+        out = nbp.output(EDITOR)
+        st = StatusWatch(nbp, EDITOR)
+        box = largest_canvas_box(out.locator(".sigma-latent").first)
+
+        # -- lasso in the editor: whole clusters get selected
+        select_bokeh_tool(out, "lasso-select")
+        drag(nbp.page, box, lasso_path(0.5, 0.5, 0.3, 0.3))
+        text = st.wait(r"^Selected clusters ")
+        picked = probe.eval("_t_editor.selected_clusters")
+        assert len(picked) >= 2, (text, picked)
+        nbp.shot("editor_01_lasso", out)
+
+        # -- Merge Clusters
+        t1 = time.monotonic()
+        _click(nbp, EDITOR, "sigma-merge")
+        text = st.wait(r"^Merged clusters ")
+        times["merge"] = time.monotonic() - t1
+        merged = [i for i in picked if i != -1]
+        n1 = probe.eval("len(ps_gmm.cluster_ids)")
+        assert n1 == n0 - (len(merged) - 1), (text, n0, n1, merged)
+        assert f"{n1} clusters" in text
+        assert probe.eval(f"sorted(set(ps_gmm.cluster_ids.tolist()) & set({merged}))") == [
+            min(merged)
+        ]
+        st.settled(text, problems, "Merge Clusters")
+        nbp.shot("editor_02_merged", out)
+
+        # -- Select Points + box + Create Cluster
+        _click(nbp, EDITOR, "sigma-select-points")
+        st.wait(r"^Point selection")
+        select_bokeh_tool(out, "box-select")
+        drag(nbp.page, box, box_path(0.35, 0.3, 0.6, 0.6))
+        text = st.wait(r"^Selected [\d,]+ displayed points \(box\)")
+        assert probe.eval("len(_t_editor.scatter.selection)") > 0
+        nbp.shot("editor_03_points", out)
+        _click(nbp, EDITOR, "sigma-create")
+        text = st.wait(r"^Created cluster ")
+        new_id = int(re.search(r"Created cluster (-?\d+)", text).group(1))
+        size = probe.eval(f"int((ps_gmm.labels == {new_id}).sum())")
+        assert size > 0 and f"{size:,} px" in text, (text, size)
+        assert probe.eval("ps_gmm.edit_history[-1][0]") == "create_cluster_from_latent_region"
+        assert new_id in probe.eval("ps_gmm.cluster_ids.tolist()")
+        st.settled(text, problems, "Create Cluster")
+        nbp.shot("editor_04_created", out)
+
+        # -- Reset + Confirm
+        _click(nbp, EDITOR, "sigma-reset")
+        st.wait(r"Press Confirm")
+        nbp.shot("editor_05_confirm", out)
+        _click(nbp, EDITOR, "sigma-confirm")
+        text = st.wait(r"^Reset to the original clustering")
+        assert probe.eval("len(ps_gmm.cluster_ids)") == n0
+        assert probe.eval("bool((ps_gmm.labels == ps_gmm.labels_original).all())")
+        st.settled(text, problems, "Reset/Confirm")
+        nbp.shot("editor_06_reset", out)
+
+        # -- Recolour Selection: lasso, pick a palette swatch, recolour
+        select_bokeh_tool(out, "lasso-select")
+        drag(nbp.page, box, lasso_path(0.5, 0.5, 0.2, 0.2))
+        st.wait(r"^Selected clusters ")
+        picked = probe.eval("_t_editor.selected_clusters")
+        swatch = out.locator("button.sigma-swatch").nth(5)
+        colour = swatch.get_attribute("title")
+        swatch.click()
+        deadline = time.monotonic() + 30
+        while probe.eval("_t_editor.color_picker.value") != colour:
+            assert time.monotonic() < deadline, f"the swatch did not set the colour {colour}"
+            time.sleep(0.2)
+        _click(nbp, EDITOR, "sigma-recolour")
+        text = st.wait(r"^Recoloured clusters ")
+        assert probe.eval(f"sorted({{ps_gmm.colors[i] for i in {picked}}})") == [colour]
+        assert probe.eval("len(ps_gmm.cluster_ids)") == n0
+        st.settled(text, problems, "Recolour Selection")
+        nbp.shot("editor_07_recoloured", out)
+
+        # -- check_latent_space: a lasso highlights pixels on the map
+        out = nbp.output(INSPECTOR)
+        st = StatusWatch(nbp, INSPECTOR)
+        box = largest_canvas_box(out.locator(".sigma-latent").first)
+        select_bokeh_tool(out, "lasso-select")
+        drag(nbp.page, box, lasso_path(0.5, 0.5, 0.25, 0.25))
+        text = st.wait(r"^Selected [\d,]+ px")
+        n_px = probe.eval("len(_t_inspector.selected_pixels)")
+        assert n_px > 0 and f"Selected {n_px:,} px" in text, (text, n_px)
+        st.settled(text, problems, "check_latent_space lasso")
+        nbp.shot("inspector_01_lasso", out)
+
+        # -- view_dataset: type a new "Feature List" and press "Set"
+        snippet, nth = "gui.view_dataset(sem)", 1
+        out = nbp.output(snippet, nth)
+        st = StatusWatch(nbp, snippet, nth)
+        field = out.locator(".sigma-features input").first
+        before = [f.strip() for f in field.input_value().split(",")]
+        lines = [f for f in before if f != "Navigator"]
+        assert len(lines) >= 2, before
+        wanted = [f for f in before if f != lines[0]]
+        field.fill(", ".join(wanted))
+        out.locator("button.sigma-set-features").first.click()
+        text = st.wait(r"^Feature list set", timeout=90)
+        assert probe.eval("list(sem.feature_list)") == wanted
+        assert f"{len(wanted)} features" in text
+        nbp.shot("view_dataset_features_edited", out)
+    finally:
+        probe.close()
+    print(" ".join(f"{k} {v:.1f}s" for k, v in times.items()))
+    assert not [c for c in nbp.console if c.startswith("pageerror")], nbp.console
+    assert not problems, problems
