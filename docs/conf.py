@@ -31,6 +31,15 @@ from sigma.embedding.umap import enable_umap_numba_cache  # noqa: E402
 
 enable_umap_numba_cache()
 
+# The tutorial's autoencoder is tiny: one thread trains it as fast as several, and does not
+# slow to a crawl when other processes share the cores.
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # the torch extra is optional; autodoc then reports the missing module
+    pass
+
 project = "SIGMA2"
 author = "the SIGMA2 developers"
 copyright = "the SIGMA2 developers; GPL-3.0-or-later"  # noqa: A001
