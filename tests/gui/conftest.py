@@ -83,6 +83,10 @@ def open_notebook(lab_server, browser_context, screenshots_dir):
 
     yield _open
     for nbp in pages:
+        try:  # the last view of the page, for failures most of all
+            nbp.shot(f"{Path(nbp.notebook).stem}_last_view")
+        except Exception:
+            pass
         try:
             # shut the kernel down so the next notebook starts with the CPU to itself
             kid = lab_server.kernel_id(nbp.notebook, timeout=1)
