@@ -338,58 +338,58 @@ class FeatureDataset(torch.utils.data.Dataset):
 class Experiment:
     """Train an autoencoder on pixel feature vectors and return their latent coordinates.
 
-        Parameters
-        ----------
-        descriptor : str
-            Short name of the run; checkpoints go to
-            ``<general_results_dir>/Model-<descriptor>/params/``.
-        general_results_dir : str or path-like
-            Folder under which the run's folder is created (on the first :meth:`run_model`).
-        model : type or torch.nn.Module
-            :class:`~sigma.embedding.autoencoder.AutoEncoder`,
-            :class:`~sigma.embedding.autoencoder.VariationalAutoEncoder` (built as
-            ``model(in_dim=F, **model_args)``) or an already built instance with ``in_dim == F``.
-        model_args : dict, optional
-            Constructor arguments, e.g. ``{'hidden_layer_sizes': (512, 256, 128)}``.
-        chosen_dataset : array_like
-            Features, ``(H, W, F)`` or ``(N, F)``, finite; usually
-            ``sem.normalised_elemental_data``.
-        save_model_every_epoch : bool, default False
-            Also keep one checkpoint per epoch (``..._epochNNN.pt``). The best checkpoint
-            (``..._best.pt``) is always kept.
-        device : str or torch.device, optional
-            ``None`` picks CUDA when available, else the CPU; ``'mps'`` may be given explicitly.
+    Parameters
+    ----------
+    descriptor : str
+        Short name of the run; checkpoints go to
+        ``<general_results_dir>/Model-<descriptor>/params/``.
+    general_results_dir : str or path-like
+        Folder under which the run's folder is created (on the first :meth:`run_model`).
+    model : type or torch.nn.Module
+        :class:`~sigma.embedding.autoencoder.AutoEncoder`,
+        :class:`~sigma.embedding.autoencoder.VariationalAutoEncoder` (built as
+        ``model(in_dim=F, **model_args)``) or an already built instance with ``in_dim == F``.
+    model_args : dict, optional
+        Constructor arguments, e.g. ``{'hidden_layer_sizes': (512, 256, 128)}``.
+    chosen_dataset : array_like
+        Features, ``(H, W, F)`` or ``(N, F)``, finite; usually
+        ``sem.normalised_elemental_data``.
+    save_model_every_epoch : bool, default False
+        Also keep one checkpoint per epoch (``..._epochNNN.pt``). The best checkpoint
+        (``..._best.pt``) is always kept.
+    device : str or torch.device, optional
+        ``None`` picks CUDA when available, else the CPU; ``'mps'`` may be given explicitly.
 
-        Attributes
-        ----------
-        model : torch.nn.Module
-            The network; after :meth:`run_model` it holds the last epoch's weights until
-            :meth:`get_latent` or :meth:`load_model` loads a checkpoint.
-        history : dict of list
-            Per-epoch ``train_loss``, ``eval_loss`` (NaN for ``'train_all'``) and ``lr``.
-        results_dir, params_dir : pathlib.Path
-            The run's folder and its checkpoint folder.
-        best_checkpoint_, best_epoch_, best_loss_ : Path, int, float
-            Best checkpoint of the last :meth:`run_model` (epochs count from 1).
-        stopped_epoch_ : int or None
-            Epoch at which early stopping ended training, else None.
-        train_indices_, eval_indices_ : numpy.ndarray
-            Flat pixel indices used for training and evaluation in the last run.
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The network; after :meth:`run_model` it holds the last epoch's weights until
+        :meth:`get_latent` or :meth:`load_model` loads a checkpoint.
+    history : dict of list
+        Per-epoch ``train_loss``, ``eval_loss`` (NaN for ``'train_all'``) and ``lr``.
+    results_dir, params_dir : pathlib.Path
+        The run's folder and its checkpoint folder.
+    best_checkpoint_, best_epoch_, best_loss_ : Path, int, float
+        Best checkpoint of the last :meth:`run_model` (epochs count from 1).
+    stopped_epoch_ : int or None
+        Epoch at which early stopping ended training, else None.
+    train_indices_, eval_indices_ : numpy.ndarray
+        Flat pixel indices used for training and evaluation in the last run.
 
-        Examples
-        --------
-        >>> import tempfile; tmp = tempfile.TemporaryDirectory()
+    Examples
+    --------
+    >>> import tempfile; tmp = tempfile.TemporaryDirectory()
     >>> from sigma.embedding.autoencoder import AutoEncoder
-        >>> import numpy as np
-        >>> same_seeds(1)
-        >>> x = np.random.default_rng(1).normal(size=(40, 4)).astype("float32")
-        >>> ex = Experiment(descriptor="toy", general_results_dir=tmp.name, model=AutoEncoder,
-        ...                 model_args={"hidden_layer_sizes": (8,)}, chosen_dataset=x)
-        >>> _ = ex.run_model(num_epochs=1, patience=5, batch_size=16, learning_rate=1e-3,
-        ...                  weight_decay=0.0, task="train_eval", progress_bar=False)
-        >>> len(ex.train_indices_), len(ex.eval_indices_), ex.best_checkpoint_.name
-        (34, 6, 'Model-toy_best.pt')
-        >>> tmp.cleanup()
+    >>> import numpy as np
+    >>> same_seeds(1)
+    >>> x = np.random.default_rng(1).normal(size=(40, 4)).astype("float32")
+    >>> ex = Experiment(descriptor="toy", general_results_dir=tmp.name, model=AutoEncoder,
+    ...                 model_args={"hidden_layer_sizes": (8,)}, chosen_dataset=x)
+    >>> _ = ex.run_model(num_epochs=1, patience=5, batch_size=16, learning_rate=1e-3,
+    ...                  weight_decay=0.0, task="train_eval", progress_bar=False)
+    >>> len(ex.train_indices_), len(ex.eval_indices_), ex.best_checkpoint_.name
+    (34, 6, 'Model-toy_best.pt')
+    >>> tmp.cleanup()
     """
 
     def __init__(
@@ -516,33 +516,33 @@ class Experiment:
     def load_model(self, path) -> nn.Module:
         """Load a checkpoint written by :meth:`run_model` into :attr:`model`.
 
-                If the JSON file next to it describes a different
-                :class:`~sigma.embedding.autoencoder.AutoEncoder` or
-                :class:`~sigma.embedding.autoencoder.VariationalAutoEncoder`, the model is rebuilt
-                from it first. Weights are read with ``torch.load(..., weights_only=True)``.
-                Later :meth:`get_latent` calls use this checkpoint.
+        If the JSON file next to it describes a different
+        :class:`~sigma.embedding.autoencoder.AutoEncoder` or
+        :class:`~sigma.embedding.autoencoder.VariationalAutoEncoder`, the model is rebuilt
+        from it first. Weights are read with ``torch.load(..., weights_only=True)``.
+        Later :meth:`get_latent` calls use this checkpoint.
 
-                Parameters
-                ----------
-                path : str or path-like
-                    A ``.pt`` state-dict file.
+        Parameters
+        ----------
+        path : str or path-like
+            A ``.pt`` state-dict file.
 
-                Returns
-                -------
-                torch.nn.Module
-                    The model with the loaded weights.
+        Returns
+        -------
+        torch.nn.Module
+            The model with the loaded weights.
 
-                Examples
-                --------
-                >>> import tempfile; tmp = tempfile.TemporaryDirectory()
+        Examples
+        --------
+        >>> import tempfile; tmp = tempfile.TemporaryDirectory()
         >>> from sigma.embedding.autoencoder import AutoEncoder
-                >>> import numpy as np
-                >>> x = np.random.default_rng(0).normal(size=(20, 3)).astype("float32")
-                >>> ex = Experiment("ld", tmp.name, AutoEncoder, {"hidden_layer_sizes": (4,)}, x)
-                >>> _ = ex.run_model(num_epochs=1, batch_size=8, progress_bar=False)
-                >>> type(ex.load_model(ex.best_checkpoint_)).__name__
-                'AutoEncoder'
-                >>> tmp.cleanup()
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(size=(20, 3)).astype("float32")
+        >>> ex = Experiment("ld", tmp.name, AutoEncoder, {"hidden_layer_sizes": (4,)}, x)
+        >>> _ = ex.run_model(num_epochs=1, batch_size=8, progress_bar=False)
+        >>> type(ex.load_model(ex.best_checkpoint_)).__name__
+        'AutoEncoder'
+        >>> tmp.cleanup()
         """
         path = Path(path)
         if not path.is_file():
@@ -632,70 +632,70 @@ class Experiment:
     ) -> Experiment:
         """Train :attr:`model` with Adam, early stopping and an optional LR scheduler.
 
-                Parameters
-                ----------
-                num_epochs : int, default 50
-                    Maximum number of passes over the training pixels.
-                patience : int or None, default 50
-                    Stop after this many consecutive epochs without improvement of the monitored
-                    loss (the eval loss for ``'train_eval'``, the train loss for ``'train_all'``).
-                    With a constant loss, training stops after ``patience + 1`` epochs. ``None``
-                    never stops early.
-                batch_size : int, default 64
-                    Pixels per optimiser step.
-                learning_rate : float, default 1e-4
-                    Initial Adam learning rate.
-                weight_decay : float, default 0.0
-                    Adam L2 penalty.
-                task : {'train_all', 'train_eval'}, default 'train_all'
-                    Train on every pixel, or on 85 % of them while monitoring the loss on the
-                    held-out 15 % (:func:`train_eval_split`, fixed seed).
-                noise_added : float or None, default 0.0
-                    Denoising autoencoder: inputs (not targets) get Gaussian noise with std
-                    ``noise_added * std_f`` per feature, ``std_f`` from the training pixels.
-                    0 or None: no noise.
-                KLD_lambda : float or None, default 0.0
-                    Weight of the KL divergence (:func:`kld_loss`). ``> 0`` trains a variational
-                    autoencoder: if :attr:`model` is not variational, it is replaced by a
-                    :class:`~sigma.embedding.autoencoder.VariationalAutoEncoder` with the same
-                    ``in_dim``, ``hidden_layer_sizes`` and ``latent_dim`` and fresh weights.
-                criterion : {'MSE', 'BCE', 'L1'}, default 'MSE'
-                    Reconstruction loss. ``'BCE'`` reads the decoder's linear output as logits
-                    (:class:`torch.nn.BCEWithLogitsLoss`); its targets are the inputs when they lie in
-                    ``[0, 1]`` and otherwise the inputs min-max scaled per feature
-                    (:func:`scale_to_unit`). The encoder always sees the unscaled inputs.
-                print_latent : bool, default False
-                    After training, log a summary of the latent space and draw it with matplotlib
-                    (:meth:`plot_latent`; stored in :attr:`latent_figure_`).
-                lr_scheduler_args : dict, optional
-                    Arguments of :class:`torch.optim.lr_scheduler.ReduceLROnPlateau`, which then
-                    steps on the monitored loss each epoch. ``verbose`` (removed from torch) is
-                    dropped with a warning and learning-rate changes are logged instead. None: constant
-                    learning rate.
-                eval_fraction : float, default 0.15
-                    Held-out share for ``'train_eval'``.
-                progress_bar : bool, default True
-                    Show a tqdm bar over epochs with the losses.
+        Parameters
+        ----------
+        num_epochs : int, default 50
+            Maximum number of passes over the training pixels.
+        patience : int or None, default 50
+            Stop after this many consecutive epochs without improvement of the monitored
+            loss (the eval loss for ``'train_eval'``, the train loss for ``'train_all'``).
+            With a constant loss, training stops after ``patience + 1`` epochs. ``None``
+            never stops early.
+        batch_size : int, default 64
+            Pixels per optimiser step.
+        learning_rate : float, default 1e-4
+            Initial Adam learning rate.
+        weight_decay : float, default 0.0
+            Adam L2 penalty.
+        task : {'train_all', 'train_eval'}, default 'train_all'
+            Train on every pixel, or on 85 % of them while monitoring the loss on the
+            held-out 15 % (:func:`train_eval_split`, fixed seed).
+        noise_added : float or None, default 0.0
+            Denoising autoencoder: inputs (not targets) get Gaussian noise with std
+            ``noise_added * std_f`` per feature, ``std_f`` from the training pixels.
+            0 or None: no noise.
+        KLD_lambda : float or None, default 0.0
+            Weight of the KL divergence (:func:`kld_loss`). ``> 0`` trains a variational
+            autoencoder: if :attr:`model` is not variational, it is replaced by a
+            :class:`~sigma.embedding.autoencoder.VariationalAutoEncoder` with the same
+            ``in_dim``, ``hidden_layer_sizes`` and ``latent_dim`` and fresh weights.
+        criterion : {'MSE', 'BCE', 'L1'}, default 'MSE'
+            Reconstruction loss. ``'BCE'`` reads the decoder's linear output as logits
+            (:class:`torch.nn.BCEWithLogitsLoss`); its targets are the inputs when they lie in
+            ``[0, 1]`` and otherwise the inputs min-max scaled per feature
+            (:func:`scale_to_unit`). The encoder always sees the unscaled inputs.
+        print_latent : bool, default False
+            After training, log a summary of the latent space and draw it with matplotlib
+            (:meth:`plot_latent`; stored in :attr:`latent_figure_`).
+        lr_scheduler_args : dict, optional
+            Arguments of :class:`torch.optim.lr_scheduler.ReduceLROnPlateau`, which then
+            steps on the monitored loss each epoch. ``verbose`` (removed from torch) is
+            dropped with a warning and learning-rate changes are logged instead. None: constant
+            learning rate.
+        eval_fraction : float, default 0.15
+            Held-out share for ``'train_eval'``.
+        progress_bar : bool, default True
+            Show a tqdm bar over epochs with the losses.
 
-                Returns
-                -------
-                Experiment
-                    ``self``; losses are in :attr:`history` and the best checkpoint in
-                    :attr:`best_checkpoint_`.
+        Returns
+        -------
+        Experiment
+            ``self``; losses are in :attr:`history` and the best checkpoint in
+            :attr:`best_checkpoint_`.
 
-                Examples
-                --------
-                >>> import tempfile; tmp = tempfile.TemporaryDirectory()
+        Examples
+        --------
+        >>> import tempfile; tmp = tempfile.TemporaryDirectory()
         >>> from sigma.embedding.autoencoder import AutoEncoder
-                >>> import numpy as np
-                >>> same_seeds(0)
-                >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
-                >>> ex = Experiment("run", tmp.name, AutoEncoder, {"hidden_layer_sizes": (8,)}, x)
-                >>> _ = ex.run_model(num_epochs=3, patience=1, batch_size=16, learning_rate=0.0,
-                ...                  progress_bar=False)
-                >>> len(ex.history["train_loss"]), ex.stopped_epoch_
-                (2, 2)
-                >>> tmp.cleanup()
+        >>> import numpy as np
+        >>> same_seeds(0)
+        >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+        >>> ex = Experiment("run", tmp.name, AutoEncoder, {"hidden_layer_sizes": (8,)}, x)
+        >>> _ = ex.run_model(num_epochs=3, patience=1, batch_size=16, learning_rate=0.0,
+        ...                  progress_bar=False)
+        >>> len(ex.history["train_loss"]), ex.stopped_epoch_
+        (2, 2)
+        >>> tmp.cleanup()
         """
         num_epochs = _check_number("num_epochs", num_epochs, integer=True, minimum=1)
         patience = _check_number("patience", patience, integer=True, minimum=0, allow_none=True)
@@ -836,29 +836,29 @@ class Experiment:
     def get_latent(self, checkpoint=None) -> np.ndarray:
         """Latent coordinates of every pixel, from the best checkpoint.
 
-                Parameters
-                ----------
-                checkpoint : str or path-like, optional
-                    Checkpoint to encode with. By default the best checkpoint of the last
-                    :meth:`run_model` (or the one last given to :meth:`load_model`); with neither,
-                    the current weights. For a VAE the latent is the posterior mean.
+        Parameters
+        ----------
+        checkpoint : str or path-like, optional
+            Checkpoint to encode with. By default the best checkpoint of the last
+            :meth:`run_model` (or the one last given to :meth:`load_model`); with neither,
+            the current weights. For a VAE the latent is the posterior mean.
 
-                Returns
-                -------
-                numpy.ndarray
-                    ``(N, latent_dim)`` float32, rows in the flattened pixel order of
-                    ``chosen_dataset`` (``N = H * W``).
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, latent_dim)`` float32, rows in the flattened pixel order of
+            ``chosen_dataset`` (``N = H * W``).
 
-                Examples
-                --------
-                >>> import tempfile; tmp = tempfile.TemporaryDirectory()
+        Examples
+        --------
+        >>> import tempfile; tmp = tempfile.TemporaryDirectory()
         >>> from sigma.embedding.autoencoder import AutoEncoder
-                >>> import numpy as np
-                >>> x = np.zeros((2, 3, 4), dtype="float32")
-                >>> ex = Experiment("gl", tmp.name, AutoEncoder, {"hidden_layer_sizes": (4,)}, x)
-                >>> ex.get_latent().shape, ex.get_latent().dtype
-                ((6, 2), dtype('float32'))
-                >>> tmp.cleanup()
+        >>> import numpy as np
+        >>> x = np.zeros((2, 3, 4), dtype="float32")
+        >>> ex = Experiment("gl", tmp.name, AutoEncoder, {"hidden_layer_sizes": (4,)}, x)
+        >>> ex.get_latent().shape, ex.get_latent().dtype
+        ((6, 2), dtype('float32'))
+        >>> tmp.cleanup()
         """
         path = checkpoint if checkpoint is not None else self._latent_checkpoint
         if path is not None:
@@ -874,20 +874,20 @@ class Experiment:
     def plot_latent(self, latent: np.ndarray | None = None):
         """Log a summary of the latent space and draw it as a scatter plot.
 
-                Uses matplotlib (imported here only); works headless. The figure is stored in
-                :attr:`latent_figure_` and returned; in Jupyter's inline backend it is shown.
+        Uses matplotlib (imported here only); works headless. The figure is stored in
+        :attr:`latent_figure_` and returned; in Jupyter's inline backend it is shown.
 
-                Examples
-                --------
-                >>> import tempfile; tmp = tempfile.TemporaryDirectory()
+        Examples
+        --------
+        >>> import tempfile; tmp = tempfile.TemporaryDirectory()
         >>> from sigma.embedding.autoencoder import AutoEncoder
-                >>> import numpy as np
-                >>> x = np.random.default_rng(0).normal(size=(10, 3)).astype("float32")
-                >>> ex = Experiment("pl", tmp.name, AutoEncoder, {"hidden_layer_sizes": (4,)}, x)
-                >>> fig = ex.plot_latent()
-                >>> len(fig.axes)
-                1
-                >>> tmp.cleanup()
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(size=(10, 3)).astype("float32")
+        >>> ex = Experiment("pl", tmp.name, AutoEncoder, {"hidden_layer_sizes": (4,)}, x)
+        >>> fig = ex.plot_latent()
+        >>> len(fig.axes)
+        1
+        >>> tmp.cleanup()
         """
         import matplotlib.pyplot as plt
 
