@@ -36,6 +36,16 @@ def describe(path, **reader_kwargs) -> dict:
         ``beam_energy_kv``, ``energy_resolution_mnka_ev``, ``elements``, ``xray_lines``,
         ``nav_images`` (name: shape), ``feature_names``, ``lazy_chunks``, and for ``.h5oina`` the
         table of contents under ``h5oina``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sigma.synthetic import make_phantom
+    >>> ph = make_phantom((4, 5), n_channels=64, energy_scale=0.2)
+    >>> p = ph.save_hspy(os.path.join(tempfile.mkdtemp(), "ph.hspy"))
+    >>> d = describe(p)
+    >>> d["format"], d["kind"], d["shape"]
+    ('hspy', 'spectrum', (4, 5, 64))
     """
     from ..io import load
 

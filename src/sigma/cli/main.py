@@ -4,10 +4,10 @@ Commands
 --------
 ``sigma demo [--out DIR] [--overwrite]``
     The whole tutorial pipeline on a built-in synthetic phantom; prints where the report is.
-``sigma run INPUT... --config CONFIG.toml --out DIR [--overwrite] [--shared-phases]
-[--workers N | --scheduler tcp://HOST:PORT]``
+``sigma run INPUT... --config CONFIG.toml --out DIR [options]``
     The pipeline on each input; with ``--shared-phases`` one latent space and one clustering
-    for all inputs (cluster *k* is the same phase in every map).
+    for all inputs (cluster *k* is the same phase in every map). Options: ``--overwrite``,
+    ``--shared-phases``, ``--workers N`` or ``--scheduler tcp://HOST:PORT``.
 ``sigma config --example``
     Print a documented example configuration (every option at its default).
 ``sigma info FILE``
@@ -63,7 +63,20 @@ outputs (OUT/<input stem>/): phase_map.png, labels.npy, labels.tiff, masks/, clu
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``sigma`` command."""
+    """The argument parser of the ``sigma`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Sub-commands ``demo``, ``run``, ``config`` and ``info``; also used to write the CLI
+        reference of the documentation.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["info", "map.hspy"])
+    >>> args.command, str(args.file), args.json
+    ('info', 'map.hspy', False)
+    """
     def verbosity(default):
         parent = argparse.ArgumentParser(add_help=False)
         g = parent.add_mutually_exclusive_group()
@@ -205,6 +218,21 @@ def main(argv=None) -> int:
     ----------
     argv : list of str, optional
         Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code (see the module documentation).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sigma.synthetic import make_phantom
+    >>> ph = make_phantom((4, 5), n_channels=64, energy_scale=0.2)
+    >>> p = ph.save_hspy(os.path.join(tempfile.mkdtemp(), "ph.hspy"))
+    >>> main(["info", str(p), "--json"])  # doctest: +ELLIPSIS
+    {...
+    0
     """
     parser = build_parser()
     args = parser.parse_args(argv)
