@@ -118,6 +118,16 @@ def write_cluster_masks(labels, cluster_ids, output_dir, shape=None) -> list[Pat
     Returns
     -------
     list of Path
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, tifffile
+    >>> labels = np.array([[0, 1], [1, 1]])
+    >>> paths = write_cluster_masks(labels, [0, 1], tempfile.mkdtemp(), shape=(4, 4))
+    >>> [p.name for p in paths]
+    ['cluster_0.tiff', 'cluster_1.tiff']
+    >>> tifffile.imread(paths[1]).tolist()[0]
+    [0, 0, 255, 255]
     """
     lab = np.asarray(labels)
     if shape is not None:

@@ -46,6 +46,14 @@ class ClusterFit:
         The fitted estimator.
     n_fit : int
         Number of points the estimator was fitted on (less than N when subsampled).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pts = np.r_[np.zeros((5, 2)), np.ones((5, 2))]
+    >>> fit = fit_clusters(pts, "Kmeans", {"n_clusters": 2})
+    >>> isinstance(fit, ClusterFit), fit.labels.shape, fit.n_fit, fit.proba is None
+    (True, (10,), 10, True)
     """
 
     labels: np.ndarray

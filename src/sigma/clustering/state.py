@@ -80,6 +80,14 @@ def read_state(path) -> tuple[dict, dict]:
     -------
     arrays : dict of str -> ndarray
     meta : dict
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> p = write_state(pathlib.Path(tempfile.mkdtemp()) / "s.npz", {"b": np.ones(2)}, {})
+    >>> arrays, meta = read_state(p)
+    >>> arrays["b"].tolist(), meta["version"]
+    ([1.0, 1.0], 1)
     """
     path = Path(path)
     if not path.is_file():
