@@ -89,16 +89,20 @@ class LatentProjector:
         return self
 
     def _fit_umap(self, x):
-        import umap
+        from ..embedding.umap import embed_umap
 
         p = dict(self.config["umap"])
         n_neighbors = min(p.pop("n_neighbors"), max(2, len(x) - 1))
         p["n_epochs"] = p["n_epochs"] or None
-        self.model_ = umap.UMAP(n_neighbors=n_neighbors, **p)
         with warnings.catch_warnings():
             # a seed makes UMAP single-threaded; it says so on every fit
             warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
-            self.fit_latent_ = np.asarray(self.model_.fit_transform(x), dtype=np.float32)
+            # exact neighbours + numba's on-disk cache: no pynndescent compile in every process
+            latent, self.model_ = embed_umap(
+                x, n_neighbors=n_neighbors, max_fit_samples=None, progress=self.progress,
+                return_model=True, **p,
+            )
+        self.fit_latent_ = np.asarray(latent, dtype=np.float32)
         self._fit_x = x
 
     def _fit_autoencoder(self, x):
