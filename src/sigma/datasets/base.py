@@ -126,6 +126,17 @@ class SpectrumDataset(_FeatureMixin):
         X-ray lines used as features (plus ``'Navigator'`` once the image is added).
     normalised_elemental_data
         ``(H, W, F)`` float32 features after :meth:`normalisation`, else ``None``.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> ds = SpectrumDataset(make_phantom((6, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> ds.shape
+    (6, 8)
+    >>> ds.set_feature_list(["Fe_Ka", "Si_Ka"])
+    >>> _ = ds.normalisation([])
+    >>> ds.normalised_elemental_data.shape
+    (6, 8, 2)
     """
 
     _signal_type = "EDS_SEM"
@@ -514,6 +525,17 @@ class SEMDataset(SpectrumDataset):
 
 
 class TEMDataset(SpectrumDataset):
-    """STEM/TEM EDS spectrum image (``EDS_TEM``); see :class:`SpectrumDataset`."""
+    """STEM/TEM EDS spectrum image (``EDS_TEM``); see :class:`SpectrumDataset`.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> ph = make_phantom((8, 8), kind="TEM", n_channels=512, energy_scale=0.04)
+    >>> tem = TEMDataset(ph.to_signal())
+    >>> tem.shape, tem.spectra.metadata.Signal.signal_type
+    ((8, 8), 'EDS_TEM')
+    >>> "Cu_Ka" in tem.feature_list
+    True
+    """
 
     _signal_type = "EDS_TEM"
