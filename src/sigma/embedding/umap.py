@@ -208,6 +208,14 @@ def enable_umap_numba_cache() -> int:
     -------
     int
         Number of functions switched to caching by this call (0 once done).
+
+    Examples
+    --------
+    >>> n = enable_umap_numba_cache()
+    >>> n >= 0
+    True
+    >>> enable_umap_numba_cache()  # already enabled in this process
+    0
     """
     global _CACHE_ENABLED
     if _CACHE_ENABLED:
@@ -280,6 +288,15 @@ def warm_up(
     -------
     float or threading.Thread
         Seconds taken, or the thread when ``background=True``.
+
+    Examples
+    --------
+    Start compiling while the data are being loaded, and wait for it before embedding:
+
+    >>> thread = warm_up(background=True)
+    >>> thread.join()
+    >>> thread.seconds > 0
+    True
     """
     if not background:
         return _warm(persistent_cache, include_pynndescent)
