@@ -53,6 +53,24 @@ class LatentScatter(abc.ABC):
 
     Point ``k`` of the scatter is row ``sample[k]`` of the segmenter's latent array; colours
     are a palette indexed by an integer code per point.
+
+    Examples
+    --------
+    :class:`BokehLatentScatter` is the implementation the GUI uses:
+
+    >>> import numpy as np
+    >>> sc = BokehLatentScatter(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 0.0]),
+    ...                         np.array([0, 1, 1]), ["#1f77b4", "#ff7f0e"])
+    >>> isinstance(sc, LatentScatter)
+    True
+    >>> picked = []
+    >>> sc.on_select(picked.append)
+    >>> sc.set_selection([0, 2])
+    >>> sc.selection.tolist(), picked[0].tolist()
+    ([0, 2], [0, 2])
+    >>> sc.clear_selection()
+    >>> sc.selection.tolist()
+    []
     """
 
     widget = None
@@ -123,6 +141,16 @@ class BokehLatentScatter(LatentScatter):
     Lasso and box report once on release; the selected indices and the tool's geometry come
     back to Python through ``source.selected`` and the ``SelectionGeometry`` event; a double
     click clears the selection.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sc = BokehLatentScatter(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 0.0]),
+    ...                         np.array([0, 1, 1]), ["#1f77b4", "#ff7f0e"])
+    >>> sc.set_colors([1, 1, 0], ["#000000", "#ffffff"])
+    >>> sc.palette, sc.codes.tolist()
+    (['#000000', '#ffffff'], [1, 1, 0])
+    >>> sc.widget  # doctest: +SKIP
     """
 
     def __init__(self, x, y, codes, palette, *, title: str = "Latent space", tap: bool = True,
@@ -135,6 +163,7 @@ class BokehLatentScatter(LatentScatter):
 
         self.fig, self.source, self.renderer, self.mapper = latent_figure(x, y, codes, palette, title=title, tap=tap)
         self._muted = False
+        self._last_set = None  # the selection Python last sent to the browser (echo suppression)
         self.source.selected.on_change("indices", self._on_indices)
         self.fig.on_event(SelectionGeometry, self._on_geometry)
         self.fig.on_event(DoubleTap, lambda _e: self.clear_selection())
@@ -150,10 +179,12 @@ class BokehLatentScatter(LatentScatter):
 
     @property
     def palette(self) -> list[str]:
+        """The colours of the scatter (index ``codes[k]`` colours point ``k``)."""
         return list(self.mapper.palette)
 
     @property
     def codes(self) -> np.ndarray:
+        """The integer colour code of each point, as last set by :meth:`set_colors`."""
         return np.asarray(self.source.data["ci"])
 
     @property
@@ -163,14 +194,21 @@ class BokehLatentScatter(LatentScatter):
     def _show_selection(self, indices) -> None:
         self._muted = True
         try:
-            self.source.selected.indices = np.asarray(indices, dtype=np.int64).tolist()
+            self._last_set = np.asarray(indices, dtype=np.int64)
+            self.source.selected.indices = self._last_set.tolist()
         finally:
             self._muted = False
 
     def _on_indices(self, _attr, _old, new) -> None:
         if self._muted:
             return
-        self._notify(np.asarray(new, dtype=np.int64))
+        new = np.asarray(new, dtype=np.int64)
+        # jupyter_bokeh runs the callbacks for every browser message, also for the browser's
+        # echo of a selection Python just set (e.g. the cleared one): ignore that echo
+        if self._last_set is not None and np.array_equal(new, self._last_set):
+            return
+        self._last_set = None
+        self._notify(new)
 
     def _on_geometry(self, event) -> None:
         if getattr(event, "final", True):
@@ -182,7 +220,22 @@ class BokehLatentScatter(LatentScatter):
 
 class MapView(abc.ABC):
     """An image of the analysis grid with a cluster overlay, a highlight layer and box selection
-    over pixel centres (selection indices are row-major pixel indices)."""
+    over pixel centres (selection indices are row-major pixel indices).
+
+    Examples
+    --------
+    :class:`BokehMapView` is the implementation the GUI uses:
+
+    >>> import numpy as np
+    >>> view = BokehMapView(np.zeros((3, 4)), np.zeros((3, 4, 4)))
+    >>> isinstance(view, MapView)
+    True
+    >>> picked = []
+    >>> view.on_select(picked.append)
+    >>> view.set_selection([5, 1])
+    >>> picked[0].tolist()
+    [1, 5]
+    """
 
     widget = None
 
@@ -207,7 +260,21 @@ class MapView(abc.ABC):
 
 
 class BokehMapView(MapView):
-    """:class:`MapView` drawn by Bokeh."""
+    """:class:`MapView` drawn by Bokeh.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> view = BokehMapView(np.zeros((3, 4)), np.zeros((3, 4, 4)), title="Phases")
+    >>> view.shape
+    (3, 4)
+    >>> highlight = np.zeros((3, 4, 4))
+    >>> highlight[0, 0] = [1.0, 0.0, 0.0, 1.0]
+    >>> view.set_highlight(highlight)
+    >>> view.highlight_rgba.shape, bool(view.highlight_rgba[0, 0])
+    ((3, 4), True)
+    >>> view.widget  # doctest: +SKIP
+    """
 
     def __init__(self, nav, overlay_rgba, *, title: str = "Phase map", css: str = "sigma-map"):
         super().__init__()
