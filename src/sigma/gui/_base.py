@@ -37,6 +37,14 @@ def load_bokeh(force: bool = False) -> bool:
     -------
     bool
         Whether the resources were sent.
+
+    Examples
+    --------
+    Run it once at the top of a notebook, before the first interactive view:
+
+    >>> from sigma.gui import gui
+    >>> gui.load_bokeh()  # outside a Jupyter kernel: nothing to do
+    False
     """
     global _BOKEH_LOADED
     if (_BOKEH_LOADED and not force) or not in_kernel():

@@ -97,10 +97,11 @@ class DatasetViewer(Panel):
         self.lines = widgets.HTML()
         self.lines.add_class("sigma-lines")
         self.features = widgets.Text(value=", ".join(dataset.feature_list), description="Feature List",
-                                     continuous_update=False, layout=widgets.Layout(width="100%"),
+                                     continuous_update=False, layout=widgets.Layout(flex="1 1 auto", width="auto"),
                                      style={"description_width": "initial"})
         self.features.add_class("sigma-features")
         set_btn = button("Set", "sigma-set-features", "Use these features")
+        set_btn.layout.min_width = "60px"  # never squeezed to "S…" by the full-width box
         self.on_click(set_btn, "Set feature list", self.apply_features)
         self.energy.observe(lambda _c: self.run("Energy search", self.search_energy), names="value")
         self.width.observe(lambda _c: self.run("Energy search", self.search_energy), names="value")
@@ -108,7 +109,7 @@ class DatasetViewer(Panel):
         self.tabs.add_class("sigma-tabs")
         self.images: dict[str, widgets.Image] = {}
         self.set_body(widgets.HBox([self.energy, self.width]), self.lines,
-                      widgets.HBox([self.features, set_btn]), self.tabs)
+                      widgets.HBox([self.features, set_btn], layout=widgets.Layout(width="100%")), self.tabs)
         self.run("view dataset", self.refresh)
 
     def search_energy(self) -> str:
@@ -200,6 +201,18 @@ def view_pixel_distributions(dataset, norm_list=(), cmap: str = "viridis"):
     -------
     Panel
         ``.image`` holds the figure.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.preprocessing import normalisation as norm
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> w = view_pixel_distributions(sem, [norm.zscore])
+    >>> w.status.value
+    '3 features × 2 stages.'
+    >>> w  # doctest: +SKIP
     """
     p = Panel()
     p.add_class("sigma-pixel-distributions")
@@ -219,6 +232,15 @@ def view_intensity_maps(spectra, element_list, cmap: str = "viridis"):
     -------
     Panel
         ``.image`` holds the figure.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> maps = np.random.default_rng(0).random((8, 10, 2))
+    >>> w = view_intensity_maps(maps, ["Fe_Ka", "Si_Ka"])
+    >>> w.status.value
+    '2 maps of 8×10 px.'
+    >>> w  # doctest: +SKIP
     """
     p = Panel()
     p.add_class("sigma-intensity-maps")
@@ -236,6 +258,15 @@ def show_projection(latent):
     -------
     Panel
         ``.image`` holds the figure.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> latent = np.random.default_rng(0).normal(size=(500, 2))
+    >>> w = show_projection(latent)
+    >>> w.status.value
+    '500 latent points.'
+    >>> w  # doctest: +SKIP
     """
     p = Panel()
     p.add_class("sigma-projection")
@@ -256,6 +287,22 @@ def view_latent_space(ps, color: bool = True):
     Panel
         ``.image``, ``.cluster`` (Dropdown, ``sigma-cluster``), ``.color_picker``
         (``sigma-color``), ``.buttons['Recolour']`` (``sigma-recolour``).
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.preprocessing import normalisation as norm
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> from sigma.clustering import PixelSegmenter
+    >>> _ = sem.normalisation([norm.zscore])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> w = view_latent_space(ps)
+    >>> w.cluster.options, w.status.value
+    ((0, 1, 2), '3 clusters.')
+    >>> w  # doctest: +SKIP
     """
     p = Panel()
     p.add_class("sigma-view-latent")
@@ -308,6 +355,24 @@ def interactive_latent_plot(ps, ratio_to_be_shown: float = 1.0, n_colours: int =
     Returns
     -------
     LatentEditor
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.preprocessing import normalisation as norm
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> from sigma.clustering import PixelSegmenter
+    >>> _ = sem.normalisation([norm.zscore])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> w = interactive_latent_plot(ps, ratio_to_be_shown=0.5)
+    >>> w.status.value
+    'Click a cluster, or box/lasso several. 3 clusters.'
+    >>> "Merge Clusters" in w.buttons
+    True
+    >>> w  # doctest: +SKIP
     """
     return LatentEditor(ps, ratio_to_be_shown=ratio_to_be_shown, n_colours=n_colours)
 
@@ -318,6 +383,22 @@ def check_latent_space(ps, show_map: bool = True, ratio_to_be_shown: float = 1.0
     Returns
     -------
     LatentMapInspector
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.preprocessing import normalisation as norm
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> from sigma.clustering import PixelSegmenter
+    >>> _ = sem.normalisation([norm.zscore])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> w = check_latent_space(ps, ratio_to_be_shown=0.5)
+    >>> type(w).__name__
+    'LatentMapInspector'
+    >>> w  # doctest: +SKIP
     """
     return LatentMapInspector(ps, show_map=show_map, ratio_to_be_shown=ratio_to_be_shown,
                               alpha_cluster_map=alpha_cluster_map)
@@ -331,6 +412,22 @@ def view_phase_map(ps, alpha_cluster_map: float = 0.5):
     -------
     Panel
         ``.image``, ``.alpha`` (FloatSlider, ``sigma-alpha``), ``.buttons['Refresh']``.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.preprocessing import normalisation as norm
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> from sigma.clustering import PixelSegmenter
+    >>> _ = sem.normalisation([norm.zscore])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> w = view_phase_map(ps, alpha_cluster_map=0.7)
+    >>> w.status.value, w.alpha.value
+    ('Phase map: 3 clusters.', 0.7)
+    >>> w  # doctest: +SKIP
     """
     p = Panel()
     p.add_class("sigma-phase-map")
@@ -362,6 +459,22 @@ def show_cluster_distribution(ps, max_clusters: int = 40):
     -------
     Panel
         ``.image`` holds the figure.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.preprocessing import normalisation as norm
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> from sigma.clustering import PixelSegmenter
+    >>> _ = sem.normalisation([norm.zscore])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> w = show_cluster_distribution(ps)
+    >>> w.status.value
+    '3 clusters.'
+    >>> w  # doctest: +SKIP
     """
     p = Panel()
     p.add_class("sigma-cluster-distribution")
@@ -389,6 +502,23 @@ def view_clusters_sum_spectra(ps, normalisation: bool = True, spectra_range=None
     Panel
         ``.clusters`` (SelectMultiple, ``sigma-cluster-select``), ``.map_image``,
         ``.spectra_image``.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.preprocessing import normalisation as norm
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> from sigma.clustering import PixelSegmenter
+    >>> _ = sem.normalisation([norm.zscore])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> w = view_clusters_sum_spectra(ps, spectra_range=(0.5, 8.0))
+    >>> w.clusters.options, w.status.value
+    ((0, 1, 2), 'Showing clusters [0] of 3.')
+    >>> w.clusters.value = (0, 2)
+    >>> w  # doctest: +SKIP
     """
     p = Panel()
     p.add_class("sigma-cluster-spectra")
@@ -437,6 +567,26 @@ def show_unmixed_weights_and_components(ps, weights, components):
     -------
     Panel
         ``.component`` (Dropdown "All"/0/1/…, ``sigma-component``), ``.image``.
+
+    ``show_unmixed_weights_and_compoments`` (the tutorial's spelling) is the same function.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.preprocessing import normalisation as norm
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> from sigma.clustering import PixelSegmenter
+    >>> _ = sem.normalisation([norm.zscore])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> weights, components = ps.get_unmixed_spectra_profile(n_components=2)
+    >>> w = show_unmixed_weights_and_components(ps, weights, components)
+    >>> w.status.value
+    '2 components unmixing 3 clusters.'
+    >>> w.component.value = 1
+    >>> w  # doctest: +SKIP
     """
     p = Panel()
     p.add_class("sigma-nmf")
@@ -477,6 +627,23 @@ def show_abundance_map(ps, weights, components):
     Panel
         ``.component`` (Dropdown, ``sigma-component``), ``.image``, ``.abundance``
         (``(H, W, k)`` from ``ps.abundance_maps``).
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.preprocessing import normalisation as norm
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> from sigma.clustering import PixelSegmenter
+    >>> _ = sem.normalisation([norm.zscore])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> weights, components = ps.get_unmixed_spectra_profile(n_components=2)
+    >>> w = show_abundance_map(ps, weights, components)
+    >>> w.abundance.shape, w.status.value
+    ((8, 8, 2), 'Abundance of component 0 of 2.')
+    >>> w  # doctest: +SKIP
     """
     p = Panel()
     p.add_class("sigma-abundance")
