@@ -42,7 +42,16 @@ __all__ = [
 
 
 class ConfigError(SigmaValueError):
-    """A configuration key is unknown or its value is not accepted."""
+    """A configuration key is unknown or its value is not accepted.
+
+    Examples
+    --------
+    >>> try:
+    ...     validate_config({"latent": {"method": "pca"}})
+    ... except ConfigError as exc:
+    ...     print(exc)
+    The 'latent.method' parameter must be one of 'umap', 'autoencoder'. Got 'pca' instead.
+    """
 
 
 #: Feature normalisations, applied in the order listed (:mod:`sigma.preprocessing.normalisation`).

@@ -101,6 +101,16 @@ def run_demo(out="demo_output", *, overwrite: bool = False, size=(96, 128), conf
     RunResult
         ``out_dir`` is ``OUT/phantom``; ``report`` its ``report.html``. ``run.json`` holds
         ``extra.ground_truth_ari``.
+
+    Examples
+    --------
+    A small phantom (the full demo, ``sigma demo``, uses 96 x 128 pixels):
+
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> res = run_demo(out, size=(16, 16), progress=False)  # doctest: +SKIP
+    >>> res.ok, res.report.name  # doctest: +SKIP
+    (True, 'report.html')
     """
     from ..synthetic import make_phantom
     from .outputs import atomic_write_tiff

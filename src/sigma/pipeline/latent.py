@@ -68,6 +68,18 @@ class LatentProjector:
         The fitted ``umap.UMAP`` or :class:`~sigma.embedding.experiment.Experiment`.
     fit_latent_ : ndarray
         ``(n_fit, d)`` latent coordinates of the fitted pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.pipeline.config import default_config
+    >>> x = np.random.default_rng(0).normal(size=(200, 3)).astype("float32")
+    >>> lp = LatentProjector(default_config()["latent"], progress=False)
+    >>> lp.method
+    'umap'
+    >>> z = lp.fit(x).transform(x)
+    >>> z.shape, z.dtype
+    ((200, 2), dtype('float32'))
     """
 
     def __init__(self, config: dict, *, work_dir=None, progress: bool = True):
@@ -77,6 +89,7 @@ class LatentProjector:
 
     @property
     def method(self) -> str:
+        """The projection, ``'umap'`` or ``'autoencoder'`` (``config['method']``)."""
         return self.config["method"]
 
     def fit(self, x: np.ndarray) -> LatentProjector:

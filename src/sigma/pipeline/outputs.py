@@ -46,7 +46,17 @@ __all__ = [
 
 
 class OutputExistsError(SigmaFileError, FileExistsError):
-    """The output folder exists and ``--overwrite`` was not given."""
+    """The output folder exists and ``--overwrite`` was not given.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> try:
+    ...     check_free(tempfile.mkdtemp(), overwrite=False)
+    ... except OutputExistsError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, FileExistsError))
+    OutputExistsError True
+    """
 
 
 def _umask() -> int:
@@ -94,7 +104,15 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 
 
 def atomic_write_text(path, text: str) -> Path:
-    """Write UTF-8 text atomically (see :func:`atomic_write_bytes`)."""
+    """Write UTF-8 text atomically (see :func:`atomic_write_bytes`).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = atomic_write_text(os.path.join(tempfile.mkdtemp(), "note.txt"), "phase α")
+    >>> p.read_text(encoding="utf-8")
+    'phase α'
+    """
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
@@ -114,7 +132,15 @@ def atomic_write_npy(path, array) -> Path:
 
 
 def atomic_write_tiff(path, array) -> Path:
-    """Save an image or stack as TIFF (tifffile) atomically."""
+    """Save an image or stack as TIFF (tifffile) atomically.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, tifffile
+    >>> p = atomic_write_tiff(os.path.join(tempfile.mkdtemp(), "m.tiff"), np.eye(2, dtype="uint8"))
+    >>> tifffile.imread(p).tolist()
+    [[1, 0], [0, 1]]
+    """
     import tifffile
 
     buf = io.BytesIO()
@@ -155,6 +181,17 @@ def check_free(path, overwrite: bool) -> None:
     ------
     OutputExistsError
         ``path`` exists and ``overwrite`` is false; the message names it.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = tempfile.mkdtemp()
+    >>> check_free(os.path.join(out, "new"), overwrite=False)  # does not exist: fine
+    >>> check_free(out, overwrite=True)  # exists, but may be replaced
+    >>> check_free(out, overwrite=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sigma.pipeline.outputs.OutputExistsError: ...
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -181,6 +218,15 @@ class StagedOutput:
         The staging folder ``OUT/.<name>.partial-XXXX`` to write into.
     final : Path
         ``OUT/<name>``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> with StagedOutput(out, "sample") as stage:
+    ...     _ = atomic_write_text(stage.path / "a.txt", "done")
+    >>> sorted(p.name for p in stage.final.iterdir()), stage.final.name
+    (['a.txt'], 'sample')
     """
 
     def __init__(self, out_dir, name: str, *, overwrite: bool = False):

@@ -88,6 +88,15 @@ class RunResult:
         Seconds per stage.
     proportions : dict
         Cluster id → area fraction.
+
+    Examples
+    --------
+    :func:`run_batch` returns one per input:
+
+    >>> from pathlib import Path
+    >>> r = RunResult(Path("map.hspy"), "map", error="map.hspy does not exist")
+    >>> r.ok, r.out_dir, r.timings
+    (False, None, {})
     """
 
     input: Path
@@ -644,6 +653,18 @@ def run_batch(inputs, cfg: dict | None, out, *, overwrite: bool = False, shared_
     -------
     list of RunResult
         One per input, in order.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.pipeline.config import validate_config
+    >>> tmp = tempfile.mkdtemp()
+    >>> src = make_phantom((16, 16)).save_hspy(os.path.join(tmp, "ph.hspy"))
+    >>> cfg = validate_config({"latent": {"umap": {"n_neighbors": 10}}})
+    >>> [res] = run_batch([src], cfg, os.path.join(tmp, "out"), progress=False)  # doctest: +SKIP
+    >>> res.ok, res.out_dir.name, sorted(res.proportions)  # doctest: +SKIP
+    (True, 'ph', ['0', '1', '2', '3', '4'])
     """
     from .scaleout import dask_client
 

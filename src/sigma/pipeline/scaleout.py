@@ -56,6 +56,20 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, *, thr
     ------
     SigmaValueError
         Both or bad values given, or ``distributed`` missing.
+
+    Examples
+    --------
+    Without ``workers`` or ``scheduler`` the work stays in this process:
+
+    >>> with dask_client() as client:
+    ...     print(client)
+    None
+
+    Two local worker processes (takes a few seconds to start):
+
+    >>> with dask_client(workers=2) as client:  # doctest: +SKIP
+    ...     print(len(client.scheduler_info()["workers"]))
+    2
     """
     if workers is not None and scheduler is not None:
         raise bad_value("workers", workers, "not given together with 'scheduler'")
