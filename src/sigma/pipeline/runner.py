@@ -663,8 +663,8 @@ def run_batch(inputs, cfg: dict | None, out, *, overwrite: bool = False, shared_
     >>> src = make_phantom((16, 16)).save_hspy(os.path.join(tmp, "ph.hspy"))
     >>> cfg = validate_config({"latent": {"umap": {"n_neighbors": 10}}})
     >>> [res] = run_batch([src], cfg, os.path.join(tmp, "out"), progress=False)  # doctest: +SKIP
-    >>> res.ok, res.out_dir.name, sorted(res.proportions)  # doctest: +SKIP
-    (True, 'ph', ['0', '1', '2', '3', '4'])
+    >>> res.ok, res.out_dir.name, len(res.proportions)  # doctest: +SKIP
+    (True, 'ph', 10)
     """
     from .scaleout import dask_client
 

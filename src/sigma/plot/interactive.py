@@ -159,7 +159,18 @@ def image_figure(nav: np.ndarray, overlay_rgba: np.ndarray | None = None, *, tit
 
 
 def set_image(source, rgba: np.ndarray) -> None:
-    """Replace the RGBA image of an ``image_figure`` layer (row 0 at the top)."""
+    """Replace the RGBA image of an ``image_figure`` layer (row 0 at the top).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = image_figure(np.zeros((2, 3)))
+    >>> rgba = np.zeros((2, 3, 4))
+    >>> rgba[0, 0] = [1.0, 0.0, 0.0, 1.0]  # top-left pixel opaque red
+    >>> set_image(v["overlay"], rgba)
+    >>> v["overlay"].data["image"][0].shape, hex(int(v["overlay"].data["image"][0][1, 0]))
+    ((2, 3), '0xff0000ff')
+    """
     source.data = {"image": [rgba_uint32(rgba)[::-1]]}
 
 

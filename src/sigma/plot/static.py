@@ -79,7 +79,17 @@ def figure_to_png(fig, dpi: int = 100) -> bytes:
 
 
 def save_png(fig, path, dpi: int = 100) -> Path:
-    """Save a figure as PNG, creating the folder; returns the path."""
+    """Save a figure as PNG, creating the folder; returns the path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> fig = new_figure((2, 2))
+    >>> _ = fig.add_subplot().plot([0, 1], [1, 0])
+    >>> p = save_png(fig, os.path.join(tempfile.mkdtemp(), "figs", "line.png"), dpi=50)
+    >>> p.name, p.read_bytes()[:4]
+    ('line.png', b'\\x89PNG')
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=dpi)
@@ -229,7 +239,16 @@ def plot_feature_maps(maps, names, cmap: str = "viridis", ncols: int = 4, title:
 
 
 def plot_intensity_maps(spectra, element_list, cmap: str = "viridis", ncols: int = 4):
-    """Maps of an ``(H, W, F)`` feature array (``gui.view_intensity_maps``)."""
+    """Maps of an ``(H, W, F)`` feature array (``gui.view_intensity_maps``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> maps = np.random.default_rng(0).random((6, 8, 3))
+    >>> fig = plot_intensity_maps(maps, ["Fe_Ka", "Si_Ka", "O_Ka"], ncols=2)
+    >>> [ax.get_title() for ax in fig.axes if ax.get_visible()][:3]
+    ['Fe_Ka', 'Si_Ka', 'O_Ka']
+    """
     return plot_feature_maps(spectra, list(element_list), cmap=cmap, ncols=ncols)
 
 
@@ -459,7 +478,22 @@ def plot_phase_map(ps, alpha: float = 0.5, ax=None, legend: bool = True, highlig
 
 
 def cluster_spectra(ps, kind: str = "mean"):
-    """``(cluster_ids, (n, C) spectra)`` from ``ps.get_cluster_spectra`` in array form."""
+    """``(cluster_ids, (n, C) spectra)`` from ``ps.get_cluster_spectra`` in array form.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.clustering import PixelSegmenter
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> _ = sem.normalisation([])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> ids, spectra = cluster_spectra(ps, kind="sum")
+    >>> ids, spectra.shape
+    ([0, 1, 2], (3, 256))
+    """
     spec = ps.get_cluster_spectra(kind=kind)
     if isinstance(spec, dict):
         ids = sorted(int(k) for k in spec)
@@ -482,6 +516,20 @@ def plot_cluster_spectra(ps, cluster_ids=None, normalisation: bool = True, spect
         Scale each spectrum to a maximum of 1.
     spectra_range : (float, float), optional
         x limits in keV (default: the whole axis).
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.clustering import PixelSegmenter
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> _ = sem.normalisation([])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> ax = plot_cluster_spectra(ps, [0, 2], spectra_range=(0.5, 8.0))
+    >>> [line.get_label() for line in ax.get_lines()][:2], [float(x) for x in ax.get_xlim()]
+    (['cluster 0', 'cluster 2'], [0.5, 8.0])
     """
     ids, spec = cluster_spectra(ps, kind)
     energy = np.asarray(ps.dataset.energy_axis, dtype=float)
