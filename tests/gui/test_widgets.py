@@ -61,9 +61,11 @@ def blobs(h, w, n_blobs, seed=0, spread=0.35, noise_frac=0.0):
 def toy_segmenter(h=30, w=40, n_blobs=6, noise=True, seed=0):
     z, centres = blobs(h, w, n_blobs, seed, noise_frac=0.08 if noise else 0.0)
     rng = np.random.default_rng(seed)
-    ds = SimpleNamespace(normalised_elemental_data=rng.normal(size=(h, w, 3)).astype(np.float32),
-                         feature_list=["Fe_Ka", "Si_Ka", "O_Ka"],
-                         analysis_nav_img=rng.random((h, w)).astype(np.float32))
+    ds = SimpleNamespace(
+        normalised_elemental_data=rng.normal(size=(h, w, 3)).astype(np.float32),
+        feature_list=["Fe_Ka", "Si_Ka", "O_Ka"],
+        analysis_nav_img=rng.random((h, w)).astype(np.float32),
+    )
     return _ps_class()(z, ds, NearestCentre(centres, 1.5 if noise else None))
 
 
@@ -76,14 +78,22 @@ def sem_ps():
     from sigma.synthetic import make_phantom
     from sigma.utils import normalisation as norm
 
-    ph = make_phantom((16, 20), counts_per_pixel=300, n_channels=400, energy_scale=0.0237,
-                      energy_offset=-0.171, seed=5)
+    ph = make_phantom(
+        (16, 20),
+        counts_per_pixel=300,
+        n_channels=400,
+        energy_scale=0.0237,
+        energy_offset=-0.171,
+        seed=5,
+    )
     sem = SEMDataset(ph.to_signal())
     sem.rebin_signal((2, 2))
     sem.peak_intensity_normalisation()
     sem.remove_first_peak(0.1)
     sem.normalisation([norm.neighbour_averaging, norm.zscore])
-    lat = PCA(2, random_state=0).fit_transform(sem.normalised_elemental_data.reshape(-1, len(sem.feature_list)))
+    lat = PCA(2, random_state=0).fit_transform(
+        sem.normalised_elemental_data.reshape(-1, len(sem.feature_list))
+    )
     ps = _ps_class()(lat, sem, "GaussianMixture", {"n_components": 4, "random_state": 0})
     return sem, ps
 
@@ -97,7 +107,12 @@ def point_colours(scatter):
 def test_view_dataset_tabs_energy_search_and_feature_errors(sem_ps):
     sem, _ = sem_ps
     w = gui.view_dataset(sem)
-    assert w.tabs.titles == ("Navigation Signal", "Sum Spectrum", "Elemental Maps (raw)", "Elemental maps (binned)")
+    assert w.tabs.titles == (
+        "Navigation Signal",
+        "Sum Spectrum",
+        "Elemental Maps (raw)",
+        "Elemental maps (binned)",
+    )
     assert all(len(img.value) > 1000 for img in w.images.values())
     assert "sigma-status" in w.status._dom_classes
     w.energy.value = 6.40
@@ -120,7 +135,9 @@ def test_view_dataset_on_tem_and_image_datasets(tmp_path):
     from sigma.datasets import ImageDataset, TEMDataset
     from sigma.synthetic import make_phantom
 
-    tem = TEMDataset(make_phantom((6, 8), kind="TEM", n_channels=256, energy_scale=0.05, seed=1).to_signal())
+    tem = TEMDataset(
+        make_phantom((6, 8), kind="TEM", n_channels=256, energy_scale=0.05, seed=1).to_signal()
+    )
     assert gui.view_dataset(tem).tabs.titles[:2] == ("Navigation Signal", "Sum Spectrum")
     for i, name in enumerate(("Fe_Ka", "Si_Ka")):
         tifffile.imwrite(tmp_path / f"{name}.tif", np.full((4, 6), i + 1, np.uint8))
@@ -137,9 +154,13 @@ def test_static_views_render(sem_ps):
     from sigma.utils import normalisation as norm
 
     sem, ps = sem_ps
-    p = gui.view_pixel_distributions(sem, norm_list=[norm.neighbour_averaging, norm.zscore, norm.softmax], cmap="Reds")
+    p = gui.view_pixel_distributions(
+        sem, norm_list=[norm.neighbour_averaging, norm.zscore, norm.softmax], cmap="Reds"
+    )
     assert p.image.value[:4] == b"\x89PNG" and "4 stages" in p.status.value
-    p = gui.view_intensity_maps(spectra=sem.normalised_elemental_data, element_list=sem.feature_list)
+    p = gui.view_intensity_maps(
+        spectra=sem.normalised_elemental_data, element_list=sem.feature_list
+    )
     assert p.image.value[:4] == b"\x89PNG"
     assert gui.show_projection(ps.latent).image.value[:4] == b"\x89PNG"
     for color in (True, False):
@@ -184,14 +205,19 @@ def test_click_selects_whole_cluster_and_merge():
     assert "Merged clusters 1, 3 into 1" in e.status.value and "5 clusters" in e.status.value
     assert e.selected_clusters == []
     # the scatter shows the segmenter's colours after the merge
-    np.testing.assert_array_equal(point_colours(e.scatter), np.array([cluster_colors(ps)[i] for i in lab]))
+    np.testing.assert_array_equal(
+        point_colours(e.scatter), np.array([cluster_colors(ps)[i] for i in lab])
+    )
 
 
 def test_merge_needs_two_clusters_and_shows_the_error():
     ps = toy_segmenter()
     e = gui.interactive_latent_plot(ps)
     e.buttons["Merge Clusters"].click()
-    assert e.status.value.startswith("Error in Merge Clusters") and "sigma-error" in e.status._dom_classes
+    assert (
+        e.status.value.startswith("Error in Merge Clusters")
+        and "sigma-error" in e.status._dom_classes
+    )
     assert len(ps.cluster_ids) == 6
     e.buttons["Recolour Selection"].click()
     assert "Error in Recolour Selection" in e.status.value
@@ -229,7 +255,9 @@ def test_create_cluster_from_region_takes_all_pixels_not_only_displayed(include)
     lab0 = np.asarray(ps.labels).ravel().copy()
     expect = inside & ((lab0 != -1) | include)
     shown = np.flatnonzero(inside[e.sample])
-    e.scatter.set_selection(shown, geometry={"type": "rect", "x0": box[0], "x1": box[2], "y0": box[1], "y1": box[3]})
+    e.scatter.set_selection(
+        shown, geometry={"type": "rect", "x0": box[0], "x1": box[2], "y0": box[1], "y1": box[3]}
+    )
     e.buttons["Create Cluster"].click()
     assert e.last_error is None, e.status.value
     new = int(ps.cluster_ids.max())
@@ -313,9 +341,15 @@ def test_reset_needs_confirm():
 def test_buttons_carry_the_tutorial_text_and_css_classes():
     e = gui.interactive_latent_plot(toy_segmenter(6, 8, 2, noise=False))
     classes = {
-        "Recolour Selection": "sigma-recolour", "Merge Clusters": "sigma-merge", "Select Points": "sigma-select-points",
-        "Create Cluster": "sigma-create", "Include -1": "sigma-include-noise", "Exclude -1": "sigma-exclude-noise",
-        "Clear Selection": "sigma-clear", "Reset": "sigma-reset", "Confirm": "sigma-confirm",
+        "Recolour Selection": "sigma-recolour",
+        "Merge Clusters": "sigma-merge",
+        "Select Points": "sigma-select-points",
+        "Create Cluster": "sigma-create",
+        "Include -1": "sigma-include-noise",
+        "Exclude -1": "sigma-exclude-noise",
+        "Clear Selection": "sigma-clear",
+        "Reset": "sigma-reset",
+        "Confirm": "sigma-confirm",
     }
     for text, css in classes.items():
         assert e.buttons[text].description == text and css in e.buttons[text]._dom_classes
@@ -429,6 +463,45 @@ def test_select_merge_redraw_200k_points_is_fast(record_property):
         e.redraw()
     best = min(times)
     record_property("select_merge_redraw_s", best)
-    print(f"select+merge+redraw on 200k points: best {best * 1000:.0f} ms, runs {[round(t * 1000) for t in times]} ms; "
-          f"timings of the last run: {e.timings}")
+    print(
+        f"select+merge+redraw on 200k points: best {best * 1000:.0f} ms, runs {[round(t * 1000) for t in times]} ms; "
+        f"timings of the last run: {e.timings}"
+    )
     assert best <= 0.5
+
+
+def browser_sends(scatter, indices):
+    """What jupyter_bokeh does with a browser's selection message: ``_sync_model`` runs the
+    ``indices`` callbacks even when the value did not change (e.g. the echo of a selection
+    Python has just set)."""
+    sel = scatter.source.selected
+    msg = {"event": "jsevent", "kind": "ModelChanged", "model": {"id": sel.id}, "attr": "indices",
+           "new": list(indices)}
+    scatter.widget._sync_model(scatter.widget, msg, [])
+
+
+def test_browser_echo_of_the_cleared_selection_keeps_the_create_cluster_status():
+    # regression: ~0.3 s after "Create Cluster" the browser's echo of the cleared selection
+    # (indices=[]) overwrote the status with "Nothing selected."
+    ps = toy_segmenter(30, 40, 6, noise=False)
+    e = gui.interactive_latent_plot(ps)
+    e.buttons["Select Points"].click()
+    hint = e.status.value
+    browser_sends(e.scatter, [])  # echo of the selection Select Points cleared
+    assert e.status.value == hint and e.mode == "points"
+    z = np.asarray(ps.latent)[e.sample]
+    browser_sends(e.scatter, np.flatnonzero(z[:, 0] > np.median(z[:, 0])))
+    assert "displayed points" in e.status.value
+    e.buttons["Create Cluster"].click()
+    created = e.status.value
+    assert created.startswith("Created cluster") and e.last_error is None
+    browser_sends(e.scatter, [])  # the echo of the cleared selection
+    assert e.status.value == created
+    assert e.mode == "clusters" and e.selected_clusters == []
+    # an empty selection while nothing is selected leaves the status alone too
+    e._on_select(np.zeros(0, dtype=np.int64))
+    assert e.status.value == created
+    # a real click afterwards still selects its cluster
+    browser_sends(e.scatter, [0])
+    assert e.selected_clusters == [int(np.asarray(ps.labels).ravel()[e.sample[0]])]
+    assert e.status.value.startswith("Selected clusters")

@@ -207,6 +207,9 @@ class LatentEditor(Panel):
             return f"Selected {len(idx):,} displayed points ({kind}); press Create Cluster. {_counts_text(self.ps)}."
         # cluster mode: every click, box or lasso adds the clusters of its points; the
         # selection is shown by fading the other clusters, and the point selection is dropped
+        if not len(idx) and not self.selected_clusters:
+            self.scatter.clear_selection(notify=False)
+            return None  # an empty selection while nothing is selected: keep the status
         lab = self._point_labels()
         ids = set(np.unique(lab[idx]).tolist()) if len(idx) else set()
         self._set_selected_clusters(set(self.selected_clusters) | ids)
