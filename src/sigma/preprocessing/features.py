@@ -21,7 +21,18 @@ from ..xray import fwhm, line_energy
 
 @dataclass(frozen=True)
 class Window:
-    """Channel range ``[lo, hi)`` of one line, and its background windows when used."""
+    """Channel range ``[lo, hi)`` of one line, and its background windows when used.
+
+    Examples
+    --------
+    :func:`line_windows` makes them from line names:
+
+    >>> w = line_windows(["Fe_Ka"], 0.01, 0.0, 2048, background=True)[0]
+    >>> w.line, w.energy, (w.lo, w.hi)
+    ('Fe_Ka', 6.4039, (627, 654))
+    >>> w.bg_left, w.bg_right
+    ((594, 621), (661, 688))
+    """
 
     line: str
     energy: float

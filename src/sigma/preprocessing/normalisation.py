@@ -108,5 +108,13 @@ def _resolve(f):
 
 
 def chain_names(norm_list) -> list[str]:
-    """Names of the steps of a normalisation chain (for logs and state files)."""
+    """Names of the steps of a normalisation chain (for logs and state files).
+
+    Examples
+    --------
+    >>> chain_names([neighbour_averaging, "zscore", softmax])
+    ['neighbour_averaging', 'zscore', 'softmax']
+    >>> chain_names(None)
+    []
+    """
     return [getattr(_resolve(f), "__name__", str(f)) for f in norm_list or []]
