@@ -71,7 +71,14 @@ def _table(header, rows, left=()) -> str:
 
 
 def render_page(title: str, sections, subtitle: str = "") -> str:
-    """The HTML document around ``[(heading, html_body), ...]`` sections."""
+    """The HTML document around ``[(heading, html_body), ...]`` sections.
+
+    Examples
+    --------
+    >>> page = render_page("Run 1", [("Notes", "<p>all good</p>")], subtitle="sample A")
+    >>> page.startswith("<!DOCTYPE html>"), '<section id="s0"><h2>Notes</h2>' in page
+    (True, True)
+    """
     nav = " ".join(f'<a href="#s{i}">{html.escape(h)}</a>' for i, (h, _) in enumerate(sections))
     body = "".join(
         f'<section id="s{i}"><h2>{html.escape(h)}</h2>{content}</section>'
@@ -221,6 +228,24 @@ def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> s
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.clustering import PixelSegmenter
+    >>> from sigma.pipeline.config import default_config
+    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
+    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> _ = sem.normalisation([])
+    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
+    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> page = build_report(ps, sem, default_config(), extra={"Notes": "<p>first try</p>"})
+    >>> "<h2>Phase map</h2>" in page, "<h2>Notes</h2>" in page
+    (True, True)
+    >>> path = os.path.join(tempfile.mkdtemp(), "report.html")
+    >>> _ = open(path, "w", encoding="utf-8").write(page)
     """
     record = record or {}
     rep = cfg["report"]

@@ -24,7 +24,20 @@ DEMO = {
 
 
 def cache_dir() -> Path:
-    """Folder of the cached demo files (created on demand)."""
+    """Folder of the cached demo files (created on demand).
+
+    ``$SIGMA_CACHE`` when set, else ``~/.cache/sigma2``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from unittest import mock
+    >>> folder = os.path.join(tempfile.mkdtemp(), "sigma-cache")
+    >>> with mock.patch.dict(os.environ, {"SIGMA_CACHE": folder}):
+    ...     d = cache_dir()
+    >>> str(d) == folder, d.is_dir()
+    (True, True)
+    """
     d = Path(os.environ.get("SIGMA_CACHE", Path.home() / ".cache" / "sigma2"))
     d.mkdir(parents=True, exist_ok=True)
     return d
