@@ -188,7 +188,7 @@ class SpectrumDataset(_FeatureMixin):
             return np.asarray(next(iter(raw.nav_images.values())), dtype=np.float32)
         self._nav_title = "Sum of counts"
         total = raw.data.sum(axis=-1, dtype=np.float64) if not hasattr(raw.data, "dask") else (
-            raw.data.astype(np.float32).sum(axis=-1)
+            raw.data.sum(axis=-1, dtype=np.float32)
         )
         (total,) = compute(total, desc="navigation image")
         return np.nan_to_num(np.asarray(total, dtype=np.float32))
@@ -256,7 +256,7 @@ class SpectrumDataset(_FeatureMixin):
         sig = self.spectra_bin if (binned and self.spectra_bin is not None) else self.spectra
         total = sig.data.reshape(-1, sig.data.shape[-1])
         if hasattr(total, "dask"):
-            (s,) = compute(total.astype(np.float64).sum(axis=0), desc="sum spectrum")
+            (s,) = compute(total.sum(axis=0, dtype=np.float64), desc="sum spectrum")
             return np.nan_to_num(np.asarray(s))
         return np.nansum(total, axis=0, dtype=np.float64)
 
@@ -315,7 +315,7 @@ class SpectrumDataset(_FeatureMixin):
         # counts in one pass (window sum / total) without reading a float32 copy of the cube.
         data = target.data
         if hasattr(data, "dask"):
-            self._totals = data.astype(np.float64).sum(axis=-1)
+            self._totals = data.sum(axis=-1, dtype=np.float64)
         else:
             self._totals = np.nansum(data, axis=-1, dtype=np.float64)
         raw = self._derived_raw(None, self.bin_size)
