@@ -494,14 +494,7 @@ def cluster_spectra(ps, kind: str = "mean"):
     >>> ids, spectra.shape
     ([0, 1, 2], (3, 256))
     """
-    spec = ps.get_cluster_spectra(kind=kind)
-    if isinstance(spec, dict):
-        ids = sorted(int(k) for k in spec)
-        arr = np.stack([np.asarray(spec[k]) for k in ids]) if ids else np.zeros((0, 0))
-        return ids, arr
-    arr = np.asarray(getattr(spec, "data", spec))
-    ids = [int(i) for i in getattr(ps, "cluster_ids", range(len(arr)))]
-    return ids, arr
+    return [int(i) for i in ps.cluster_ids], np.asarray(ps.get_cluster_spectra(kind=kind))
 
 
 def plot_cluster_spectra(ps, cluster_ids=None, normalisation: bool = True, spectra_range=None,
