@@ -114,7 +114,7 @@ def test_autoencoder_reconstructs_zscored_data(tmp_path):
     )
     ex.get_latent()  # loads the best checkpoint into ex.model
     with torch.inference_mode():
-        rec = ex.model(torch.from_numpy(x)).numpy()
+        rec = ex.model(torch.from_numpy(x).to(ex.device)).cpu().numpy()
     mse = float(np.mean((rec - x) ** 2))
     assert mse < 0.05, mse
     assert rec.min() < -1.0  # negative values are reproduced
@@ -147,7 +147,7 @@ def test_run_model_passes_feature_std_to_noise(tmp_path, cube, monkeypatch):
     assert len(seen) == int(np.ceil(80 / 32))
     noise, std = seen[0]
     assert noise == 0.2
-    np.testing.assert_allclose(std.numpy(), data.reshape(-1, 4).std(0), rtol=1e-4)
+    np.testing.assert_allclose(std.cpu().numpy(), data.reshape(-1, 4).std(0), rtol=1e-4)
 
 
 def test_kld_loss_values():
