@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sigma._errors import SigmaFileError, SigmaValueError
-from sigma.io import h5oina
+from sigma.io import _lazy, h5oina
 from sigma.io.h5oina import list_h5oina_contents, read_h5oina, write_h5oina
 
 H, W, C = 7, 5, 64  # non-square (H != W) to catch x/y swaps
@@ -215,13 +215,13 @@ def test_lazy_equals_eager_and_is_chunked_by_rows(written, cube, monkeypatch):
     raw = read_h5oina(written, lazy=True, chunks=2)
     assert raw.data.chunks == ((2, 2, 2, 1), (W,), (C,))
     calls = []
-    real = h5oina._read_pixel_rows
+    real = _lazy.read_hdf5
 
-    def spy(path, dataset, start, stop, channels):
-        calls.append((start, stop))
-        return real(path, dataset, start, stop, channels)
+    def spy(path, dataset, selection):
+        calls.append((selection[0].start, selection[0].stop))
+        return real(path, dataset, selection)
 
-    monkeypatch.setattr(h5oina, "_read_pixel_rows", spy)
+    monkeypatch.setattr(_lazy, "read_hdf5", spy)
     with dask.config.set(scheduler="synchronous"):
         block = raw.data[2:4].compute()
     np.testing.assert_array_equal(block, cube[2:4])

@@ -17,17 +17,30 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES = 64 * 2**20
 
 
-def nav_chunks(shape: tuple[int, ...], itemsize: int, target: int = CHUNK_BYTES) -> tuple:
+def nav_chunks(
+    shape: tuple[int, ...], itemsize: int, target: int = CHUNK_BYTES, *, align: int = 1
+) -> tuple:
     """Chunks for an ``(H, W, C)`` cube: blocks of whole rows of about ``target`` bytes.
+
+    ``align`` (the rows of one chunk of the file, for example an HDF5 chunk) makes the number
+    of rows per block a multiple of it, so no file chunk is read by two blocks; a block never
+    holds fewer rows than ``align`` (nor more than ``H``).
 
     Examples
     --------
     >>> nav_chunks((100, 50, 2048), 2, target=2**20)
     (5, 50, 2048)
+    >>> nav_chunks((100, 50, 2048), 2, target=2**20, align=4)
+    (4, 50, 2048)
+    >>> nav_chunks((100, 50, 2048), 2, target=2**20, align=15)
+    (15, 50, 2048)
     """
     h, w = shape[0], shape[1]
     row_bytes = max(int(np.prod(shape[1:])) * itemsize, 1)
     rows = int(max(1, min(h, target // row_bytes)))
+    align = max(1, int(align))
+    if align > 1 and rows < h:
+        rows = min(h, max(align, rows // align * align))
     return (rows, w, *shape[2:])
 
 

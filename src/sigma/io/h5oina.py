@@ -56,6 +56,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._errors import SigmaError, bad_file, bad_value
+from ._lazy import HDF5Rows
 from ._types import RawData
 
 __all__ = ["list_h5oina_contents", "read_h5oina", "write_h5oina"]
@@ -386,46 +387,6 @@ def _read_images(f, site: str, grid: tuple[int, int], eds_header, path: Path):
 # --------------------------------------------------------------------------------------------
 # lazy spectrum access
 # --------------------------------------------------------------------------------------------
-def _read_pixel_rows(path: Path, dataset: str, start: int, stop: int, channels: slice):
-    """Read rows ``start:stop`` (pixels) of a (pixels, channels) dataset; opens the file."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        return f[dataset][start:stop, channels]
-
-
-class _SpectrumRows:
-    """Array-like ``(H, W, C)`` view of ``Data/Spectrum`` that reads only the rows it needs.
-
-    ``dask.array.from_array`` slices it block by block; each block reads the rows
-    ``y0 * W : y1 * W`` of the (pixels, channels) dataset.
-    """
-
-    def __init__(self, path: Path, dataset: str, shape: tuple[int, int, int], dtype):
-        self.path, self.dataset = path, dataset
-        self.shape, self.dtype, self.ndim = shape, np.dtype(dtype), 3
-
-    def __dask_tokenize__(self) -> tuple:
-        stat = os.stat(self.path)
-        return (str(self.path), self.dataset, stat.st_mtime_ns, stat.st_size, self.shape)
-
-    def __getitem__(self, key) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = key + (slice(None),) * (3 - len(key))
-        H, W, C = self.shape
-        if not all(isinstance(k, slice) and (k.step or 1) > 0 for k in key):
-            return self[:, :, :][key]  # fancy or reversed indexing: read all, then index
-        (y0, y1, ys), (c0, c1, cs) = key[0].indices(H), key[2].indices(C)
-        if y1 <= y0 or c1 <= c0:
-            return np.zeros(
-                [len(range(*k.indices(n))) for k, n in zip(key, self.shape, strict=True)],
-                self.dtype,
-            )
-        rows = _read_pixel_rows(self.path, self.dataset, y0 * W, y1 * W, slice(c0, c1))
-        return rows.reshape(y1 - y0, W, c1 - c0)[::ys, key[1], ::cs]
-
-
 def _dask_chunks(chunks) -> tuple:
     if chunks is None:
         return ("auto", -1, -1)
@@ -469,8 +430,10 @@ def read_h5oina(
         EDS technique group: ``"EDS"`` or, for multi-detector (Unity) systems, ``"EDS1"``,
         ``"EDS2"``... (Spec: Slice, new in 6.0). ``None`` reads the first one.
     lazy
-        Return a dask array chunked along the navigation axes; each chunk reads only its own
-        rows of pixels from ``Data/Spectrum``.
+        Return a dask array chunked along the navigation axes; each chunk opens the file and
+        reads only its own rows of pixels from ``Data/Spectrum``
+        (:class:`~sigma.io._lazy.HDF5Rows`), so the graph pickles and dask.distributed workers
+        can compute it.
     chunks
         ``None`` (dask's automatic size, whole rows), an int (map rows per chunk) or a
         ``(rows, columns)`` pair. The energy axis is never split.
@@ -591,7 +554,7 @@ def read_h5oina(
             C = int(spec_ds.shape[1])
             scale = float(_required_scalar(header, "Channel Width", path)) / 1000.0
             offset = float(_required_scalar(header, "Start Channel", path)) / 1000.0
-            rows = _SpectrumRows(path, spec_ds.name, (H, W, C), spec_ds.dtype)
+            rows = HDF5Rows(path, spec_ds.name, (H, W, C), spec_ds.dtype, flat_pixels=True)
             metadata["spectrum_dataset"] = spec_ds.name
         else:
             rows = None
