@@ -50,11 +50,11 @@ def load(path, *, lazy: bool = False, **kwargs) -> RawData:
         return read_ripple(path, lazy=lazy, **kwargs)
     if not path.exists():
         raise bad_file(path, "does not exist")
-    if path.is_dir():
+    if path.is_dir() and suffix != ".zspy":  # a .zspy (Zarr) store is a folder too
         from .images import read_element_maps
 
         return read_element_maps(path, **kwargs)
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:
         raise bad_file(path, "is empty (0 bytes)", "a complete data file")
     if suffix == ".bcf":
         from .bruker import read_bcf

@@ -1,8 +1,14 @@
-"""Bruker Esprit ``.bcf`` hypermaps (SEM and TEM) through RosettaSciIO."""
+"""Bruker Esprit ``.bcf`` hypermaps (SEM and TEM) through RosettaSciIO.
+
+A hypermap is stored as one compressed stream of pixels; a row cannot be decoded without the
+rows before it. The lazy cube is therefore one task that decodes the whole cube (on whichever
+dask worker runs it), split afterwards into blocks of whole rows for the stages that follow.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -75,15 +81,30 @@ def read_bcf(path, *, lazy: bool = False, downsample: int = 1, cutoff_at_kV=None
     path
         The ``.bcf`` file.
     lazy
-        Return a dask cube chunked in whole rows.
+        Return a dask cube chunked in whole rows. Its graph holds only the path and the
+        reader arguments: one task opens the file and decodes the whole cube with
+        RosettaSciIO where it runs (a dask.distributed worker too; the workers must see the
+        file under the same path), then the cube is split into row blocks. **Limitation:** a
+        ``.bcf`` cannot be decoded by parts, so the decode of one file runs in one worker, in
+        one piece of memory the size of the cube; only the stages after it spread over the
+        workers.
     downsample, cutoff_at_kV
         Passed to RosettaSciIO's reader (hardware binning and channel cut-off).
+
+    Raises
+    ------
+    SigmaFileError
+        Truncated or corrupt file, or no EDS hypermap in it (also when a worker decodes a lazy
+        cube from a file that changed after it was opened).
 
     Examples
     --------
     >>> raw = read_bcf(DATA / "bcf" / "16x16_12bit_packed_8bit.bcf")  # doctest: +SKIP
     >>> raw.shape  # doctest: +SKIP
     (16, 16, 2048)
+    >>> lazy = read_bcf(DATA / "bcf" / "16x16_12bit_packed_8bit.bcf", lazy=True)  # doctest: +SKIP
+    >>> bool((lazy.data.compute() == raw.data).all())  # doctest: +SKIP
+    True
     """
     from rsciio.bruker import file_reader
 
@@ -93,12 +114,7 @@ def read_bcf(path, *, lazy: bool = False, downsample: int = 1, cutoff_at_kV=None
         sigs = file_reader(str(path), lazy=lazy, downsample=downsample, cutoff_at_kV=cutoff_at_kV)
     except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
         raise wrap_reader_error(path, exc) from exc
-    eds = [s for s in sigs if str(s["metadata"].get("Signal", {}).get("signal_type", "")).startswith("EDS")]
-    if not eds:
-        from .._errors import bad_file
-
-        raise bad_file(path, "holds no EDS spectrum image", "a Bruker hypermap with an EDX cube")
-    eds_sig = eds[-1]
+    eds_sig = _eds_signal(path, sigs)
     signal_type = eds_sig["metadata"]["Signal"]["signal_type"]
     nav_shape = tuple(eds_sig["data"].shape[:2])
     nav_images, other = {}, []
@@ -116,5 +132,56 @@ def read_bcf(path, *, lazy: bool = False, downsample: int = 1, cutoff_at_kV=None
         extra_md={"other_images": other, "format": "bcf"},
     )
     if lazy:
-        raw.data = rechunk_nav(raw.data)
+        raw.data = rechunk_nav(_lazy_cube(path, raw.data, downsample, cutoff_at_kV))
     return raw
+
+
+def _eds_signal(path: Path, sigs: list[dict]) -> dict:
+    """The EDS hypermap among RosettaSciIO's signals (the last one)."""
+    eds = [s for s in sigs if str(s["metadata"].get("Signal", {}).get("signal_type", "")).startswith("EDS")]
+    if not eds:
+        from .._errors import bad_file
+
+        raise bad_file(path, "holds no EDS spectrum image", "a Bruker hypermap with an EDX cube")
+    return eds[-1]
+
+
+def _decode_cube(path: str, downsample, cutoff_at_kV, shape: tuple, dtype: str) -> np.ndarray:
+    """Open a ``.bcf`` and decode its EDS cube (the task of a lazy cube; runs on a worker)."""
+    from rsciio.bruker import file_reader
+
+    from .._errors import bad_file
+
+    p = Path(path)
+    _check_container(p)  # the file may have been cut short since it was opened
+    try:
+        sigs = file_reader(path, select_type="spectrum_image", downsample=downsample,
+                           cutoff_at_kV=cutoff_at_kV)
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
+        raise wrap_reader_error(p, exc) from exc
+    data = _eds_signal(p, sigs)["data"]
+    if data.shape != tuple(shape) or data.dtype != np.dtype(dtype):
+        raise bad_file(
+            p,
+            f"decoded to a cube of shape {data.shape} and dtype {data.dtype}; was it changed "
+            "after it was opened",
+            f"shape {tuple(shape)} and dtype {np.dtype(dtype)} as when the lazy cube was built",
+        )
+    return data
+
+
+def _lazy_cube(path: Path, like, downsample, cutoff_at_kV):
+    """One-task dask cube: the task holds the path and reader arguments, nothing open."""
+    import dask
+    import dask.array as da
+    from dask.base import tokenize
+
+    full = os.path.abspath(path)  # a worker may run in another working directory
+    shape, dtype = tuple(int(n) for n in like.shape), np.dtype(like.dtype)
+    stat = os.stat(full)
+    token = tokenize(full, stat.st_mtime_ns, stat.st_size, downsample, cutoff_at_kV, shape, dtype.str)
+    cube = dask.delayed(_decode_cube, pure=True)(
+        full, downsample, cutoff_at_kV, shape, dtype.str, dask_key_name=f"decode-bcf-{token}"
+    )
+    meta = np.empty((0, 0, 0), dtype)
+    return da.from_delayed(cube, shape=shape, dtype=dtype, meta=meta, name=f"bcf-{token}")

@@ -1,4 +1,9 @@
-"""HyperSpy ``.hspy`` (HDF5) and ``.zspy`` (Zarr) files through RosettaSciIO."""
+"""HyperSpy ``.hspy`` (HDF5) and ``.zspy`` (Zarr) files through RosettaSciIO.
+
+RosettaSciIO reads the signals and their metadata. A lazy ``.hspy`` cube is then rebuilt over
+the signal's own HDF5 dataset with :class:`~sigma.io._lazy.HDF5Rows`, because RosettaSciIO's
+lazy array holds the open ``h5py`` file, which cannot be sent to dask.distributed workers.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import bad_file
-from ._common import fit_image_to_grid, from_rsciio_spectrum, get, rechunk_nav, wrap_reader_error
+from . import _common
+from ._common import (
+    fit_image_to_grid,
+    from_rsciio_spectrum,
+    get,
+    nav_chunks,
+    rechunk_nav,
+    wrap_reader_error,
+)
+from ._lazy import HDF5Rows
 from ._types import RawData
 
 #: Metadata node where SIGMA2 stores an electron image next to the spectra it belongs to.
@@ -22,22 +36,55 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
     file, or from the metadata node ``Signal.sigma_nav_image`` written by SIGMA2; otherwise the
     dataset will use the sum of counts.
 
+    Parameters
+    ----------
+    path
+        The file (a ``.zspy`` is a folder; reading it needs the ``zarr`` package).
+    lazy
+        Return a dask cube in blocks of whole rows. For ``.hspy``/``.hdf5`` every block opens
+        the file and reads its own rows (:class:`~sigma.io._lazy.HDF5Rows`), so the graph
+        holds no open HDF5 object and can be computed by dask.distributed workers; the blocks
+        hold a whole number of the file's HDF5 chunk rows where possible. A ``.zspy`` keeps
+        RosettaSciIO's Zarr-backed array, which pickles as it is.
+
+    Raises
+    ------
+    SigmaFileError
+        The file cannot be read, holds no spectrum image, or (lazy ``.hspy``) its signal is not
+        where the HyperSpy format puts it (``/Experiments/<title>/data``).
+
     Examples
     --------
     >>> raw = read_hspy(DATA / "hspy" / "core_shell.hspy")  # doctest: +SKIP
     >>> raw.signal_type  # doctest: +SKIP
     'EDS_TEM'
+    >>> import os, pickle, tempfile
+    >>> from sigma.synthetic import make_phantom
+    >>> p = make_phantom((6, 8), n_channels=64).save_hspy(os.path.join(tempfile.mkdtemp(), "p.hspy"))
+    >>> lazy, eager = read_hspy(p, lazy=True), read_hspy(p)
+    >>> lazy.data.chunks[1:], bool((lazy.data.compute() == eager.data).all())
+    (((8,), (64,)), True)
+    >>> len(pickle.dumps(lazy.data)) > 0  # the graph can travel to dask workers
+    True
     """
     path = Path(path)
-    if path.suffix.lower() == ".zspy":
-        from rsciio.zspy import file_reader
-    else:
-        from rsciio.hspy import file_reader
+    is_zarr = path.suffix.lower() == ".zspy"
+    try:
+        if is_zarr:
+            from rsciio.zspy import file_reader
+        else:
+            from rsciio.hspy import file_reader
+    except ImportError as exc:
+        raise bad_file(
+            path,
+            f"cannot be read without the optional package {exc.name or 'zarr'!r}",
+            "RosettaSciIO's zspy extra installed: pip install 'rosettasciio[zspy]'",
+        ) from exc
     try:
         sigs = file_reader(str(path), lazy=lazy)
     except Exception as exc:  # noqa: BLE001
         raise wrap_reader_error(path, exc) from exc
-    cubes = [s for s in sigs if s["data"].ndim in (2, 3)]
+    cubes = [s for s in sigs if "data" in s and s["data"].ndim in (2, 3)]
     eds = [s for s in cubes if str(get(s["metadata"], "Signal.signal_type", "")).startswith("EDS")]
     pick = (eds or [s for s in cubes if s["data"].ndim == 3] or [None])[0]
     if pick is None:
@@ -51,11 +98,54 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
     if stored is not None:
         nav_images["BSE"] = fit_image_to_grid(np.asarray(stored), nav_shape)
     for s in sigs:
-        if s is not pick and s["data"].ndim == 2 and tuple(s["data"].shape) == nav_shape:
+        if s is not pick and "data" in s and s["data"].ndim == 2 and tuple(s["data"].shape) == nav_shape:
             title = get(s["metadata"], "General.title") or f"image{len(nav_images)}"
             nav_images[title] = np.asarray(s["data"], dtype=np.float32)
+    if lazy and not is_zarr:
+        index = next(i for i, s in enumerate(sigs) if s is pick)
+        pick = {**pick, "data": _lazy_hdf5_data(path, index, pick["data"])}
     raw = from_rsciio_spectrum(path, pick, signal_type=stype, nav_images=nav_images,
                                extra_md={"format": path.suffix.lower().lstrip(".")})
-    if lazy:
+    if lazy and is_zarr:
         raw.data = rechunk_nav(raw.data)
     return raw
+
+
+def _signal_dataset(path: Path, index: int, shape: tuple, dtype) -> tuple[str, tuple | None]:
+    """Name and HDF5 chunks of the ``data`` dataset of the ``index``-th signal of the file.
+
+    RosettaSciIO lists the signals of a HyperSpy file in the order of the groups under
+    ``/Experiments`` that hold a ``data`` dataset; the dataset found must have the shape and
+    dtype of the signal read.
+    """
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        exp = f.get("Experiments")
+        groups = [] if not isinstance(exp, h5py.Group) else [
+            g for g in exp.values() if isinstance(g, h5py.Group) and isinstance(g.get("data"), h5py.Dataset)
+        ]
+        ds = groups[index]["data"] if index < len(groups) else None
+        if ds is None or ds.shape != tuple(shape) or ds.dtype != dtype:
+            found = "no such dataset" if ds is None else f"'{ds.name}' of shape {ds.shape}, {ds.dtype}"
+            raise bad_file(
+                path,
+                f"has {found} for its signal {index} (shape {tuple(shape)}, {dtype})",
+                "the HyperSpy layout /Experiments/<title>/data for lazy reading",
+            )
+        return ds.name, ds.chunks
+
+
+def _lazy_hdf5_data(path: Path, index: int, data):
+    """Dask array over the signal's HDF5 dataset, picklable, in blocks of whole rows."""
+    import dask.array as da
+
+    name, file_chunks = _signal_dataset(path, index, data.shape, data.dtype)
+    rows = HDF5Rows(path, name, data.shape, data.dtype)
+    if rows.ndim == 3:
+        align = file_chunks[0] if file_chunks else 1
+        chunks = nav_chunks(rows.shape, rows.dtype.itemsize, _common.CHUNK_BYTES, align=align)
+    else:  # a line scan (columns, channels): one row
+        chunks = rows.shape
+    return da.from_array(rows, chunks=chunks, meta=np.empty((0,) * rows.ndim, rows.dtype),
+                         asarray=False)
