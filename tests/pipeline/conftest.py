@@ -53,6 +53,12 @@ def fast_cfg():
 
 
 @pytest.fixture(scope="session")
+def fast_cfg_shared():
+    """:data:`FAST` validated once, for module-scoped fixtures (read it, do not change it)."""
+    return validate_config(FAST)
+
+
+@pytest.fixture(scope="session")
 def make_input(tmp_path_factory):
     """``make_input(name, seed=0, shape=(24, 32), fmt='hspy')`` writes a phantom file."""
     from sigma.synthetic import make_phantom

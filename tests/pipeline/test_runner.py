@@ -6,6 +6,7 @@ import csv
 import json
 
 import numpy as np
+import pytest
 
 from sigma.cli.main import main
 from sigma.pipeline.provenance import file_sha256
@@ -152,14 +153,42 @@ def test_shared_phases_same_id_for_same_phase(tmp_path, make_input, fast_cfg):
     assert abs(sum(float(r[1]) for r in rows[1:]) - 1) < 1e-9
 
 
-def test_local_cluster_equals_in_memory(tmp_path, make_input, fast_cfg):
-    path, _ = make_input("d", seed=3, fmt="h5oina")
-    [mem] = run_batch([path], fast_cfg, tmp_path / "mem", progress=False)
-    [dist] = run_batch([path], fast_cfg, tmp_path / "dist", workers=2, progress=False)
+@pytest.fixture(scope="module")
+def dask_runs(make_input, real_dir, fast_cfg_shared, tmp_path_factory):
+    """One .hspy and one .h5oina phantom and a real .bcf, run in this process (eager reads) and
+    on a LocalCluster of 2 worker processes (lazy reads; one cluster start for all three)."""
+    import torch
+
+    inputs = {
+        "hspy": make_input("dh", seed=3)[0],
+        "h5oina": make_input("do", seed=3, fmt="h5oina")[0],
+        "bcf": real_dir / "bcf/16x16_12bit_packed_8bit.bcf",
+    }
+    root = tmp_path_factory.mktemp("dask")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        mem = run_batch(list(inputs.values()), fast_cfg_shared, root / "mem", progress=False)
+        dist = run_batch(list(inputs.values()), fast_cfg_shared, root / "dist", workers=2,
+                         progress=False)
+    finally:
+        torch.set_num_threads(n)
+    return {fmt: (m, d) for fmt, m, d in zip(inputs, mem, dist, strict=True)}
+
+
+@pytest.mark.parametrize("fmt", ["hspy", "h5oina", "bcf"])
+def test_local_cluster_equals_in_memory(dask_runs, fmt):
+    mem, dist = dask_runs[fmt]
     assert mem.ok and dist.ok, (mem.error, dist.error)
-    assert np.array_equal(np.load(mem.out_dir / "labels.npy"), np.load(dist.out_dir / "labels.npy"))
+    labels = np.load(mem.out_dir / "labels.npy")
+    assert len(np.unique(labels[labels >= 0])) == 5  # a real segmentation, not a degenerate one
+    assert np.array_equal(labels, np.load(dist.out_dir / "labels.npy"))
     np.testing.assert_allclose(np.load(mem.out_dir / "abundance_maps.npy"),
                                np.load(dist.out_dir / "abundance_maps.npy"), rtol=1e-5, atol=1e-6)
+    rec_mem = json.loads((mem.out_dir / "run.json").read_text())
     rec = json.loads((dist.out_dir / "run.json").read_text())
     assert rec["options"]["workers"] == 2 and rec["options"]["dask_workers"] == 2
-    assert rec["dataset"]["lazy"] is True
+    assert rec["dataset"]["lazy"] is True and rec_mem["dataset"]["lazy"] is False
+    with open(mem.out_dir / "cluster_spectra.csv") as a, open(dist.out_dir / "cluster_spectra.csv") as b:
+        np.testing.assert_allclose(np.loadtxt(a, delimiter=",", skiprows=1),
+                                   np.loadtxt(b, delimiter=",", skiprows=1), rtol=1e-5, atol=1e-6)
