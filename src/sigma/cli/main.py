@@ -54,7 +54,8 @@ scale-out:
       dask worker tcp://HOST:8786           (each compute node)
   or the scheduler_address of a dask-jobqueue / dask-gateway cluster. Workers need SIGMA2
   installed and must see the input files under the same paths. Loading, binning, spectrum
-  normalisation and feature maps run chunked on the cluster; the rest runs here.
+  normalisation and feature maps run chunked on the cluster; the rest runs here. A .bcf
+  cannot be decoded by parts: one worker decodes the whole cube, then its rows spread out.
 
 outputs (OUT/<input stem>/): phase_map.png, labels.npy, labels.tiff, masks/, cluster_spectra.csv,
   nmf_weights.csv, nmf_components.csv, abundance_maps.npy/.png, phase_proportions.csv,

@@ -6,6 +6,19 @@ maps are dask graphs in the lazy path of :class:`sigma.datasets.SEMDataset`;
 :class:`distributed.Client`. Latent projection, clustering and NMF then run in this process on
 the (small) feature matrix.
 
+The graphs are pickled to the workers, so the lazy readers build them from tasks that hold
+only a path and what to read, and open the file where they run:
+
+* ``.h5oina``, ``.hspy``/``.hdf5``: every row block reads its own rows from the HDF5 file
+  (:class:`sigma.io._lazy.HDF5Rows`), so the reading itself is spread over the workers;
+* ``.zspy``: RosettaSciIO's Zarr-backed array, read block by block as well;
+* ``.bcf``: a Bruker hypermap is one compressed stream that cannot be decoded by parts. One
+  task decodes the whole cube in **one worker** (which needs the memory for the whole cube),
+  then its row blocks move to the other workers for binning, normalisation and feature maps;
+* ``.rpl``/``.raw``: RosettaSciIO's per-block memory maps of the file;
+* ``.emi``/``.ser``: RosettaSciIO's lazy array, one task that reads the whole cube (like
+  ``.bcf``, in one worker).
+
 Two ways to get a cluster:
 
 * ``sigma run ... --workers 4`` starts a :class:`distributed.LocalCluster` of 4 worker
