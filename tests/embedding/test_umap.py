@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sigma.embedding.umap import embed_umap, enable_umap_numba_cache, warm_up
+from sigma.embedding.umap import embed_umap, enable_umap_numba_cache, place_by_neighbours, warm_up
 
 _spec = importlib.util.spec_from_file_location(
     "sigma_test_toydata", Path(__file__).parents[1] / "clustering" / "toydata.py"
@@ -51,6 +51,44 @@ def test_large_map_path_fits_a_sample_and_transforms_the_rest(toy):
     assert _knn_accuracy(emb, toy.phase_labels.ravel()) > 0.95
 
 
+def test_extend_by_transform_and_by_neighbours_agree(toy):
+    x = toy.normalised_elemental_data.reshape(-1, len(toy.feature_list))
+    kw = dict(random_state=1, max_fit_samples=400, progress=False, n_epochs=60)
+    knn = embed_umap(x, **kw)
+    tr = embed_umap(x, extend="transform", **kw)
+    idx = np.sort(np.random.default_rng(1).choice(1200, 400, replace=False))
+    np.testing.assert_array_equal(knn[idx], tr[idx])  # same fit
+    labels = toy.phase_labels.ravel()
+    assert _knn_accuracy(tr, labels) > 0.95 and _knn_accuracy(knn, labels) > 0.95
+    # the placed points land among their phase's fitted points
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rest = np.setdiff1d(np.arange(1200), idx)
+    rest = rest[labels[rest] >= 0]
+    clf = KNeighborsClassifier(5).fit(knn[idx], labels[idx])
+    assert clf.score(knn[rest], labels[rest]) > 0.97
+
+
+def test_place_by_neighbours_weights():
+    fit_x = np.array([[0.0], [1.0], [2.0], [10.0]])
+    fit_emb = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [9.0, 9.0]])
+    # exact hit: distance excess 0 for the nearest, the others weigh exp(-excess/mean excess)
+    out = place_by_neighbours(fit_x, fit_emb, [[1.0]], n_neighbors=3, progress=False)
+    w = np.exp(-np.array([0.0, 1.0, 1.0]) / (2 / 3))
+    w /= w.sum()
+    np.testing.assert_allclose(out[0], [w @ [1.0, 0.0, 2.0], 0.0], rtol=1e-6)
+    # chunking does not change the result
+    q = np.linspace(-1, 11, 50)[:, None]
+    np.testing.assert_allclose(
+        place_by_neighbours(fit_x, fit_emb, q, n_neighbors=2, chunk_size=7, progress=False),
+        place_by_neighbours(fit_x, fit_emb, q, n_neighbors=2, progress=False),
+    )
+    with pytest.raises(ValueError, match="'x' parameter must be an \\(N, 1\\) array"):
+        place_by_neighbours(fit_x, fit_emb, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="'fit_embedding' parameter must be one row per row"):
+        place_by_neighbours(fit_x, fit_emb[:2], q)
+
+
 def test_the_tutorial_call_works(toy):
     from umap import UMAP
 
@@ -69,6 +107,7 @@ def test_the_tutorial_call_works(toy):
         ({"n_neighbors": 1}, "'n_neighbors' parameter must be an int >= 2. Got 1"),
         ({"n_neighbors": 50}, "'n_neighbors' parameter must be less than the number of points"),
         ({"knn": "faiss"}, "'knn' parameter must be 'exact' or 'umap'. Got 'faiss'"),
+        ({"extend": "nn"}, "'extend' parameter must be 'knn' or 'transform'. Got 'nn'"),
         ({"max_fit_samples": 5}, "'max_fit_samples' parameter must be an int >= 16. Got 5"),
     ],
 )

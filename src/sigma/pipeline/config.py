@@ -252,7 +252,8 @@ _SCHEMA = Table(
             "Latent space projection.",
             {
                 "method": Opt("umap", _choice("umap", "autoencoder"), "projection method"),
-                "fit_pixels": Opt(0, _int(0), "fit on at most this many random pixels and transform/encode the rest; 0 fits on all"),
+                "fit_pixels": Opt(20000, _int(0), "fit on at most this many random pixels and place/encode the rest; 0 fits on all (slow beyond ~50 000 pixels)"),
+                "extend": Opt("knn", _choice("knn", "transform"), "UMAP: place the other pixels from their nearest fitted pixels (knn, fast) or with UMAP.transform"),
                 "umap": Table(
                     "UMAP parameters (umap.UMAP).",
                     {

@@ -2,7 +2,9 @@
 
 The pipeline needs both "fit on everything" (one file) and "fit on a balanced sample, then
 project every pixel of every file" (``--shared-phases``, or ``latent.fit_pixels`` on a large
-map). :class:`LatentProjector` does both for UMAP (``UMAP.fit`` + ``transform``) and for the
+map). :class:`LatentProjector` does both for UMAP (fit on the sample, then every other pixel
+placed from its nearest fitted pixels, :func:`~sigma.embedding.umap.place_by_neighbours`, or
+with ``UMAP.transform`` when ``extend = "transform"``) and for the
 autoencoder (:class:`~sigma.embedding.experiment.Experiment` trained on the sample, then its
 encoder applied to all pixels).
 
@@ -117,6 +119,7 @@ class LatentProjector:
             )
         self.fit_latent_ = np.asarray(latent, dtype=np.float32)
         self._fit_x = x
+        self._n_neighbors = n_neighbors
 
     def _fit_autoencoder(self, x):
         import tempfile
@@ -158,6 +161,14 @@ class LatentProjector:
         if self.method == "umap":
             if x.shape == self._fit_x.shape and np.array_equal(x, self._fit_x):
                 return self.fit_latent_.copy()
+            from ..embedding.umap import _SKLEARN_METRICS, place_by_neighbours
+
+            metric = self.config["umap"]["metric"]
+            if self.config.get("extend", "knn") == "knn" and metric in _SKLEARN_METRICS:
+                return place_by_neighbours(
+                    self._fit_x, self.fit_latent_, x, n_neighbors=self._n_neighbors,
+                    metric=metric, progress=self.progress,
+                )
             return np.asarray(self.model_.transform(x), dtype=np.float32)
         import torch
 
