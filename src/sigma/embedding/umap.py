@@ -266,7 +266,7 @@ def place_by_neighbours(
     >>> fit_x = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [11.0, 10.0]])
     >>> fit_emb = np.array([[0.0], [0.0], [5.0], [5.0]])
     >>> place_by_neighbours(fit_x, fit_emb, [[0.5, 0.1], [10.4, 9.9]], n_neighbors=2,
-    ...                     progress=False).ravel().tolist()
+    ...                     progress=False).round(3).ravel().tolist()
     [0.0, 5.0]
     """
     from tqdm.auto import tqdm
