@@ -368,6 +368,29 @@ def test_print_latent_draws_figure_headless(tmp_path, cube):
     plt.close(fig)
 
 
+@pytest.mark.parametrize(
+    ("env", "progress_bar", "shown"),
+    [
+        (None, None, True),  # variable unset: bars show
+        ("1", None, True),
+        ("0", None, False),  # SIGMA_PROGRESS=0 turns the default bar off
+        ("false", None, False),
+        ("0", True, True),  # an explicit argument wins over the variable
+        ("1", False, False),
+    ],
+)
+def test_progress_bar_follows_sigma_progress(tmp_path, cube, monkeypatch, capsys, env, progress_bar, shown):
+    if env is None:
+        monkeypatch.delenv("SIGMA_PROGRESS", raising=False)
+    else:
+        monkeypatch.setenv("SIGMA_PROGRESS", env)
+    ex = _experiment(tmp_path, cube)
+    ex.run_model(num_epochs=2, **{**FAST, "progress_bar": progress_bar})
+    err = capsys.readouterr().err
+    assert (f"{ex.model_name}: 100%" in err and "2/2" in err and "epoch" in err) is shown, err
+    assert len(ex.history["train_loss"]) == 2
+
+
 def test_tutorial_call(tmp_path):
     """The tutorial's cell, verbatim apart from the epoch count and the data."""
     same_seeds(2)
@@ -421,6 +444,7 @@ def test_tutorial_call(tmp_path):
         ({"noise_added": -0.1}, r"'noise_added' .* Got -0\.1"),
         ({"KLD_lambda": -1.0}, r"'KLD_lambda' .* Got -1\.0"),
         ({"print_latent": "yes"}, r"'print_latent' .* Got 'yes'"),
+        ({"progress_bar": "yes"}, r"'progress_bar' parameter must be True, False or None\. Got 'yes'"),
         ({"lr_scheduler_args": 0.5}, r"'lr_scheduler_args' .* Got 0\.5"),
         ({"task": "train_eval", "eval_fraction": 1.5}, r"'eval_fraction' .* Got 1\.5"),
     ],

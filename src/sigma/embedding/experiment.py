@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from sigma._errors import bad_file, bad_value
+from sigma._progress import progress_enabled
 from sigma.embedding.autoencoder import MODEL_CLASSES, VariationalAutoEncoder
 
 try:
@@ -628,7 +629,7 @@ class Experiment:
         lr_scheduler_args: Mapping | None = None,
         *,
         eval_fraction: float = EVAL_FRACTION,
-        progress_bar: bool = True,
+        progress_bar: bool | None = None,
     ) -> Experiment:
         """Train :attr:`model` with Adam, early stopping and an optional LR scheduler.
 
@@ -674,8 +675,11 @@ class Experiment:
             learning rate.
         eval_fraction : float, default 0.15
             Held-out share for ``'train_eval'``.
-        progress_bar : bool, default True
-            Show a tqdm bar over epochs with the losses.
+        progress_bar : bool or None, default None
+            Show a tqdm bar over epochs with the losses (on stderr). ``None`` follows the
+            ``SIGMA_PROGRESS`` environment variable like every other SIGMA2 bar: shown unless
+            it is ``0``, ``false`` or ``no``. ``True`` or ``False`` shows or hides the bar
+            whatever the variable says.
 
         Returns
         -------
@@ -711,6 +715,9 @@ class Experiment:
             raise bad_value("criterion", criterion, "one of 'MSE', 'BCE', 'L1'")
         if not isinstance(print_latent, bool):
             raise bad_value("print_latent", print_latent, "True or False")
+        if progress_bar is not None and not isinstance(progress_bar, bool):
+            raise bad_value("progress_bar", progress_bar, "True, False or None")
+        show_bar = progress_enabled() if progress_bar is None else progress_bar
         sched = self._scheduler_kwargs(lr_scheduler_args)
 
         if kld_lambda > 0 and not getattr(self.model, "variational", False):
@@ -758,7 +765,7 @@ class Experiment:
         from tqdm.auto import tqdm
 
         bar = tqdm(
-            range(1, num_epochs + 1), desc=self.model_name, unit="epoch", disable=not progress_bar
+            range(1, num_epochs + 1), desc=self.model_name, unit="epoch", disable=not show_bar
         )
         for epoch in bar:
             lr = optimiser.param_groups[0]["lr"]
