@@ -298,6 +298,51 @@ def test_sigma_hspy_reader_finds_nav_image(tmp_path):
     assert raw.beam_energy == 20.0 and raw.energy_scale == pytest.approx(0.16)
 
 
+@pytest.mark.parametrize(("kind", "title"), [("SEM", "BSE"), ("TEM", "HAADF")])
+@pytest.mark.parametrize("suffix", [".hspy", ".zspy"])
+def test_nav_image_comes_back_with_its_name(tmp_path, kind, title, suffix):
+    from sigma.datasets import SEMDataset, TEMDataset
+    from sigma.io import load
+
+    ph = make_phantom((6, 5), kind=kind, n_channels=256, energy_scale=0.05, seed=4)
+    s = ph.to_signal()
+    assert s.metadata.Signal.sigma_nav_image_title == title == ph.nav_name
+    path = tmp_path / f"ph{suffix}"
+    s.save(path)
+    raw = load(path)
+    assert list(raw.nav_images) == [title]
+    np.testing.assert_array_equal(raw.nav_images[title], ph.nav_img)
+    dataset = TEMDataset if kind == "TEM" else SEMDataset
+    for source in (path, s):  # a file, and the signal in memory
+        ds = dataset(source)
+        assert ds.nav_img.metadata.General.title == title
+        np.testing.assert_array_equal(ds.nav_img.data, ph.nav_img)
+
+
+@pytest.mark.parametrize(("kind", "title"), [("SEM", "BSE"), ("TEM", "HAADF")])
+def test_nav_image_name_of_files_written_without_it(tmp_path, kind, title):
+    """Files written before ``sigma_nav_image_title`` existed: the name follows the signal type."""
+    from sigma.io import load
+
+    ph = make_phantom((6, 5), kind=kind, n_channels=256, energy_scale=0.05, seed=4)
+    s = ph.to_signal()
+    del s.metadata.Signal.sigma_nav_image_title
+    s.save(tmp_path / "old.hspy")
+    raw = load(tmp_path / "old.hspy")
+    assert list(raw.nav_images) == [title]
+    np.testing.assert_array_equal(raw.nav_images[title], ph.nav_img)
+
+
+def test_nav_image_keeps_a_stored_name(tmp_path):
+    from sigma.datasets import TEMDataset
+
+    ph = make_phantom((6, 5), kind="TEM", n_channels=256, energy_scale=0.05, seed=4)
+    s = ph.to_signal()
+    s.metadata.Signal.sigma_nav_image_title = "ADF"
+    s.save(tmp_path / "adf.hspy")
+    assert TEMDataset(tmp_path / "adf.hspy").nav_img.metadata.General.title == "ADF"
+
+
 def test_save_h5oina(tmp_path):
     try:
         from sigma.io.h5oina import read_h5oina

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._errors import bad_value
 from ..io import RawData
+from ..io.hspy import NAV_IMAGE_NODE, NAV_IMAGE_TITLE_NODE, nav_image_title
 
 
 def _quiet_hyperspy():
@@ -89,9 +90,10 @@ def raw_from_signal(sig, signal_type: str | None = None) -> RawData:
         return default if a is None else getattr(a, key)
 
     nav_images = {}
-    stored = md.get_item("Signal.sigma_nav_image")  # written by sigma.synthetic / SIGMA2
+    stored = md.get_item(NAV_IMAGE_NODE)  # written by sigma.synthetic / SIGMA2
     if stored is not None and np.shape(stored) == tuple(data.shape[:2]):
-        nav_images["BSE"] = np.asarray(stored, dtype=np.float32)
+        title = nav_image_title(md.get_item(NAV_IMAGE_TITLE_NODE), stype)
+        nav_images[title] = np.asarray(stored, dtype=np.float32)
     return RawData(
         data=data,
         nav_images=nav_images,

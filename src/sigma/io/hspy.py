@@ -26,6 +26,38 @@ from ._types import RawData
 
 #: Metadata node where SIGMA2 stores an electron image next to the spectra it belongs to.
 NAV_IMAGE_NODE = "Signal.sigma_nav_image"
+#: Metadata node with the name of that image (``'BSE'``, ``'HAADF'``...), written since files
+#: from TEM phantoms were read back as ``'BSE'``; :func:`nav_image_title` covers files without it.
+NAV_IMAGE_TITLE_NODE = "Signal.sigma_nav_image_title"
+
+
+def nav_image_title(stored, signal_type: str) -> str:
+    """Name of the image stored at :data:`NAV_IMAGE_NODE`.
+
+    Parameters
+    ----------
+    stored : str or None
+        The value of :data:`NAV_IMAGE_TITLE_NODE` (``None`` for files written before it).
+    signal_type : str
+        The spectra's signal type; without a stored name a TEM's image (``'EDS_TEM'``) is
+        ``'HAADF'`` and any other ``'BSE'``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> nav_image_title("ADF", "EDS_TEM"), nav_image_title(None, "EDS_TEM")
+    ('ADF', 'HAADF')
+    >>> nav_image_title(None, "EDS_SEM"), nav_image_title(b"SE", "EDS_SEM")
+    ('BSE', 'SE')
+    """
+    if isinstance(stored, bytes):
+        stored = stored.decode("utf-8", "replace")
+    if isinstance(stored, str) and stored.strip():
+        return stored.strip()
+    return "HAADF" if signal_type == "EDS_TEM" else "BSE"
 
 
 def read_hspy(path, *, lazy: bool = False) -> RawData:
@@ -33,8 +65,9 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
 
     The signal whose ``signal_type`` starts with ``EDS`` is used (the first 3-D signal if none
     is marked). A navigation image is taken from a 2-D signal of the same map shape in the same
-    file, or from the metadata node ``Signal.sigma_nav_image`` written by SIGMA2; otherwise the
-    dataset will use the sum of counts.
+    file, or from the metadata node ``Signal.sigma_nav_image`` written by SIGMA2 (named by
+    ``Signal.sigma_nav_image_title``, see :func:`nav_image_title`: ``'HAADF'`` for a TEM file
+    without it, ``'BSE'`` otherwise); otherwise the dataset will use the sum of counts.
 
     Parameters
     ----------
@@ -96,7 +129,8 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
     nav_images = {}
     stored = get(pick["metadata"], NAV_IMAGE_NODE)
     if stored is not None:
-        nav_images["BSE"] = fit_image_to_grid(np.asarray(stored), nav_shape)
+        title = nav_image_title(get(pick["metadata"], NAV_IMAGE_TITLE_NODE), stype)
+        nav_images[title] = fit_image_to_grid(np.asarray(stored), nav_shape)
     for s in sigs:
         if s is not pick and "data" in s and s["data"].ndim == 2 and tuple(s["data"].shape) == nav_shape:
             title = get(s["metadata"], "General.title") or f"image{len(nav_images)}"

@@ -20,8 +20,10 @@ noise of 2 % of the largest phase's :math:`\\bar Z` (a BSE image for SEM, HAADF-
 **How the navigation image travels in ``.hspy``.** HyperSpy's ``.hspy`` holds one signal per file,
 so :meth:`Phantom.to_signal` and :meth:`Phantom.save_hspy` put the image in the spectrum's own
 metadata, as a float32 ``(H, W)`` array at ``metadata.Signal.sigma_nav_image``
-(:data:`sigma.io.hspy.NAV_IMAGE_NODE`, where :func:`sigma.io.hspy.read_hspy` looks for it and
-returns it as ``raw.nav_images['BSE']``). HyperSpy writes metadata arrays as HDF5 datasets, so
+(:data:`sigma.io.hspy.NAV_IMAGE_NODE`, where :func:`sigma.io.hspy.read_hspy` looks for it), and
+its name, ``'BSE'`` (SEM) or ``'HAADF'`` (TEM), at ``metadata.Signal.sigma_nav_image_title``
+(:data:`sigma.io.hspy.NAV_IMAGE_TITLE_NODE`); the reader returns it as ``raw.nav_images['BSE']``
+or ``raw.nav_images['HAADF']``. HyperSpy writes metadata arrays as HDF5 datasets, so
 ``hs.load(path).metadata.Signal.sigma_nav_image`` and
 ``rsciio.hspy.file_reader(path)[0]['metadata']['Signal']['sigma_nav_image']`` return it too. The
 ground truth rides along in ``original_metadata.phantom`` (``labels``, ``phase_names``, ``seed``,
@@ -170,8 +172,9 @@ class Phantom:
         Axes are ``'y'``, ``'x'`` (µm, :attr:`pixel_size`) and ``'Energy'`` (keV). Metadata:
         ``Sample.elements``, ``Sample.xray_lines``, ``Acquisition_instrument.<kind>.beam_energy``,
         ``Acquisition_instrument.<kind>.Detector.EDS.energy_resolution_MnKa``, the navigation
-        image at ``Signal.sigma_nav_image`` (where :func:`sigma.io.hspy.read_hspy` finds it) and
-        the ground truth at ``original_metadata.phantom``.
+        image at ``Signal.sigma_nav_image`` (where :func:`sigma.io.hspy.read_hspy` finds it), its
+        name (:attr:`nav_name`) at ``Signal.sigma_nav_image_title`` and the ground truth at
+        ``original_metadata.phantom``.
 
         Parameters
         ----------
@@ -183,8 +186,8 @@ class Phantom:
         >>> s = make_phantom((4, 5), n_channels=128, energy_scale=0.08).to_signal()
         >>> s.axes_manager.signal_axes[0].units, s.metadata.Sample.xray_lines[0]
         ('keV', 'Si_Ka')
-        >>> s.metadata.Signal.sigma_nav_image.shape
-        (4, 5)
+        >>> s.metadata.Signal.sigma_nav_image.shape, s.metadata.Signal.sigma_nav_image_title
+        ((4, 5), 'BSE')
         """
         import exspy
 
@@ -212,9 +215,10 @@ class Phantom:
                 "units": "keV",
             },
         ]
-        from ..io.hspy import NAV_IMAGE_NODE
+        from ..io.hspy import NAV_IMAGE_NODE, NAV_IMAGE_TITLE_NODE
 
         group, key = NAV_IMAGE_NODE.split(".")
+        title_group, title_key = NAV_IMAGE_TITLE_NODE.split(".")
         md = {
             "General": {"title": f"Synthetic {self.kind} phantom"},
             "Signal": {"signal_type": name},
@@ -236,6 +240,7 @@ class Phantom:
             }
         }
         md.setdefault(group, {})[key] = np.asarray(self.nav_img, dtype=np.float32)
+        md.setdefault(title_group, {})[title_key] = self.nav_name
         s = cls(data, axes=axes, metadata=md, original_metadata=om)
         s.axes_manager.navigation_axes[0].navigate = True
         return s
