@@ -235,3 +235,51 @@ def test_image_dataset(tmp_path):
     tifffile.imwrite(tmp_path / "bad.tif", np.zeros((3, 3), np.uint8))
     with pytest.raises(SigmaFileError, match=r"bad\.tif' has shape \(3, 3\); expected the shape of the other maps, \(8, 6\)"):
         ImageDataset(tmp_path)
+
+
+# --------------------------------------------------------------------------- line counts
+@pytest.fixture(scope="module")
+def weak_phantom():
+    from sigma.synthetic import make_phantom
+
+    return make_phantom((24, 32), counts_per_pixel=100, seed=1)
+
+
+def test_line_counts_are_window_counts_of_the_analysis_grid(weak_phantom):
+    from sigma.preprocessing import feature_maps, line_windows
+
+    ds = SEMDataset(weak_phantom.to_signal())
+    ds.rebin_signal((2, 2))
+    ds.peak_intensity_normalisation()
+    c = ds.line_counts(["Si_Ka", "C_Ka"], top_fraction=0.25)
+    cube = weak_phantom.spectra.reshape(12, 2, 16, 2, -1).sum((1, 3)).astype(np.float64)
+    e = ds.energy_axis_of(ds.spectra_raw)
+    wins = line_windows(["Si_Ka", "C_Ka"], float(e[1] - e[0]), float(e[0]), e.size, fwhm_mnka=ds.fwhm_mnka)
+    expect = feature_maps(cube, wins).reshape(-1, 2)
+    top = np.sort(expect, axis=0)[-48:]  # 25 % of 192 pixels
+    np.testing.assert_allclose(c["Si_Ka"]["mean"], expect[:, 0].mean(), rtol=1e-6)
+    np.testing.assert_allclose(c["C_Ka"]["top_mean"], top[:, 1].mean(), rtol=1e-6)
+    assert ds.weak_lines(10.0) == ["C_Ka"]  # about 5 counts at 400 counts/px; the others > 30
+    with pytest.raises(SigmaValueError, match="'top_fraction' parameter must be a share"):
+        ds.line_counts(top_fraction=0)
+
+
+def test_feature_maps_reuse_the_window_sums_of_line_counts(weak_phantom, monkeypatch):
+    import sigma.datasets.base as base
+
+    ds = SEMDataset(weak_phantom.to_signal())
+    ds.peak_intensity_normalisation()
+    calls = []
+    real = base.feature_maps
+    monkeypatch.setattr(base, "feature_maps", lambda data, wins: calls.append([w.line for w in wins]) or real(data, wins))
+    ds.line_counts()  # every line of the file, one pass
+    before = ds.get_feature_maps(["Si_Ka", "Fe_Ka"])
+    assert calls == [ds.xray_lines]
+    ds.set_feature_list(["Si_Ka", "Fe_Ka", "Mg_Ka"])
+    after = ds.normalisation([])
+    assert calls[1:] == [["Mg_Ka"]]  # only the new line is summed
+    np.testing.assert_array_equal(after[..., :2], before)
+    # a new pre-processing step makes a new signal: nothing stale is reused
+    ds.remove_first_peak(0.1)
+    ds.get_feature_maps(["Si_Ka"])
+    assert calls[2:] == [["Si_Ka"]]

@@ -192,3 +192,23 @@ def test_local_cluster_equals_in_memory(dask_runs, fmt):
     with open(mem.out_dir / "cluster_spectra.csv") as a, open(dist.out_dir / "cluster_spectra.csv") as b:
         np.testing.assert_allclose(np.loadtxt(a, delimiter=",", skiprows=1),
                                    np.loadtxt(b, delimiter=",", skiprows=1), rtol=1e-5, atol=1e-6)
+
+
+def test_auto_lines_drop_lines_too_weak_per_pixel(caplog):
+    from sigma.pipeline.config import validate_config
+    from sigma.synthetic import make_phantom
+
+    sig = make_phantom((24, 32), counts_per_pixel=100, seed=1).to_signal()
+    cfg = validate_config({"preprocess": {"bin": [1, 1]}})
+    with caplog.at_level("WARNING", logger="sigma.pipeline.runner"):
+        ds = prepare_dataset(sig, cfg)
+    assert "C_Ka" not in ds.feature_list and len(ds.feature_list) == 7  # 1.7 counts in its top 5 %
+    assert ds.normalised_elemental_data.shape == (24, 32, 7)
+    assert "dropped C_Ka from the automatic feature list" in caplog.text
+    keep = prepare_dataset(sig, validate_config({"preprocess": {"bin": [1, 1]},
+                                                 "features": {"min_line_counts": 0}}))
+    assert "C_Ka" in keep.feature_list and len(keep.feature_list) == 8
+    # an explicit list is the user's choice: kept as given
+    mine = prepare_dataset(sig, validate_config({"preprocess": {"bin": [1, 1]},
+                                                 "features": {"lines": ["Si_Ka", "C_Ka"]}}))
+    assert mine.feature_list == ["Si_Ka", "C_Ka"]

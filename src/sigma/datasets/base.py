@@ -418,28 +418,21 @@ class SpectrumDataset(_FeatureMixin):
                 "so set them with set_feature_list(['Fe_Ka', ...])",
             )
         use_bin = self.spectra_bin is not None and not raw_data
-        src = self.spectra_bin if use_bin else self.spectra
+        src, counts, divide = self._count_source(raw_data)
         lines = [f for f in feats if f != NAV_FEATURE]
         e = self.energy_axis_of(src)
         maps = None
         if lines:
             wins = line_windows(lines, float(e[1] - e[0]), float(e[0]), e.size,
                                 fwhm_mnka=self.fwhm_mnka, background=background)
-            counts = self.spectra_raw
-            if (src is self._normalised_signal and counts is not None and counts is not src
-                    and counts.data.shape == src.data.shape and self._totals is not None):
+            sums = self._window_sums(counts, wins, background, with_totals=divide)
+            if divide:
                 # window sums of the normalised spectra == window sums of the counts / total
                 tot = self._totals
-                if hasattr(tot, "dask"):
-                    import dask.array as xp
-                else:
-                    xp = np
-                safe = xp.where(tot > 0, tot, 1.0)
-                maps = feature_maps(counts.data, wins) / safe[..., None].astype(np.float32)
-                maps = maps * (tot > 0)[..., None]
+                safe = np.where(tot > 0, tot, 1.0).astype(np.float32)
+                maps = sums / safe[..., None] * (tot > 0)[..., None]
             else:
-                maps = feature_maps(src.data, wins)
-            (maps,) = compute(maps, desc="feature maps")
+                maps = sums
             maps = np.asarray(maps, dtype=np.float32)
         cols, j = [], 0
         nav = (self.nav_img_bin if use_bin else self.nav_img).data
@@ -450,6 +443,113 @@ class SpectrumDataset(_FeatureMixin):
                 cols.append(maps[..., j])
                 j += 1
         return np.stack(cols, axis=-1).astype(np.float32, copy=False)
+
+    def _count_source(self, raw_data: bool = False):
+        """``(src, summed, divide)``: the spectra the features describe, the signal whose window
+        sums are taken, and whether those sums must be divided by the pixel totals (normalised
+        spectra whose counts are kept: the sums are then counts, read in one pass)."""
+        use_bin = self.spectra_bin is not None and not raw_data
+        src = self.spectra_bin if use_bin else self.spectra
+        counts = self.spectra_raw
+        if (src is self._normalised_signal and counts is not None and counts is not src
+                and counts.data.shape == src.data.shape and self._totals is not None):
+            return src, counts, True
+        return src, src, False
+
+    def _window_sums(self, sig, wins, background: bool, *, with_totals: bool = False):
+        """``(H, W, len(wins))`` window sums of ``sig``, computing only lines not cached yet.
+
+        The cache belongs to one signal object (held weakly) and one energy axis, FWHM and
+        background choice; any pre-processing step makes a new signal, so it never goes stale.
+        With ``with_totals`` the pixel totals are computed in the same pass when lazy.
+        """
+        import weakref
+
+        e = sig.axes_manager.signal_axes[0]
+        key = (float(e.scale), float(e.offset), int(e.size), float(self.fwhm_mnka), bool(background))
+        cache = getattr(self, "_sums_cache", None)
+        if cache is None or cache["ref"]() is not sig or cache["key"] != key:
+            cache = self._sums_cache = {"ref": weakref.ref(sig), "key": key, "maps": {}}
+        missing = [w for w in wins if w.line not in cache["maps"]]
+        todo = [feature_maps(sig.data, missing)] if missing else []
+        lazy_tot = with_totals and hasattr(self._totals, "dask")
+        if lazy_tot:
+            todo.append(self._totals)
+        if todo:
+            done = compute(*todo, desc="feature maps")
+            if missing:
+                new = np.asarray(done[0], dtype=np.float32)
+                for i, w in enumerate(missing):
+                    cache["maps"][w.line] = new[..., i]
+            if lazy_tot:
+                self._totals = np.asarray(done[-1], dtype=np.float64)
+        return np.stack([cache["maps"][w.line] for w in wins], axis=-1)
+
+    def line_counts(self, feature_list=None, top_fraction: float = 0.05) -> dict[str, dict[str, float]]:
+        """Counts per pixel in each line's window, on the analysis grid.
+
+        A line whose map is mostly 0s and 1s carries little per-pixel information, and
+        z-scoring turns its single counts into large jumps that split every phase into
+        islands in a UMAP projection. These figures tell such lines apart; they come from the
+        counts, so the call needs the raw counts (they are kept by
+        :meth:`peak_intensity_normalisation`). Computed maps are cached, so a following
+        :meth:`normalisation` of the same lines reads the spectra no more.
+
+        Parameters
+        ----------
+        feature_list : list of str, optional
+            X-ray lines (default: the lines of :attr:`feature_list`).
+        top_fraction : float
+            Share of brightest pixels averaged for ``'top_mean'`` (a phase covering this
+            share of the map shows its own level there).
+
+        Returns
+        -------
+        dict
+            ``{line: {'mean': counts per pixel over the map, 'top_mean': mean of the
+            brightest top_fraction of pixels}}``.
+
+        Examples
+        --------
+        >>> from sigma.synthetic import make_phantom
+        >>> ds = SEMDataset(make_phantom((24, 32), counts_per_pixel=100, seed=1).to_signal())
+        >>> _ = ds.peak_intensity_normalisation()
+        >>> c = ds.line_counts()
+        >>> c["Si_Ka"]["top_mean"] > 10 > c["C_Ka"]["top_mean"]
+        True
+        """
+        if not 0 < float(top_fraction) <= 1:
+            raise bad_value("top_fraction", top_fraction, "a share in (0, 1]")
+        lines = [f for f in (self.feature_list if feature_list is None else feature_list)
+                 if f != NAV_FEATURE]
+        src, summed, divide = self._count_source()
+        if summed is self._normalised_signal:
+            raise bad_value("line_counts", "normalised spectra without their counts",
+                            "a dataset whose counts are kept (peak_intensity_normalisation keeps them)")
+        e = self.energy_axis_of(summed)
+        wins = line_windows(lines, float(e[1] - e[0]), float(e[0]), e.size, fwhm_mnka=self.fwhm_mnka)
+        flat = self._window_sums(summed, wins, False, with_totals=divide).reshape(-1, len(wins))
+        n = flat.shape[0]
+        k = max(1, int(round(float(top_fraction) * n)))
+        top = np.partition(flat, n - k, axis=0)[n - k:].mean(axis=0, dtype=np.float64)
+        mean = flat.mean(axis=0, dtype=np.float64)
+        return {w.line: {"mean": float(mean[i]), "top_mean": float(top[i])} for i, w in enumerate(wins)}
+
+    def weak_lines(self, min_counts: float = 2.0, feature_list=None, top_fraction: float = 0.05) -> list[str]:
+        """Lines with fewer than ``min_counts`` counts per pixel in their brightest pixels.
+
+        See :meth:`line_counts`. Such lines are better dropped from the features (or the map
+        binned more, or ``neighbour_averaging`` added) before a UMAP projection.
+
+        Examples
+        --------
+        >>> from sigma.synthetic import make_phantom
+        >>> ds = SEMDataset(make_phantom((24, 32), counts_per_pixel=100, seed=1).to_signal())
+        >>> ds.weak_lines(2.0)
+        ['C_Ka']
+        """
+        counts = self.line_counts(feature_list, top_fraction)
+        return [line for line, c in counts.items() if c["top_mean"] < float(min_counts)]
 
     def calibrate_spectra(self, measured_peaks: dict | None = None, tolerance: float = 0.2):
         """Fix a wrong energy axis from peaks of known lines (linear fit E_true = a·E + b).

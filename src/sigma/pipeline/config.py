@@ -244,6 +244,7 @@ _SCHEMA = Table(
             "Feature vectors: X-ray line maps, optional BSE image, normalisation chain.",
             {
                 "lines": Opt("auto", _lines, "\"auto\" (lines named by the file, else proposed from the sum spectrum) or a list such as [\"Fe_Ka\", \"Si_Ka\"]"),
+                "min_line_counts": Opt(2.0, _float(0.0), "with lines = \"auto\": drop lines with fewer counts per pixel than this in their brightest 5 % of pixels (maps of mostly 0s and 1s split phases once z-scored); 0 keeps every line"),
                 "bse": Opt(False, _bool, "add the navigation image as the feature 'Navigator' (get_feature_maps_with_nav_img)"),
                 "normalisation": Opt(["neighbour_averaging", "zscore"], _norm_chain, "applied in order; from " + ", ".join(NORMALISATIONS)),
             },

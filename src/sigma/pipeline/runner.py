@@ -151,11 +151,36 @@ def feature_dataset(ds, cfg: dict, feature_list=None) -> np.ndarray:
     lines = feature_list if feature_list is not None else (None if f["lines"] == "auto" else f["lines"])
     if lines is not None:
         ds.set_feature_list(list(lines))
+    elif f["min_line_counts"] > 0:
+        _drop_weak_lines(ds, f["min_line_counts"])
     if f["bse"]:
         return ds.get_feature_maps_with_nav_img(normalisation=f["normalisation"])
     if "Navigator" in ds.feature_list and feature_list is None and f["lines"] == "auto":
         ds.set_feature_list([x for x in ds.feature_list if x != "Navigator"])
     return ds.normalisation(f["normalisation"])
+
+
+def _drop_weak_lines(ds, min_counts: float) -> list[str]:
+    """Drop the automatically chosen lines that are too weak per pixel (``min_line_counts``).
+
+    Their window sums are cached by the dataset, so the following normalisation reads the
+    spectra no more. At least one line is kept. Returns the dropped lines.
+    """
+    try:
+        weak = ds.weak_lines(min_counts)
+    except SigmaError as exc:  # no counts kept (e.g. normalisation switched off)
+        log.info("line counts unavailable (%s); keeping every line", exc)
+        return []
+    keep = [x for x in ds.feature_list if x not in weak]
+    if weak and any(x != "Navigator" for x in keep):
+        log.warning(
+            "dropped %s from the automatic feature list: fewer than %g counts per pixel in "
+            "their brightest 5 %% of pixels (set features.min_line_counts = 0 to keep them)",
+            ", ".join(weak), min_counts,
+        )
+        ds.set_feature_list(keep)
+        return weak
+    return []
 
 
 def prepare_dataset(path, cfg: dict, timer: StageTimer | None = None, *, lazy=None, bar=None):
@@ -535,6 +560,21 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
     f = cfg["features"]
     if f["lines"] == "auto":
         feats = sorted({x for ds in datasets.values() for x in ds.xray_lines})
+        if f["min_line_counts"] > 0:
+            # a line stays when it is strong enough in at least one input
+            strong = set()
+            for ds in datasets.values():
+                try:
+                    weak = set(ds.weak_lines(f["min_line_counts"], [x for x in feats if x in ds.xray_lines]))
+                except SigmaError:
+                    weak = set()
+                strong |= set(ds.xray_lines) - weak
+            dropped = [x for x in feats if x not in strong]
+            if dropped and strong:
+                log.warning("dropped %s from the shared feature list: fewer than %g counts per pixel "
+                            "in their brightest 5 %% of pixels in every input", ", ".join(dropped),
+                            f["min_line_counts"])
+                feats = [x for x in feats if x in strong]
         log.info("shared feature list (union of the inputs' lines): %s", feats)
     else:
         feats = list(f["lines"])
