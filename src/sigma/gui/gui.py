@@ -176,10 +176,8 @@ def view_dataset(dataset):
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> w = view_dataset(sem)
+    >>> from sigma.synthetic import tiny_dataset
+    >>> w = view_dataset(tiny_dataset())
     >>> w.tabs.titles
     ('Navigation Signal', 'Sum Spectrum', 'Elemental Maps (raw)')
     """
@@ -204,11 +202,9 @@ def view_pixel_distributions(dataset, norm_list=(), cmap: str = "viridis"):
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
+    >>> from sigma.synthetic import tiny_dataset
     >>> from sigma.preprocessing import normalisation as norm
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
+    >>> sem = tiny_dataset()
     >>> w = view_pixel_distributions(sem, [norm.zscore])
     >>> w.status.value
     '3 features × 2 stages.'
@@ -290,15 +286,8 @@ def view_latent_space(ps, color: bool = True):
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> from sigma.preprocessing import normalisation as norm
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
-    >>> from sigma.clustering import PixelSegmenter
-    >>> _ = sem.normalisation([norm.zscore])
-    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
-    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
     >>> w = view_latent_space(ps)
     >>> w.cluster.options, w.status.value
     ((0, 1, 2), '3 clusters.')
@@ -358,15 +347,8 @@ def interactive_latent_plot(ps, ratio_to_be_shown: float = 1.0, n_colours: int =
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> from sigma.preprocessing import normalisation as norm
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
-    >>> from sigma.clustering import PixelSegmenter
-    >>> _ = sem.normalisation([norm.zscore])
-    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
-    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
     >>> w = interactive_latent_plot(ps, ratio_to_be_shown=0.5)
     >>> w.status.value
     'Click a cluster, or box/lasso several. 3 clusters.'
@@ -386,15 +368,8 @@ def check_latent_space(ps, show_map: bool = True, ratio_to_be_shown: float = 1.0
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> from sigma.preprocessing import normalisation as norm
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
-    >>> from sigma.clustering import PixelSegmenter
-    >>> _ = sem.normalisation([norm.zscore])
-    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
-    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
     >>> w = check_latent_space(ps, ratio_to_be_shown=0.5)
     >>> type(w).__name__
     'LatentMapInspector'
@@ -415,15 +390,8 @@ def view_phase_map(ps, alpha_cluster_map: float = 0.5):
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> from sigma.preprocessing import normalisation as norm
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
-    >>> from sigma.clustering import PixelSegmenter
-    >>> _ = sem.normalisation([norm.zscore])
-    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
-    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
     >>> w = view_phase_map(ps, alpha_cluster_map=0.7)
     >>> w.status.value, w.alpha.value
     ('Phase map: 3 clusters.', 0.7)
@@ -462,15 +430,8 @@ def show_cluster_distribution(ps, max_clusters: int = 40):
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> from sigma.preprocessing import normalisation as norm
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
-    >>> from sigma.clustering import PixelSegmenter
-    >>> _ = sem.normalisation([norm.zscore])
-    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
-    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
     >>> w = show_cluster_distribution(ps)
     >>> w.status.value
     '3 clusters.'
@@ -505,15 +466,8 @@ def view_clusters_sum_spectra(ps, normalisation: bool = True, spectra_range=None
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> from sigma.preprocessing import normalisation as norm
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
-    >>> from sigma.clustering import PixelSegmenter
-    >>> _ = sem.normalisation([norm.zscore])
-    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
-    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
     >>> w = view_clusters_sum_spectra(ps, spectra_range=(0.5, 8.0))
     >>> w.clusters.options, w.status.value
     ((0, 1, 2), 'Showing clusters [0] of 3.')
@@ -572,15 +526,8 @@ def show_unmixed_weights_and_components(ps, weights, components):
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> from sigma.preprocessing import normalisation as norm
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
-    >>> from sigma.clustering import PixelSegmenter
-    >>> _ = sem.normalisation([norm.zscore])
-    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
-    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
     >>> weights, components = ps.get_unmixed_spectra_profile(n_components=2)
     >>> w = show_unmixed_weights_and_components(ps, weights, components)
     >>> w.status.value
@@ -630,15 +577,8 @@ def show_abundance_map(ps, weights, components):
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> from sigma.preprocessing import normalisation as norm
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
-    >>> from sigma.clustering import PixelSegmenter
-    >>> _ = sem.normalisation([norm.zscore])
-    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
-    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
     >>> weights, components = ps.get_unmixed_spectra_profile(n_components=2)
     >>> w = show_abundance_map(ps, weights, components)
     >>> w.abundance.shape, w.status.value

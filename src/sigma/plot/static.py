@@ -120,10 +120,8 @@ def plot_nav_image(dataset, binned: bool = False, ax=None, cmap: str = "gray"):
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> sem = SEMDataset(make_phantom((6, 8), n_channels=128, energy_scale=0.08).to_signal())
-    >>> plot_nav_image(sem).images[0].get_array().shape
+    >>> from sigma.synthetic import tiny_dataset
+    >>> plot_nav_image(tiny_dataset((6, 8))).images[0].get_array().shape
     (6, 8)
     """
     nav = getattr(dataset, "nav_img_bin", None) if binned else None
@@ -179,10 +177,8 @@ def plot_sum_spectrum(dataset, ax=None, binned: bool = False, feature_list=None,
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> sem = SEMDataset(make_phantom((6, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> ax = plot_sum_spectrum(sem)
+    >>> from sigma.synthetic import tiny_dataset
+    >>> ax = plot_sum_spectrum(tiny_dataset((6, 8)))
     >>> {t.get_text(): round(t.get_position()[0], 4) for t in ax.texts}["Fe_Ka"]
     6.4039
     """
@@ -482,14 +478,8 @@ def cluster_spectra(ps, kind: str = "mean"):
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> from sigma.clustering import PixelSegmenter
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
-    >>> _ = sem.normalisation([])
-    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
-    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
     >>> ids, spectra = cluster_spectra(ps, kind="sum")
     >>> ids, spectra.shape
     ([0, 1, 2], (3, 256))
@@ -512,14 +502,8 @@ def plot_cluster_spectra(ps, cluster_ids=None, normalisation: bool = True, spect
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
-    >>> from sigma.datasets import SEMDataset
-    >>> from sigma.clustering import PixelSegmenter
-    >>> sem = SEMDataset(make_phantom((8, 8), n_channels=256, energy_scale=0.04).to_signal())
-    >>> sem.set_feature_list(["Fe_Ka", "Si_Ka", "Ca_Ka"])
-    >>> _ = sem.normalisation([])
-    >>> latent = sem.normalised_elemental_data.reshape(-1, 3)[:, :2]
-    >>> ps = PixelSegmenter(latent, sem, "Kmeans", {"n_clusters": 3})
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
     >>> ax = plot_cluster_spectra(ps, [0, 2], spectra_range=(0.5, 8.0))
     >>> [line.get_label() for line in ax.get_lines()][:2], [float(x) for x in ax.get_xlim()]
     (['cluster 0', 'cluster 2'], [0.5, 8.0])

@@ -9,6 +9,7 @@ Examples
 """
 
 from .demo import demo_high_res_path, demo_path, demo_phantom
+from .examples import tiny_dataset, tiny_segmenter
 from .metrics import ground_truth_ari, spectral_angle
 from .phantom import Phantom, make_phantom, mixed_abundances, phase_map, write_large_phantom
 from .spectra import (
@@ -38,5 +39,7 @@ __all__ = [
     "phase_map",
     "phase_spectrum",
     "spectral_angle",
+    "tiny_dataset",
+    "tiny_segmenter",
     "write_large_phantom",
 ]
