@@ -80,6 +80,16 @@ class PixelSegmenter:
         assigned to their nearest sampled neighbour (or -1), so its cost stays near linear.
     random_state : int or None, keyword-only
         Seed of that sample.
+    refine : {None, 'spectra'}, keyword-only
+        ``'spectra'``: after clustering, reassign every pixel to the cluster whose mean
+        spectrum best explains its counts, with a Potts prior over its 8 neighbours
+        (:func:`sigma.clustering.refine.reassign_by_spectra`, reading
+        ``dataset.analysis_spectra``). This undoes the boundary blur of
+        ``neighbour_averaging``. Probabilities then come from the spectral scores; noise
+        pixels stay noise. ``None`` (default, as in the tutorial) keeps the clusterer's labels.
+    refine_args : dict, optional, keyword-only
+        ``iterations``, ``smoothness``, ``icm_iterations`` of
+        :func:`~sigma.clustering.refine.reassign_by_spectra`.
 
     Attributes
     ----------
@@ -140,8 +150,14 @@ class PixelSegmenter:
         *,
         max_fit_samples=50_000,
         random_state=0,
+        refine=None,
+        refine_args=None,
     ):
         h, w, _ = _nav_shape(dataset)
+        if refine not in (None, "spectra"):
+            raise bad_value("refine", refine, "None or 'spectra'")
+        if refine_args is not None and not isinstance(refine_args, dict):
+            raise bad_value("refine_args", refine_args, "a dict or None")
         latent = np.asarray(latent)
         if latent.ndim == 1:
             latent = latent[:, None]
@@ -169,11 +185,41 @@ class PixelSegmenter:
         self.model = fit.model
         self.max_fit_samples = max_fit_samples
         self.random_state = random_state
-        self._setup(latent, h, w, fit.labels, fit.proba, fit.membership)
+        self.refine = refine
+        self.refine_args = dict(refine_args or {})
+        labels, proba, membership = fit.labels, fit.proba, fit.membership
+        if refine == "spectra":
+            labels, proba, membership = self._refined(labels, proba, h, w)
+        self._setup(latent, h, w, labels, proba, membership)
         logger.info(
             "%s: %d clusters, %d noise pixels", self._method_name(), self.n_clusters,
             int((self._labels == -1).sum()),
         )  # fmt: skip
+
+    def _refined(self, labels, proba, h, w):
+        from sigma.clustering.refine import reassign_by_spectra
+
+        spectra = getattr(self.dataset, "analysis_spectra", None)
+        data = getattr(spectra, "data", None)
+        if data is None or getattr(data, "ndim", 0) != 3 or tuple(data.shape[:2]) != (h, w):
+            raise bad_value(
+                "refine", "'spectra'",
+                f"a dataset whose analysis_spectra hold an ({h}, {w}, C) cube, or refine=None",
+            )
+        allowed = {"iterations", "smoothness", "icm_iterations"}
+        unknown = sorted(set(self.refine_args) - allowed)
+        if unknown:
+            raise bad_value("refine_args", unknown[0], "keys among " + ", ".join(sorted(allowed)))
+        lab = np.asarray(labels, dtype=np.int32).reshape(h, w)
+        new, post = reassign_by_spectra(data, lab, **self.refine_args)
+        moved = int((new != lab).sum())
+        logger.info("refine='spectra': %d of %d pixels changed cluster", moved, lab.size)
+        if proba is None:
+            return new.ravel(), None, None  # the clusterer gave no probabilities: none made up
+        k = proba.shape[1]
+        full = np.zeros((h * w, k), dtype=np.float32)
+        full[:, : post.shape[-1]] = post.reshape(h * w, -1)[:, :k]
+        return new.ravel(), full, None
 
     # ------------------------------------------------------------------ state set-up
     def _setup(self, latent, h, w, labels, proba, membership):
@@ -834,6 +880,8 @@ class PixelSegmenter:
             "method_args": _jsonable(self.method_args),
             "max_fit_samples": self.max_fit_samples,
             "random_state": _jsonable(self.random_state),
+            "refine": self.refine,
+            "refine_args": _jsonable(self.refine_args),
             "shape": [self.height, self.width],
             "dataset": ds_info,
             "n_components_fit": self._n_fit,
@@ -899,6 +947,8 @@ class PixelSegmenter:
             self.model = None
             self.max_fit_samples = meta.get("max_fit_samples")
             self.random_state = meta.get("random_state")
+            self.refine = meta.get("refine")  # files written before refine existed: None
+            self.refine_args = dict(meta.get("refine_args") or {})
             self._saved_dataset_info = ds_info
             proba = arrays.get("proba_original")
             self._setup(latent, h, w, arrays["labels_original"], proba, arrays.get("membership"))

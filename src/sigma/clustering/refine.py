@@ -1,0 +1,181 @@
+"""Refine a phase map with the spectra: each pixel to the cluster whose spectrum explains its counts.
+
+Clusters found in a latent space of neighbour-averaged line maps are robust to noise, but the
+averaging blurs phase boundaries: a pixel next to a boundary carries its neighbours' features
+and follows the local majority. :func:`reassign_by_spectra` corrects this with the full
+spectra, in the spirit of a mixture model with a Markov random field prior:
+
+1. each cluster's mean spectrum ``p_k`` (channel fractions of its summed counts) and share
+   ``pi_k`` are estimated from the current labels;
+2. every pixel's counts ``c`` score each cluster by the multinomial log-likelihood
+   ``c · log p_k + log pi_k`` (one matrix product per block of rows; every channel counts, as
+   in Poisson-normalised decomposition);
+3. steps 1–2 repeat ``iterations`` times (labels = highest score), then a Potts prior adds
+   ``smoothness`` times the number of the pixel's 8 neighbours in each cluster, and the labels
+   are updated ``icm_iterations`` times by iterated conditional modes.
+
+Noise pixels (``-1``) stay noise and do not vote. The result's probabilities are the softmax of
+the final scores. Cost: ``iterations + 1`` passes over the counts (in row blocks; a dask cube is
+read block by block), and ``(H, W, K)`` float32 scores.
+
+On the 384×512 phantom (2×2-binned 768×1024, five minerals) after UMAP + Gaussian mixture, the
+adjusted Rand index rose from 0.943 to 0.992 at 100 counts per pixel and from 0.961 to 0.991
+at 25 counts per pixel (``benchmarks/bench_analysis.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sigma._errors import bad_value
+
+__all__ = ["reassign_by_spectra"]
+
+#: Pseudo-count added to every channel of a cluster's summed spectrum (no log of zero).
+PSEUDO_COUNT = 0.5
+
+
+def _rows_per_block(shape, target_bytes=64 * 2**20) -> int:
+    h, w, c = shape
+    return int(max(1, min(h, target_bytes // max(1, w * c * 4))))
+
+
+def _block(counts, r0, r1) -> np.ndarray:
+    b = counts[r0:r1]
+    if hasattr(b, "compute"):
+        b = b.compute()
+    b = np.asarray(b, dtype=np.float32)
+    return np.nan_to_num(b, copy=False)
+
+
+def _class_sums(counts, labels, k, rows):
+    h, w, c = counts.shape
+    sums = np.zeros((k, c), dtype=np.float64)
+    for r0 in range(0, h, rows):
+        lab = labels[r0 : r0 + rows].ravel()
+        blk = _block(counts, r0, r0 + rows).reshape(-1, c)
+        keep = lab >= 0
+        onehot = np.zeros((int(keep.sum()), k), dtype=np.float32)
+        onehot[np.arange(onehot.shape[0]), lab[keep]] = 1.0
+        sums += (onehot.T @ blk[keep]).astype(np.float64)
+    return sums
+
+
+def _log_model(sums, n_per_class, n_total):
+    k = len(sums)
+    logp = np.log((sums + PSEUDO_COUNT) / (sums + PSEUDO_COUNT).sum(axis=1, keepdims=True))
+    prior = np.log((n_per_class + 1.0) / (n_total + k))
+    return logp.astype(np.float32), prior.astype(np.float32)
+
+
+def _scores_and_sums(counts, logp, prior, noise, rows):
+    """One pass: scores of every pixel, and the class sums of their best-scoring labels."""
+    h, w, c = counts.shape
+    k = len(logp)
+    scores = np.empty((h, w, k), dtype=np.float32)
+    sums = np.zeros((k, c), dtype=np.float64)
+    for r0 in range(0, h, rows):
+        blk = _block(counts, r0, r0 + rows)
+        s = blk.reshape(-1, c) @ logp.T + prior
+        scores[r0 : r0 + blk.shape[0]] = s.reshape(blk.shape[0], w, k)
+        lab = s.argmax(axis=1)
+        keep = ~noise[r0 : r0 + blk.shape[0]].ravel()
+        onehot = np.zeros((int(keep.sum()), k), dtype=np.float32)
+        onehot[np.arange(onehot.shape[0]), lab[keep]] = 1.0
+        sums += (onehot.T @ blk.reshape(-1, c)[keep]).astype(np.float64)
+    return scores, sums
+
+
+def _neighbour_votes(labels, k):
+    from scipy.ndimage import uniform_filter
+
+    onehot = (labels[..., None] == np.arange(k)).astype(np.float32)
+    votes = uniform_filter(onehot, size=(3, 3, 1), mode="constant") * 9.0
+    return votes - onehot
+
+
+def reassign_by_spectra(
+    counts,
+    labels,
+    *,
+    iterations: int = 2,
+    smoothness: float = 1.0,
+    icm_iterations: int = 3,
+):
+    """Reassign pixels to the cluster whose mean spectrum best explains their counts.
+
+    See the module description for the model.
+
+    Parameters
+    ----------
+    counts : array_like, shape (H, W, C)
+        Counts of every pixel on the labels' grid (NumPy or dask; read in row blocks, never
+        copied whole). Normalised spectra work too (then each pixel weighs the same).
+    labels : array_like of int, shape (H, W)
+        Starting labels ``0..K-1``, ``-1`` for noise (kept).
+    iterations : int
+        Re-estimations of the cluster spectra (0: score once with the starting clusters).
+    smoothness : float
+        Weight of each agreeing neighbour in the Potts prior; 0 switches the prior off.
+    icm_iterations : int
+        Label updates with the prior (ignored when ``smoothness`` is 0).
+
+    Returns
+    -------
+    labels : ndarray of int32, shape (H, W)
+        Same ids as the input; a cluster that loses every pixel disappears.
+    proba : ndarray of float32, shape (H, W, K)
+        Softmax of the final scores (rows of noise pixels hold the scores' softmax too).
+
+    Examples
+    --------
+    Two phases with different spectra; three pixels start in the wrong cluster:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> truth = np.zeros((20, 20), int); truth[:, 10:] = 1
+    >>> spectra = np.array([[8.0, 1.0, 1.0], [1.0, 1.0, 8.0]])
+    >>> counts = rng.poisson(spectra[truth] * 5)
+    >>> start = truth.copy(); start[0, :3] = 1
+    >>> new, proba = reassign_by_spectra(counts, start)
+    >>> bool((new == truth).all()), proba.shape
+    (True, (20, 20, 2))
+    """
+    lab = np.asarray(labels)
+    if lab.ndim != 2 or not np.issubdtype(lab.dtype, np.integer):
+        raise bad_value("labels", getattr(lab, "shape", lab), "an (H, W) array of int cluster ids")
+    if getattr(counts, "ndim", None) != 3:
+        counts = np.asarray(counts)
+    if counts.ndim != 3 or tuple(counts.shape[:2]) != lab.shape:
+        raise bad_value("counts", getattr(counts, "shape", None),
+                        f"an (H, W, C) cube on the labels' grid {lab.shape}")
+    for name, val, lo in (("iterations", iterations, 0), ("icm_iterations", icm_iterations, 0)):
+        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < lo:
+            raise bad_value(name, val, f"an int >= {lo}")
+    if not np.isfinite(smoothness) or smoothness < 0:
+        raise bad_value("smoothness", smoothness, "a number >= 0")
+    if lab.min(initial=0) < -1:
+        raise bad_value("labels", int(lab.min()), "cluster ids >= 0, or -1 for noise")
+    k = int(lab.max(initial=-1)) + 1
+    if k == 0:
+        raise bad_value("labels", "only noise", "at least one cluster")
+    noise = lab < 0
+    rows = _rows_per_block(counts.shape)
+    current = lab.astype(np.int32)
+    n_total = int((~noise).sum())
+    sums = _class_sums(counts, current, k, rows)
+    n_k = np.bincount(current[~noise], minlength=k).astype(np.float64)
+    for _ in range(int(iterations) + 1):
+        logp, prior = _log_model(sums, n_k, n_total)
+        scores, sums = _scores_and_sums(counts, logp, prior, noise, rows)
+        current = np.where(noise, -1, scores.argmax(axis=-1)).astype(np.int32)
+        n_k = np.bincount(current[~noise], minlength=k).astype(np.float64)
+    final = scores
+    if smoothness > 0:
+        for _ in range(int(icm_iterations)):
+            final = scores + np.float32(smoothness) * _neighbour_votes(current, k)
+            current = np.where(noise, -1, final.argmax(axis=-1)).astype(np.int32)
+    z = final - final.max(axis=-1, keepdims=True)
+    proba = np.exp(z)
+    proba /= proba.sum(axis=-1, keepdims=True)
+    return current, proba.astype(np.float32)
