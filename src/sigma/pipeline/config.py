@@ -314,6 +314,8 @@ _SCHEMA = Table(
                     "{min_cluster_size = 10, min_samples = 10, cluster_selection_epsilon = 0.1}.",
                     free_default={"n_components": 10, "random_state": 0, "init_params": "kmeans"},
                 ),
+                "refine": Opt("spectra", _choice("spectra", "none"), "reassign each pixel to the cluster whose mean spectrum best explains its counts, with a neighbour prior (undoes the boundary blur of neighbour_averaging); not used with --shared-phases"),
+                "smoothness": Opt(1.0, _float(0.0), "weight of each agreeing neighbour in that prior; 0 scores every pixel alone"),
             },
         ),
         "nmf": Table(

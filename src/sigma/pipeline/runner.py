@@ -225,8 +225,10 @@ def _segment(latent, ds, cfg: dict, method=None):
     cl = cfg["clustering"]
     if method is not None:
         return PixelSegmenter(latent, ds, method, None)
+    refine = None if cl["refine"] == "none" else cl["refine"]
     return PixelSegmenter(latent, ds, cl["method"], dict(cl["method_args"]),
-                          random_state=cl["method_args"].get("random_state", 0) or 0)
+                          random_state=cl["method_args"].get("random_state", 0) or 0,
+                          refine=refine, refine_args={"smoothness": cl["smoothness"]})
 
 
 def _unmix(ps, cfg: dict, progress: bool):
