@@ -11,6 +11,7 @@ from sigma.clustering.geometry import points_in_polygon, points_in_region
 from sigma.clustering.masks import read_image_shape, upscale_labels, write_cluster_masks
 from sigma.clustering.methods import METHODS, ClusterFit, bic_sweep, fit_clusters, make_estimator
 from sigma.clustering.palette import NOISE_COLOR, cluster_palette, next_free_color, normalise_color
+from sigma.clustering.refine import reassign_by_spectra
 from sigma.clustering.segmenter import PixelSegmenter
 from sigma.clustering.state import FORMAT_NAME, FORMAT_VERSION, read_state, write_state
 
@@ -31,6 +32,7 @@ __all__ = [
     "points_in_region",
     "read_image_shape",
     "read_state",
+    "reassign_by_spectra",
     "upscale_labels",
     "write_cluster_masks",
     "write_state",
