@@ -212,3 +212,28 @@ def test_auto_lines_drop_lines_too_weak_per_pixel(caplog):
     mine = prepare_dataset(sig, validate_config({"preprocess": {"bin": [1, 1]},
                                                  "features": {"lines": ["Si_Ka", "C_Ka"]}}))
     assert mine.feature_list == ["Si_Ka", "C_Ka"]
+
+
+def test_nmf_auto_seeds_when_components_equal_clusters():
+    from sigma.clustering import PixelSegmenter
+    from sigma.pipeline.config import validate_config
+    from sigma.pipeline.runner import _unmix
+    from sigma.synthetic import make_phantom
+    from sigma.synthetic.metrics import spectral_angle
+
+    ph = make_phantom((32, 40), counts_per_pixel=150, seed=2)
+    cfg = validate_config({"preprocess": {"bin": [1, 1]}, "nmf": {"n_components": 5}})
+    ds = prepare_dataset(ph.to_signal(), cfg)
+    x = ds.normalised_elemental_data.reshape(-1, len(ds.feature_list))
+    ps = PixelSegmenter(x, ds, "GaussianMixture", {"n_components": 5, "random_state": 0}, refine="spectra")
+    spectra = ps.get_cluster_spectra("mean")
+
+    def worst_angle(components):
+        a = spectral_angle(np.asarray(components)[:, None, :], spectra[None, :, :])
+        return float(a.min(axis=1).max())  # each end-member against its closest cluster spectrum
+
+    auto = _unmix(ps, cfg, False)
+    assert worst_angle(auto["components"]) < 3.0
+    cfg["nmf"]["seed_clusters"] = []
+    plain = _unmix(ps, cfg, False)
+    assert worst_angle(plain["components"]) > worst_angle(auto["components"])

@@ -154,6 +154,15 @@ def _int_list(lo=1, allow_empty=True):
     return check
 
 
+def _seeds(key, v):
+    if v == "auto":
+        return v
+    try:
+        return _int_list(lo=0)(key, v)
+    except ConfigError:
+        raise _err(key, v, "\"auto\" or a list of ints >= 0 (cluster ids)") from None
+
+
 def _lines(key, v):
     if v == "auto":
         return v
@@ -326,7 +335,7 @@ _SCHEMA = Table(
                 "n_components": Opt(4, _all_or_int, "number of end-members, or \"All\" (one per cluster)"),
                 "normalised": Opt(False, _bool, "normalise the cluster spectra before NMF"),
                 "method": Opt("NMF", _choice("NMF"), "unmixing algorithm"),
-                "seed_clusters": Opt([], _int_list(lo=0), "clusters whose spectra start the NMF (initial guess); [] uses method_args.init"),
+                "seed_clusters": Opt("auto", _seeds, "clusters whose spectra start the NMF (initial guess); [] uses method_args.init; \"auto\": every cluster when n_components equals the number of clusters (K spectra into K end-members have no unique unseeded answer), else []"),
                 "method_args": Table(
                     "Keywords of sklearn.decomposition.NMF.",
                     free_default={"init": "nndsvd"},
