@@ -37,6 +37,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _peak_rss() -> int:
+    """Peak resident memory of this process's own address space (bytes).
+
+    ``VmHWM`` from ``/proc/self/status``: ``getrusage``'s ``ru_maxrss`` also keeps the high-water
+    mark of the process that forked this one, so a child of a large parent would report the
+    parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
