@@ -120,3 +120,13 @@ def test_segmenter_refine_without_probabilities_and_bad_arguments(phantom_ds):
         PixelSegmenter(x, ds, "Kmeans", {"n_clusters": 2}, refine="yes")
     with pytest.raises(SigmaValueError, match="'refine_args' parameter must be keys among"):
         PixelSegmenter(x, ds, "Kmeans", {"n_clusters": 2}, refine="spectra", refine_args={"beta": 1})
+
+
+def test_row_blocks_follow_dask_chunks():
+    da = pytest.importorskip("dask.array")
+    from sigma.clustering.refine import _row_blocks
+
+    cube = da.zeros((30, 40, 100), chunks=(7, 40, 100), dtype=np.uint16)
+    blocks = _row_blocks(cube, target_bytes=40 * 100 * 4 * 10)  # about 10 rows
+    assert blocks == [(0, 14), (14, 28), (28, 30)]  # whole chunks of 7 rows
+    assert _row_blocks(np.zeros((30, 40, 100)), target_bytes=40 * 100 * 4 * 10) == [(0, 10), (10, 20), (20, 30)]

@@ -35,9 +35,23 @@ __all__ = ["reassign_by_spectra"]
 PSEUDO_COUNT = 0.5
 
 
-def _rows_per_block(shape, target_bytes=64 * 2**20) -> int:
-    h, w, c = shape
-    return int(max(1, min(h, target_bytes // max(1, w * c * 4))))
+def _row_blocks(counts, target_bytes=64 * 2**20) -> list[tuple[int, int]]:
+    """Row ranges of about ``target_bytes`` (float32); for a dask cube they follow its row
+    chunks, so no chunk is read (and, for a lazy file, decoded) twice in one pass."""
+    h, w, c = counts.shape
+    rows = int(max(1, min(h, target_bytes // max(1, w * c * 4))))
+    chunks = getattr(counts, "chunks", None)
+    if not chunks:
+        return [(r, min(h, r + rows)) for r in range(0, h, rows)]
+    out, start, size = [], 0, 0
+    for n in chunks[0]:
+        size += n
+        if size >= rows:
+            out.append((start, start + size))
+            start, size = start + size, 0
+    if size:
+        out.append((start, start + size))
+    return out
 
 
 def _block(counts, r0, r1) -> np.ndarray:
@@ -48,12 +62,12 @@ def _block(counts, r0, r1) -> np.ndarray:
     return np.nan_to_num(b, copy=False)
 
 
-def _class_sums(counts, labels, k, rows):
+def _class_sums(counts, labels, k, blocks):
     h, w, c = counts.shape
     sums = np.zeros((k, c), dtype=np.float64)
-    for r0 in range(0, h, rows):
-        lab = labels[r0 : r0 + rows].ravel()
-        blk = _block(counts, r0, r0 + rows).reshape(-1, c)
+    for r0, r1 in blocks:
+        lab = labels[r0:r1].ravel()
+        blk = _block(counts, r0, r1).reshape(-1, c)
         keep = lab >= 0
         onehot = np.zeros((int(keep.sum()), k), dtype=np.float32)
         onehot[np.arange(onehot.shape[0]), lab[keep]] = 1.0
@@ -68,14 +82,14 @@ def _log_model(sums, n_per_class, n_total):
     return logp.astype(np.float32), prior.astype(np.float32)
 
 
-def _scores_and_sums(counts, logp, prior, noise, rows):
+def _scores_and_sums(counts, logp, prior, noise, blocks):
     """One pass: scores of every pixel, and the class sums of their best-scoring labels."""
     h, w, c = counts.shape
     k = len(logp)
     scores = np.empty((h, w, k), dtype=np.float32)
     sums = np.zeros((k, c), dtype=np.float64)
-    for r0 in range(0, h, rows):
-        blk = _block(counts, r0, r0 + rows)
+    for r0, r1 in blocks:
+        blk = _block(counts, r0, r1)
         s = blk.reshape(-1, c) @ logp.T + prior
         scores[r0 : r0 + blk.shape[0]] = s.reshape(blk.shape[0], w, k)
         lab = s.argmax(axis=1)
@@ -160,14 +174,14 @@ def reassign_by_spectra(
     if k == 0:
         raise bad_value("labels", "only noise", "at least one cluster")
     noise = lab < 0
-    rows = _rows_per_block(counts.shape)
+    blocks = _row_blocks(counts)
     current = lab.astype(np.int32)
     n_total = int((~noise).sum())
-    sums = _class_sums(counts, current, k, rows)
+    sums = _class_sums(counts, current, k, blocks)
     n_k = np.bincount(current[~noise], minlength=k).astype(np.float64)
     for _ in range(int(iterations) + 1):
         logp, prior = _log_model(sums, n_k, n_total)
-        scores, sums = _scores_and_sums(counts, logp, prior, noise, rows)
+        scores, sums = _scores_and_sums(counts, logp, prior, noise, blocks)
         current = np.where(noise, -1, scores.argmax(axis=-1)).astype(np.int32)
         n_k = np.bincount(current[~noise], minlength=k).astype(np.float64)
     final = scores
