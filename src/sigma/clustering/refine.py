@@ -15,8 +15,9 @@ spectra, in the spirit of a mixture model with a Markov random field prior:
    are updated ``icm_iterations`` times by iterated conditional modes.
 
 Noise pixels (``-1``) stay noise and do not vote. The result's probabilities are the softmax of
-the final scores. Cost: ``iterations + 1`` passes over the counts (in row blocks; a dask cube is
-read block by block), and ``(H, W, K)`` float32 scores.
+the final scores. Cost: ``iterations + 2`` passes over the counts in row blocks (a dask cube's
+blocks are computed in parallel by its scheduler, or by the workers of an active
+``distributed.Client``), and ``(H, W, K)`` float32 scores.
 
 On the 384×512 phantom (2×2-binned 768×1024, five minerals) after UMAP + Gaussian mixture, the
 adjusted Rand index rose from 0.943 to 0.992 at 100 counts per pixel and from 0.961 to 0.991
@@ -54,25 +55,43 @@ def _row_blocks(counts, target_bytes=64 * 2**20) -> list[tuple[int, int]]:
     return out
 
 
-def _block(counts, r0, r1) -> np.ndarray:
-    b = counts[r0:r1]
-    if hasattr(b, "compute"):
-        b = b.compute()
-    b = np.asarray(b, dtype=np.float32)
-    return np.nan_to_num(b, copy=False)
+def _work(blk, lab, logp, prior, k):
+    """One block of rows: its scores (when a model is given) and the class sums of its labels
+    (the best-scoring ones, or ``lab`` without a model). Noise (``lab < 0``) never counts."""
+    blk = np.nan_to_num(np.asarray(blk, dtype=np.float32), copy=False)
+    h, w, c = blk.shape
+    flat = blk.reshape(-1, c)
+    lab = np.asarray(lab).ravel()
+    if logp is None:
+        scores, new = None, lab
+    else:
+        sc = flat @ logp.T + prior
+        new = np.where(lab < 0, -1, sc.argmax(axis=1))
+        scores = sc.reshape(h, w, k)
+    keep = new >= 0
+    onehot = np.zeros((int(keep.sum()), k), dtype=np.float32)
+    onehot[np.arange(onehot.shape[0]), new[keep]] = 1.0
+    return scores, (onehot.T @ flat[keep]).astype(np.float64)
 
 
-def _class_sums(counts, labels, k, blocks):
-    h, w, c = counts.shape
-    sums = np.zeros((k, c), dtype=np.float64)
-    for r0, r1 in blocks:
-        lab = labels[r0:r1].ravel()
-        blk = _block(counts, r0, r1).reshape(-1, c)
-        keep = lab >= 0
-        onehot = np.zeros((int(keep.sum()), k), dtype=np.float32)
-        onehot[np.arange(onehot.shape[0]), lab[keep]] = 1.0
-        sums += (onehot.T @ blk[keep]).astype(np.float64)
-    return sums
+def _pass(counts, labels, logp, prior, k, blocks):
+    """One pass over the counts, block by block: ``(scores (H, W, K) or None, sums (K, C))``.
+
+    A dask cube's blocks are computed in parallel by its scheduler (threads, or the workers of
+    an active ``distributed.Client``); a NumPy cube is read block by block as views.
+    """
+    if hasattr(counts, "dask"):
+        from dask import delayed
+
+        from sigma._progress import compute
+
+        tasks = [delayed(_work)(counts[r0:r1], labels[r0:r1], logp, prior, k) for r0, r1 in blocks]
+        parts = compute(*tasks, desc="refining clusters")
+    else:
+        parts = [_work(counts[r0:r1], labels[r0:r1], logp, prior, k) for r0, r1 in blocks]
+    sums = np.sum([p[1] for p in parts], axis=0)
+    scores = None if logp is None else np.concatenate([p[0] for p in parts], axis=0)
+    return scores, sums
 
 
 def _log_model(sums, n_per_class, n_total):
@@ -80,24 +99,6 @@ def _log_model(sums, n_per_class, n_total):
     logp = np.log((sums + PSEUDO_COUNT) / (sums + PSEUDO_COUNT).sum(axis=1, keepdims=True))
     prior = np.log((n_per_class + 1.0) / (n_total + k))
     return logp.astype(np.float32), prior.astype(np.float32)
-
-
-def _scores_and_sums(counts, logp, prior, noise, blocks):
-    """One pass: scores of every pixel, and the class sums of their best-scoring labels."""
-    h, w, c = counts.shape
-    k = len(logp)
-    scores = np.empty((h, w, k), dtype=np.float32)
-    sums = np.zeros((k, c), dtype=np.float64)
-    for r0, r1 in blocks:
-        blk = _block(counts, r0, r1)
-        s = blk.reshape(-1, c) @ logp.T + prior
-        scores[r0 : r0 + blk.shape[0]] = s.reshape(blk.shape[0], w, k)
-        lab = s.argmax(axis=1)
-        keep = ~noise[r0 : r0 + blk.shape[0]].ravel()
-        onehot = np.zeros((int(keep.sum()), k), dtype=np.float32)
-        onehot[np.arange(onehot.shape[0]), lab[keep]] = 1.0
-        sums += (onehot.T @ blk.reshape(-1, c)[keep]).astype(np.float64)
-    return scores, sums
 
 
 def _neighbour_votes(labels, k):
@@ -177,11 +178,11 @@ def reassign_by_spectra(
     blocks = _row_blocks(counts)
     current = lab.astype(np.int32)
     n_total = int((~noise).sum())
-    sums = _class_sums(counts, current, k, blocks)
+    _, sums = _pass(counts, current, None, None, k, blocks)
     n_k = np.bincount(current[~noise], minlength=k).astype(np.float64)
     for _ in range(int(iterations) + 1):
         logp, prior = _log_model(sums, n_k, n_total)
-        scores, sums = _scores_and_sums(counts, logp, prior, noise, blocks)
+        scores, sums = _pass(counts, lab, logp, prior, k, blocks)
         current = np.where(noise, -1, scores.argmax(axis=-1)).astype(np.int32)
         n_k = np.bincount(current[~noise], minlength=k).astype(np.float64)
     final = scores
