@@ -538,9 +538,6 @@ def show_unmixed_weights_and_components(ps, weights, components):
     p = Panel()
     p.add_class("sigma-nmf")
     k = int(np.shape(components)[0])
-    p.component = widgets.Dropdown(options=[("All", None)] + [(f"component {j}", j) for j in range(k)],
-                                   value=None, description="Component")
-    p.component.add_class("sigma-component")
     energy = getattr(ps, "energy_axis", None)
     if energy is None or len(energy) != np.shape(components)[1]:
         energy = None
@@ -550,16 +547,29 @@ def show_unmixed_weights_and_components(ps, weights, components):
         return plot.plot_nmf(weights, components, energy=energy, cluster_ids=ids,
                              cluster_colours=plot.cluster_colors(ps), component=p.component.value)
 
+    def message():
+        return f"Showing {'all components' if p.component.value is None else f'component {p.component.value}'}."
+
+    _component_view(p, k, draw, message, with_all=True)
+    p.say(f"{k} components unmixing {len(ids)} clusters.")
+    return p
+
+
+def _component_view(p, k: int, draw, message, *, with_all: bool) -> None:
+    """Give panel ``p`` a component Dropdown (``sigma-component``) and an image that ``draw()``
+    redraws on every choice; ``message()`` is the status after a redraw."""
+    options = ([("All", None)] if with_all else []) + [(f"component {j}", j) for j in range(k)]
+    p.component = widgets.Dropdown(options=options, value=None if with_all else 0,
+                                   description="Component")
+    p.component.add_class("sigma-component")
     p.image = png_widget(draw())
 
     def redraw():
         set_png(p.image, draw())
-        return f"Showing {'all components' if p.component.value is None else f'component {p.component.value}'}."
+        return message()
 
     p.component.observe(lambda _c: p.run("component", redraw), names="value")
     p.set_body(p.component, p.image)
-    p.say(f"{k} components unmixing {len(ids)} clusters.")
-    return p
 
 
 #: The tutorial's spelling.
@@ -590,20 +600,11 @@ def show_abundance_map(ps, weights, components):
     k = int(np.shape(components)[0])
     with p.busy(1, "abundances"):
         p.abundance = np.asarray(ps.abundance_maps(components, progress=False))
-    p.component = widgets.Dropdown(options=[(f"component {j}", j) for j in range(k)], value=0,
-                                   description="Component")
-    p.component.add_class("sigma-component")
 
     def draw():
         return plot.plot_abundance_map(p.abundance, p.component.value).figure
 
-    p.image = png_widget(draw())
-
-    def redraw():
-        set_png(p.image, draw())
-        return f"Abundance of component {p.component.value} of {k}."
-
-    p.component.observe(lambda _c: p.run("component", redraw), names="value")
-    p.set_body(p.component, p.image)
+    _component_view(p, k, draw, lambda: f"Abundance of component {p.component.value} of {k}.",
+                    with_all=False)
     p.say(f"Abundance of component 0 of {k}.")
     return p
