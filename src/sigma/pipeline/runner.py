@@ -160,17 +160,22 @@ def feature_dataset(ds, cfg: dict, feature_list=None) -> np.ndarray:
     return ds.normalisation(f["normalisation"])
 
 
+def _weak_lines(ds, min_counts: float, lines=None) -> list[str]:
+    """``ds.weak_lines``, or ``[]`` (keep every line) when the dataset has no counts to judge by."""
+    try:
+        return ds.weak_lines(min_counts, lines)
+    except SigmaError as exc:  # no counts kept (e.g. normalised spectra without their counts)
+        log.info("line counts unavailable (%s); keeping every line", exc)
+        return []
+
+
 def _drop_weak_lines(ds, min_counts: float) -> list[str]:
     """Drop the automatically chosen lines that are too weak per pixel (``min_line_counts``).
 
     Their window sums are cached by the dataset, so the following normalisation reads the
     spectra no more. At least one line is kept. Returns the dropped lines.
     """
-    try:
-        weak = ds.weak_lines(min_counts)
-    except SigmaError as exc:  # no counts kept (e.g. normalisation switched off)
-        log.info("line counts unavailable (%s); keeping every line", exc)
-        return []
+    weak = _weak_lines(ds, min_counts)
     keep = [x for x in ds.feature_list if x not in weak]
     if weak and any(x != "Navigator" for x in keep):
         log.warning(
@@ -574,11 +579,7 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
             # a line stays when it is strong enough in at least one input
             strong = set()
             for ds in datasets.values():
-                try:
-                    weak = set(ds.weak_lines(f["min_line_counts"], [x for x in feats if x in ds.xray_lines]))
-                except SigmaError:
-                    weak = set()
-                strong |= set(ds.xray_lines) - weak
+                strong |= set(ds.xray_lines) - set(_weak_lines(ds, f["min_line_counts"]))
             dropped = [x for x in feats if x not in strong]
             if dropped and strong:
                 log.warning("dropped %s from the shared feature list: fewer than %g counts per pixel "
