@@ -63,10 +63,6 @@ class EditsMixin:
         else:
             self._cache.pop("prob", None)
 
-    def _prune_colors(self, colors: dict) -> dict:
-        ids = set(self._unique_ids().tolist())
-        return {k: v for k, v in colors.items() if k in ids or k == -1}
-
     def merge_clusters(self, ids) -> None:
         """Merge clusters into the smallest of their ids.
 

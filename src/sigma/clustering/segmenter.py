@@ -341,11 +341,6 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         """``(operation, arguments)`` of the edits on the undo stack, oldest first."""
         return [(r["op"], dict(r["args"])) for r in self._undo]
 
-    def cluster_mask(self, cluster_id: int) -> np.ndarray:
-        """(H, W) bool mask of one cluster."""
-        cid = self._check_ids([cluster_id], "cluster_id")[0]
-        return self._labels == cid
-
     def copy(self) -> Self:
         """An independent copy (labels, colours, undo stack) sharing the dataset and model."""
         new = object.__new__(type(self))
