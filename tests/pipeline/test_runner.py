@@ -217,7 +217,7 @@ def test_auto_lines_drop_lines_too_weak_per_pixel(caplog):
 def test_nmf_auto_seeds_when_components_equal_clusters():
     from sigma.clustering import PixelSegmenter
     from sigma.pipeline.config import validate_config
-    from sigma.pipeline.runner import _unmix
+    from sigma.pipeline.stages import _unmix
     from sigma.synthetic import make_phantom
     from sigma.synthetic.metrics import spectral_angle
 
