@@ -10,8 +10,10 @@ Examples
 
 from .demo import demo_high_res_path, demo_path, demo_phantom
 from .examples import tiny_dataset, tiny_segmenter
+from .generate import make_phantom, write_large_phantom
+from .maps import mixed_abundances, phase_map
 from .metrics import ground_truth_ari, spectral_angle
-from .phantom import Phantom, make_phantom, mixed_abundances, phase_map, write_large_phantom
+from .phantom import Phantom
 from .spectra import (
     DEFAULT_SEM_PHASES,
     DEFAULT_TEM_PHASES,
