@@ -47,9 +47,10 @@ def _alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _sample_rows(plan: Phantom, row0: int, row1: int, dtype) -> np.ndarray:
     """Counts of rows ``row0:row1``: exact Poisson sampling, one random stream per row.
 
-    A pixel's total is Poisson(``counts_per_pixel``); each count picks a phase from the pixel's
-    abundances and a channel from that phase's spectrum, which makes every channel an
-    independent Poisson variable with mean ``counts_per_pixel * abundances @ phase_spectra``.
+    A pixel's total is Poisson(``counts_per_pixel``, times ``intensity`` when set); each count
+    picks a phase from the pixel's abundances and a channel from that phase's spectrum, which
+    makes every channel an independent Poisson variable with mean
+    ``counts_per_pixel * intensity * abundances @ phase_spectra``.
     """
     h, w = plan.labels.shape
     n_ph, c = plan.phase_spectra.shape
@@ -59,7 +60,10 @@ def _sample_rows(plan: Phantom, row0: int, row1: int, dtype) -> np.ndarray:
     prob, alias = plan._alias
     for r in range(row0, row1):
         rng = _rng(plan.seed, _KEY_ROWS, r)
-        n = rng.poisson(plan.counts_per_pixel, size=w)
+        if plan.intensity is None:
+            n = rng.poisson(plan.counts_per_pixel, size=w)
+        else:
+            n = rng.poisson(plan.counts_per_pixel * np.asarray(plan.intensity[r], np.float64))
         pix = np.repeat(np.arange(w, dtype=np.int64), n)
         ab = plan.abundances[r]
         if ab.max(axis=1).min() < 1.0:  # some mixed pixels in this row

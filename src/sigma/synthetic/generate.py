@@ -85,11 +85,25 @@ def _plan(
     names, comps = _resolve_phases(phases, kind)
     h, w = _check_shape(shape, len(names))
     axis = energy_axis(n_channels, energy_scale, energy_offset)
+    labels = phase_map((h, w), len(names), seed=seed)
+    ab = mixed_abundances(labels, len(names), boundary_width)
+    return _assemble(
+        labels, ab, names, comps, axis, energy_scale, energy_offset, kind=kind, beam_energy=e0,
+        fwhm_mnka=fwhm_mnka, counts_per_pixel=counts_per_pixel, seed=seed,
+    )  # fmt: skip
+
+
+def _assemble(
+    labels, ab, names, comps, axis, energy_scale, energy_offset, *, kind, beam_energy, fwhm_mnka, counts_per_pixel, seed,
+    intensity=None,
+) -> Phantom:
+    """A :class:`Phantom` without counts from its maps and phases: spectra, navigation image
+    (abundance-weighted mean Z plus noise), elements, lines and the samplers' alias tables."""
+    e0 = float(beam_energy)
+    h, w = labels.shape
     spectra = np.stack(
         [phase_spectrum(c, axis, beam_energy=e0, fwhm_mnka=fwhm_mnka, kind=kind) for c in comps]
     )
-    labels = phase_map((h, w), len(names), seed=seed)
-    ab = mixed_abundances(labels, len(names), boundary_width)
     zbar = np.array([mean_atomic_number(c) for c in comps], dtype=np.float32)
     nav = ab @ zbar
     nav += (
@@ -110,8 +124,8 @@ def _plan(
         labels=labels,
         abundances=ab,
         phase_spectra=spectra,
-        phase_names=names,
-        compositions=comps,
+        phase_names=list(names),
+        compositions=list(comps),
         nav_img=nav.astype(np.float32),
         energy_scale=float(energy_scale),
         energy_offset=float(energy_offset),
@@ -123,6 +137,7 @@ def _plan(
         fwhm_mnka=float(fwhm_mnka),
         counts_per_pixel=float(counts_per_pixel),
         seed=seed,
+        intensity=intensity,
         _alias=(np.concatenate(prob), (np.stack(alias) + offsets).ravel()),
     )
 

@@ -78,10 +78,13 @@ class Phantom:
     fwhm_mnka : float
         Detector FWHM at Mn Kα in eV.
     counts_per_pixel : float
-        Mean total counts of a pixel.
+        Mean total counts of a pixel (times :attr:`intensity` where that is set).
     seed : int
     pixel_size : float
         µm per pixel of the navigation axes.
+    intensity : ndarray or None
+        ``(H, W)`` float relative count rate: a pixel expects ``counts_per_pixel * intensity``
+        counts (thicker or heavier places give more X-rays). ``None``: the same everywhere.
 
     Examples
     --------
@@ -112,6 +115,7 @@ class Phantom:
     counts_per_pixel: float = 100.0
     seed: int = 0
     pixel_size: float = PIXEL_SIZE_UM
+    intensity: np.ndarray | None = field(default=None, repr=False)
     _alias: tuple | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
@@ -135,10 +139,12 @@ class Phantom:
     @property
     def expected(self) -> np.ndarray:
         """``(H, W, C)`` float32 expected counts (the noiseless cube); small phantoms only."""
-        return (
-            np.float32(self.counts_per_pixel)
-            * (self.abundances @ self.phase_spectra.astype(np.float32))
-        ).astype(np.float32)
+        out = np.float32(self.counts_per_pixel) * (
+            self.abundances @ self.phase_spectra.astype(np.float32)
+        )
+        if self.intensity is not None:
+            out *= np.asarray(self.intensity, dtype=np.float32)[..., None]
+        return out.astype(np.float32, copy=False)
 
     def to_signal(self, lazy: bool = False):
         """The spectra as an eXSpy ``EDSSEMSpectrum`` / ``EDSTEMSpectrum`` with full metadata.
