@@ -444,6 +444,14 @@ class SpectrumDataset(_FeatureMixin):
                 j += 1
         return np.stack(cols, axis=-1).astype(np.float32, copy=False)
 
+    def spectral_features(self, n_components: int = 8, n_bands: int = 128) -> np.ndarray:
+        """Poisson-PCA scores of the whole spectrum of every pixel, ``(H, W, d)`` float32
+        (:func:`sigma.preprocessing.spectral_features.spectral_features` of the counts on the
+        analysis grid); features beside or instead of the line maps."""
+        from ..preprocessing.spectral_features import spectral_features
+
+        return spectral_features(self.analysis_spectra.data, n_components, n_bands)
+
     def _count_source(self, raw_data: bool = False):
         """``(src, summed, divide)``: the spectra the features describe, the signal whose window
         sums are taken, and whether those sums must be divided by the pixel totals (normalised
