@@ -76,8 +76,8 @@ def test_spectral_features_is_a_map_of_scores():
 
 
 def test_dataset_hook_reads_the_counts():
-    from sigma.synthetic import make_phantom
     from sigma.datasets import SEMDataset
+    from sigma.synthetic import make_phantom
 
     ds = SEMDataset(make_phantom((12, 16), n_channels=256, energy_scale=0.04, seed=1).to_signal())
     ds.rebin_signal((2, 2))
