@@ -46,7 +46,14 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         ``'HDBSCAN'`` (scikit-learn's) or any object with ``fit_predict``.
     method_args : dict, optional
         Keyword arguments of that scikit-learn class, e.g.
-        ``{'n_components': 50, 'random_state': 0, 'init_params': 'kmeans'}``.
+        ``{'n_components': 50, 'random_state': 0, 'init_params': 'kmeans'}``. For
+        ``'GaussianMixture'``, ``'BayesianGaussianMixture'`` and ``'Kmeans'``,
+        ``n_components='auto'`` (or ``n_clusters='auto'``) decides the number of phases from
+        the counts (:func:`sigma.clustering.auto_k.find_phases`): the method over-segments
+        the latent space into ``auto_args['max_components']`` clusters, which are merged,
+        cleared of boundary mixtures and completed with phases no cluster explains, using the
+        dataset's ``analysis_spectra`` counts; the labels come with a neighbour prior (as
+        ``refine='spectra'``). The evidence is in :attr:`n_components_evidence`.
     max_fit_samples : int or None, keyword-only
         HDBSCAN is fitted on a random sample of at most this many points and the others are
         assigned to their nearest sampled neighbour (or -1), so its cost stays near linear.
@@ -62,6 +69,10 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
     refine_args : dict, optional, keyword-only
         ``iterations``, ``smoothness``, ``icm_iterations`` of
         :func:`~sigma.clustering.refine.reassign_by_spectra`.
+    auto_args : dict, optional, keyword-only
+        With ``n_components='auto'``: ``max_components`` (clusters of the over-segmentation,
+        default 20), ``smoothness`` (Potts weight, default ``refine_args['smoothness']`` or
+        1), ``n_bands`` (energy bands, default 64), ``max_fit_pixels`` (default 20000).
 
     Attributes
     ----------
@@ -90,8 +101,12 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         HDBSCAN's membership strength (``probabilities_``) of each pixel in its own cluster;
         not a probability over clusters. ``None`` after :meth:`create_cluster`, like
         ``prob_map``.
+    n_components_evidence : PhaseEvidence or None
+        With ``n_components='auto'``: how the number of phases was decided (the BIC along the
+        merge path, every dropped mixture and new phase with its statistics;
+        ``.summary()``, ``.to_dict()``). ``None`` for a fixed number.
     model : estimator or None
-        The fitted estimator. Not stored in state files: ``None`` after
+        The fitted estimator (with ``n_components='auto'``, the over-segmentation's). Not stored in state files: ``None`` after
         :meth:`from_saved_state` (labels, probabilities and colours are restored; refit by
         building a new PixelSegmenter if the model itself is needed).
 
@@ -124,7 +139,10 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         random_state=0,
         refine=None,
         refine_args=None,
+        auto_args=None,
     ):
+        from sigma.clustering.auto_k import auto_request
+
         h, w, _ = nav_shape(dataset)
         if refine not in (None, "spectra"):
             raise bad_value("refine", refine, "None or 'spectra'")
@@ -144,10 +162,17 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
             )
         if not np.isfinite(latent).all():
             raise bad_value("latent", "an array with NaN or inf", "finite latent coordinates")
+        auto_key = auto_request(method, method_args)
+        if auto_args is not None and not isinstance(auto_args, dict):
+            raise bad_value("auto_args", auto_args, "a dict or None")
+        fit_args = method_args
+        if auto_key is not None:
+            fit_args = dict(method_args)
+            fit_args[auto_key] = self._auto_start_size(auto_args, len(latent))
         fit = fit_clusters(
             latent,
             method,
-            method_args,
+            fit_args,
             max_fit_samples=max_fit_samples,
             random_state=random_state,
         )
@@ -159,25 +184,68 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         self.random_state = random_state
         self.refine = refine
         self.refine_args = dict(refine_args or {})
+        self.auto_args = dict(auto_args or {})
         labels, proba, membership = fit.labels, fit.proba, fit.membership
-        if refine == "spectra":
+        evidence = None
+        if auto_key is not None:
+            labels, proba, evidence = self._auto_phases(labels, h, w)
+            membership = None
+        elif refine == "spectra":
             labels, proba, membership = self._refined(labels, proba, h, w)
         self._setup(latent, h, w, labels, proba, membership)
+        self.n_components_evidence = evidence
         logger.info(
             "%s: %d clusters, %d noise pixels", self._method_name(), self.n_clusters,
             int((self._labels == -1).sum()),
         )  # fmt: skip
 
-    def _refined(self, labels, proba, h, w):
-        from sigma.clustering.refine import reassign_by_spectra
+    _AUTO_KEYS = ("max_components", "smoothness", "n_bands", "max_fit_pixels")
 
+    def _auto_start_size(self, auto_args, n) -> int:
+        k0 = (auto_args or {}).get("max_components", 20)
+        if isinstance(k0, bool) or not isinstance(k0, int | np.integer) or k0 < 2:
+            raise bad_value("auto_args['max_components']", k0, "an int >= 2")
+        return int(min(k0, max(1, n // 4)))
+
+    def _analysis_counts(self, h, w, param, value, fix):
         spectra = getattr(self.dataset, "analysis_spectra", None)
         data = getattr(spectra, "data", None)
         if data is None or getattr(data, "ndim", 0) != 3 or tuple(data.shape[:2]) != (h, w):
             raise bad_value(
-                "refine", "'spectra'",
-                f"a dataset whose analysis_spectra hold an ({h}, {w}, C) cube, or refine=None",
+                param, value, f"a dataset whose analysis_spectra hold an ({h}, {w}, C) cube, {fix}"
             )
+        return data
+
+    def _auto_phases(self, labels, h, w):
+        from sigma.clustering.auto_k import find_phases
+        from sigma.preprocessing.spectral_features import band_counts, energy_bands
+
+        args = self.auto_args
+        unknown = sorted(set(args) - set(self._AUTO_KEYS))
+        if unknown:
+            raise bad_value("auto_args", unknown[0], "keys among " + ", ".join(self._AUTO_KEYS))
+        key = "n_clusters" if "n_clusters" in self.method_args else "n_components"
+        data = self._analysis_counts(h, w, f"method_args['{key}']", "auto",
+                                     "or a fixed number of clusters")
+        if hasattr(data, "dask"):
+            from sigma._progress import compute
+
+            (total,) = compute(data.sum(axis=(0, 1), dtype=np.float64), desc="sum spectrum")
+        else:
+            total = np.asarray(data).sum(axis=(0, 1), dtype=np.float64)
+        y = band_counts(data, energy_bands(total, int(args.get("n_bands", 64))))
+        smooth = args.get("smoothness", self.refine_args.get("smoothness", 1.0))
+        res = find_phases(
+            y, np.asarray(labels, dtype=np.int32).reshape(h, w), smoothness=smooth,
+            max_fit_pixels=int(args.get("max_fit_pixels", 20_000)), random_state=self.random_state,
+        )  # fmt: skip
+        k = res.evidence.n_components
+        return res.labels.ravel(), res.proba.reshape(h * w, k), res.evidence
+
+    def _refined(self, labels, proba, h, w):
+        from sigma.clustering.refine import reassign_by_spectra
+
+        data = self._analysis_counts(h, w, "refine", "'spectra'", "or refine=None")
         allowed = {"iterations", "smoothness", "icm_iterations"}
         unknown = sorted(set(self.refine_args) - allowed)
         if unknown:
@@ -212,6 +280,7 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
             None if self._component_map is None else self._component_map.copy()
         )
         self._prob_valid = True
+        self.n_components_evidence = None
         palette = cluster_palette(max(self._n_fit, int(self._labels.max()) + 1, 0))
         self.colors = {int(i): palette[int(i)] for i in self._unique_ids()}
         self.colors[-1] = NOISE_COLOR
