@@ -141,6 +141,9 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
     }
     if unmix is not None:
         record["results"]["nmf_reconstruction_error"] = _float_or_none(ps.nmf_reconstruction_error)
+    evidence = getattr(ps, "n_components_evidence", None)
+    if evidence is not None:
+        record["results"]["n_components_evidence"] = evidence.to_dict()
     return files
 
 

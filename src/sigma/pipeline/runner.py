@@ -49,7 +49,7 @@ from .outputs import (
 from .provenance import StageTimer
 from .results import STATE_FILE, RunResult, _base_record, _dataset_record, _fail, _finish, _stem
 from .shared import run_shared
-from .stages import STAGES, _bar, _flat_features, _segment, _tick, _unmix, prepare_dataset
+from .stages import STAGES, _bar, _segment, _tick, _unmix, latent_input, prepare_dataset
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def run_one(path, cfg: dict, out, *, overwrite=False, progress=True, lazy=None, 
     try:
         with StagedOutput(out, res.stem, overwrite=overwrite) as stage:
             ds = prepare_dataset(path, cfg, timer, lazy=lazy, bar=bar)
-            x = _flat_features(ds)
+            x = latent_input(ds, cfg)
             with timer("latent"):
                 proj = LatentProjector(cfg["latent"], work_dir=stage.path / "autoencoder",
                                        progress=progress)

@@ -107,10 +107,57 @@ def _assign(model, method: str, sample_latent, sample_labels, latent):
     return knn.predict(latent).astype(np.int32), None
 
 
+#: Columns of left-out pixels between two inputs in the mosaic of :func:`_auto_across` (the
+#: count model looks two pixels around each pixel).
+_MOSAIC_GAP = 3
+
+
+def _auto_across(datasets: dict, assigned: dict, cl: dict, seed: int = 0):
+    """``n_components = "auto"`` for shared phases: the over-segmentation labels of every input
+    laid side by side (a mosaic with gaps) and :func:`~sigma.clustering.auto_k.find_phases` run
+    once, so phase *k* is the same spectrum in every input. Returns the new
+    ``{input: (labels, proba)}`` and the evidence."""
+    from .._errors import bad_value
+    from .._progress import compute
+    from ..clustering.auto_k import find_phases
+    from ..preprocessing.spectral_features import band_counts, energy_bands
+
+    keys = list(assigned)
+    cubes = {p: datasets[p].analysis_spectra.data for p in keys}
+    if len({c.shape[2] for c in cubes.values()}) != 1:
+        raise bad_value("clustering.method_args.n_components", "auto",
+                        "a fixed number with --shared-phases when the inputs' spectra have "
+                        "different numbers of channels")
+    total = 0.0
+    for c in cubes.values():
+        s = c.sum(axis=(0, 1), dtype=np.float64)
+        total = total + (compute(s, desc="sum spectrum")[0] if hasattr(s, "dask") else np.asarray(s))
+    edges = energy_bands(total, 64)
+    ys = {p: band_counts(cubes[p], edges) for p in keys}
+    hmax = max(y.shape[0] for y in ys.values())
+    width = sum(y.shape[1] for y in ys.values()) + _MOSAIC_GAP * (len(keys) - 1)
+    mosaic = np.zeros((hmax, width, len(edges) - 1), np.float32)
+    start = np.full((hmax, width), -1, np.int32)
+    where, x0 = {}, 0
+    for p in keys:
+        h, w, _ = ys[p].shape
+        mosaic[:h, x0 : x0 + w] = ys[p]
+        start[:h, x0 : x0 + w] = np.asarray(assigned[p][0]).reshape(h, w)
+        where[p] = (h, w, x0)
+        x0 += w + _MOSAIC_GAP
+    res = find_phases(mosaic, start, smoothness=cl["smoothness"], random_state=seed)
+    k = res.evidence.n_components
+    out = {}
+    for p, (h, w, x) in where.items():
+        out[p] = (res.labels[:h, x : x + w].ravel(), res.proba[:h, x : x + w].reshape(h * w, k))
+    return out, res.evidence
+
+
 def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=None,
                options=None) -> list[RunResult]:
     """One latent space and one clustering for all inputs (see the module notes)."""
     from ..clustering import fit_clusters
+    from ..clustering.auto_k import auto_request
 
     paths = [Path(p) for p in paths]
     results = {p: RunResult(input=p, stem=_stem(p)) for p in paths}
@@ -163,6 +210,9 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
         _pooled_chain(datasets, maps, f["normalisation"])
     del maps
     xs = {p: _flat_features(datasets[p]) for p in keys}
+    if f["source"] != "lines":
+        log.warning("features.source = %r is not used with --shared-phases (each input would get "
+                    "its own PCA basis); the line maps are used", f["source"])
     sh = cfg["shared"]
     idx = balanced_sample([len(xs[p]) for p in keys], sh["pixels_per_input"], sh["seed"])
     sample = np.concatenate([xs[p][i] for p, i in zip(keys, idx, strict=True)])
@@ -174,10 +224,17 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
                                progress=progress).fit(sample)
         latents = {p: proj.transform(xs[p]) for p in keys}
     cl = cfg["clustering"]
+    args = dict(cl["method_args"])
+    auto_key = auto_request(cl["method"], args)
+    if auto_key is not None:
+        args[auto_key] = int(min(cl["max_components"], max(1, len(proj.fit_latent_) // 4)))
+    evidence = None
     with tfit("clustering"):
-        fit = fit_clusters(proj.fit_latent_, cl["method"], dict(cl["method_args"]),
+        fit = fit_clusters(proj.fit_latent_, cl["method"], args,
                            random_state=cl["method_args"].get("random_state", 0) or 0)
         assigned = {p: _assign(fit.model, cl["method"], proj.fit_latent_, fit.labels, latents[p]) for p in keys}
+        if auto_key is not None:
+            assigned, evidence = _auto_across(datasets, assigned, cl, sh["seed"])
     if cfg["latent"]["method"] == "autoencoder":
         import shutil
 
@@ -202,6 +259,7 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
                 labels, proba = assigned[p]
                 with timer("clustering"):
                     ps = _segment(latents[p], datasets[p], cfg, method=_Assigned(labels, proba))
+                    ps.n_components_evidence = evidence
                 _tick(bar)
                 with timer("nmf"):
                     unmix = _unmix(ps, cfg, progress)

@@ -4,6 +4,7 @@ Cluster colours always come from the segmenter through :func:`cluster_colors`.
 """
 
 from .colors import NOISE_COLOR, cluster_colors, label_rgba, palette, to_hex
+from .evidence import plot_phase_evidence
 from .static import (
     cluster_spectra,
     figure_to_png,
@@ -42,6 +43,7 @@ __all__ = [
     "plot_latent",
     "plot_nav_image",
     "plot_nmf",
+    "plot_phase_evidence",
     "plot_phase_map",
     "plot_pixel_distributions",
     "plot_projection",
