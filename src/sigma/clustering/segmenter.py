@@ -106,7 +106,9 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         merge path, every dropped mixture and new phase with its statistics;
         ``.summary()``, ``.to_dict()``). ``None`` for a fixed number.
     model : estimator or None
-        The fitted estimator (with ``n_components='auto'``, the over-segmentation's). Not stored in state files: ``None`` after
+        The fitted estimator; ``None`` with ``n_components='auto'``, whose phases are not
+        components of a latent-space model (the over-segmentation's estimator is
+        ``start_model``). Not stored in state files: ``None`` after
         :meth:`from_saved_state` (labels, probabilities and colours are restored; refit by
         building a new PixelSegmenter if the model itself is needed).
 
@@ -127,6 +129,9 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
     >>> ps.cluster_ids.tolist()
     [0, 1]
     """
+
+    #: The over-segmentation's estimator with ``n_components='auto'`` (else ``None``).
+    start_model = None
 
     def __init__(
         self,
@@ -179,7 +184,10 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         self.dataset = dataset
         self.method = method
         self.method_args = dict(method_args or {})
-        self.model = fit.model
+        # with 'auto' the phases are not components of the latent-space model: no model to
+        # draw or predict with (the over-segmentation's estimator stays as start_model)
+        self.model = None if auto_key is not None else fit.model
+        self.start_model = fit.model if auto_key is not None else None
         self.max_fit_samples = max_fit_samples
         self.random_state = random_state
         self.refine = refine
