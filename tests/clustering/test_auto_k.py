@@ -143,3 +143,24 @@ def test_auto_args_are_checked(grains):
         PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"max_k": 5})
     with pytest.raises(SigmaValueError, match=r"auto_args\['max_components'\]\" parameter must be an int >= 2"):
         PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"max_components": 1})
+
+
+def test_count_model_statistics():
+    from sigma.clustering import _count_model as cm
+
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(20), size=3)
+    # the pair with the same spectrum is merged first, and its G is about its degrees of freedom
+    sums = np.stack([rng.poisson(1e4 * p[0]), rng.poisson(1e4 * p[0]), rng.poisson(1e4 * p[1])])
+    g, a, b = cm.merge_cost(sums)
+    assert (a, b) == (0, 1) and g < 60
+    # an exact 30/70 mixture of two spectra is a mixture; a third spectrum is not
+    mix = rng.poisson(5e4 * (0.3 * p[0] + 0.7 * p[1]))
+    assert cm.mixture_deviance(mix, p[:2]) < 60 < cm.deviance_to_nearest(mix, p[:2])
+    other = rng.poisson(5e4 * p[2])
+    assert cm.mixture_deviance(other, p[:2]) > 100 * cm.mixture_deviance(mix, p[:2])
+    # interior: pixels whose 8 neighbours share their label (map edges count as inside)
+    lab = np.zeros((5, 6), np.int32)
+    lab[:, 3:] = 1
+    inner = cm.interior(lab, 2)
+    assert inner[:, [0, 1, 4, 5]].all() and not inner[:, [2, 3]].any()
