@@ -57,6 +57,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_analysis import _child  # noqa: E402  (one child-process runner for the benchmarks)
+
 MISSED_DEG = 5.0
 
 
@@ -180,15 +183,6 @@ sys.path.insert(0, sys.argv[1])
 import bench_phases as b
 print("RESULT " + json.dumps(b.accuracy_one(json.loads(sys.argv[2]), sys.argv[3] or None, sys.argv[4] == "1")))
 """
-
-
-def _child(code, *args, env=None):
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                         env={**os.environ, "SIGMA_PROGRESS": "0", **(env or {})})
-    for line in out.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(f"child failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
 
 
 def summarise(rows: list[dict]) -> dict:
