@@ -331,7 +331,7 @@ def _unexplained_regions(y, logp, scores, lab2d, tried):
     flat = lab2d.ravel()
     t = y.sum(1)
     sat = (y * np.log(np.where(y > 0, y, 1.0) / np.maximum(t, 1.0)[:, None])).sum(1)
-    own = scores[np.arange(len(flat)), np.clip(flat, 0, None)] - 0  # includes log weight
+    own = scores[np.arange(len(flat)), np.clip(flat, 0, None)]  # a log weight per label: z-scores ignore it
     dev = 2 * (sat - own)
     z = np.zeros_like(dev)
     for c in np.unique(flat[flat >= 0]):
