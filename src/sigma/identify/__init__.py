@@ -1,0 +1,2 @@
+"""What each phase is: elements present, identification against a phase library, modal
+statistics."""
