@@ -171,6 +171,7 @@ class ElementReport:
     fit: LinearFit | None = None
     insufficient: bool = False
     min_counts: float = MIN_COUNTS
+    sum_peak_terms: list = field(default_factory=list)
 
     @property
     def present(self) -> list[str]:
@@ -463,6 +464,24 @@ def _prefer_better_overlaps(fitter, sel, chosen, fit):
     return chosen, fit
 
 
+def family_nets(fit: LinearFit, element: str) -> dict[str, tuple[float, float]]:
+    """``{family: (net counts, variance)}`` of an element in a fit (tied part + deviation)."""
+    prim, ratios = fit.family_ratios[element]
+    i = fit.index(element)
+    a, var_a = fit.coef[i], fit.cov[i, i]
+    out = {}
+    for fam, r in ratios.items():
+        name = f"dev:{element}:{fam}"
+        if fam != prim and name in fit.names:
+            j = fit.index(name)
+            net = r * a + fit.coef[j]
+            var = r * r * var_a + fit.cov[j, j] + 2 * r * fit.cov[i, j]
+        else:
+            net, var = r * a, r * r * var_a
+        out[fam] = (float(net), float(max(var, 0.0)))
+    return out
+
+
 def _report(fitter, sel, chosen, fit, total, min_significance, min_counts,
             ambiguity_chi2) -> ElementReport:
     bpk = fitter.background_per_kev_function(fit.background)
@@ -473,14 +492,7 @@ def _report(fitter, sel, chosen, fit, total, min_significance, min_counts,
         i = fit.index(el)
         a, var_a = fit.coef[i], fit.cov[i, i]
         lines = []
-        for fam, r in ratios.items():
-            name = f"dev:{el}:{fam}"
-            if fam != prim and name in fit.names:
-                j = fit.index(name)
-                net = r * a + fit.coef[j]
-                var = r * r * var_a + fit.cov[j, j] + 2 * r * fit.cov[i, j]
-            else:
-                net, var = r * a, r * r * var_a
+        for fam, (net, var) in family_nets(fit, el).items():
             e_a = fitter.alpha_energy(el, fam)
             half = float(fwhm(e_a, fitter.calibration.fwhm_mnka))
             win = np.abs(e - e_a) <= half
@@ -508,4 +520,5 @@ def _report(fitter, sel, chosen, fit, total, min_significance, min_counts,
             item.element = first
     out.sort(key=lambda it: -it.net)
     return ElementReport(out, total, fitter.calibration, min_significance,
-                         [s[0] for s in sel.sum_peaks], fitter, fit, min_counts=min_counts)  # fmt: skip
+                         [s[0] for s in sel.sum_peaks], fitter, fit, min_counts=min_counts,
+                         sum_peak_terms=list(sel.sum_peaks))  # fmt: skip
