@@ -220,6 +220,21 @@ def test_hand_edited_state_is_refused_naming_what_is_wrong(request, tmp_path, wh
         PixelSegmenter.from_saved_state(bad)
 
 
+def test_version_1_files_still_load(ps_gmm, toy, tmp_path):
+    import json
+
+    good = _edited(ps_gmm).save_state(tmp_path / "v2.pkl")
+    arrays, meta = read_state(good)
+    for k in ("format", "version", "geometry", "input"):
+        meta.pop(k)
+    raw = {**arrays, "meta": np.frombuffer(json.dumps({"format": FORMAT_NAME, "version": 1, **meta})
+                                           .encode(), np.uint8)}  # fmt: skip
+    np.savez(tmp_path / "v1.npz", **raw)
+    back = PixelSegmenter.from_saved_state(tmp_path / "v1.npz", dataset=toy)
+    _assert_same(ps_gmm, back)
+    assert back.original_shape == (30, 40) and back.bin_size == (1, 1)
+
+
 def _state_of(seed, tmp_path, name="map.hspy", copy_to=None):
     """A phantom file, its dataset and a fitted segmenter."""
     from sigma.datasets import SEMDataset

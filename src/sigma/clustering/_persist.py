@@ -157,7 +157,8 @@ class StateMixin:
                 )  # fmt: skip
             for msg in differs + notes:
                 warnings.warn(f"state '{path}': {msg}", UserWarning, stacklevel=2)
-            self._input = meta.get("input") or self._input  # what the labels were fitted on
+            if not differs:  # keep what the labels were fitted on (a forced state: this input)
+                self._input = meta.get("input") or self._input
         else:
             self._bind_dataset(None)
             self._input = meta.get("input")
