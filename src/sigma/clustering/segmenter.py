@@ -48,7 +48,10 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
     dataset : SEMDataset, TEMDataset or similar
         Must provide ``normalised_elemental_data`` (H, W, F). Spectral methods also use
         ``analysis_spectra`` (signal whose ``.data`` is (H, W, C), numpy or dask),
-        ``energy_axis`` (C,) and ``feature_list``.
+        ``energy_axis`` (C,) and ``feature_list``. Read once, when the segmenter is made:
+        the features (kept as :attr:`features`), ``bin_size`` and the full-resolution
+        ``spectra`` shape (for masks: :attr:`original_shape`) and a fingerprint of
+        ``file_path`` and the counts (recorded in state files).
     method : str or estimator
         ``'GaussianMixture'``, ``'BayesianGaussianMixture'``, ``'Kmeans'``, ``'Birch'``,
         ``'HDBSCAN'`` (scikit-learn's) or any object with ``fit_predict``.
