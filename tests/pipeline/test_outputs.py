@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sigma.pipeline import runner
+from sigma.pipeline import results, runner
 from sigma.pipeline.outputs import (
     OutputExistsError,
     StagedOutput,
@@ -45,7 +45,7 @@ def test_keyboard_interrupt_leaves_no_partial_files(tmp_path, make_input, fast_c
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "write_outputs", lambda folder, *a, **k: (
+    monkeypatch.setattr(results, "write_outputs", lambda folder, *a, **k: (
         atomic_write_text(folder / "labels.npy", "half"), interrupted()))
     with pytest.raises(KeyboardInterrupt):
         runner.run_batch([path], fast_cfg, tmp_path / "out", progress=False)

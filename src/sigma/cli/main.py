@@ -121,7 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", parents=[common], help="print an example configuration",
                        description="Print a documented TOML configuration holding every option.")
     c.add_argument("--example", action="store_true", required=True, help="print the example TOML")
-    c.add_argument("--check", type=Path, metavar="FILE", help=argparse.SUPPRESS)
 
     i = sub.add_parser("info", parents=[common], help="describe a data file",
                        description="Shape, energy calibration, pixel size, beam energy, elements, "
