@@ -26,6 +26,7 @@ from sigma.clustering._dataset import (
     nav_shape,
 )
 from sigma.clustering._edits import EditsMixin
+from sigma.clustering._identify import IdentifyMixin
 from sigma.clustering._persist import StateMixin
 from sigma.clustering._unmixing import SpectraMixin
 from sigma.clustering.methods import fit_clusters
@@ -37,7 +38,7 @@ __all__ = ["PixelSegmenter"]
 logger = logging.getLogger(__name__)
 
 
-class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
+class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
     """Cluster the latent points of every pixel and edit the resulting phase map.
 
     Parameters
@@ -532,6 +533,7 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         if self._component_map is not None:
             new._component_map = self._component_map.copy()
         new._cache = {}
+        new._report_cache = dict(getattr(self, "_report_cache", None) or {})
         return new
 
 

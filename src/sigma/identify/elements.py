@@ -313,7 +313,7 @@ def _overlapping(fitter: SpectrumFitter, el: str, others, bpk) -> list[str]:
 def _sum_peak_terms(fitter: SpectrumFitter, fit: LinearFit, n_top: int = 3) -> list:
     """Pile-up peaks of the strongest alpha lines (pairs, self-pairs included) inside the window."""
     lines = []
-    for el, (prim, ratios) in fit.family_ratios.items():
+    for el, (_, ratios) in fit.family_ratios.items():
         a = fit.coef[fit.index(el)]
         for fam, r in ratios.items():
             e = fitter.alpha_energy(el, fam)

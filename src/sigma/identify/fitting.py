@@ -7,18 +7,22 @@ The model of the counts :math:`y_i` in channel :math:`i` is
     \\mu_i = \\underbrace{K(E_i) \\sum_j b_j B_j(E_i)}_{\\text{background}}
            + \\sum_{el} a_{el}\\, g_{el}(E_i) + \\sum_f d_f\\, p_f(E_i) + \\sum_s h_s\\, q_s(E_i)
 
-* **Background.** :math:`K(E)` is the expected continuum shape (Kramers × a generic detector
-  efficiency × absorption in the sample, :mod:`sigma.identify.physics`) and :math:`B_j` cubic
-  B-splines whose knots are about :math:`0.4\\sqrt{E}` keV apart (0.2 keV at least), much wider
-  than a peak, so the background under each line is interpolated from both sides of it rather
-  than read from a flat window. Absorption edges of the sample sit in :math:`K(E)`.
+* **Background.** :math:`K(E)` is the expected continuum shape (Kramers, or :math:`1/E` for a
+  thin foil, times a smooth window transmission) and :math:`B_j` cubic B-splines whose knots are
+  about :math:`0.4\\sqrt{E}` keV apart (0.2 keV at least), much wider than a peak, so the
+  background under each line is interpolated from both sides of it rather than read from a flat
+  window; their coefficients are kept non-negative. Absorption edges (the detector's Al K and
+  Si K, the K and L3 edges of the fitted elements) are steps of free height.
 * **Elements.** :math:`g_{el}` holds every family (K, L, M) of an element in range, each line a
   Gaussian of the detector's Fiori–Newbury width integrated over the channel, with eXSpy's
   weights and a Si escape peak (:func:`~sigma.identify.physics.escape_fraction`). The families are
   tied by their predicted peak-to-background ratios, so :math:`a_{el}` is the element's counts in
-  its strongest family; :math:`d_f` lets a secondary family depart from that ratio with a prior
-  standard deviation of ``family_error`` (a ridge penalty), because L/K and M/L ratios are the
-  least certain part of any forward model.
+  its strongest family; penalised deviation terms :math:`d_f` (ridge priors) let a secondary
+  family depart from that ratio (``family_error``, ``family_error_down`` when it falls short),
+  the lines of a family tilt with energy (``tilt_error``; absorption), secondary lines of soft
+  families (< 1.2 keV) move (``line_error``), the escape peaks and an exponential low-energy
+  tail (incomplete charge collection, ``tail_error``) vary, because these are the least certain
+  parts of any forward model.
 * **Sum peaks** :math:`q_s` of the strongest lines, as nuisance terms.
 
 It is solved by iteratively reweighted least squares with variance
@@ -599,26 +603,6 @@ class SpectrumFitter:
         hi = [base.shift + 5 * shift_prior, base.gain - 1.0 + 5 * gain_prior, base.fwhm_mnka + 5 * fwhm_prior]
         sol = least_squares(resid, x0, bounds=(lo, hi), x_scale=[0.003, 0.0005, 3.0],
                             diff_step=[1e-3, 1e-3, 1e-2], max_nfev=30)  # fmt: skip
-        self.calibration = Calibration(shift=float(sol.x[0]), gain=1.0 + float(sol.x[1]),
-                                       fwhm_mnka=float(sol.x[2]))  # fmt: skip
-        self._fam_cache.clear()
-        return self.calibration
-        base = self.calibration
-        first = self.fit(elements, cal=base, free_families=True)
-        bpk = self.background_per_kev_function(first.background, base)
-        w = first.weights
-
-        def resid(p):
-            cal = Calibration(shift=p[0], gain=1.0 + p[1], fwhm_mnka=p[2])
-            f = self.fit(elements, cal=cal, background_per_kev=bpk, weights=w)
-            return np.sqrt(w) * (self.y - f.model)
-
-        x0 = [base.shift, base.gain - 1.0, base.fwhm_mnka]
-        lo = [-max_shift, -max_gain, 70.0]
-        hi = [max_shift, max_gain, 250.0]
-        x0 = np.clip(x0, lo, hi)
-        sol = least_squares(resid, x0, bounds=(lo, hi), x_scale=[0.005, 0.001, 5.0],
-                            diff_step=[1e-3, 1e-3, 1e-2], max_nfev=40)  # fmt: skip
         self.calibration = Calibration(shift=float(sol.x[0]), gain=1.0 + float(sol.x[1]),
                                        fwhm_mnka=float(sol.x[2]))  # fmt: skip
         self._fam_cache.clear()

@@ -239,7 +239,6 @@ class _Scorer:
         """Intensities from the detection fit; elements not in it are estimated one family at
         a time by the score formula (each added alone to that fit). Used to short-list."""
         from .elements import family_nets
-        from .fitting import score_test
 
         fit, f = self.rep.fit, self.f
         if not hasattr(self, "_base"):
@@ -351,7 +350,7 @@ def _reference_report(phase: Phase, kind: str) -> ElementReport:
 
 
 def lognormal_terms(q, sigma, mu, eps) -> np.ndarray:
-    """χ² of measurements ``q ± sigma`` against predictions :math:`e^{\mu}` with a log-normal
+    r"""χ² of measurements ``q ± sigma`` against predictions :math:`e^{\mu}` with a log-normal
     model error ``eps``: :math:`\min_t (\ln t - \mu)^2/\epsilon^2 + (q - t)^2/\sigma^2`.
 
     A line predicted but absent costs what it should (the prediction cannot fall to zero), and
@@ -576,6 +575,7 @@ def identify_spectra(
     calibrate: bool = True,
     calibration_prior: float = 0.5,
     calibration_iterations: int = 4,
+    reports: list[ElementReport] | None = None,
     **detect_kw,
 ) -> list[PhaseIdentification]:
     """Identify every spectrum of one map, learning element sensitivities across them.
@@ -599,6 +599,8 @@ def identify_spectra(
     calibration_prior : float
         Prior standard deviation of a log-sensitivity correction.
     calibration_iterations : int
+    reports : list of ElementReport, optional
+        Element reports of the spectra already computed (they are reused, not redone).
     Other parameters are those of :func:`identify_spectrum`.
 
     Returns
@@ -614,8 +616,11 @@ def identify_spectra(
     library = default_library() if library is None else library
     nuisance = DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else tuple(nuisance)
     with threadpool_limits(limits=1, user_api="blas"):
-        reports = [detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
-                                   fwhm_mnka=fwhm_mnka, **detect_kw) for row in x]  # fmt: skip
+        if reports is None:
+            reports = [detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
+                                       fwhm_mnka=fwhm_mnka, **detect_kw) for row in x]  # fmt: skip
+        elif len(reports) != len(x):
+            raise bad_value("reports", f"{len(reports)} reports", f"one per spectrum ({len(x)})")
         scorers = [None if r.insufficient else _Scorer(r, nuisance) for r in reports]
         res = [(_insufficient(r) if sc is None else _rank(sc, library, min_p_value, top))
                for r, sc in zip(reports, scorers, strict=True)]  # fmt: skip

@@ -31,7 +31,8 @@ _MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
 
 
 def _ascii(text: str, limit: int | None = None) -> str:
-    s = str(text).replace("\r", " ").replace("\n", " ")
+    # ": " would end the keyword early in RosettaSciIO's parser (it splits on it)
+    s = str(text).replace("\r", " ").replace("\n", " ").replace(": ", " - ")
     s = s.encode("ascii", "replace").decode("ascii")
     return s[:limit] if limit else s
 
@@ -152,7 +153,7 @@ def write_emsa(
         lines.append(("#D2ELEMS", ",".join(els)))
     notes = [_ascii(c) for c in comments]
     if els:
-        notes.append("elements: " + ", ".join(els))
+        notes.append("elements " + ", ".join(els))
     if live_time is None:
         notes.append("live time unknown (the source file gives none)")
     for c in notes:

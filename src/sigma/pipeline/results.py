@@ -183,8 +183,20 @@ def _base_record(path, cfg, options) -> dict:
 def _finish(stage: StagedOutput, ps, ds, cfg, unmix, record, timer, bar, report_extra, progress,
             after_outputs=None):
     folder = stage.path
+    ident = None
+    if cfg["identify"]["enabled"]:
+        from .identify import identify_for_run
+
+        with timer("identify"):  # before the outputs, so the phase-map legend carries names
+            ident = identify_for_run(ps, ds, cfg)
     with timer("outputs"):
         write_outputs(folder, ps, ds, cfg, unmix, record)
+        if ident is not None:
+            from .identify import write_identification
+
+            extra = write_identification(folder, ps, ident, cfg, record)
+            record["outputs"] = sorted({*record["outputs"],
+                                        *{str(Path(p).relative_to(folder)).split("/")[0] for p in extra}})
         if after_outputs is not None:
             record["extra"] = after_outputs(ps, record) or {}
     _tick(bar)

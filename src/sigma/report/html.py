@@ -157,6 +157,11 @@ def _cluster_spectra_fig(ps):
 
 
 def _proportions_table(ps) -> str:
+    """Area of each cluster; with the cluster's name, elements, grains and best candidates
+    once it has been identified (:meth:`~sigma.clustering.PixelSegmenter.identify_phases`)."""
+    ident = ps.phase_identification if getattr(ps, "_identify_params", None) else None
+    if ident is not None:
+        return _named_phase_table(ps, ident)
     props = ps.phase_proportions(exclude_noise=True)
     rows = []
     for i, c, p in zip(ps.cluster_ids.tolist(), ps.counts.tolist(), props.tolist(), strict=True):
@@ -166,6 +171,73 @@ def _proportions_table(ps) -> str:
         col = html.escape(ps.colors.get(-1, "#888"))
         rows.append([f'<span class="sw" style="background:{col}"></span>', "noise (-1)", ps.noise_count, "–"])
     return _table(["", "cluster", "pixels", "area fraction"], rows)
+
+
+def _named_phase_table(ps, ident) -> str:
+    rows = []
+    for r in ps.phase_table():
+        col = html.escape(r["color"])
+        label = f"{r['cluster']} · {r['name']} · {r['area_percent']:.1f} %"
+        cands = "<br>".join(f"{html.escape(lb)} <small>(p = {p:.2g})</small>" for lb, p in r["candidates"])
+        unit = html.escape(r.get("unit", ""))
+        rows.append([f'<span class="sw" style="background:{col}"></span>', html.escape(label),
+                     html.escape(r["elements"]), r["pixels"], r.get("grains", "–"),
+                     f"{r['ecd_d50']:.3g} / {r['ecd_d90']:.3g} {unit}" if "ecd_d50" in r else "–",
+                     cands or "–"])  # fmt: skip
+    if ps.noise_count:
+        col = html.escape(ps.colors.get(-1, "#888"))
+        rows.append([f'<span class="sw" style="background:{col}"></span>',
+                     f"noise (-1) · {100 * ps.noise_count / max(ps.n_pixels, 1):.1f} %", "", ps.noise_count,
+                     "", "", ""])  # fmt: skip
+    note = ("<p>Area % of all scanned pixels. Names: best library match of each cluster's summed "
+            "spectrum (p = probability of a fit this poor if the candidate were right, given "
+            "counting noise and the forward model's error); <i>unknown</i> when no candidate "
+            f"reaches p = {ident.params.get('min_p_value', 0.001):g}. Elements: lines above "
+            "3σ over a modelled background; A/B = overlapping lines the spectrum cannot tell "
+            "apart. Grains: 8-connected regions; ECD = equivalent circle diameter (median / d90)."
+            "</p>")  # fmt: skip
+    return note + _table(["", "phase", "elements", "pixels", "grains", "ECD d50 / d90", "best candidates"],
+                         rows, left=(1, 2, 6))  # fmt: skip
+
+
+def _identification_section(ps) -> str:
+    ident = ps.phase_identification if getattr(ps, "_identify_params", None) else None
+    if ident is None:
+        return ""
+    rows = []
+    for cid, r in ident.results.items():
+        els = r.elements.elements if r.elements is not None else []
+        el_txt = "; ".join(
+            f"{html.escape(e.label)} {e.net:,.0f}±{e.sigma:,.0f} ({e.significance:.0f}σ)" for e in els
+        ) or html.escape(r.name)
+        c = r.best
+        fit = f"χ² = {c.chi2:.1f} / {c.dof}, p = {c.p_value:.2g}" if c is not None else "–"
+        alts = html.escape("; ".join(r.alternatives)) or "–"
+        rows.append([cid, html.escape(r.name), html.escape(r.status), f"{r.total_counts:,.0f}", el_txt, fit, alts])
+    p = ident.params
+    head = (f"<p>Library of {p.get('library_phases', '?')} phases; beam {p.get('beam_energy_kv', 0):g} kV, "
+            f"{html.escape(str(p.get('kind', '')))}; calibration shared by clusters: "
+            f"{'on' if p.get('calibrate') else 'off'}. Net counts ± 1σ of each element's strongest "
+            "line family (fitted background under the lines). Candidates and scores for every "
+            "cluster are in <code>phase_identification.csv</code> and <code>run.json</code>; summed "
+            "spectra as EMSA files in <code>spectra/</code>.</p>")  # fmt: skip
+    return head + _table(["cluster", "name", "status", "counts", "elements (net ± σ, significance)",
+                          "best fit", "also fits"], rows, left=(1, 2, 4, 5, 6))  # fmt: skip
+
+
+def _modal_section(ps) -> str:
+    if not getattr(ps, "_identify_params", None):
+        return ""
+    st = ps.modal_statistics()
+    names = ps.cluster_names
+    head, rows = st.association_table()
+    cols = [f"{c}" + (f" {names.get(int(c), '')}" if c.isdigit() else "") for c in head[1:]]
+    body = [[f"{r[0]} {html.escape(names.get(int(r[0]), ''))}", *[f"{v:.1f}" for v in r[1:]]] for r in rows]
+    return ("<p>Phase association: percent of each phase's boundary (pixel edges) shared with each "
+            f"other phase (rows sum to 100). Pixel {st.pixel_size[1]:.4g} × {st.pixel_size[0]:.4g} "
+            f"{html.escape(st.unit)}; grain table and full statistics in <code>grains.csv</code>, "
+            "<code>modal_statistics.csv</code>, <code>phase_association.csv</code>.</p>"
+            + _table(["phase", *cols], body, left=(0,)))  # fmt: skip
 
 
 def _nmf_section(ps, unmix) -> str:
@@ -262,6 +334,9 @@ def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> s
         ("Phase proportions", _safe("proportions", lambda: _proportions_table(ps))),
         ("Cluster spectra", _safe("cluster spectra", lambda: img_tag(_cluster_spectra_fig(ps), "cluster spectra"))),
     ]
+    if getattr(ps, "_identify_params", None):
+        sections.append(("Phase identification", _safe("identification", lambda: _identification_section(ps))))
+        sections.append(("Modal statistics", _safe("modal statistics", lambda: _modal_section(ps))))
     if unmix is not None:
         sections.append(("NMF", _safe("nmf", lambda: _nmf_section(ps, unmix))))
     for head, body in (extra or {}).items():
