@@ -198,13 +198,27 @@ def _measure(fitter, sum_terms, elements) -> _Measured:
 
 
 def _measure_fit(fitter, fit, bpk, family_nets) -> _Measured:
+    """Peak-to-background of every family in a fit, with the background's own uncertainty
+    (and its covariance with the element's amplitude) propagated into ``sigma``."""
     q, sig, fam, en, elem, prim = {}, {}, {}, {}, {}, {}
+    e = fitter.energies()
+    nb = fit.n_background
+    cov_bb = fit.cov[:nb, :nb]
+    width = fitter.channel_width()
     for el, (primary, _) in fit.family_ratios.items():
+        i_el = fit.index(el)
         for f, (net, var) in family_nets(fit, el).items():
             key = f"{el} {f}"
             e_a = fitter.alpha_energy(el, f)
             b = bpk(e_a)
-            q[key], sig[key] = net / b, math.sqrt(var) / b
+            # background per keV under the line = g . coef[:nb]; its variance and covariance
+            ch = int(np.clip(np.searchsorted(e, e_a), 0, e.size - 1))
+            g = fit.columns[ch, :nb] / width
+            var_b = float(g @ cov_bb @ g)
+            cov_ab = float(fit.cov[i_el, :nb] @ g) * (net / fit.coef[i_el] if fit.coef[i_el] else 0.0)
+            rel = var / max(net * net, 1e-300) + var_b / (b * b) - 2 * cov_ab / max(net * b, 1e-300)
+            q[key] = net / b
+            sig[key] = abs(net / b) * math.sqrt(max(rel, 0.0)) if net else math.sqrt(var) / b
             fam[key], en[key], elem[key], prim[key] = f, e_a, el, f == primary
     return _Measured(q, sig, fam, en, elem, prim)
 
@@ -397,7 +411,7 @@ def _candidate(phase, m: _Measured, scored, pred, errs, extra_rel_var, trace=Non
 
     trace = trace or {}
     q = np.array([m.q[k] for k in scored])
-    s_q = np.array([max(m.sigma[k], 1e-300) for k in scored])
+    s_q = np.array([max(m.sigma[k], 1e-9) for k in scored])
     p = np.array([pred[k] for k in scored])
     eps = np.sqrt(np.array([errs[k] for k in scored]) ** 2 + np.array([extra_rel_var.get(k, 0.0) for k in scored]))
     tr = np.array([trace.get(k, 0.0) for k in scored])
