@@ -45,6 +45,16 @@ class ClusterIdentification:
         ``{cluster id: PhaseIdentification}``.
     params : dict
         The settings used (beam energy, kind, library size, nuisance elements …).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> x = np.random.default_rng(0).poisson(3e4 * phase_spectrum("NaCl", e))[None]
+    >>> res = identify_clusters(x, [5], e, beam_energy=20.0)
+    >>> res.names, res.rows()[0][:3]
+    ({5: 'halite NaCl'}, [5, 'identified', 'halite NaCl'])
     """
 
     results: dict[int, PhaseIdentification]
@@ -78,6 +88,7 @@ class ClusterIdentification:
         return out
 
     def to_dict(self) -> dict:
+        """JSON-ready settings and per-cluster results (``run.json``)."""
         return {"params": dict(self.params),
                 "clusters": {str(k): r.to_dict() for k, r in self.results.items()}}  # fmt: skip
 

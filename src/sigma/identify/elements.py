@@ -78,6 +78,12 @@ class LineIntensity:
         Net counts of the whole family (escape peaks included) and their standard deviation.
     background : float
         Modelled background counts within ±1 FWHM of the line.
+
+    Examples
+    --------
+    >>> ln = LineIntensity("Fe_Ka", 6.404, net=900.0, sigma=35.0, background=400.0)
+    >>> ln.above_3_sqrt_b, ln.to_dict()["net"]
+    (True, 900.0)
     """
 
     line: str
@@ -92,6 +98,7 @@ class LineIntensity:
         return self.net > 3.0 * math.sqrt(max(self.background, 0.0))
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         return {"line": self.line, "energy_keV": round(self.energy, 4), "net": float(self.net),
                 "sigma": float(self.sigma), "background": float(self.background),
                 "above_3_sqrt_b": bool(self.above_3_sqrt_b)}  # fmt: skip
@@ -113,6 +120,12 @@ class ElementIntensity:
     lines : list of LineIntensity
     ambiguous_with : list of str
         Elements that explain the same peaks within the significance threshold.
+
+    Examples
+    --------
+    >>> el = ElementIntensity("S", 5000.0, 200.0, 25.0, 3.1, [], ambiguous_with=["Mo"])
+    >>> el.ambiguous, el.label
+    (True, 'S/Mo')
     """
 
     element: str
@@ -125,6 +138,7 @@ class ElementIntensity:
 
     @property
     def ambiguous(self) -> bool:
+        """Whether another element explains the same peaks."""
         return bool(self.ambiguous_with)
 
     @property
@@ -133,6 +147,7 @@ class ElementIntensity:
         return "/".join([self.element, *self.ambiguous_with])
 
     def to_dict(self) -> dict:
+        """JSON-ready fields, lines included."""
         return {"element": self.element, "net": float(self.net), "sigma": float(self.sigma),
                 "significance": float(self.significance),
                 "peak_to_background_keV": float(self.peak_to_background),
@@ -160,6 +175,15 @@ class ElementReport:
         The final fit (None when there were too few counts).
     insufficient : bool
         True when the spectrum has fewer than ``min_counts`` counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis
+    >>> e = energy_axis(512, 0.04, 0.0)
+    >>> rep = detect_elements(np.ones(512), e, beam_energy=20.0)  # 512 counts in all
+    >>> rep.insufficient, rep.present, rep.summary()
+    (True, [], '')
     """
 
     elements: list[ElementIntensity]
@@ -179,6 +203,7 @@ class ElementReport:
         return [e.element for e in self.elements]
 
     def get(self, element: str) -> ElementIntensity | None:
+        """The entry of an element, or None when it was not found."""
         for e in self.elements:
             if e.element == element:
                 return e
@@ -189,6 +214,7 @@ class ElementReport:
         return ", ".join(e.label for e in self.elements)
 
     def to_dict(self) -> dict:
+        """JSON-ready report (calibration, sum peaks, elements with their lines)."""
         c = self.calibration
         return {"total_counts": float(self.total_counts), "insufficient_counts": self.insufficient,
                 "min_significance": self.min_significance,
@@ -465,7 +491,18 @@ def _prefer_better_overlaps(fitter, sel, chosen, fit):
 
 
 def family_nets(fit: LinearFit, element: str) -> dict[str, tuple[float, float]]:
-    """``{family: (net counts, variance)}`` of an element in a fit (tied part + deviation)."""
+    """``{family: (net counts, variance)}`` of an element in a fit (tied part + deviation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> y = np.random.default_rng(0).poisson(3e4 * phase_spectrum("Fe2O3", e))
+    >>> fit = SpectrumFitter(y, e, beam_energy=20.0).fit(["Fe", "O"])
+    >>> sorted(family_nets(fit, "Fe"))
+    ['K', 'L']
+    """
     prim, ratios = fit.family_ratios[element]
     i = fit.index(element)
     a, var_a = fit.coef[i], fit.cov[i, i]

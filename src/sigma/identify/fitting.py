@@ -45,6 +45,8 @@ from .._errors import bad_value
 from ..xray.lines import fwhm
 from . import physics
 
+__all__ = ["Calibration", "LinearFit", "SpectrumFitter", "low_energy_cutoff"]
+
 #: Energy (keV) of Si Kα, the escape-peak offset.
 SI_KA_KEV = 1.7398
 
@@ -82,6 +84,16 @@ class LinearFit:
         Inverse variances used.
     columns : ndarray
         ``(n, p)`` design matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> y = np.random.default_rng(0).poisson(3e4 * phase_spectrum("NaCl", e))
+    >>> fit = SpectrumFitter(y, e, beam_energy=20.0).fit(["Na", "Cl"])
+    >>> round(float(fit.coef[fit.index("Cl")]), -3) > 10000
+    True
     """
 
     names: list[str]
@@ -97,6 +109,7 @@ class LinearFit:
     family_ratios: dict = field(default_factory=dict)
 
     def index(self, name: str) -> int:
+        """Column index of a term (``'Fe'``, ``'bg3'``, ``'dev:Fe:L'`` …)."""
         return self.names.index(name)
 
 
@@ -268,6 +281,7 @@ class SpectrumFitter:
     # ------------------------------------------------------------------ geometry
     @property
     def n_channels(self) -> int:
+        """Channels in the fit window."""
         return int(self.y.size)
 
     def energies(self, cal: Calibration | None = None) -> np.ndarray:
@@ -281,10 +295,12 @@ class SpectrumFitter:
         return cal.shift + cal.gain * edges
 
     def channel_width(self, cal: Calibration | None = None) -> float:
+        """Channel width in keV under a calibration."""
         cal = cal or self.calibration
         return self.scale * cal.gain
 
     def in_range(self, energy: float) -> bool:
+        """Whether an energy (keV) lies in the fit window."""
         return self.e_lo <= energy <= self.e_hi
 
     # ------------------------------------------------------------------ columns
@@ -416,6 +432,7 @@ class SpectrumFitter:
         return out
 
     def alpha_energy(self, element: str, family: str) -> float:
+        """Energy (keV) of a family's alpha line."""
         return physics.families(element)[family][physics.alpha_line(element, family)][0]
 
     def family_ratios(self, element: str, background_per_kev) -> tuple[str, dict[str, float]]:
@@ -447,6 +464,7 @@ class SpectrumFitter:
 
     # ------------------------------------------------------------------ fitting
     def initial_variance(self) -> np.ndarray:
+        """Variance of the first pass: the counts smoothed over two channels, at least 1."""
         from scipy.ndimage import gaussian_filter1d
 
         return np.maximum(gaussian_filter1d(self.y, 2.0), 1.0)

@@ -215,6 +215,13 @@ class ReferenceSpectrum:
     kind : {'SEM', 'TEM'}
     source : str
         Where it came from (file path).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ref = ReferenceSpectrum(np.ones(100), np.arange(100) * 0.01, beam_energy=15.0)
+    >>> ref.kind, ref.fwhm_mnka
+    ('SEM', 130.0)
     """
 
     counts: np.ndarray
@@ -243,6 +250,12 @@ class Phase:
     source, note : str
     reference : ReferenceSpectrum or None
         When set, matching compares against this measured spectrum instead of the composition.
+
+    Examples
+    --------
+    >>> p = default_library()["galena"]
+    >>> p.label, p.phase_class, round(p.composition["Pb"], 3)
+    ('galena PbS', 'sulfide', 0.866)
     """
 
     name: str
@@ -260,6 +273,7 @@ class Phase:
         return f"{self.name} {pretty_formula(self.formula)}" if self.formula else self.name
 
     def to_dict(self) -> dict:
+        """JSON-ready entry (composition in wt %)."""
         return {"name": self.name, "formula": self.formula, "class": self.phase_class,
                 "group": self.group, "source": self.source,
                 "composition_wt_percent": {k: round(100 * v, 3) for k, v in self.composition.items()},
@@ -311,13 +325,16 @@ class PhaseLibrary:
 
     @property
     def names(self) -> list[str]:
+        """Entry names, in order."""
         return list(self._phases)
 
     @property
     def classes(self) -> list[str]:
+        """The classes present (``'oxide'``, ``'sulfide'`` …), sorted."""
         return sorted({p.phase_class for p in self})
 
     def copy(self) -> PhaseLibrary:
+        """A new library with the same entries (adding to it leaves this one unchanged)."""
         return PhaseLibrary(list(self))
 
     def add(self, name: str, composition, *, phase_class: str = "user", group: str = "",
@@ -429,6 +446,12 @@ def read_library(path_or_text, *, source_name: str | None = None) -> PhaseLibrar
 
     Each row needs ``name`` and either ``formula`` or ``wt_percent``; a row with an unknown
     element or a wt % total away from 100 raises an error naming the file, row and entry.
+
+    Examples
+    --------
+    >>> lib = read_library("name,formula,wt_percent\\nslag,,Ca:40;Si:20;O:40\\nspinel,MgAl2O4,\\n")
+    >>> lib.names, lib["slag"].composition["Ca"]
+    (['slag', 'spinel'], 0.4)
     """
     if isinstance(path_or_text, Path) or (isinstance(path_or_text, str) and "\n" not in path_or_text):
         path = Path(path_or_text)
@@ -475,7 +498,14 @@ _DEFAULT: PhaseLibrary | None = None
 
 
 def default_library() -> PhaseLibrary:
-    """The bundled library (a fresh copy each call, so edits do not leak between uses)."""
+    """The bundled library (a fresh copy each call, so edits do not leak between uses).
+
+    Examples
+    --------
+    >>> lib = default_library()
+    >>> len(lib) >= 150, "plagioclase" in {p.group for p in lib}
+    (True, True)
+    """
     global _DEFAULT
     if _DEFAULT is None:
         text = resources.files("sigma.identify").joinpath("data/phases.csv").read_text(encoding="utf-8")

@@ -112,6 +112,14 @@ class Candidate:
         Per element, the signed contribution to χ² (``+`` measured above prediction).
     same_composition : list of str
         Polymorphs (same composition) merged into this candidate.
+
+    Examples
+    --------
+    >>> from sigma.identify import default_library
+    >>> lib = default_library()
+    >>> c = Candidate(lib["calcite"], 1.2, 2, 0.55, -0.8, 1.0, same_composition=["aragonite"])
+    >>> c.label
+    'calcite / aragonite CaCO₃'
     """
 
     phase: Phase
@@ -132,6 +140,7 @@ class Candidate:
         return self.phase.label
 
     def to_dict(self) -> dict:
+        """JSON-ready score (χ², dof, p-value, per-line residuals) and the phase's source."""
         return {"name": self.phase.name, "label": self.label, "chi2": float(self.chi2),
                 "dof": int(self.dof), "p_value": float(self.p_value), "score": float(self.score),
                 "same_composition": list(self.same_composition),
@@ -156,6 +165,16 @@ class PhaseIdentification:
         Other candidates the data cannot tell from the best (within 4 of its score).
     elements : ElementReport
     total_counts : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> res = identify_spectrum(np.random.default_rng(2).poisson(3e4 * phase_spectrum("KCl", e)), e,
+    ...                         beam_energy=20.0)
+    >>> res.status, res.best.phase.name, sorted(res.to_dict())[:3]
+    ('identified', 'sylvite', ['alternatives', 'candidates', 'elements'])
     """
 
     status: str
@@ -167,9 +186,11 @@ class PhaseIdentification:
 
     @property
     def best(self) -> Candidate | None:
+        """The best-ranked candidate (even when the phase is 'unknown'), or None."""
         return self.candidates[0] if self.candidates else None
 
     def to_dict(self) -> dict:
+        """JSON-ready result with the elements and every kept candidate."""
         return {"status": self.status, "name": self.name, "total_counts": float(self.total_counts),
                 "alternatives": list(self.alternatives),
                 "elements": self.elements.to_dict() if self.elements is not None else None,
@@ -620,6 +641,16 @@ def identify_spectra(
     Returns
     -------
     list of PhaseIdentification
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.stack([rng.poisson(3e4 * phase_spectrum(f, e)) for f in ("NaCl", "CaF2")])
+    >>> [r.name for r in identify_spectra(x, e, beam_energy=20.0)]
+    ['halite NaCl', 'fluorite CaF₂']
     """
     from threadpoolctl import threadpool_limits
 

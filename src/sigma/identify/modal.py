@@ -54,6 +54,13 @@ class ModalStatistics:
         ``(y, x)`` size of a pixel in ``unit``.
     unit : str
     connectivity : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> st = modal_statistics(np.array([[0, 0, 1], [0, 1, 1]]), pixel_size=0.5, unit="µm")
+    >>> st.table()[1]["grains"], st.association_table()[0]
+    (1, ['cluster', '0', '1', 'noise'])
     """
 
     ids: np.ndarray
@@ -95,6 +102,7 @@ class ModalStatistics:
         return ["cluster", *cols], rows
 
     def to_dict(self, names: dict | None = None) -> dict:
+        """JSON-ready summary: unit, pixel size, per-phase table and association matrix."""
         head, rows = self.association_table()
         return {"unit": self.unit, "pixel_size": list(self.pixel_size),
                 "connectivity": self.connectivity, "noise_pixels": int(self.noise_pixels),
@@ -151,12 +159,12 @@ def modal_statistics(labels, pixel_size=(1.0, 1.0), unit: str = "px", *, connect
     >>> st = modal_statistics(lab, pixel_size=2.0, unit="µm")
     >>> st.ids.tolist(), st.pixels.tolist(), st.n_grains.tolist()
     ([0, 1, 2], [5, 4, 2], [2, 1, 1])
-    >>> [round(x, 1) for x in st.area_percent]
+    >>> st.area_percent.round(1).tolist()
     [41.7, 33.3, 16.7]
     >>> round(float(st.ecd_max[1]), 3)  # 4 px of 2 × 2 µm = 16 µm², ECD = 2 sqrt(16/π)
     4.514
-    >>> st.shared_edges[0, 1], st.shared_edges[0, 2]
-    (np.int64(2), np.int64(2))
+    >>> int(st.shared_edges[0, 1]), int(st.shared_edges[0, 2])  # pixel edges shared
+    (3, 2)
     """
     from scipy import ndimage
 

@@ -40,6 +40,18 @@ def line_intensities(report: ElementReport, lines) -> dict[str, tuple[float, flo
 
     The spectrum is refitted with its elements and those of ``lines``; an element that is not
     there gets its (possibly negative, near-zero) fitted value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> from sigma.identify.elements import detect_elements
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> rep = detect_elements(np.random.default_rng(0).poisson(3e4 * phase_spectrum("NaCl", e)), e,
+    ...                       beam_energy=20.0)
+    >>> net, sd = line_intensities(rep, ["Cl_Ka"])["Cl_Ka"]
+    >>> bool(net > 10 * sd)
+    True
     """
     f = report.fitter
     if report.fit is None or f is None:

@@ -122,4 +122,4 @@ def write_identification(folder: Path, ps, ident: dict, cfg: dict, record: dict)
     return written
 
 
-__all__ = ["FILES", "build_library", "identify_for_run", "write_identification"]
+__all__ = ["FILES"]
