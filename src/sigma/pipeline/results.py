@@ -189,6 +189,7 @@ def _finish(stage: StagedOutput, ps, ds, cfg, unmix, record, timer, bar, report_
 
         with timer("identify"):  # before the outputs, so the phase-map legend carries names
             ident = identify_for_run(ps, ds, cfg)
+    _tick(bar)
     with timer("outputs"):
         write_outputs(folder, ps, ds, cfg, unmix, record)
         if ident is not None:
