@@ -670,10 +670,11 @@ def _solve(x: np.ndarray, w: np.ndarray, y: np.ndarray, pen: np.ndarray, nonneg:
         m = m_all[np.ix_(idx, idx)]
         s = np.sqrt(np.maximum(np.diag(m), 1e-300))
         ms = m / s[:, None] / s[None, :]
-        try:
-            inv = np.linalg.inv(ms)
-        except np.linalg.LinAlgError:
-            inv = np.linalg.pinv(ms)
+        # symmetric pseudo-inverse: directions the data do not constrain get no (infinite)
+        # variance instead of round-off noise
+        ev, vec = np.linalg.eigh(ms)
+        keep = ev > 1e-10 * max(float(ev.max()), 1e-300)
+        inv = (vec[:, keep] / ev[keep]) @ vec[:, keep].T
         inv = inv / s[:, None] / s[None, :]
         c = inv @ v_all[idx]
         neg = (idx < nonneg) & (c < 0)

@@ -208,6 +208,7 @@ class _Measured:
     energy: dict
     element: dict
     primary: dict
+    z: dict = field(default_factory=dict)  # significance of the net counts alone
 
 
 def _measure(fitter, sum_terms, elements) -> _Measured:
@@ -221,7 +222,7 @@ def _measure(fitter, sum_terms, elements) -> _Measured:
 def _measure_fit(fitter, fit, bpk, family_nets) -> _Measured:
     """Peak-to-background of every family in a fit, with the background's own uncertainty
     (and its covariance with the element's amplitude) propagated into ``sigma``."""
-    q, sig, fam, en, elem, prim = {}, {}, {}, {}, {}, {}
+    q, sig, fam, en, elem, prim, zs = {}, {}, {}, {}, {}, {}, {}
     e = fitter.energies()
     nb = fit.n_background
     cov_bb = fit.cov[:nb, :nb]
@@ -235,13 +236,18 @@ def _measure_fit(fitter, fit, bpk, family_nets) -> _Measured:
             # background per keV under the line = g . coef[:nb]; its variance and covariance
             ch = int(np.clip(np.searchsorted(e, e_a), 0, e.size - 1))
             g = fit.columns[ch, :nb] / width
-            var_b = float(g @ cov_bb @ g)
-            cov_ab = float(fit.cov[i_el, :nb] @ g) * (net / fit.coef[i_el] if fit.coef[i_el] else 0.0)
-            rel = var / max(net * net, 1e-300) + var_b / (b * b) - 2 * cov_ab / max(net * b, 1e-300)
-            q[key] = net / b
-            sig[key] = abs(net / b) * math.sqrt(max(rel, 0.0)) if net else math.sqrt(var) / b
+            # at most 100 %: an unconstrained background does not make a line unmeasurable
+            var_b = min(max(float(g @ cov_bb @ g), 0.0), b * b)
+            share = net / fit.coef[i_el] if fit.coef[i_el] else 0.0
+            cov_ab = float(fit.cov[i_el, :nb] @ g) * share
+            qq = net / b
+            # delta method for q = net / b
+            var_q = (var + qq * qq * var_b - 2.0 * qq * cov_ab) / (b * b)
+            q[key] = qq
+            sig[key] = math.sqrt(max(var_q, var / (b * b)))
+            zs[key] = net / math.sqrt(var) if var > 0 else 0.0
             fam[key], en[key], elem[key], prim[key] = f, e_a, el, f == primary
-    return _Measured(q, sig, fam, en, elem, prim)
+    return _Measured(q, sig, fam, en, elem, prim, zs)
 
 
 class _Scorer:
@@ -282,7 +288,7 @@ class _Scorer:
             self._base = _measure_fit(f, fit, bpk, family_nets)
             self._extra: dict = {}
         base = self._base
-        out = _Measured({}, {}, {}, {}, {}, {})
+        out = _Measured({}, {}, {}, {}, {}, {}, {})
         for k in base.q:
             if base.element[k] in elements:
                 for d, src in zip(out.__dict__.values(), base.__dict__.values(), strict=True):
@@ -304,11 +310,12 @@ class _Scorer:
                     for fam, ai, di in zip(fams, a, den, strict=True):
                         e_a = f.alpha_energy(el, fam)
                         b = self._bpk(e_a)
-                        entry[f"{el} {fam}"] = (ai / b, math.sqrt(1.0 / di) / b, fam, e_a, el, fam == prim)
+                        entry[f"{el} {fam}"] = (ai / b, math.sqrt(1.0 / di) / b, fam, e_a, el, fam == prim,
+                                                ai * math.sqrt(di))
                 self._extra[el] = entry
-            for k, (q, sg, fam, e_a, el2, pr) in self._extra[el].items():
+            for k, (q, sg, fam, e_a, el2, pr, zz) in self._extra[el].items():
                 out.q[k], out.sigma[k], out.family[k] = q, sg, fam
-                out.energy[k], out.element[k], out.primary[k] = e_a, el2, pr
+                out.energy[k], out.element[k], out.primary[k], out.z[k] = e_a, el2, pr, zz
         return out
 
     def elements_of(self, phase: Phase) -> list[str]:
@@ -447,9 +454,10 @@ def _candidate(phase, m: _Measured, scored, pred, errs, extra_rel_var, trace=Non
             t[~own] = q[~own] ** 2 / (s_q[~own] ** 2 + (s * tr[~own]) ** 2)
         return t
 
-    measured_own = own & (q > 3 * s_q)
+    z = np.array([m.z.get(k, m.q[k] / max(m.sigma[k], 1e-9)) for k in scored])
+    measured_own = own & (z > 3)
     if own.any() and measured_own.any():
-        w = 1.0 / ((s_q[measured_own] / q[measured_own]) ** 2 + eps[measured_own] ** 2)
+        w = 1.0 / ((s_q[measured_own] / np.abs(q[measured_own])) ** 2 + eps[measured_own] ** 2)
         x0 = float(np.sum(w * (np.log(q[measured_own]) - np.log(p[measured_own]))) / np.sum(w))
         # the scale comes from the candidate's own lines only: the tolerance for foreign
         # elements must not be able to pull it up
@@ -465,10 +473,15 @@ def _candidate(phase, m: _Measured, scored, pred, errs, extra_rel_var, trace=Non
         own = np.zeros_like(own)
         tr = np.zeros_like(tr)
         n_par = 0
-    t = terms(ln_s) if n_par else q**2 / s_q**2
-    chi2 = float(t.sum())
+    if n_par:
+        t = terms(ln_s)
+        chi2 = float(t.sum())
+    else:
+        # the candidate explains none of the lines: rejected whatever their uncertainties
+        t = np.full(q.size, np.inf)
+        chi2 = math.inf
     dof = max(int(q.size) - n_par, 1)
-    pval = float(chi2_dist.sf(chi2, dof))
+    pval = float(chi2_dist.sf(chi2, dof)) if math.isfinite(chi2) else 0.0
     scale = math.exp(ln_s) if n_par else 0.0
     sign = np.sign(q - scale * p)
     resid = {k: float(sg * tt) for k, sg, tt in zip(scored, sign, t, strict=True)}
@@ -672,8 +685,8 @@ def identify_spectra(
         if not calibrate:
             return res
         for _ in range(calibration_iterations):
-            logres = [_log_residuals(r, sc) if (sc is not None and r.status == "identified"
-                                                and r.best.p_value >= 1e-4) else {}
+            logres = [_log_residuals(r, sc) if (sc is not None and r.best is not None
+                                                and r.best.p_value >= 1e-6) else {}
                       for r, sc in zip(res, scorers, strict=True)]  # fmt: skip
             if sum(1 for d in logres if len(d) >= 2) < 3:
                 break
@@ -688,8 +701,9 @@ def identify_spectra(
 
 
 def _log_residuals(res: PhaseIdentification, sc: _Scorer) -> dict:
-    """``{line family: (ln q - ln s p, variance)}`` of the best candidate's well-measured lines,
-    without any sensitivity offsets."""
+    """``{line family: (ln q - ln p, variance)}`` of the best candidate's well-measured lines,
+    without any sensitivity offsets (the spectrum's scale is left in; see
+    :func:`_shared_offsets`)."""
     best = res.best
     if best is None or best.phase.reference is not None:
         return {}
@@ -703,24 +717,35 @@ def _log_residuals(res: PhaseIdentification, sc: _Scorer) -> dict:
         if p > 0 and q > 3 * sg:
             var = (sg / q) ** 2 + model_error(m.energy[k], m.family[k], m.primary[k]) ** 2
             pairs[k] = (math.log(q) - math.log(p), var)
-    if len(pairs) < 2:
-        return {}
-    # the spectrum's own scale is free: centre its residuals
-    w = {k: 1.0 / v for k, (_, v) in pairs.items()}
-    centre = sum(w[k] * r for k, (r, _) in pairs.items()) / sum(w.values())
-    return {k: (r - centre, v) for k, (r, v) in pairs.items()}
+    return pairs if len(pairs) >= 2 else {}
 
 
 def _shared_offsets(logres: list[dict], prior: float) -> dict:
-    """Per line family, the precision-weighted mean residual over spectra, shrunk to zero by a
-    Gaussian prior of standard deviation ``prior``; families seen in one spectrum only get none
-    (a spectrum cannot calibrate itself)."""
-    num: dict[str, float] = {}
-    den: dict[str, float] = {}
-    seen: dict[str, int] = {}
-    for d in logres:
-        for k, (r, v) in d.items():
-            num[k] = num.get(k, 0.0) + r / v
-            den[k] = den.get(k, 0.0) + 1.0 / v
-            seen[k] = seen.get(k, 0) + 1
-    return {k: num[k] / (den[k] + 1.0 / prior**2) for k in num if seen[k] >= 2}
+    """Log-sensitivity offset of every line family from the spectra's log residuals.
+
+    Least squares of :math:`r_{kl} = a_k + \\delta_l` (a free scale :math:`a_k` per spectrum,
+    one offset :math:`\\delta_l` per line family) weighted by the residuals' variances, with a
+    Gaussian prior of standard deviation ``prior`` on each :math:`\\delta_l` (0.02 for a family
+    seen in one spectrum only: a spectrum cannot calibrate itself).
+    """
+    keys = sorted({k for d in logres for k in d})
+    spectra = [d for d in logres if d]
+    if not keys or len(spectra) < 2:
+        return {}
+    seen = {k: sum(1 for d in spectra if k in d) for k in keys}
+    n_a, n_d = len(spectra), len(keys)
+    m = np.zeros((n_a + n_d, n_a + n_d))
+    v = np.zeros(n_a + n_d)
+    for i, d in enumerate(spectra):
+        for k, (r, var) in d.items():
+            j = n_a + keys.index(k)
+            w = 1.0 / var
+            for a, b in ((i, i), (i, j), (j, i), (j, j)):
+                m[a, b] += w
+            v[i] += w * r
+            v[j] += w * r
+    for k in keys:
+        j = n_a + keys.index(k)
+        m[j, j] += 1.0 / (prior if seen[k] >= 2 else 0.02) ** 2
+    sol = np.linalg.solve(m + 1e-9 * np.eye(n_a + n_d), v)
+    return {k: float(sol[n_a + keys.index(k)]) for k in keys if seen[k] >= 2}
