@@ -69,6 +69,8 @@ ALTERNATIVE_DELTA = 4.0
 #: Mass fraction at which an element absent from a phase's ideal formula is tolerated (1 sigma):
 #: real minerals carry minor substitutions (Fe in feldspar, Mn in ilmenite, Ti in biotite).
 TRACE_FRACTION = 0.02
+#: Largest relative uncertainty credited to the background under a line.
+BACKGROUND_ERROR = 0.15
 #: Model error of a reference-spectrum comparison (relative).
 REFERENCE_ERROR = 0.07
 #: Elements treated as system peaks by default (fitted, but not held against a candidate).
@@ -236,8 +238,9 @@ def _measure_fit(fitter, fit, bpk, family_nets) -> _Measured:
             # background per keV under the line = g . coef[:nb]; its variance and covariance
             ch = int(np.clip(np.searchsorted(e, e_a), 0, e.size - 1))
             g = fit.columns[ch, :nb] / width
-            # at most 100 %: an unconstrained background does not make a line unmeasurable
-            var_b = min(max(float(g @ cov_bb @ g), 0.0), b * b)
+            # at most BACKGROUND_ERROR: where the fit leaves the continuum unconstrained (a big
+            # peak on a detector edge) it is still known that well from its smooth shape
+            var_b = min(max(float(g @ cov_bb @ g), 0.0), (BACKGROUND_ERROR * b) ** 2)
             share = net / fit.coef[i_el] if fit.coef[i_el] else 0.0
             cov_ab = float(fit.cov[i_el, :nb] @ g) * share
             qq = net / b
@@ -445,16 +448,19 @@ def _candidate(phase, m: _Measured, scored, pred, errs, extra_rel_var, trace=Non
     tr = np.array([trace.get(k, 0.0) for k in scored])
     own = p > 0
 
+    z = np.array([m.z.get(k, m.q[k] / max(m.sigma[k], 1e-9)) for k in scored])
+    # a foreign line is judged on its net counts (not on the background under it)
+    s_stat = np.where(np.abs(z) > 1e-12, np.abs(q) / np.maximum(np.abs(z), 1e-12), s_q)
+
     def terms(ln_s: float) -> np.ndarray:
         s = math.exp(ln_s)
         t = np.zeros(q.size)
         if own.any():
             t[own] = lognormal_terms(q[own], s_q[own], ln_s + np.log(p[own]), eps[own])
         if (~own).any():
-            t[~own] = q[~own] ** 2 / (s_q[~own] ** 2 + (s * tr[~own]) ** 2)
+            t[~own] = q[~own] ** 2 / (s_stat[~own] ** 2 + (s * tr[~own]) ** 2)
         return t
 
-    z = np.array([m.z.get(k, m.q[k] / max(m.sigma[k], 1e-9)) for k in scored])
     measured_own = own & (z > 3)
     if own.any() and measured_own.any():
         w = 1.0 / ((s_q[measured_own] / np.abs(q[measured_own])) ** 2 + eps[measured_own] ** 2)
