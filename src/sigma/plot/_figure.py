@@ -66,16 +66,42 @@ def save_png(fig, path, dpi: int = 100) -> Path:
     return path
 
 
-def _grid(n: int, ncols: int, panel=(3.0, 2.6)):
+def _grid(n: int, ncols: int | None, panel=(2.3, 2.0), shape=None):
+    """A constrained-layout figure of ``n`` map panels, ``ncols`` wide (auto: at most 5).
+
+    With ``shape`` ``(H, W)`` the panel height follows the maps' aspect ratio.
+    """
+    if ncols is None:
+        ncols = 5 if n > 4 else max(n, 1)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols)) if n else 1
-    fig = new_figure((panel[0] * ncols, panel[1] * nrows))
-    axes = fig.subplots(nrows, ncols, squeeze=False,
-                        gridspec_kw={"left": 0.02, "right": 0.95, "wspace": 0.25, "hspace": 0.3,
-                                     "top": 1 - 0.45 / (panel[1] * nrows), "bottom": 0.03}).ravel()
+    pw, ph = panel
+    if shape is not None:
+        h, w = shape
+        ph = float(np.clip((pw - 0.55) * h / max(w, 1), 0.8, 3.0)) + 0.45  # colour bar + title
+    fig = new_figure((pw * ncols, ph * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig, axes[:n]
+
+
+def image_figsize(shape, width: float = 5.0, max_height: float = 4.4, extra_width: float = 0.0,
+                  extra_height: float = 0.45) -> tuple[float, float]:
+    """Figure size (inches) for an ``(H, W)`` image drawn ``width`` inches wide at most, keeping
+    its aspect ratio, plus room for a legend/colour bar (``extra_width``) and a title.
+
+    Examples
+    --------
+    >>> image_figsize((75, 100))
+    (5.0, 4.2)
+    >>> image_figsize((200, 100))  # tall maps are limited by the height
+    (1.98, 4.4)
+    """
+    h, w = shape
+    aspect = h / max(w, 1)
+    img_w = min(width, (max_height - extra_height) / max(aspect, 1e-6))
+    return round(img_w + extra_width, 2), round(img_w * aspect + extra_height, 2)
 
 
 def _spectrum_signal(dataset, binned: bool):
