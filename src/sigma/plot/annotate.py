@@ -174,6 +174,8 @@ def feature_units(dataset=None, *, raw: bool = False, values=None) -> str:
                 return "softmax weight"
         return "feature value"
     fraction = bool(getattr(dataset, "normalised_spectra", False))
+    if raw and getattr(dataset, "spectra_bin", None) is not None:
+        fraction = False  # the per-pixel normalisation ran on the binned spectra only
     base = "fraction of the pixel's counts" if fraction else "counts in the line window"
     if raw:
         return base
@@ -185,35 +187,40 @@ def feature_units(dataset=None, *, raw: bool = False, values=None) -> str:
     return base + (" (neighbour-averaged)" if "neighbour_averaging" in chain else "")
 
 
-def useful_energy_range(energy, spectrum=None, lines=(), beam_energy=None, margin: float = 1.0):
-    """``(lo, hi)`` keV worth showing: the axis start (not below 0) to the beam energy, a
-    margin past the last line of interest, or where 99.5 % of the counts are reached,
-    whichever comes first among what is known.
+def useful_energy_range(energy, spectrum=None, lines=(), beam_energy=None, margin: float = 1.5):
+    """``(lo, hi)`` keV worth showing: from the axis start (not below 0) to ``margin`` keV past
+    the last line of interest; without lines, to where 99.5 % of the counts are reached; never
+    past the beam energy or the axis end.
 
     Examples
     --------
     >>> e = np.linspace(0, 80, 8001)
     >>> useful_energy_range(e, lines=[6.4, 8.05])  # an 80 keV axis with Fe and Cu lines
-    (0.0, 9.05)
+    (0.0, 9.55)
     >>> useful_energy_range(np.linspace(-0.5, 20, 2051), beam_energy=15.0)
     (0.0, 15.0)
     """
     e = np.asarray(energy, dtype=float)
     lo, hi = max(float(e[0]), 0.0), float(e[-1])
-    ends = []
+    top = None
     if lines:
-        ends.append(max(float(x) for x in lines) + margin)
-    if spectrum is not None:
+        top = max(float(x) for x in lines) + margin
+    elif spectrum is not None:
         s = np.clip(np.nan_to_num(np.asarray(spectrum, dtype=float)), 0, None)
         s = np.where(e >= lo, s, 0)
         total = s.sum()
         if total > 0:
-            ends.append(float(e[min(np.searchsorted(np.cumsum(s), 0.995 * total), e.size - 1)]) + margin / 2)
-    top = max(ends) if ends else hi
+            top = float(e[min(np.searchsorted(np.cumsum(s), 0.995 * total), e.size - 1)]) + margin / 2
     if beam_energy:
-        top = min(top, float(beam_energy)) if ends else float(beam_energy)
-    hi = min(hi, top)
+        top = float(beam_energy) if top is None else min(top, float(beam_energy))
+    if top is not None:
+        hi = min(hi, top)
     return lo, float(round(hi, 6)) if hi > lo else float(e[-1])
+
+
+#: Text colours of line labels: the dark Tableau colours (light ones are hard to read on white).
+LABEL_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+                "#bcbd22")  # fmt: skip
 
 
 def place_line_labels(ax, lines: dict, colors=None, fontsize: float = 8, y0: float = 1.01,

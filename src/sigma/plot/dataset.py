@@ -8,7 +8,6 @@ import numpy as np
 
 from .._errors import bad_value
 from ._figure import _ax_or_new, _grid, _spectrum_signal, image_figsize, new_figure
-from .colors import palette
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +104,9 @@ def plot_sum_spectrum(dataset, ax=None, binned: bool = False, feature_list=None,
     ax = _ax_or_new(ax, (9, 3.4))
     ax.plot(energy, spec, color="0.2", lw=0.9)
     ax.set_xlabel("Energy (keV)")
-    ax.set_ylabel("counts per channel (all pixels)" if not getattr(dataset, "normalised_spectra", False)
-                  else "intensity (sum of per-pixel fractions)")
+    fractions = bool(getattr(dataset, "normalised_spectra", False)) and (
+        binned or getattr(dataset, "spectra_bin", None) is None)  # normalisation runs on the binned cube
+    ax.set_ylabel("intensity (sum of per-pixel fractions)" if fractions else "counts per channel (all pixels)")
     lines = sum_spectrum_lines(dataset, feature_list)
     if energy_range is None:
         beam = getattr(getattr(dataset, "info", None), "beam_energy", None)
@@ -119,8 +119,10 @@ def plot_sum_spectrum(dataset, ax=None, binned: bool = False, feature_list=None,
     inside = (energy >= lo) & (energy <= hi)
     top = float(np.nanmax(spec[inside])) if inside.any() else 1.0
     ax.set_ylim(bottom=None if log_scale else 0, top=1.05 * top if top > 0 else 1)
+    from .annotate import LABEL_COLORS
+
     order = sorted(lines, key=lines.get)
-    pal = dict(zip(order, palette(len(order)), strict=True))
+    pal = {name: LABEL_COLORS[k % len(LABEL_COLORS)] for k, name in enumerate(order)}
     texts = place_line_labels(ax, lines, pal)
     rows = len({round(t.get_position()[1], 4) for t in texts})
     ax.set_title("Sum spectrum" + (" (binned)" if binned else ""), pad=6 + 11 * rows)
@@ -137,9 +139,10 @@ def plot_feature_maps(maps, names, cmap: str = "viridis", ncols: int | None = No
     names : list of str
     ncols : int, optional
         Panels per row (default: up to 5).
-    units : str, optional
+    units : str or dict, optional
         What the values are (colour-bar label), e.g. ``'counts in the line window'`` or
-        ``'z-score'`` (see :func:`sigma.plot.annotate.feature_units`).
+        ``'z-score'`` (see :func:`sigma.plot.annotate.feature_units`); a dict gives it per
+        feature name. The ``'Navigator'`` feature is labelled as the scaled image it is.
     calibration : (size, unit) or dataset, optional
         Pixel size for a scale bar on every panel.
 
@@ -165,7 +168,11 @@ def plot_feature_maps(maps, names, cmap: str = "viridis", ncols: int | None = No
         ax.set_axis_off()
         cb = fig.colorbar(im, ax=ax, shrink=0.85, pad=0.02)
         cb.ax.tick_params(labelsize=7)
-        cb.set_label(units or "value", fontsize=7)
+        unit = units.get(name) if isinstance(units, dict) else units
+        if name == "Navigator" and not isinstance(units, dict) and (
+                unit is None or "count" in unit or "fraction of the pixel" in unit):
+            unit = "navigation image, scaled 0–1"  # not a line intensity
+        cb.set_label(unit or "value", fontsize=7)
         if calib is not None:
             add_scale_bar(ax, calib, maps.shape[1])
     if title:

@@ -27,8 +27,10 @@ def plot_projection(latent, ax=None, max_points: int = 200_000, seed: int = 0):
     if z.ndim != 2 or z.shape[1] < 2:
         raise bad_value("latent", z.shape, "an (N, 2) or wider array of latent coordinates")
     idx = _subsample(len(z), max_points, seed)
-    ax = _ax_or_new(ax, (5, 5))
-    ax.hexbin(z[idx, 0], z[idx, 1], gridsize=120, bins="log", cmap="viridis", mincnt=1, linewidths=0)
+    ax = _ax_or_new(ax, (5.6, 4.8))
+    hb = ax.hexbin(z[idx, 0], z[idx, 1], gridsize=120, bins="log", cmap="viridis", mincnt=1, linewidths=0)
+    cb = ax.figure.colorbar(hb, ax=ax, shrink=0.85, pad=0.02)
+    cb.set_label("points per hexagon (log scale)", fontsize=8)
     ax.set_xlabel("latent 1")
     ax.set_ylabel("latent 2")
     ax.set_title(f"Latent space ({len(z):,} points)")
@@ -80,7 +82,7 @@ def gaussian_ellipses(model, n_std: float = 2.0):
 
 
 def plot_latent(ps, color: bool = True, ax=None, max_points: int = 200_000, ellipses: bool = True,
-                seed: int = 0, s: float | None = None):
+                seed: int = 0, s: float | None = None, legend: bool = True):
     """Latent space coloured by cluster (or grey), with GMM Gaussians as 2σ ellipses.
 
     Parameters
@@ -91,6 +93,9 @@ def plot_latent(ps, color: bool = True, ax=None, max_points: int = 200_000, elli
         Colour points by their cluster; grey when False.
     ellipses : bool
         Draw the fitted Gaussians (``model.means_``/``covariances_``) when the model has them.
+    legend : bool
+        A legend of every cluster (id, and name once ``ps.cluster_names`` has one) beside the
+        axes, in as many columns as needed.
 
     Examples
     --------
@@ -106,7 +111,7 @@ def plot_latent(ps, color: bool = True, ax=None, max_points: int = 200_000, elli
     z = np.asarray(ps.latent, dtype=float)
     labels = np.asarray(ps.labels).ravel()
     idx = _subsample(len(z), max_points, seed)
-    ax = _ax_or_new(ax, (6, 6))
+    ax = _ax_or_new(ax, (7.2, 5.2) if color and legend else (5.6, 5.2))
     if color:
         cols = cluster_colors(ps)
         from matplotlib.colors import to_rgba_array
@@ -123,14 +128,15 @@ def plot_latent(ps, color: bool = True, ax=None, max_points: int = 200_000, elli
             ec = cluster_colors(ps).get(k, "k") if color else "k"
             ax.add_patch(Ellipse(mu, w, h, angle=a, fill=False, lw=1.0, ec="k" if not color else ec, alpha=0.9))
             ax.add_patch(Ellipse(mu, w, h, angle=a, fill=False, lw=0.4, ec="k", alpha=0.6))
-    if color:
+    if color and legend:
         from matplotlib.lines import Line2D
 
+        from .annotate import cluster_label
+
         cols = cluster_colors(ps)
-        if len(cols) <= 30:
-            handles = [Line2D([], [], ls="", marker="o", color=c_, label=str(i)) for i, c_ in cols.items()]
-            ax.legend(handles=handles, title="cluster", fontsize=7, loc="center left",
-                      bbox_to_anchor=(1.0, 0.5), frameon=False)
+        handles = [Line2D([], [], ls="", marker="o", color=c_, label=cluster_label(ps, i)) for i, c_ in cols.items()]
+        ax.legend(handles=handles, title="cluster", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  frameon=False, ncols=1 + (len(handles) - 1) // 25, handletextpad=0.2, columnspacing=0.8)
     ax.set_xlabel("latent 1")
     ax.set_ylabel("latent 2")
     ax.set_aspect("equal", adjustable="datalim")
