@@ -215,7 +215,7 @@ def test_merge_needs_two_clusters_and_shows_the_error():
     e = gui.interactive_latent_plot(ps)
     e.buttons["Merge Clusters"].click()
     assert (
-        e.status.value.startswith("Error in Merge Clusters")
+        e.status.value.startswith("✖ Error in Merge Clusters")
         and "sigma-error" in e.status._dom_classes
     )
     assert len(ps.cluster_ids) == 6

@@ -316,3 +316,70 @@ class Panel(widgets.VBox):
             return
         msg = self.run("update", self._on_change, changes)
         self.updates.append(str(msg) if msg is not None else f"failed: {self.last_error}")
+
+
+class Pager(widgets.HBox):
+    """"◀ / page list / ▶" over ``n`` items shown ``per_page`` at a time (class ``sigma-pager``).
+
+    ``pager.items`` are the item indices of the current page; ``on_change(fn)`` calls ``fn()``
+    after every page change.
+
+    Examples
+    --------
+    >>> p = Pager(10, 4, noun="cluster", names=[str(i) for i in range(10)])
+    >>> p.items, p.page.options[-1][0]
+    ([0, 1, 2, 3], 'clusters 8–9 of 10')
+    >>> p.next.click()
+    >>> p.items
+    [4, 5, 6, 7]
+    """
+
+    def __init__(self, n: int, per_page: int, noun: str = "item", names=None):
+        self.prev = widgets.Button(description="◀", tooltip=f"previous {noun}s",
+                                   layout=widgets.Layout(width="36px"))
+        self.next = widgets.Button(description="▶", tooltip=f"next {noun}s", layout=widgets.Layout(width="36px"))
+        self.page = widgets.Dropdown(layout=widgets.Layout(width="auto"))
+        self._fns = []
+        super().__init__([self.prev, self.page, self.next])
+        self.add_class("sigma-pager")
+        self.prev.add_class("sigma-page-prev")
+        self.next.add_class("sigma-page-next")
+        self.page.add_class("sigma-page")
+        self.noun = noun
+        self.per_page = max(int(per_page), 1)
+        self.set_items(n, names)
+        self.prev.on_click(lambda _b: self._step(-1))
+        self.next.on_click(lambda _b: self._step(+1))
+        self.page.observe(lambda _c: self._changed(), names="value")
+
+    def set_items(self, n: int, names=None) -> None:
+        """Re-page ``n`` items (e.g. after clusters were merged), keeping the page if it exists."""
+        self.n = int(n)
+        self.names = list(names) if names is not None else [str(i) for i in range(self.n)]
+        pages = max(1, -(-self.n // self.per_page))
+        opts = []
+        for p in range(pages):
+            a, b = p * self.per_page, min((p + 1) * self.per_page, self.n) - 1
+            span = self.names[a] if a == b else f"{self.names[a]}–{self.names[b]}" if self.n else "none"
+            opts.append((f"{self.noun}s {span} of {self.n}", p))
+        old = self.page.value if self.page.options else 0
+        with self.hold_trait_notifications():
+            self.page.options = opts
+            self.page.value = min(old or 0, pages - 1)
+        self.layout.display = "flex" if pages > 1 else "none"
+
+    @property
+    def items(self) -> list[int]:
+        p = int(self.page.value or 0)
+        return list(range(p * self.per_page, min((p + 1) * self.per_page, self.n)))
+
+    def on_change(self, fn) -> None:
+        self._fns.append(fn)
+
+    def _step(self, d: int) -> None:
+        n_pages = len(self.page.options)
+        self.page.value = (int(self.page.value or 0) + d) % n_pages
+
+    def _changed(self) -> None:
+        for fn in self._fns:
+            fn()
