@@ -214,10 +214,16 @@ def plot_cluster_distribution(ps, max_clusters: int = 40, kind: str = "mean", cl
     ncol = 3 if has_energy else 2
     nrow = max(len(ids_show), 1)
     h, w = labels.shape
-    map_w = float(np.clip(1.45 * w / max(h, 1), 1.2, 2.6))
-    fig = new_figure((map_w + 3.6 + (4.6 if has_energy else 0), 1.62 * nrow + 0.3), layout="constrained")
-    axes = fig.subplots(nrow, ncol, squeeze=False,
-                        width_ratios=[map_w, 3.6] + ([4.6] if has_energy else []))
+    pitch, ax_h, top_in, bottom_in = 1.7, 0.9, 0.3, 0.66
+    map_w = float(np.clip(ax_h * w / max(h, 1), 0.8, 2.4))
+    # fixed margins (in inches) instead of constrained layout: half the drawing time
+    widths = [map_w, 3.2] + ([4.2] if has_energy else [])
+    fig_w = sum(widths) + 0.75 * ncol + 0.2
+    fig_h = pitch * nrow - (pitch - ax_h) + top_in + bottom_in
+    fig = new_figure((fig_w, fig_h))
+    axes = fig.subplots(nrow, ncol, squeeze=False, gridspec_kw={
+        "width_ratios": widths, "wspace": 0.75 / (sum(widths) / ncol), "hspace": (pitch - ax_h) / ax_h,
+        "left": 0.55 / fig_w, "right": 1 - 0.15 / fig_w, "top": 1 - top_in / fig_h, "bottom": bottom_in / fig_h})
     if has_energy:
         energy, lo, hi = _energy_window(ps, spec, None)
     n_px = labels.size
