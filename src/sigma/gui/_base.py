@@ -276,8 +276,8 @@ class Panel(widgets.VBox):
             p.layout.display = "none"
 
     # ------------------------------------------------------------------ following a segmenter
-    def follow(self, ps, on_change) -> None:
-        """Update this panel after every change of segmenter ``ps``.
+    def follow(self, ps, on_change, kinds=("labels", "colors", "names")) -> None:
+        """Update this panel after every change of segmenter ``ps`` of one of ``kinds``.
 
         ``on_change(changes)`` receives the :class:`~sigma.clustering._observers.Change`
         objects since the last update (several edits in one click arrive together) and returns
@@ -287,6 +287,7 @@ class Panel(widgets.VBox):
         """
         self._followed = ps
         self._on_change = on_change
+        self._kinds = frozenset(kinds)
         ps.observe(self._segmenter_changed)
 
     @contextmanager
@@ -302,7 +303,7 @@ class Panel(widgets.VBox):
         if getattr(self, "comm", None) is None:  # the widget was closed: stop following
             change.segmenter.unobserve(self._segmenter_changed)
             return
-        if self._own_edit:
+        if self._own_edit or change.what not in self._kinds:
             return
         self._pending.append(change)
         if not self._scheduled:

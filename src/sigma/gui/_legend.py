@@ -13,7 +13,7 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
-from ..plot.annotate import cluster_label, pixel_size, scale_bar_length
+from ..plot.annotate import cluster_label, format_length, pixel_size, scale_bar_length
 from ..plot.colors import cluster_colors
 
 __all__ = ["ClusterLegend", "calibration_caption", "legend_html"]
@@ -87,6 +87,8 @@ def calibration_caption(obj, n_pixels: int | None = None) -> str:
     --------
     >>> calibration_caption((26.21, "µm"), 33)
     'Pixel 26.2 µm; scale bar 200 µm.'
+    >>> calibration_caption((0.00154, "µm"), 32)
+    'Pixel 1.54 nm; scale bar 10 nm.'
     >>> calibration_caption(None)
     'No spatial calibration in the file (axes in pixels): no scale bar.'
     """
@@ -94,7 +96,7 @@ def calibration_caption(obj, n_pixels: int | None = None) -> str:
     if calib is None:
         return "No spatial calibration in the file (axes in pixels): no scale bar."
     size, unit = calib
-    text = f"Pixel {size:.3g} {unit}"
+    text = f"Pixel {format_length(size, unit)}"
     ds = getattr(obj, "dataset", obj)
     fy, fx = getattr(ds, "bin_size", (1, 1)) or (1, 1)
     if (fy, fx) != (1, 1):

@@ -96,7 +96,7 @@ def nmf_panel(ps, weights, components) -> Panel:
         stale = _stale_text(p, changes, "weights")
         return Warning(stale) if stale else f"Redrawn after {changes_text(changes)} (colours)."
 
-    p.follow(ps, on_change)
+    p.follow(ps, on_change, kinds=("labels", "colors", "nmf"))
     p.set_body(p.component, p.image)
     p.say(f"{k} components unmixing {len(ids)} clusters.")
     return p
@@ -113,8 +113,9 @@ def abundance_panel(ps, weights, components) -> Panel:
         p.abundance = np.asarray(ps.abundance_maps(components, progress=False))
     p.fractions = plot.abundance_fractions(p.abundance, components)
     p.quantity = widgets.ToggleButtons(options=[("fraction of counts", "fraction"), ("NNLS weight", "weight")],
-                                       value="fraction", description="Show",
-                                       style={"button_width": "auto"})
+                                       value="fraction", style={"button_width": "auto"},
+                                       tooltips=["fraction of each pixel's modelled counts (0-1)",
+                                                 "NNLS weight: multiples of the component spectrum"])
     p.quantity.add_class("sigma-abundance-quantity")
 
     def draw():
@@ -140,10 +141,11 @@ def abundance_panel(ps, weights, components) -> Panel:
         return (f"Unchanged after {changes_text(changes)}: abundances are fitted per pixel from the "
                 "component spectra and do not depend on the clusters.")
 
-    p.follow(ps, on_change)
+    p.follow(ps, on_change, kinds=("labels", "nmf"))
     cap = widgets.HTML(calibration_caption(ps, np.shape(p.abundance)[1]))
     cap.add_class("sigma-caption")
     cap.add_class("sigma-calibration")
-    p.set_body(widgets.HBox([p.component, p.quantity]), p.image, cap)
+    p.set_body(widgets.HBox([p.component, widgets.Label("Show", layout=widgets.Layout(margin="0 4px 0 16px")),
+                             p.quantity]), p.image, cap)
     p.say(f"Abundance of component 0 of {k}.")
     return p

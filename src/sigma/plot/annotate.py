@@ -20,6 +20,7 @@ import numpy as np
 
 __all__ = [
     "add_scale_bar",
+    "format_length",
     "cluster_label",
     "feature_units",
     "place_line_labels",
@@ -95,6 +96,22 @@ def scale_bar_length(size: float, unit: str, n_pixels: int, fraction: float = 0.
             value = float(f"{v:.6g}")
             break
     return value, u, nice / (size * _TO_NM[unit])
+
+
+def format_length(value: float, unit: str) -> str:
+    """A length in the unit where its number lies in [1, 1000), with 3 significant digits.
+
+    Examples
+    --------
+    >>> format_length(0.000771, "µm"), format_length(26.21, "µm"), format_length(2500, "nm")
+    ('0.771 nm', '26.2 µm', '2.5 µm')
+    """
+    nm = float(value) * _TO_NM[unit]
+    for u in ("pm", "nm", "µm", "mm", "m"):
+        v = nm / _TO_NM[u]
+        if abs(v) < 999.5 or u == "m":
+            return f"{v:.3g} {u}"
+    return f"{value:.3g} {unit}"  # pragma: no cover
 
 
 def add_scale_bar(ax, obj, n_pixels: int | None = None, color: str = "black"):
