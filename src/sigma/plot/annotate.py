@@ -99,7 +99,8 @@ def scale_bar_length(size: float, unit: str, n_pixels: int, fraction: float = 0.
 
 
 def format_length(value: float, unit: str) -> str:
-    """A length in the unit where its number lies in [1, 1000), with 3 significant digits.
+    """A length in nm, µm, mm or m, the first where its number is below 1000 (3 significant
+    digits; microscopists quote sub-nanometre pixels in nm).
 
     Examples
     --------
@@ -107,7 +108,7 @@ def format_length(value: float, unit: str) -> str:
     ('0.771 nm', '26.2 µm', '2.5 µm')
     """
     nm = float(value) * _TO_NM[unit]
-    for u in ("pm", "nm", "µm", "mm", "m"):
+    for u in ("nm", "µm", "mm", "m"):
         v = nm / _TO_NM[u]
         if abs(v) < 999.5 or u == "m":
             return f"{v:.3g} {u}"
