@@ -68,7 +68,7 @@ def test_the_window_means_plus_or_minus_and_a_hit_is_added_in_one_click(sem):
     assert sem.feature_list[-1] == "S_Ka"
     text = w.status.value
     assert text.startswith("⚠ Feature list set") and "Added: S_Ka." in text
-    assert "S_Ka and Pb_Ma (not a feature)" in text and "S_Ka and Mo_La (not a feature)" in text
+    assert "Overlap: S_Ka and Pb_Ma (not a feature)" in text and "S_Ka and Mo_La (not a feature)" in text
     assert {b.description: b for b in w.add_buttons.children}["+ S_Ka"].disabled  # already a feature
     assert abs(line_energy("S_Ka") - 2.31) < 0.1
 
@@ -85,5 +85,5 @@ def test_a_segmenter_built_on_the_dataset_is_named_when_features_change(sem):
     w.buttons["Set"].click()
     text = w.status.value
     assert "sigma-warning" in w.status._dom_classes
-    assert "Segmenter #1 was clustered on the previous features" in text
+    assert "The clustering of an unnamed segmenter (#1) was made on the previous features" in text
     assert ", ".join(old) in text and "Set the old list back" in text

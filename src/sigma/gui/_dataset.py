@@ -51,7 +51,7 @@ def segmenters_on(dataset) -> dict[str, object]:
     known = {id(v) for v in found.values()}
     for k, v in enumerate(list(_SEGMENTERS)):
         if getattr(v, "dataset", None) is dataset and id(v) not in known:
-            found[f"segmenter #{k + 1}"] = v
+            found[f"an unnamed segmenter (#{k + 1})"] = v
     return found
 
 
@@ -208,11 +208,11 @@ class DatasetViewer(Panel):
             removed = [f for f in shown if f not in typed]
             added = [f for f in typed if f not in shown]
             typed = [f for f in current if f not in removed] + [f for f in added if f not in current]
-            notes.append("the dataset's features had changed since this box was filled; your edit was "
+            notes.append("The dataset's features had changed since this box was filled; your edit was "
                          "applied to its current list")
         dup = sorted({f for f in typed if typed.count(f) > 1})
         if dup:
-            notes.append(f"repeated {', '.join(dup)} counted once")
+            notes.append(f"Repeated {', '.join(dup)} counted once")
         return self._set(list(dict.fromkeys(typed)), notes)
 
     def _set(self, new: list[str], notes=()):
@@ -241,7 +241,7 @@ class DatasetViewer(Panel):
         for a, b, d, width, in_list in line_overlaps(after, fwhm):
             if a in added or b in added or (in_list and (a in added or b in added)):
                 where = "also a feature" if in_list else "not a feature"
-                warnings.append(f"{a} and {b} ({where}) are {1000 * d:.0f} eV apart, within the detector "
+                warnings.append(f"Overlap: {a} and {b} ({where}) are {1000 * d:.0f} eV apart, within the detector "
                                 f"FWHM ({1000 * width:.0f} eV): their maps share counts")
         if added or removed:
             stale = []
@@ -250,11 +250,11 @@ class DatasetViewer(Panel):
                 if made_on != after:
                     stale.append(name)
             if stale:
-                warnings.append(f"{', '.join(stale)} {'was' if len(stale) == 1 else 'were'} clustered on the "
-                                f"previous features ({', '.join(before)}); that clustering belongs to them, so "
-                                "rebuild the latent space and segmenter, or Set the old list back")
+                warnings.append(f"The clustering of {', '.join(stale)} was made on the previous features "
+                                f"({', '.join(before)}) and belongs to them: rebuild the latent space and "
+                                "segmenter, or Set the old list back")
         if warnings:
-            return Warning(msg + " " + "; ".join(w[0].upper() + w[1:] for w in warnings) + ".")
+            return Warning(msg + " " + "; ".join(warnings) + ".")
         return msg
 
     # ------------------------------------------------------------------ figures

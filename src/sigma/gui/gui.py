@@ -83,7 +83,7 @@ def view_dataset(dataset):
     ['+ Mn_Kb', '+ Dy_La']
     >>> w.add_buttons.children[0].click()
     >>> print(w.status.value)  # doctest: +ELLIPSIS
-    ⚠ Feature list set: 4 features (Fe_Ka, Si_Ka, Ca_Ka, Mn_Kb). Added: Mn_Kb. Fe_Ka and Mn_Kb (also a feature) are 86 eV apart, ...
+    ⚠ Feature list set: 4 features (Fe_Ka, Si_Ka, Ca_Ka, Mn_Kb). Added: Mn_Kb. Overlap: Fe_Ka and Mn_Kb (also a feature) are 86 eV apart, ...
     """
     return DatasetViewer(dataset)
 
