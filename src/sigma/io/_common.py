@@ -126,17 +126,20 @@ def from_rsciio_spectrum(
 
 
 def fit_image_to_grid(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bring an electron image onto the EDS grid: exact match, integer block mean, or resize."""
+    """Bring an electron image onto the EDS grid (same field of view): exact match, else the
+    area-weighted mean of :func:`sigma._resample.resample` (a block mean for integer factors).
+
+    Examples
+    --------
+    >>> fit_image_to_grid(np.arange(16.0).reshape(4, 4), (2, 2)).tolist()
+    [[2.5, 4.5], [10.5, 12.5]]
+    """
+    from .._resample import resample
+
     img = np.asarray(img, dtype=np.float32)
     if img.shape == tuple(shape):
         return img
-    fy, fx = img.shape[0] / shape[0], img.shape[1] / shape[1]
-    if fy == int(fy) and fx == int(fx) and fy >= 1 and fx >= 1:
-        fy, fx = int(fy), int(fx)
-        return img.reshape(shape[0], fy, shape[1], fx).mean(axis=(1, 3), dtype=np.float32)
-    from skimage.transform import resize
-
-    return resize(img, shape, order=1, anti_aliasing=True, preserve_range=True).astype(np.float32)
+    return resample(img, shape, mode="area")
 
 
 def wrap_reader_error(path: Path, exc: Exception):

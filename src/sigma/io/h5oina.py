@@ -56,6 +56,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._errors import SigmaError, bad_file, bad_value
+from .._resample import resample
 from ._lazy import HDF5Rows
 from ._types import RawData
 
@@ -297,27 +298,6 @@ def _elements_and_lines(data_group) -> tuple[list[str], list[str]]:
 # --------------------------------------------------------------------------------------------
 # images
 # --------------------------------------------------------------------------------------------
-def _resize(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Resample a 2-D image: block mean for integer shrink factors, else bilinear."""
-    h, w = img.shape
-    H, W = shape
-    img = img.astype(np.float64)
-    if h >= H and w >= W and h % H == 0 and w % W == 0:
-        return img.reshape(H, h // H, W, w // W).mean(axis=(1, 3))
-
-    def axis(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pos = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
-        i0 = np.floor(pos).astype(int)
-        i1 = np.minimum(i0 + 1, n_in - 1)
-        return i0, i1, pos - i0
-
-    y0, y1, fy = axis(H, h)
-    x0, x1, fx = axis(W, w)
-    top = img[y0][:, x0] * (1 - fx) + img[y0][:, x1] * fx
-    bottom = img[y1][:, x0] * (1 - fx) + img[y1][:, x1] * fx
-    return top * (1 - fy)[:, None] + bottom * fy[:, None]
-
-
 def _place_on_grid(
     img: np.ndarray, grid: tuple[int, int], rel_offset, rel_size
 ) -> tuple[np.ndarray, bool]:
@@ -338,7 +318,7 @@ def _place_on_grid(
         x1, y1 = min(w, max(x1, x0 + 1)), min(h, max(y1, y0 + 1))
         if (x1 - x0, y1 - y0) != (w, h):
             img = img[y0:y1, x0:x1]
-    return _resize(img, grid).astype(np.float32), True
+    return resample(img, grid, mode="area"), True
 
 
 def _read_images(f, site: str, grid: tuple[int, int], eds_header, path: Path):
