@@ -385,11 +385,15 @@ class LatentMapInspector(Panel):
                                           height=450)
         self.scatter.on_select(lambda idx: self.run("latent selection", self.select_latent, idx))
         self.scatter.on_clear(lambda: self.run("clear", self.select_latent, np.zeros(0, np.int64)))
-        feats = getattr(ps.dataset, "normalised_elemental_data", None)
+        # the features the clustering was fitted on (the segmenter's snapshot), else the dataset's
+        feats, names = getattr(ps, "features", None), list(getattr(ps, "feature_list", None) or [])
+        if feats is None:
+            feats, names = getattr(ps.dataset, "normalised_elemental_data", None), list(
+                getattr(ps.dataset, "feature_list", []))
         if feats is None:
             raise ValueError("the dataset has no normalised_elemental_data; run dataset.normalisation(...) first")
         self._features = np.asarray(feats, dtype=np.float32).reshape(-1, np.shape(feats)[-1])
-        names = list(getattr(ps.dataset, "feature_list", [])) or [f"f{i}" for i in range(self._features.shape[1])]
+        names = names or [f"f{i}" for i in range(self._features.shape[1])]
         lo, hi = float(np.nanmin(self._features)), float(np.nanmax(self._features))
         pad = 0.05 * (hi - lo or 1.0)
         self.bar_range = (min(lo - pad, 0.0), hi + pad)

@@ -206,8 +206,12 @@ def plot_cluster_distribution(ps, max_clusters: int = 40, kind: str = "mean", cl
     ids, spec = cluster_spectra(ps, kind)
     ids_show = ids[:max_clusters] if cluster_ids is None else [int(i) for i in cluster_ids if int(i) in ids]
     ds = ps.dataset
-    feats = getattr(ds, "normalised_elemental_data", None)
-    names = list(getattr(ds, "feature_list", []))
+    # the features the clustering was fitted on (the segmenter's snapshot), else the dataset's
+    feats = getattr(ps, "features", None)
+    names = list(getattr(ps, "feature_list", None) or [])
+    if feats is None:
+        feats = getattr(ds, "normalised_elemental_data", None)
+        names = list(getattr(ds, "feature_list", []))
     has_energy = getattr(ds, "energy_axis", None) is not None
     fmeans = np.asarray(ps.feature_means) if feats is not None and hasattr(ps, "feature_means") else None
     funits = feature_units(ds)
