@@ -25,7 +25,8 @@ def route_sigma_figures_to_pyplot() -> None:
         return plt.figure(figsize=figsize, **kw)
 
     new_figure.__doc__ = original.__doc__
-    mods = [sigma.plot] + [importlib.import_module(f"sigma.plot.{i.name}") for i in pkgutil.iter_modules(sigma.plot.__path__)]
-    for mod in mods:
+    # the builder modules only: sigma.plot.new_figure itself stays the documented original
+    for info in pkgutil.iter_modules(sigma.plot.__path__):
+        mod = importlib.import_module(f"sigma.plot.{info.name}")
         if getattr(mod, "new_figure", None) is original:
             mod.new_figure = new_figure
