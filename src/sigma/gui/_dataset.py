@@ -49,9 +49,9 @@ def segmenters_on(dataset) -> dict[str, object]:
         if not name.startswith("_") and hasattr(v, "observe") and getattr(v, "dataset", None) is dataset:
             found.setdefault(name, v)
     known = {id(v) for v in found.values()}
-    for k, v in enumerate(list(_SEGMENTERS)):
-        if getattr(v, "dataset", None) is dataset and id(v) not in known:
-            found[f"an unnamed segmenter (#{k + 1})"] = v
+    unnamed = [v for v in list(_SEGMENTERS) if getattr(v, "dataset", None) is dataset and id(v) not in known]
+    for k, v in enumerate(unnamed):
+        found[f"an unnamed segmenter (#{k + 1})"] = v
     return found
 
 
