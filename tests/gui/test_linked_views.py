@@ -198,3 +198,13 @@ def test_nmf_dropdown_shows_all_and_ticks_stay_readable_with_50_clusters():
     assert len(boxes) == 50
     assert all(a.x1 <= b.x0 + 0.5 for a, b in zip(boxes, boxes[1:], strict=False)), "tick labels overlap"
     assert min(t.get_fontsize() for t in fig.axes[0].get_xticklabels()) >= 7
+
+
+def test_cluster_names_show_in_every_legend_once_announced(seg):
+    _, ps = seg
+    phase, editor = gui.view_phase_map(ps), gui.interactive_latent_plot(ps)
+    ps.cluster_names = {2: "ilmenite FeTiO₃"}  # what phase identification sets
+    ps.notify_changed("names")
+    for w in (phase, editor):
+        assert "2 · ilmenite FeTiO₃" in w.legend.value
+    assert phase.status.value == "Updated after names: phase map of 5 clusters."
