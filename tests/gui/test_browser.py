@@ -497,6 +497,13 @@ def test_tem_tutorial_in_jupyterlab(lab_server, open_notebook, real_dir):
         _until(lambda: "Updated after merge_clusters" in editor.locator(".sigma-status").first.inner_text(),
                "the editor saying it followed the merge")
         nbp.shot("tem_phase_map_after_merge", phase)
+        # an error is shown as one: red text on pink with a ✖ (merge with nothing selected)
+        _click(nbp, "gui.interactive_latent_plot(ps=ps_gmm", "sigma-merge")
+        status = editor.locator(".sigma-status").first
+        _until(lambda: status.inner_text().startswith("✖ Error in Merge Clusters"), "the merge error shown")
+        style = status.evaluate("e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+        assert style == ["rgb(142, 27, 27)", "rgb(253, 236, 234)"], style
+        nbp.shot("tem_editor_error", editor)
     finally:
         probe.close()
     assert not [c for c in nbp.console if c.startswith("pageerror")], nbp.console
