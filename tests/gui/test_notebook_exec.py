@@ -124,11 +124,8 @@ def _run_tutorial(tmp_path, data_path=None, notebook=SEM_TUTORIAL, report=REPORT
     return nb, json.loads(line[0].split(" ", 1)[1]), took
 
 
-def _check_outputs(tmp_path, nb, rep):
-    import tifffile
-
-    h, w = rep["nav_shape"]
-    # every code cell ran, in order, and every GUI call showed a widget
+def _check_cells_ran(nb):
+    """Every code cell ran, in order, and every GUI call showed a widget; returns the code cells."""
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     gui_cells = [c for c in code if c.source.lstrip().startswith("gui.")]
@@ -136,6 +133,14 @@ def _check_outputs(tmp_path, nb, rep):
     for c in gui_cells:
         mimes = {k for o in c.outputs for k in o.get("data", {})}
         assert "application/vnd.jupyter.widget-view+json" in mimes, c.source
+    return code
+
+
+def _check_outputs(tmp_path, nb, rep):
+    import tifffile
+
+    h, w = rep["nav_shape"]
+    _check_cells_ran(nb)
 
     # labels: one shape, (H, W) ints, every pixel counted once
     assert rep["gmm_labels_shape"] == [h, w] == rep["hdb_labels_shape"]
@@ -214,13 +219,7 @@ def _check_tem(folder, nb, rep):
     import tifffile
 
     h, w = rep["nav_shape"]
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
-    gui_cells = [c for c in code if c.source.lstrip().startswith("gui.")]
-    assert len(gui_cells) >= 12
-    for c in gui_cells:
-        mimes = {k for o in c.outputs for k in o.get("data", {})}
-        assert "application/vnd.jupyter.widget-view+json" in mimes, c.source
+    code = _check_cells_ran(nb)
     # a TEM dataset throughout, the reload included
     assert rep["dataset_class"] == rep["loaded_class"] == "TEMDataset"
     assert rep["signal_type"] == "EDS_TEM"
