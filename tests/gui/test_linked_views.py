@@ -208,3 +208,18 @@ def test_cluster_names_show_in_every_legend_once_announced(seg):
     for w in (phase, editor):
         assert "2 · ilmenite FeTiO₃" in w.legend.value
     assert phase.status.value == "Updated after names: phase map of 5 clusters."
+
+
+def test_no_stray_progress_bar_above_the_cluster_views(seg, monkeypatch, capsys):
+    """With progress bars on (the default outside the tests), the widgets print none: they show
+    their own progress in the widget."""
+    _, ps = seg
+    monkeypatch.setenv("SIGMA_PROGRESS", "1")
+    ps = ps.copy()  # no cached spectra: they are computed inside the views
+    gui.show_cluster_distribution(ps)
+    gui.view_clusters_sum_spectra(ps)
+    weights, components = ps.get_unmixed_spectra_profile(n_components=2)
+    capsys.readouterr()
+    gui.show_abundance_map(ps, weights, components)
+    err = capsys.readouterr().err
+    assert "%|" not in err and "it/s" not in err, err
