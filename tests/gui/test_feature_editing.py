@@ -64,6 +64,9 @@ def test_the_window_means_plus_or_minus_and_a_hit_is_added_in_one_click(sem):
     assert "within ±0.1 keV of 2.31 keV" in w.status.value
     add = {b.description: b for b in w.add_buttons.children}
     assert "+ S_Ka" in add and all("sigma-add-line" in b._dom_classes for b in add.values())
+    weights = {n: wt for n, _, wt in w.line_hits}
+    assert all(weights[d.removeprefix("+ ")] >= 0.1 for d in add)  # weak lines get no button
+    assert "weak lines (weight &lt; 0.1)" in w.lines.value
     add["+ S_Ka"].click()
     assert sem.feature_list[-1] == "S_Ka"
     text = w.status.value

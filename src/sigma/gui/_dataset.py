@@ -159,27 +159,36 @@ class DatasetViewer(Panel):
 
     # ------------------------------------------------------------------ line search
     def search_energy(self) -> str:
-        """List the X-ray lines within ``energy ± window``, each with an "add" button."""
+        """List the X-ray lines within ``energy ± window``: those of weight ≥ 0.1 (α, β and the
+        main M lines) each with a "+ line" button, the weak ones on one line."""
         e, w = float(self.energy.value), float(self.width.value)
         finder = getattr(self.dataset, "lines_near_energy", None)
         if finder is None:
             from ..xray import lines_near_energy as finder
         self.line_hits = list(finder(e, 2 * w))  # the finders take the full window width
         feats = set(self.dataset.feature_list)
-        rows = "".join(f"<tr><td>{n}</td><td>{en:.4f} keV</td><td>{wt:.2f}</td>"
-                       f"<td>{'in the feature list' if n in feats else ''}</td></tr>"
-                       for n, en, wt in self.line_hits[:12])
-        more = f"<i>… and {len(self.line_hits) - 12} more</i>" if len(self.line_hits) > 12 else ""
-        self.lines.value = ("<table><tr><th>line</th><th>energy</th><th>weight</th><th></th></tr>" + rows
-                            + "</table>" + more if rows else f"<i>no X-ray line within ±{w:g} keV of {e:g} keV</i>")
+        major = [h for h in self.line_hits if h[2] >= 0.1]
+        minor = [h for h in self.line_hits if h[2] < 0.1]
+        if not self.line_hits:
+            self.lines.value = f"<i>No X-ray line within ±{w:g} keV of {e:g} keV.</i>"
+        else:
+            parts = [f"<b>{n}</b> {en:.4f} keV" + (" <i>(a feature)</i>" if n in feats else "")
+                     for n, en, _ in major]
+            text = f"Lines within ±{w:g} keV of {e:g} keV, nearest first: " + (" · ".join(parts) or "only weak ones")
+            if minor:
+                shown = ", ".join(f"{n} {en:.3f}" for n, en, _ in minor[:6])
+                more = f", … (+{len(minor) - 6})" if len(minor) > 6 else ""
+                text += f"<br><span style='color:#666'>weak lines (weight &lt; 0.1): {shown}{more}</span>"
+            self.lines.value = text
         buttons = []
-        for n, _, _ in self.line_hits[:8]:
+        for n, _, _ in major[:8]:
             b = button(f"+ {n}", "sigma-add-line", f"Add {n} to the feature list")
             b.disabled = n in feats
             b.on_click(lambda _b, n=n: self.run(f"add {n}", self.add_line, n))
             buttons.append(b)
         self.add_buttons.children = buttons
-        return f"{len(self.line_hits)} X-ray lines within ±{w:g} keV of {e:g} keV."
+        return (f"{len(self.line_hits)} X-ray lines within ±{w:g} keV of {e:g} keV ({len(minor)} weak)"
+                + ("; press + to add one to the features." if major else "."))
 
     def add_line(self, line: str):
         """Add one line (from the energy search) to the dataset's features."""
