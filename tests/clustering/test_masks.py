@@ -47,8 +47,8 @@ def test_export_at_map_resolution(ps_hdb, tmp_path):
     ids = ps_hdb.cluster_ids
     assert [p.name for p in paths] == [f"cluster_{i}.tiff" for i in ids]
     assert sorted(p.name for p in (tmp_path / "cluster_masks").iterdir()) == sorted(
-        p.name for p in paths
-    )  # no temp files left
+        [".sigma2-files.json", *(p.name for p in paths)]
+    )  # no temp files left; the ledger of what SIGMA2 wrote
     for p, cid in zip(paths, ids, strict=True):
         m = tifffile.imread(p)
         assert m.dtype == np.uint8 and set(np.unique(m)) <= {0, 255}

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sigma.cli.main import main
+from sigma.pipeline.outputs import OutputExistsError
 from sigma.pipeline.provenance import file_sha256
 from sigma.pipeline.runner import STATE_FILE, prepare_dataset, run_batch
 
@@ -27,7 +28,7 @@ def test_demo_writes_every_output(demo_out, capsys):
     import tifffile
 
     assert np.array_equal(tifffile.imread(demo_out / "labels.tiff"), labels)
-    masks = sorted(p.name for p in (demo_out / "masks").iterdir())
+    masks = sorted(p.name for p in (demo_out / "masks").glob("cluster_*"))
     assert masks == [f"cluster_{i}.tiff" for i in sorted(np.unique(labels[labels >= 0]))]
     with open(demo_out / "cluster_spectra.csv") as fh:
         header = next(csv.reader(fh))
@@ -79,10 +80,22 @@ def test_overwrite_safety(tmp_path, make_input, fast_cfg, capsys):
     cfg.write_text('[preprocess]\nbin = [1, 1]\n')
     assert main(["-q", "run", str(path), "--config", str(cfg), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert f"File '{tmp_path / 'ph'}' already exists" in err and "--overwrite" in err
+    # a folder SIGMA2 did not write: refused, naming what is in it, not steering to --overwrite
+    assert f"File '{tmp_path / 'ph'}' already exists and SIGMA2 will not replace it" in err
+    assert "keep.txt" in err and "--overwrite" not in err
+    with pytest.raises(OutputExistsError, match="keep.txt"):
+        run_batch([path], fast_cfg, tmp_path, overwrite=True, progress=False)
     assert (tmp_path / "ph" / "keep.txt").read_text() == "mine"
+    (tmp_path / "ph" / "keep.txt").unlink()
+    (tmp_path / "ph").rmdir()
+    [res] = run_batch([path], fast_cfg, tmp_path, progress=False)
+    assert res.ok
+    # its own earlier output: refused without --overwrite (now pointing to it), replaced with it
+    assert main(["-q", "run", str(path), "--config", str(cfg), "--out", str(tmp_path)]) == 1
+    assert "--overwrite to replace it" in capsys.readouterr().err
+    first = (res.out_dir / "run.json").read_text()
     [res] = run_batch([path], fast_cfg, tmp_path, overwrite=True, progress=False)
-    assert res.ok and not (tmp_path / "ph" / "keep.txt").exists()
+    assert res.ok and (res.out_dir / "run.json").read_text() != first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "ph"]
 
 

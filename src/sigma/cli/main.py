@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the tutorial's pipeline end to end on a synthetic phantom "
                        "with known phases, and write every output and an HTML report.")
     d.add_argument("--out", default="demo_output", type=Path, help="output folder (default: %(default)s)")
-    d.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    d.add_argument("--overwrite", action="store_true",
+                   help="replace OUT/phantom when an earlier SIGMA2 run wrote it")
     d.add_argument("--size", type=int, nargs=2, default=(96, 128), metavar=("H", "W"),
                    help="phantom size in pixels (default: %(default)s)")
     d.add_argument("--config", type=Path, help="TOML configuration overriding the demo's")
@@ -111,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="data files (.bcf, .emi, .hspy, .rpl, .h5oina ...)")
     r.add_argument("--config", type=Path, help="TOML configuration (see `sigma config --example`); defaults if omitted")
     r.add_argument("--out", required=True, type=Path, help="output folder")
-    r.add_argument("--overwrite", action="store_true", help="replace existing OUT/<stem> folders")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace OUT/<stem> folders written by an earlier SIGMA2 run (a folder "
+                   "holding any other file is never replaced)")
     r.add_argument("--shared-phases", action="store_true",
                    help="one latent space and clustering across all inputs (same cluster id = same phase)")
     sg = r.add_mutually_exclusive_group()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from sigma._errors import bad_file, bad_value
+from sigma._files import FileLedger, atomic_write_tiff
 
 __all__ = ["upscale_labels", "read_image_shape", "write_cluster_masks"]
 
@@ -88,23 +87,13 @@ def read_image_shape(path) -> tuple[int, int]:
         ) from None
 
 
-def _atomic_write_tiff(path: Path, data: np.ndarray) -> None:
-    import tifffile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        tifffile.imwrite(tmp, data)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_cluster_masks(labels, cluster_ids, output_dir, shape=None) -> list[Path]:
     """Write one ``cluster_<id>.tiff`` (uint8, 0 or 255) per cluster id.
+
+    The folder's ledger (``.sigma2-files.json``, :class:`~sigma._files.FileLedger`) records the
+    masks written, so exporting again replaces SIGMA2's own masks and removes those of clusters
+    that no longer exist, while a file SIGMA2 did not write (or one edited since) is never
+    replaced: the export is refused, naming it, before anything is written.
 
     Parameters
     ----------
@@ -137,11 +126,16 @@ def write_cluster_masks(labels, cluster_ids, output_dir, shape=None) -> list[Pat
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise bad_file(out, f"could not be created as a folder ({exc})") from None
+    ids = [int(c) for c in cluster_ids]
+    names = [f"cluster_{c}.tiff" for c in ids]
+    ledger = FileLedger(out)
+    ledger.check_writable(names)
     paths = []
-    for cid in cluster_ids:
-        mask = np.where(lab == int(cid), np.uint8(255), np.uint8(0))
-        p = out / f"cluster_{int(cid)}.tiff"
-        _atomic_write_tiff(p, mask)
-        paths.append(p)
+    for cid, name in zip(ids, names, strict=True):
+        paths.append(atomic_write_tiff(out / name, np.where(lab == cid, np.uint8(255), np.uint8(0))))
+    ledger.record(paths)
+    stale = [n for n in ledger.entries() if n.startswith("cluster_") and n not in names]
+    if stale:
+        logger.info("removed masks of clusters that no longer exist: %s", ledger.remove(stale))
     logger.info("wrote %d cluster masks of shape %s to %s", len(paths), lab.shape, out)
     return paths

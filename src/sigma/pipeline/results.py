@@ -145,20 +145,7 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
 
 
 def _export_masks(ps, folder: Path, high_res_path):
-    """``ps.export_cluster_masks``; if that fails on a file-handle quirk of tifffile (a file
-    object whose ``name`` is an int), the same masks are written here with the same names."""
-    try:
-        return ps.export_cluster_masks(output_dir=folder, high_res_path=high_res_path)
-    except TypeError as exc:
-        from ..clustering import read_image_shape, upscale_labels
-
-        log.warning("export_cluster_masks failed (%s); writing the masks directly", exc)
-        lab = np.asarray(ps.labels)
-        if high_res_path:
-            lab = upscale_labels(lab, read_image_shape(high_res_path))
-        return [atomic_write_tiff(folder / f"cluster_{int(i)}.tiff",
-                                  np.where(lab == int(i), np.uint8(255), np.uint8(0)))
-                for i in ps.cluster_ids]
+    return ps.export_cluster_masks(output_dir=folder, high_res_path=high_res_path)
 
 
 def _float_or_none(v):

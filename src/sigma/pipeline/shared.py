@@ -14,12 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import SigmaError
+from .._files import FileLedger
 from .latent import LatentProjector, balanced_sample
-from .outputs import (
-    StagedOutput,
-    atomic_write_csv,
-    check_free,
-)
+from .outputs import StagedOutput, atomic_write_csv, check_free
 from .provenance import StageTimer
 from .results import RunResult, _base_record, _dataset_record, _fail, _finish, _stem
 from .stages import (
@@ -118,7 +115,7 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
     datasets = {}
     for p in paths:
         try:
-            check_free(Path(out) / results[p].stem, overwrite)
+            check_free(Path(out) / results[p].stem, overwrite, protect=paths)
             with timers[p]("load"):
                 ds = load_dataset(p, cfg, lazy=lazy)
             with timers[p]("preprocess"):
@@ -198,7 +195,7 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
         record["shared"] = shared_info
         bar = _bar(4, res.stem, progress)
         try:
-            with StagedOutput(out, res.stem, overwrite=overwrite) as stage:
+            with StagedOutput(out, res.stem, overwrite=overwrite, protect=paths) as stage:
                 labels, proba = assigned[p]
                 with timer("clustering"):
                     ps = _segment(latents[p], datasets[p], cfg, method=_Assigned(labels, proba))
@@ -220,7 +217,10 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
     if done:
         ids = sorted({int(i) for r in done for i in r.proportions})
         rows = [[i, *[r.proportions.get(str(i), 0.0) for r in done]] for i in ids]
-        atomic_write_csv(Path(out) / "shared_proportions.csv", ["cluster", *[r.stem for r in done]], rows)
+        ledger = FileLedger(out)
+        ledger.check_writable(["shared_proportions.csv"])
+        ledger.record([atomic_write_csv(Path(out) / "shared_proportions.csv",
+                                        ["cluster", *[r.stem for r in done]], rows)])
     return list(results.values())
 
 
