@@ -178,6 +178,10 @@ def dask_runs(make_input, real_dir, fast_cfg_shared, tmp_path_factory):
         "bcf": real_dir / "bcf/16x16_12bit_packed_8bit.bcf",
     }
     root = tmp_path_factory.mktemp("dask")
+    b = bytearray(inputs["bcf"].read_bytes())  # a bit-flipped .bcf: once a KilledWorker
+    b[int(len(b) * 0.7):int(len(b) * 0.7) + 256] = b"\xff" * 256
+    (root / "bad.bcf").write_bytes(bytes(b))
+    inputs["bad_bcf"] = root / "bad.bcf"
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -187,6 +191,13 @@ def dask_runs(make_input, real_dir, fast_cfg_shared, tmp_path_factory):
     finally:
         torch.set_num_threads(n)
     return {fmt: (m, d) for fmt, m, d in zip(inputs, mem, dist, strict=True)}
+
+
+def test_corrupt_bcf_fails_alone_in_memory_and_on_a_local_cluster(dask_runs):
+    mem, dist = dask_runs["bad_bcf"]
+    for r in (mem, dist):
+        assert not r.ok and "bad.bcf' crashed the decoder (SIG" in r.error, r.error
+    assert not [p for p in dist.input.parent.glob("*/.*partial*")]
 
 
 @pytest.mark.parametrize("fmt", ["hspy", "h5oina", "bcf"])
