@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sigma.pipeline import results, runner
+from sigma.pipeline import results, runner, stages
 from sigma.pipeline.outputs import (
     OutputExistsError,
     StagedOutput,
@@ -56,7 +56,7 @@ def test_keyboard_interrupt_in_cli_exits_130(tmp_path, make_input, monkeypatch, 
     from sigma.cli.main import main
 
     path, _ = make_input()
-    monkeypatch.setattr(runner, "_unmix", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(stages, "_unmix", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
     cfg = tmp_path / "c.toml"
     cfg.write_text('[latent]\nmethod = "autoencoder"\n[latent.autoencoder]\nhidden_layer_sizes = [8]\n'
                    '[latent.autoencoder.run]\nnum_epochs = 1\n[preprocess]\nbin = [1, 1]\n')

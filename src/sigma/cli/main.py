@@ -21,8 +21,10 @@ with ``dask scheduler`` and ``dask worker tcp://HOST:8786`` on each node, or tak
 ``scheduler_address`` of a dask-jobqueue / dask-gateway cluster). Workers need SIGMA2 installed
 and the input files under the same paths. See :mod:`sigma.pipeline.scaleout`.
 
-Exit codes: 0 success; 1 some inputs failed (summary printed) or an error; 2 bad usage or
-configuration; 130 interrupted (Ctrl-C; no partial outputs are left).
+Exit codes: 0 success; 1 some inputs failed or stopped at a later stage (summary printed; a
+"partial" input keeps the outputs of the stages before the failed one) or an error; 2 bad usage
+or configuration; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): no partial outputs are
+left.
 
 Examples
 --------
@@ -174,15 +176,22 @@ def _cmd_info(args) -> int:
 
 
 def _print_summary(results, out: Path) -> int:
-    failed = [r for r in results if not r.ok]
+    partial = [r for r in results if not r.ok and r.partial]
+    failed = [r for r in results if not r.ok and not r.partial]
     for r in results:
         if r.ok:
             print(f"done    {r.input}: {r.out_dir}" + (f" (report: {r.report})" if r.report else ""))
+    for r in partial:
+        print(f"PARTIAL {r.input}: {r.out_dir} holds the outputs of the stages before "
+              f"{r.failed_stage!r}, which failed: {r.error.split(' failed: ', 1)[-1]}",
+              file=sys.stderr)
     for r in failed:
         print(f"FAILED  {r.input}: {r.error}", file=sys.stderr)
     n = len(results)
-    print(f"{n - len(failed)} of {n} input(s) done, {len(failed)} failed; outputs in {out}")
-    return 1 if failed else 0
+    part = f", {len(partial)} partial" if partial else ""
+    print(f"{n - len(failed) - len(partial)} of {n} input(s) done{part}, {len(failed)} failed; "
+          f"outputs in {out}")
+    return 1 if failed or partial else 0
 
 
 def _cmd_run(args) -> int:

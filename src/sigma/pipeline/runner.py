@@ -39,14 +39,24 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .._errors import SigmaError, bad_value
+from .._errors import bad_value
 from .config import validate_config
 from .latent import LatentProjector
 from .outputs import StagedOutput, check_free, check_free_file
 from .provenance import StageTimer
-from .results import STATE_FILE, RunResult, _base_record, _dataset_record, _fail, _finish, _stem
+from .results import (
+    STAGE_ERRORS,
+    STATE_FILE,
+    RunResult,
+    _base_record,
+    _dataset_record,
+    _done,
+    _fail,
+    _finish,
+    _stem,
+)
 from .shared import run_shared
-from .stages import STAGES, _bar, _flat_features, _segment, _tick, _unmix, prepare_dataset
+from .stages import STAGES, _bar, _flat_features, _segment, _tick, _unmix_stage, prepare_dataset
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +85,13 @@ def run_one(path, cfg: dict, out, *, overwrite=False, progress=True, lazy=None, 
             with timer("clustering"):
                 ps = _segment(latent, ds, cfg)
             _tick(bar)
-            with timer("nmf"):
-                unmix = _unmix(ps, cfg, progress)
+            unmix, failed = _unmix_stage(ps, cfg, timer, progress)
             _tick(bar)
             record["dataset"] = _dataset_record(ds)
             res.report = _finish(stage, ps, ds, cfg, unmix, record, timer, bar, report_extra, progress,
-                                 after_outputs)
-        res.ok, res.out_dir = True, stage.final
-        res.report = stage.final / "report.html" if res.report else None
-        res.proportions = record["results"]["proportions"]
-    except (SigmaError, OSError, ValueError, RuntimeError, TypeError, KeyError, IndexError,
-            MemoryError) as exc:
+                                 after_outputs, failed)
+        _done(res, stage.final, record)
+    except STAGE_ERRORS as exc:
         _fail(res, exc)
     finally:
         bar.close()

@@ -18,13 +18,22 @@ from .._files import FileLedger
 from .latent import LatentProjector, balanced_sample
 from .outputs import StagedOutput, atomic_write_csv, check_free
 from .provenance import StageTimer
-from .results import RunResult, _base_record, _dataset_record, _fail, _finish, _stem
+from .results import (
+    STAGE_ERRORS,
+    RunResult,
+    _base_record,
+    _dataset_record,
+    _done,
+    _fail,
+    _finish,
+    _stem,
+)
 from .stages import (
     _bar,
     _flat_features,
     _segment,
     _tick,
-    _unmix,
+    _unmix_stage,
     _weak_lines,
     load_dataset,
     preprocess_dataset,
@@ -200,20 +209,18 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
                 with timer("clustering"):
                     ps = _segment(latents[p], datasets[p], cfg, method=_Assigned(labels, proba))
                 _tick(bar)
-                with timer("nmf"):
-                    unmix = _unmix(ps, cfg, progress)
+                unmix, failed = _unmix_stage(ps, cfg, timer, progress)
                 _tick(bar)
                 record["dataset"] = _dataset_record(datasets[p])
-                _finish(stage, ps, datasets[p], cfg, unmix, record, timer, bar, None, progress)
-            res.ok, res.out_dir = True, stage.final
-            res.report = stage.final / "report.html" if cfg["report"]["enabled"] else None
-            res.proportions = record["results"]["proportions"]
-        except (SigmaError, OSError, ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
+                _finish(stage, ps, datasets[p], cfg, unmix, record, timer, bar, None, progress,
+                        failed=failed)
+            _done(res, stage.final, record)
+        except STAGE_ERRORS as exc:
             _fail(res, exc)
         finally:
             bar.close()
             res.timings = dict(timer.timings)
-    done = [results[p] for p in keys if results[p].ok]
+    done = [results[p] for p in keys if results[p].out_dir is not None]
     if done:
         ids = sorted({int(i) for r in done for i in r.proportions})
         rows = [[i, *[r.proportions.get(str(i), 0.0) for r in done]] for i in ids]

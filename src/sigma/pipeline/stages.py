@@ -184,3 +184,15 @@ def _unmix(ps, cfg: dict, progress: bool):
             "cluster_ids": np.asarray(ps.nmf_cluster_ids)}
 
 
+def _unmix_stage(ps, cfg: dict, timer, progress):
+    """The NMF stage; its failure is recorded, not raised (the clustering's outputs stay).
+
+    Returns ``(unmix, None)`` or ``(None, failure)`` (:func:`~sigma.pipeline.results.stage_failure`).
+    """
+    from .results import STAGE_ERRORS, stage_failure
+
+    try:
+        with timer("nmf"):
+            return _unmix(ps, cfg, progress), None
+    except STAGE_ERRORS as exc:
+        return None, stage_failure("nmf", exc)
