@@ -42,7 +42,7 @@ __all__ = ["DECODERS", "decode_isolated"]
 
 #: ``name -> "module:function"``; the function takes JSON-able keyword arguments and returns
 #: an ndarray. It runs in the helper process.
-DECODERS = {"bcf": "sigma.io.bruker:decode_bcf_cube"}
+DECODERS = {"bcf": "sigma.io.bruker:_decode_in_helper"}
 
 #: Seconds a decode may take: a base plus a rate per byte of the file (a corrupt stream can
 #: also make a decoder loop for ever).

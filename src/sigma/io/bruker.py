@@ -194,7 +194,7 @@ def _check_stream(path: Path, shape: tuple, downsample: int) -> None:
         )
 
 
-def decode_bcf_cube(path: str, downsample=1, cutoff_at_kV=None) -> np.ndarray:
+def _decode_in_helper(path: str, downsample=1, cutoff_at_kV=None) -> np.ndarray:
     """Open a ``.bcf`` and decode its EDS cube with RosettaSciIO's compiled decoder.
 
     This is what runs in the helper process of :mod:`sigma.io._isolate`; call
