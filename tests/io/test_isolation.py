@@ -31,7 +31,7 @@ def flipped_bcf(real_dir, tmp_path, name="16x16_12bit_packed_8bit.bcf", fill=b"\
 
 
 def _in_child(code: str, *args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "src")}
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or os.path.join(ROOT, "src")}
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
                           text=True, timeout=300, env=env)
 

@@ -113,3 +113,109 @@ def test_nmf_on_real_files_gives_no_all_zero_component(real_dir, name):
     assert ab.shape == (*labels.shape, 2) and np.isfinite(ab).all()
     w, h = ps.get_unmixed_spectra_profile(n_components=3, method_args={"init": "nndsvd"})
     assert (np.linalg.norm(h, axis=1) > 0).all()
+
+
+# ----------------------------------------------------------------------------- staging folders
+def _env():
+    import os
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    return {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(src),
+            "SIGMA_PROGRESS": "0"}
+
+
+def test_sigterm_removes_the_staging_folder(tmp_path, make_input):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, _ = make_input()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[preprocess]\nbin = [1, 1]\n[latent]\nmethod = "autoencoder"\n'
+                   '[latent.autoencoder]\nhidden_layer_sizes = [64, 32]\n[latent.autoencoder.run]\n'
+                   'num_epochs = 100000\npatience = 100000\n')
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "sigma", "-q", "run", str(path), "--config",
+                             str(cfg), "--out", str(out)], env=_env(), stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob(".ph.partial-*/autoencoder")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(out.glob(".ph.partial-*")), "the run never started its staging folder"
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err[-2000:]
+    assert "terminated (SIGTERM): partial outputs were removed" in err
+    assert list(out.iterdir()) == []
+
+
+def test_losing_a_concurrent_commit_leaves_no_staging(tmp_path):
+    from sigma.pipeline.outputs import OutputExistsError, StagedOutput, atomic_write_text
+
+    first, second = StagedOutput(tmp_path, "s"), StagedOutput(tmp_path, "s")
+    with first:
+        atomic_write_text(first.path / "a.txt", "first")
+        second.__enter__()  # both checked OUT/s before either committed
+        atomic_write_text(second.path / "a.txt", "second")
+    with pytest.raises(OutputExistsError):
+        second.__exit__(None, None, None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+    assert (tmp_path / "s" / "a.txt").read_text() == "first"
+
+
+def test_ctrl_c_in_a_shared_autoencoder_run_leaves_nothing(tmp_path, make_input, fast_cfg, monkeypatch):
+    import sigma.clustering
+    from sigma.pipeline import runner
+
+    a, _ = make_input("a", seed=1)
+    b, _ = make_input("b", seed=2)
+
+    def interrupted(*args, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sigma.clustering, "fit_clusters", interrupted)
+    cfg = dict(fast_cfg)
+    cfg["shared"] = {"pixels_per_input": 300, "seed": 0}
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_batch([a, b], cfg, tmp_path / "out", shared_phases=True, progress=False)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_stale_staging_of_a_dead_run_is_cleaned_never_a_live_one(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from sigma._files import clean_stale_staging
+    from sigma.pipeline.outputs import StagedOutput, atomic_write_text
+
+    make = ("import os, sys\nfrom sigma._files import StagingDir\n"
+            "st = StagingDir(sys.argv[1], sys.argv[2])\nprint(st.path, flush=True)\n")
+    # a run killed without cleaning up (SIGKILL, power cut): its lock died with it
+    dead = subprocess.run([sys.executable, "-c", make + "os._exit(9)\n", str(tmp_path), ".x.partial"],
+                          env=_env(), capture_output=True, text=True, timeout=60).stdout.strip()
+    # a live run of another process: holds its lock until told to stop
+    live_proc = subprocess.Popen([sys.executable, "-c", make + "sys.stdin.read()\n", str(tmp_path),
+                                  ".y.partial"], env=_env(), stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+    try:
+        live = live_proc.stdout.readline().strip()
+        other_host = tmp_path / ".z.partial-abc"
+        other_host.mkdir()
+        (other_host / ".sigma2-lock").write_text(json.dumps({"host": "elsewhere", "pid": 1}))
+        legacy = tmp_path / ".w.partial-old"  # an older version's folder: no lock, not judged
+        legacy.mkdir()
+        with StagedOutput(tmp_path, "s") as st:
+            atomic_write_text(st.path / "f.txt", "1")
+        names = sorted(p.name for p in tmp_path.iterdir())
+        assert dead and dead.split("/")[-1] not in names
+        assert live.split("/")[-1] in names and ".z.partial-abc" in names and ".w.partial-old" in names
+        assert clean_stale_staging(tmp_path) == []
+    finally:
+        live_proc.communicate("", timeout=60)
+    assert [p.name for p in clean_stale_staging(tmp_path)] == [live.split("/")[-1]]

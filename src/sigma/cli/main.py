@@ -36,10 +36,13 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .._errors import SigmaError
@@ -220,6 +223,28 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+class Terminated(BaseException):  # noqa: N818 - named after the signal's meaning
+    """Raised in the main thread on SIGTERM, so that every ``with``/``finally`` block runs
+    (staging folders are removed) before the command exits with status 143."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    """Turn SIGTERM into :class:`Terminated` while a command runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 _COMMANDS = {"config": _cmd_config, "info": _cmd_info, "run": _cmd_run, "demo": _cmd_demo}
 
 
@@ -252,10 +277,14 @@ def main(argv=None) -> int:
     from ..pipeline.config import ConfigError
 
     try:
-        return _COMMANDS[args.command](args)
+        with _sigterm_unwinds():
+            return _COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("interrupted: partial outputs were removed", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated (SIGTERM): partial outputs were removed", file=sys.stderr)
+        return 143
     except ConfigError as exc:
         print(f"sigma {args.command}: configuration error: {exc}", file=sys.stderr)
         return 2

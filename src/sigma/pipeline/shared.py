@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import SigmaError
-from .._files import FileLedger
+from .._files import FileLedger, StagingDir, clean_stale_staging
 from .latent import LatentProjector, balanced_sample
 from .outputs import StagedOutput, atomic_write_csv, check_free
 from .provenance import StageTimer
@@ -174,20 +174,24 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
     sample = np.concatenate([xs[p][i] for p, i in zip(keys, idx, strict=True)])
     log.info("shared fit on %d pixels (%d from each of %d inputs)", len(sample), len(idx[0]), len(keys))
     tfit = StageTimer(prefix="shared: ")
-    with tfit("latent"):
-        work = Path(out) / ".shared-autoencoder"
-        proj = LatentProjector(cfg["latent"], work_dir=work if cfg["latent"]["method"] == "autoencoder" else None,
-                               progress=progress).fit(sample)
-        latents = {p: proj.transform(xs[p]) for p in keys}
-    cl = cfg["clustering"]
-    with tfit("clustering"):
-        fit = fit_clusters(proj.fit_latent_, cl["method"], dict(cl["method_args"]),
-                           random_state=cl["method_args"].get("random_state", 0) or 0)
-        assigned = {p: _assign(fit.model, cl["method"], proj.fit_latent_, fit.labels, latents[p]) for p in keys}
-    if cfg["latent"]["method"] == "autoencoder":
-        import shutil
-
-        shutil.rmtree(work, ignore_errors=True)
+    # the autoencoder's working folder: locked while in use, removed however the fit ends
+    # (error, Ctrl-C, SIGTERM); one left by a killed run is removed by the next run
+    clean_stale_staging(out)
+    work = StagingDir(out, ".shared-autoencoder") if cfg["latent"]["method"] == "autoencoder" else None
+    try:
+        with tfit("latent"):
+            proj = LatentProjector(cfg["latent"], work_dir=work.path if work else None,
+                                   progress=progress).fit(sample)
+            latents = {p: proj.transform(xs[p]) for p in keys}
+        cl = cfg["clustering"]
+        with tfit("clustering"):
+            fit = fit_clusters(proj.fit_latent_, cl["method"], dict(cl["method_args"]),
+                               random_state=cl["method_args"].get("random_state", 0) or 0)
+            assigned = {p: _assign(fit.model, cl["method"], proj.fit_latent_, fit.labels, latents[p])
+                        for p in keys}
+    finally:
+        if work is not None:
+            work.remove()
     shared_info = {
         "inputs": [str(p) for p in keys],
         "pixels_per_input": int(len(idx[0])),
