@@ -152,3 +152,13 @@ def test_mask_export_replaces_only_its_own_masks(tmp_path):
     write_cluster_masks(labels, [1, 2], tmp_path)  # the edited mask 0 is left in place, not removed
     assert (tmp_path / "cluster_0.tiff").read_bytes() == b"edited by hand"
     assert (tmp_path / "cluster_5.tiff").read_bytes() == b"user's own"
+
+
+def test_outputs_masks_and_state_share_permissions(demo_out):
+    import os
+    import stat
+
+    mode = stat.S_IMODE(os.stat(demo_out / "labels.npy").st_mode)
+    assert mode & 0o044  # readable by others, as any file the user writes
+    for p in [demo_out / "segmenter_state.npz", *sorted((demo_out / "masks").glob("cluster_*.tiff"))]:
+        assert stat.S_IMODE(os.stat(p).st_mode) == mode, p

@@ -68,6 +68,16 @@ outputs (OUT/<input stem>/): phase_map.png, labels.npy, labels.tiff, masks/, clu
 """
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``sigma`` command.
 
@@ -123,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--shared-phases", action="store_true",
                    help="one latent space and clustering across all inputs (same cluster id = same phase)")
     sg = r.add_mutually_exclusive_group()
-    sg.add_argument("--workers", type=int, metavar="N", help="start a local dask.distributed cluster of N workers")
+    sg.add_argument("--workers", type=_positive_int, metavar="N",
+                    help="start a local dask.distributed cluster of N workers")
     sg.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use an existing dask.distributed scheduler")
 
     c = sub.add_parser("config", parents=[common], help="print an example configuration",
@@ -278,7 +289,14 @@ def main(argv=None) -> int:
 
     try:
         with _sigterm_unwinds():
-            return _COMMANDS[args.command](args)
+            rc = _COMMANDS[args.command](args)
+            sys.stdout.flush()  # a closed pipe (`sigma info F | head`) shows up here
+            return rc
+    except BrokenPipeError:
+        # the reader of our output went away: say nothing more, as `cat F | head` does
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("interrupted: partial outputs were removed", file=sys.stderr)
         return 130
@@ -293,6 +311,11 @@ def main(argv=None) -> int:
         return 1
     except OSError as exc:
         print(f"sigma {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen file: say so, exit 1
+        log.debug("unexpected error", exc_info=True)
+        print(f"sigma {args.command}: error: {type(exc).__name__}: {exc} (run with --verbose "
+              "for the traceback)", file=sys.stderr)
         return 1
 
 

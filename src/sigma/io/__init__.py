@@ -50,6 +50,8 @@ def load(path, *, lazy: bool = False, **kwargs) -> RawData:
         return read_ripple(path, lazy=lazy, **kwargs)
     if not path.exists():
         raise bad_file(path, "does not exist")
+    if path.is_dir() and suffix in SUPPORTED_SUFFIXES and suffix != ".zspy":
+        raise bad_file(path, "is a folder", f"a {suffix} file (only a .zspy store is a folder)")
     if path.is_dir() and suffix != ".zspy":  # a .zspy (Zarr) store is a folder too
         from .images import read_element_maps
 

@@ -66,6 +66,8 @@ def feature_dataset(ds, cfg: dict, feature_list=None) -> np.ndarray:
     lines = feature_list if feature_list is not None else (None if f["lines"] == "auto" else f["lines"])
     if lines is not None:
         ds.set_feature_list(list(lines))
+    elif not [x for x in ds.feature_list if x != "Navigator"]:
+        _no_lines_found(ds)
     elif f["min_line_counts"] > 0:
         _drop_weak_lines(ds, f["min_line_counts"])
     if f["bse"]:
@@ -73,6 +75,23 @@ def feature_dataset(ds, cfg: dict, feature_list=None) -> np.ndarray:
     if "Navigator" in ds.feature_list and feature_list is None and f["lines"] == "auto":
         ds.set_feature_list([x for x in ds.feature_list if x != "Navigator"])
     return ds.normalisation(f["normalisation"])
+
+
+def _no_lines_found(ds):
+    """Refuse a dataset on which no X-ray line was found automatically, saying why."""
+    from .._errors import bad_file
+    path = getattr(ds, "file_path", None) or "the input"
+    data = (ds.spectra_raw if ds.spectra_raw is not None else ds.spectra).data
+    total = float(np.asarray(data.sum(dtype=np.float64)))
+    if total == 0:
+        raise bad_file(path, "holds no counts (every channel of every pixel is 0)",
+                       "a spectrum image with counts")
+    raise bad_file(
+        path,
+        f"has no X-ray lines found automatically ({total:.0f} counts in total, no element "
+        "named in the file and no peak strong enough in its sum spectrum)",
+        "features.lines naming the lines to map, e.g. [\"Fe_Ka\", \"Si_Ka\"]",
+    )
 
 
 def _weak_lines(ds, min_counts: float, lines=None) -> list[str]:
