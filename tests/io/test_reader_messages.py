@@ -53,3 +53,27 @@ def test_real_emi_without_counts_says_so(real_dir, tmp_path):
     assert not res.ok
     assert res.error == (f"SigmaFileError: File '{emi}' holds no counts (every channel of every "
                          "pixel is 0); expected a spectrum image with counts.")
+
+
+@pytest.mark.parametrize(("name", "args"), [("hspy/core_shell.hspy", {"downsample": 2}),
+                                            ("emi_ser/16x16-spectrum_image_5x5x4000-not_square.emi", {"site": 1})])
+def test_reader_args_a_reader_does_not_take_are_refused(real_dir, tmp_path, name, args):
+    """`input.reader_args` was silently ignored for .hspy/.zspy/.emi while run.json recorded
+    it as applied."""
+    from sigma.pipeline.config import validate_config
+    from sigma.pipeline.runner import run_batch
+
+    suffix = "." + name.rsplit(".", 1)[1]
+    with pytest.raises(ValueError, match=rf"'reader_args' parameter must be arguments the \{suffix} "
+                                         rf"reader takes: none .*Got {args!r}"):
+        load(real_dir / name, **args)
+    cfg = validate_config({"input": {"reader_args": args}})
+    [res] = run_batch([real_dir / name], cfg, tmp_path, progress=False)
+    assert not res.ok and "'reader_args' parameter must be" in res.error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reader_args_a_reader_takes_are_applied(real_dir):
+    full = load(real_dir / "bcf/P45_12bit_packed_8bit.bcf")
+    half = load(real_dir / "bcf/P45_12bit_packed_8bit.bcf", downsample=2)
+    assert half.shape == (38, 50, 2048) and int(half.data.sum()) == int(full.data.sum())
