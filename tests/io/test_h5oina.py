@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from sigma._errors import SigmaFileError, SigmaValueError
-from sigma.io import _lazy, h5oina
+from sigma.io import _lazy
 from sigma.io.h5oina import list_h5oina_contents, read_h5oina, write_h5oina
+from sigma.io.h5oina._spec import _hyperspy_line
 
 H, W, C = 7, 5, 64  # non-square (H != W) to catch x/y swaps
 
@@ -329,7 +330,7 @@ def test_line_scan(tmp_path):
     ],
 )
 def test_spec_line_names_to_hyperspy(symbol, line, expected):
-    assert h5oina._hyperspy_line(symbol, line) == expected
+    assert _hyperspy_line(symbol, line) == expected
 
 
 def test_reader_accepts_one_dimensional_header_datasets(written, cube):
