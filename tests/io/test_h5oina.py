@@ -110,6 +110,24 @@ def test_electron_image_cropped_to_relative_box(tmp_path, cube):
     np.testing.assert_array_equal(raw.nav_images["SE"], np.arange(H * W).reshape(H, W))
 
 
+def test_electron_image_of_the_map_size_is_still_cropped_to_the_map_area(tmp_path, cube):
+    """An electron image with exactly as many pixels as the map, covering twice its field
+    (the map is its bottom-right quarter), used to be taken whole as the map's navigator."""
+    p = write_h5oina(tmp_path / "same.h5oina", cube)
+    img = np.zeros((H, W), np.float32)
+    img[H // 2:, W // 2:] = 100.0  # bright only inside the map's area
+    with h5py.File(p, "r+") as f:
+        f["1/EDS/Header/Relative Offset"][...] = [[0.5, 0.5]]
+        f["1/EDS/Header/Relative Size"][...] = [[0.5, 0.5]]
+        ei = f["1"].create_group("Electron Image")
+        ei.create_group("Header").create_dataset("X Cells", data=[[W]])
+        ei["Header"].create_dataset("Y Cells", data=[[H]])
+        ei.create_group("Data/BSE").create_dataset("img", data=img.reshape(-1, 1))
+    bse = read_h5oina(p).nav_images["BSE"]
+    assert bse.shape == (H, W)
+    np.testing.assert_allclose(bse, 100.0)  # all of it inside the bright quarter
+
+
 def test_scan_mask_gives_nan_outside(tmp_path, cube):
     mask = np.ones((H, W), bool)
     mask[0, :] = False

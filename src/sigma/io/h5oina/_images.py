@@ -8,30 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from ..._errors import bad_file
+from .._common import fit_image_to_grid
 from ._spec import _IMAGE_KINDS, _scalar
 
 logger = logging.getLogger("sigma.io.h5oina")
-
-
-def _resize(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Resample a 2-D image: block mean for integer shrink factors, else bilinear."""
-    h, w = img.shape
-    H, W = shape
-    img = img.astype(np.float64)
-    if h >= H and w >= W and h % H == 0 and w % W == 0:
-        return img.reshape(H, h // H, W, w // W).mean(axis=(1, 3))
-
-    def axis(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pos = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
-        i0 = np.floor(pos).astype(int)
-        i1 = np.minimum(i0 + 1, n_in - 1)
-        return i0, i1, pos - i0
-
-    y0, y1, fy = axis(H, h)
-    x0, x1, fx = axis(W, w)
-    top = img[y0][:, x0] * (1 - fx) + img[y0][:, x1] * fx
-    bottom = img[y1][:, x0] * (1 - fx) + img[y1][:, x1] * fx
-    return top * (1 - fy)[:, None] + bottom * fy[:, None]
 
 
 def _place_on_grid(
@@ -40,10 +20,17 @@ def _place_on_grid(
     """Crop the EDS bounding box out of an electron image and resample it onto the EDS grid.
 
     Spec: Common Header, *Relative Offset* (top-left corner, x and y normalised by the image
-    width and height) and *Relative Size* (width, height normalised likewise).
+    width and height) and *Relative Size* (width, height normalised likewise). The crop comes
+    first, whatever the image's size: an image with as many pixels as the map may still
+    cover a larger field than the map.
+
+    Examples
+    --------
+    >>> img = np.arange(16, dtype=np.float32).reshape(4, 4)
+    >>> out, resampled = _place_on_grid(img, (4, 4), (0.5, 0.5), (0.5, 0.5))
+    >>> resampled, out[0].tolist()  # the bottom-right quarter, upsampled 2x (linear)
+    (True, [10.0, 10.25, 10.75, 11.0])
     """
-    if img.shape == grid:
-        return img.astype(np.float32), False
     h, w = img.shape
     if rel_offset is not None and rel_size is not None:
         ox, oy = (float(v) for v in np.ravel(rel_offset)[:2])
@@ -54,7 +41,9 @@ def _place_on_grid(
         x1, y1 = min(w, max(x1, x0 + 1)), min(h, max(y1, y0 + 1))
         if (x1 - x0, y1 - y0) != (w, h):
             img = img[y0:y1, x0:x1]
-    return _resize(img, grid).astype(np.float32), True
+    if img.shape == tuple(grid):
+        return img.astype(np.float32), (h, w) != img.shape
+    return fit_image_to_grid(img, grid), True
 
 
 def _read_images(f, site: str, grid: tuple[int, int], eds_header, path: Path):

@@ -6,13 +6,13 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..._errors import bad_file, bad_value
+from ..._files import atomic_path
 from ._spec import _EDS_RE, _SYMBOLS, _UM, _check_path, _hyperspy_line, _natural_key, _sites
 
 logger = logging.getLogger("sigma.io.h5oina")
@@ -249,11 +249,7 @@ def write_h5oina(
         raise bad_file(path, "already exists", "a new path, or overwrite=True to replace it")
     if append and not path.exists():
         raise bad_file(path, "does not exist", "an existing .h5oina file to append to")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path) as tmp:
         if append:
             _check_path(path)
             shutil.copyfile(path, tmp)
@@ -279,10 +275,6 @@ def write_h5oina(
                 compression=compression,
                 append=append,
             )
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     logger.info(
         "Wrote %s (site %s, %s, %s)", path, site, detector, "cube" if cube is not None else "maps"
     )
