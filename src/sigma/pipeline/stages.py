@@ -53,6 +53,16 @@ def preprocess_dataset(ds, cfg: dict) -> None:
     """Rebin, normalise each spectrum and crop the zero-energy peak (stage ``preprocess``)."""
     p = cfg["preprocess"]
     if tuple(p["bin"]) != (1, 1):
+        h, w = (int(n) for n in ds.shape[:2])
+        if p["bin"][0] > h or p["bin"][1] > w:
+            from .._errors import bad_file
+
+            raise bad_file(
+                getattr(ds, "file_path", None) or "the input",
+                f"holds a map of {h} × {w} pixels, smaller than the bin size "
+                f"{p['bin'][0]} × {p['bin'][1]} (preprocess.bin)",
+                "preprocess.bin = [1, 1] (or no larger than the map) for so small a map",
+            )
         ds.rebin_signal(size=tuple(p["bin"]))
     if p["peak_intensity_normalisation"]:
         ds.peak_intensity_normalisation()
