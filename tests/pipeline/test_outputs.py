@@ -134,26 +134,6 @@ def test_shared_proportions_csv_of_a_user_is_not_replaced(tmp_path, make_input, 
     assert (tmp_path / "shared_proportions.csv").read_text() == "mine\n"
 
 
-def test_mask_export_replaces_only_its_own_masks(tmp_path):
-    import tifffile
-
-    from sigma.clustering.masks import write_cluster_masks
-
-    labels = np.array([[0, 1], [2, 2]])
-    write_cluster_masks(labels, [0, 1, 2], tmp_path)
-    write_cluster_masks(np.array([[0, 1], [1, 1]]), [0, 1], tmp_path)  # re-export: fewer clusters
-    assert sorted(p.name for p in tmp_path.glob("cluster_*")) == ["cluster_0.tiff", "cluster_1.tiff"]
-    assert tifffile.imread(tmp_path / "cluster_1.tiff").tolist() == [[0, 255], [255, 255]]
-    (tmp_path / "cluster_0.tiff").write_bytes(b"edited by hand")
-    (tmp_path / "cluster_5.tiff").write_bytes(b"user's own")
-    with pytest.raises(OSError, match=r"cluster_0.tiff' already exists and was not written by SIGMA2"):
-        write_cluster_masks(labels, [0, 1, 2], tmp_path)
-    assert (tmp_path / "cluster_0.tiff").read_bytes() == b"edited by hand"
-    write_cluster_masks(labels, [1, 2], tmp_path)  # the edited mask 0 is left in place, not removed
-    assert (tmp_path / "cluster_0.tiff").read_bytes() == b"edited by hand"
-    assert (tmp_path / "cluster_5.tiff").read_bytes() == b"user's own"
-
-
 def test_outputs_masks_and_state_share_permissions(demo_out):
     import os
     import stat

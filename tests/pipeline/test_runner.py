@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -28,8 +29,9 @@ def test_demo_writes_every_output(demo_out, capsys):
     import tifffile
 
     assert np.array_equal(tifffile.imread(demo_out / "labels.tiff"), labels)
-    masks = sorted(p.name for p in (demo_out / "masks").glob("cluster_*"))
-    assert masks == [f"cluster_{i}.tiff" for i in sorted(np.unique(labels[labels >= 0]))]
+    masks = sorted(p.name for p in (demo_out / "masks").iterdir())
+    assert masks == sorted([f"cluster_{i}.tiff" for i in np.unique(labels[labels >= 0])]
+                           + ["sigma_masks.json"])  # the manifest of what SIGMA2 wrote there
     with open(demo_out / "cluster_spectra.csv") as fh:
         header = next(csv.reader(fh))
     assert header[0] == "energy_keV" and header[1:] == [f"cluster_{i}" for i in range(5)]
@@ -164,6 +166,52 @@ def test_shared_phases_same_id_for_same_phase(tmp_path, make_input, fast_cfg):
         rows = list(csv.reader(fh))
     assert rows[0] == ["cluster", "a", "b"]
     assert abs(sum(float(r[1]) for r in rows[1:]) - 1) < 1e-9
+
+
+def test_shared_phases_tiny_input_neither_shrinks_the_others_nor_crashes(tmp_path, make_input, fast_cfg):
+    """A 3 x 4 map binned 3 x 3 has one pixel: every input used to be sampled down to one
+    pixel (three inputs: 3 points, a raw error from the clusterer or UMAP)."""
+    a, pha = make_input("a", seed=1)
+    b, _ = make_input("b", seed=2)
+    tiny, _ = make_input("tiny", seed=3, shape=(3, 4))
+    cfg = dict(fast_cfg)
+    cfg["preprocess"] = {**cfg["preprocess"], "bin": [3, 3]}
+    cfg["shared"] = {"pixels_per_input": 60, "seed": 0}
+    res = run_batch([a, b, tiny], cfg, tmp_path / "out", shared_phases=True, progress=False)
+    assert [r.ok for r in res] == [True, True, True], [r.error for r in res]
+    rec = json.loads((res[0].out_dir / "run.json").read_text())
+    assert rec["shared"]["pixels_sampled"] == {"a": 60, "b": 60, "tiny": 1}
+    assert rec["dataset"]["normalisation_chain"][-1] == "zscore (pooled over all inputs)"
+    assert np.load(res[2].out_dir / "labels.npy").shape == (1, 1)
+    la = np.load(res[0].out_dir / "labels.npy")
+    assert la.shape == (8, 10) and len(np.unique(la)) >= 3
+
+
+def test_shared_phases_on_too_few_pixels_fail_with_a_clear_error(tmp_path, make_input, fast_cfg):
+    c, _ = make_input("c", seed=3, shape=(3, 4))
+    d, _ = make_input("d", seed=4, shape=(3, 4))
+    cfg = dict(fast_cfg)
+    cfg["preprocess"] = {**cfg["preprocess"], "bin": [3, 3]}
+    res = run_batch([c, d], cfg, tmp_path / "out", shared_phases=True, progress=False)
+    assert [r.ok for r in res] == [False, False]
+    assert re.search(r"'shared.pixels_per_input' parameter must be inputs with at least 10 "
+                     r"pixels together.*these have 2 \(c: 1, d: 1 after binning\)", res[0].error)
+
+
+def test_shared_hdbscan_assigns_with_the_library_rule(tmp_path, make_input, fast_cfg):
+    from sigma.clustering import PixelSegmenter
+
+    a, _ = make_input("a", seed=1)
+    b, _ = make_input("b", seed=2)
+    cfg = dict(fast_cfg)
+    cfg["clustering"] = {**cfg["clustering"], "method": "HDBSCAN",
+                         "method_args": {"min_cluster_size": 20, "min_samples": 10}}
+    cfg["shared"] = {"pixels_per_input": 300, "seed": 0}
+    res = run_batch([a, b], cfg, tmp_path / "out", shared_phases=True, progress=False)
+    assert all(r.ok for r in res), [r.error for r in res]
+    ps = PixelSegmenter.from_saved_state(res[0].out_dir / "segmenter_state.npz")
+    assert ps.method == "HDBSCAN (shared)" and ps.membership is not None
+    assert ps.n_clusters >= 2
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from sigma._errors import bad_value
-from sigma.clustering.masks import read_image_shape, write_cluster_masks
+from sigma.clustering.masks import check_field_of_view, read_image_shape, write_cluster_masks
 
 
 class SpectraMixin:
@@ -237,21 +237,31 @@ class SpectraMixin:
 
     # ------------------------------------------------------------------ export
     def export_cluster_masks(self, output_dir="cluster_masks", high_res_path=None) -> list[Path]:
-        """Write one ``cluster_<id>.tiff`` (uint8 0/255) per cluster.
+        """Write one ``cluster_<id>.tiff`` (uint8 0/255) per cluster, and a manifest.
 
         Parameters
         ----------
         output_dir : path
+            Created if missing. Masks an earlier export wrote there are replaced, and those
+            of clusters that no longer exist removed; files SIGMA2 did not write (or that
+            were changed since) are never overwritten or removed
+            (:func:`~sigma.clustering.write_cluster_masks`).
         high_res_path : path, optional
-            An image (.tif/.tiff read with tifffile, others with Pillow) whose size the masks
-            are upscaled to by nearest-neighbour index mapping: each high-resolution pixel
-            takes the label of the map pixel containing its centre, so masks neither shrink
-            nor shift. Without it, masks have the clustering grid's size.
+            An image of the map's field of view (.tif/.tiff read with tifffile, others with
+            Pillow), whose size the masks get. Each of its pixels takes the scanned map pixel
+            containing its centre, then that pixel's bin (:attr:`original_shape`,
+            :attr:`bin_size`), so masks neither shrink nor shift; pixels of a partial edge
+            block that the binning dropped are in no mask. An image of another aspect ratio
+            (a data bar, another area) is refused. Without it, masks have the clustering
+            grid's size.
 
         Returns
         -------
         list of Path
         """
-        shape = None if high_res_path is None else read_image_shape(high_res_path)
-        return write_cluster_masks(self._labels, self.cluster_ids, output_dir, shape)
-
+        shape = None
+        if high_res_path is not None:
+            shape = read_image_shape(high_res_path)
+            check_field_of_view(self.original_shape, shape, high_res_path, name="high_res_path")
+        return write_cluster_masks(self._labels, self.cluster_ids, output_dir, shape,
+                                   original_shape=self.original_shape, bin_size=self.bin_size)

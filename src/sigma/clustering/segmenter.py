@@ -12,17 +12,25 @@ consistent with the labels. Cluster ids are never renumbered.
 from __future__ import annotations
 
 import logging
+import warnings
+import weakref
 from typing import Self
 
 import numpy as np
 
 from sigma._errors import bad_value
-from sigma.clustering._dataset import nav_shape
+from sigma.clustering._dataset import (
+    feature_snapshot,
+    grid_geometry,
+    input_fingerprint,
+    nav_shape,
+)
 from sigma.clustering._edits import EditsMixin
 from sigma.clustering._persist import StateMixin
 from sigma.clustering._unmixing import SpectraMixin
 from sigma.clustering.methods import fit_clusters
 from sigma.clustering.palette import NOISE_COLOR, cluster_palette
+from sigma.clustering.state import InvalidState, check_labels, check_membership, check_proba
 
 __all__ = ["PixelSegmenter"]
 
@@ -40,7 +48,10 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
     dataset : SEMDataset, TEMDataset or similar
         Must provide ``normalised_elemental_data`` (H, W, F). Spectral methods also use
         ``analysis_spectra`` (signal whose ``.data`` is (H, W, C), numpy or dask),
-        ``energy_axis`` (C,) and ``feature_list``.
+        ``energy_axis`` (C,) and ``feature_list``. Read once, when the segmenter is made:
+        the features (kept as :attr:`features`), ``bin_size`` and the full-resolution
+        ``spectra`` shape (for masks: :attr:`original_shape`) and a fingerprint of
+        ``file_path`` and the counts (recorded in state files).
     method : str or estimator
         ``'GaussianMixture'``, ``'BayesianGaussianMixture'``, ``'Kmeans'``, ``'Birch'``,
         ``'HDBSCAN'`` (scikit-learn's) or any object with ``fit_predict``.
@@ -76,7 +87,21 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
     mu : ndarray, shape (K, d)
         Mean latent point per cluster, aligned with ``cluster_ids``.
     feature_means : ndarray, shape (K, F)
-        Mean normalised feature vector per cluster.
+        Mean normalised feature vector per cluster, of the features the clustering was fitted
+        on (:attr:`features`).
+    features : ndarray of float32, shape (H, W, F)
+        Read-only snapshot of ``dataset.normalised_elemental_data`` taken when the segmenter
+        was made: re-binning or re-normalising the dataset later does not change it (a
+        warning says when the dataset's features no longer match). ``None`` after
+        :meth:`from_saved_state` without a dataset.
+    feature_list : list of str
+        Names of the features' columns.
+    original_shape : tuple of int
+        ``(H0, W0)``: the scanned map before binning (from the dataset: ``original_shape``,
+        else its full-resolution spectra or navigation image).
+    bin_size : tuple of int
+        ``(by, bx)``: the dataset's ``bin_size``. With ``original_shape`` it places every
+        label on its scanned pixels (cluster masks, :func:`~sigma.clustering.upscale_labels`).
     colors : dict of int -> str
         ``'#rrggbb'`` per cluster id, plus -1 (noise). The one colour source for all views.
     prob_map : ndarray of float32, shape (H, W, K_fit) or None
@@ -130,20 +155,7 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
             raise bad_value("refine", refine, "None or 'spectra'")
         if refine_args is not None and not isinstance(refine_args, dict):
             raise bad_value("refine_args", refine_args, "a dict or None")
-        latent = np.asarray(latent)
-        if latent.ndim == 1:
-            latent = latent[:, None]
-        if latent.ndim != 2:
-            raise bad_value("latent", latent.shape, "an array of shape (N, d)")
-        if len(latent) != h * w:
-            raise bad_value(
-                "latent",
-                f"{len(latent)} points",
-                f"one point per pixel: {h * w} = {h} x {w} points from the dataset's "
-                f"normalised_elemental_data",
-            )
-        if not np.isfinite(latent).all():
-            raise bad_value("latent", "an array with NaN or inf", "finite latent coordinates")
+        latent = _check_latent(latent, h, w)
         fit = fit_clusters(
             latent,
             method,
@@ -151,7 +163,7 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
             max_fit_samples=max_fit_samples,
             random_state=random_state,
         )
-        self.dataset = dataset
+        self._bind_dataset(dataset)
         self.method = method
         self.method_args = dict(method_args or {})
         self.model = fit.model
@@ -167,6 +179,128 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
             "%s: %d clusters, %d noise pixels", self._method_name(), self.n_clusters,
             int((self._labels == -1).sum()),
         )  # fmt: skip
+
+    @classmethod
+    def from_labels(
+        cls,
+        latent,
+        dataset,
+        labels,
+        *,
+        proba=None,
+        membership=None,
+        features=None,
+        feature_list=None,
+        method: str = "precomputed",
+        method_args=None,
+        model=None,
+    ) -> Self:
+        """A segmenter for labels computed elsewhere, with every edit, view and export.
+
+        For a clustering fitted on other points and applied to these (``--shared-phases``:
+        :func:`~sigma.clustering.fit_clusters` on a sample, then
+        :func:`~sigma.clustering.predict_clusters`), or labels from another tool.
+
+        Parameters
+        ----------
+        latent : array_like, shape (N, d)
+            One finite point per pixel.
+        dataset : dataset or None
+            As for the constructor (spectra, NMF, masks); ``None`` gives labels, edits and
+            colours only.
+        labels : array_like of int, shape (H, W) or (N,)
+            ``-1`` for noise, cluster ids ``>= 0``.
+        proba : array_like, shape (N, K) or (H, W, K), optional
+            Probability of each cluster id (column = id), finite in [0, 1].
+        membership : array_like, shape (N,) or (H, W), optional
+            HDBSCAN-style membership strength in [0, 1].
+        features : array_like, shape (H, W, F), optional
+            The features the labels describe; default the dataset's
+            ``normalised_elemental_data``. The dataset is not modified.
+        feature_list : list of str, optional
+            Their names; default the dataset's ``feature_list``.
+        method : str
+            How the labels were made (recorded in state files and reports).
+        method_args : dict, optional
+        model : object, optional
+            The fitted estimator, kept as :attr:`model` (never saved).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> feats = np.zeros((2, 3, 1), np.float32)
+        >>> ps = PixelSegmenter.from_labels(np.zeros((6, 2)), None, [[0, 0, 1], [1, 1, -1]],
+        ...                                 features=feats, feature_list=["Fe_Ka"])
+        >>> ps.cluster_ids.tolist(), ps.counts.tolist(), ps.noise_count
+        ([0, 1], [2, 3], 1)
+        """
+        if not isinstance(method, str):
+            raise bad_value("method", method, "a name (str) for how the labels were made")
+        self = cls.__new__(cls)
+        self._bind_dataset(dataset, features, feature_list)
+        if self._features is not None:
+            h, w = self._features.shape[:2]
+        else:
+            shape = np.shape(labels)
+            if len(shape) != 2:
+                raise bad_value("labels", shape, "(H, W) labels, or pass features= or a dataset")
+            h, w = shape
+        n = h * w
+        latent = _check_latent(latent, h, w)
+        try:
+            lab = np.asarray(labels)
+            lab = check_labels(lab.reshape(h, w) if lab.size == n else lab, (h, w))
+            if proba is not None:
+                proba = np.asarray(proba)
+                proba = check_proba(proba.reshape(n, -1) if proba.ndim == 3 else proba, n)
+                if lab.max(initial=-1) >= proba.shape[1]:
+                    raise InvalidState("proba", f"has {proba.shape[1]} columns for cluster id "
+                                                f"{int(lab.max())} (column = id)")  # fmt: skip
+            if membership is not None:
+                membership = check_membership(np.asarray(membership).ravel(), n)
+        except InvalidState as exc:
+            raise bad_value(exc.key, exc.problem, "valid for these labels") from None
+        self.method = method
+        self.method_args = dict(method_args or {})
+        self.model = model
+        self.max_fit_samples = self.random_state = None
+        self.refine, self.refine_args = None, {}
+        self._setup(latent, h, w, lab, proba, membership)
+        return self
+
+    def _bind_dataset(self, dataset, features=None, feature_list=None):
+        """Take what the segmenter needs from its dataset, once: a snapshot of the features,
+        the scanned map's geometry and the input's fingerprint."""
+        self.dataset = dataset
+        source = None
+        if features is not None:
+            feats = np.array(features, dtype=np.float32, copy=True)
+            if feats.ndim != 3:
+                raise bad_value("features", feats.shape, "an (H, W, F) array")
+            if not np.isfinite(feats).all():
+                raise bad_value("features", "an array with NaN or inf", "finite features")
+            names = list(feature_list) if feature_list is not None else [
+                str(s) for s in getattr(dataset, "feature_list", None) or []]  # fmt: skip
+            if len(names) != feats.shape[2]:
+                raise bad_value("feature_list", names, f"{feats.shape[2]} names, one per feature")
+            feats.flags.writeable = False
+        elif dataset is not None:
+            feats, names = feature_snapshot(dataset)
+            source = dataset.normalised_elemental_data
+        else:
+            feats, names = None, [str(s) for s in feature_list or []]
+        self._features, self._feature_list = feats, names
+        self._features_given = features is not None  # not the dataset's: never compared
+        try:
+            self._features_source = None if source is None else weakref.ref(source)
+        except TypeError:  # not weak-referenceable (a list): compare by content
+            self._features_source = None
+        if feats is not None:
+            grid = feats.shape[:2]
+            self.original_shape, self.bin_size = grid_geometry(dataset, grid)
+        else:
+            self.original_shape = self.bin_size = None
+        self._input = None if dataset is None else input_fingerprint(dataset, feats, names)
 
     def _refined(self, labels, proba, h, w):
         from sigma.clustering.refine import reassign_by_spectra
@@ -197,6 +331,8 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
     def _setup(self, latent, h, w, labels, proba, membership):
         self.latent = latent
         self.height, self.width = int(h), int(w)
+        if getattr(self, "original_shape", None) is None:
+            self.original_shape, self.bin_size = (self.height, self.width), (1, 1)
         self._labels = np.asarray(labels, dtype=np.int32).reshape(h, w).copy()
         self._labels_original = self._labels.copy()
         self._labels_original.flags.writeable = False
@@ -305,12 +441,56 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         return self._cache["mu"].copy()
 
     @property
+    def features(self) -> np.ndarray | None:
+        """(H, W, F) float32 features the clustering was fitted on (read-only snapshot)."""
+        return self._features
+
+    @property
+    def feature_list(self) -> list[str]:
+        """Names of the columns of :attr:`features`."""
+        return list(self._feature_list)
+
+    def _warn_if_dataset_features_changed(self):
+        """Warn once per new feature array when the dataset's features differ from the
+        snapshot (re-binned or re-normalised since): results use the snapshot."""
+        if getattr(self, "_features_given", False):
+            return
+        cur = getattr(self.dataset, "normalised_elemental_data", None)
+        ref = getattr(self, "_features_source", None)
+        if ref is not None and ref() is cur:
+            return
+        key = id(cur)
+        if getattr(self, "_features_checked", None) == key:
+            return
+        names = [str(s) for s in getattr(self.dataset, "feature_list", None) or []]
+        same = (
+            cur is not None and np.shape(cur) == self._features.shape
+            and names == self._feature_list and np.array_equal(cur, self._features)
+        )  # fmt: skip
+        if not same:
+            warnings.warn(
+                f"the dataset's features (shape {np.shape(cur) if cur is not None else None}, "
+                f"{names}) are no longer those this segmenter was fitted on (shape "
+                f"{self._features.shape}, {self._feature_list}); its results use the fitted "
+                "features (PixelSegmenter.features). Make a new PixelSegmenter to use the new ones.",
+                UserWarning, stacklevel=3,
+            )  # fmt: skip
+        self._features_checked = key
+        if same and cur is not None:
+            try:
+                self._features_source = weakref.ref(cur)
+            except TypeError:
+                pass
+
+    @property
     def feature_means(self) -> np.ndarray:
-        """Mean normalised feature vector per cluster, shape (K, F)."""
-        self._require_dataset("feature_means")
+        """Mean normalised feature vector per cluster, shape (K, F), of :attr:`features`."""
+        if self._features is None:
+            self._require_dataset("feature_means")
+        if self.dataset is not None:
+            self._warn_if_dataset_features_changed()
         if "feat" not in self._cache:
-            data = np.asarray(self.dataset.normalised_elemental_data, dtype=np.float64)
-            self._cache["feat"] = self._group_means(data)
+            self._cache["feat"] = self._group_means(self._features)
         return self._cache["feat"].copy()
 
     @property
@@ -360,3 +540,21 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
             f"PixelSegmenter(method={self._method_name()!r}, shape={(self.height, self.width)}, "
             f"n_clusters={self.n_clusters}, noise={self.noise_count}, edits={len(self._undo)})"
         )
+
+
+def _check_latent(latent, h, w) -> np.ndarray:
+    latent = np.asarray(latent)
+    if latent.ndim == 1:
+        latent = latent[:, None]
+    if latent.ndim != 2:
+        raise bad_value("latent", latent.shape, "an array of shape (N, d)")
+    if len(latent) != h * w:
+        raise bad_value(
+            "latent",
+            f"{len(latent)} points",
+            f"one point per pixel: {h * w} = {h} x {w} points from the dataset's "
+            f"normalised_elemental_data",
+        )
+    if not np.issubdtype(latent.dtype, np.number) or not np.isfinite(latent).all():
+        raise bad_value("latent", "an array with NaN or inf", "finite latent coordinates")
+    return latent

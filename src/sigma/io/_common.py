@@ -126,35 +126,20 @@ def from_rsciio_spectrum(
 
 
 def fit_image_to_grid(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bring an electron image onto the EDS grid: exact match, integer block mean, or resize.
-
-    A resize is linear interpolation between pixel centres (SciPy ``zoom`` in grid mode, so
-    the image's edges meet the grid's edges), after a Gaussian low-pass of ``(factor - 1) / 2``
-    pixels along each axis that shrinks, as an anti-aliased resize does.
+    """Bring an electron image onto the EDS grid (same field of view): exact match, else the
+    area-weighted mean of :func:`sigma._resample.resample` (a block mean for integer factors).
 
     Examples
     --------
-    >>> img = np.arange(16, dtype=float).reshape(4, 4)
-    >>> fit_image_to_grid(img, (2, 2)).tolist()  # 2 x 2 block means
+    >>> fit_image_to_grid(np.arange(16.0).reshape(4, 4), (2, 2)).tolist()
     [[2.5, 4.5], [10.5, 12.5]]
-    >>> fit_image_to_grid(img, (3, 5)).shape
-    (3, 5)
     """
+    from .._resample import resample
+
     img = np.asarray(img, dtype=np.float32)
     if img.shape == tuple(shape):
         return img
-    fy, fx = img.shape[0] / shape[0], img.shape[1] / shape[1]
-    if fy == int(fy) and fx == int(fx) and fy >= 1 and fx >= 1:
-        fy, fx = int(fy), int(fx)
-        return img.reshape(shape[0], fy, shape[1], fx).mean(axis=(1, 3), dtype=np.float32)
-    from scipy.ndimage import gaussian_filter, zoom
-
-    sigma = (max(0.0, (fy - 1) / 2), max(0.0, (fx - 1) / 2))
-    if any(sigma):
-        img = gaussian_filter(img, sigma, mode="nearest")
-    out = zoom(img, (shape[0] / img.shape[0], shape[1] / img.shape[1]), order=1, mode="nearest",
-               grid_mode=True)
-    return np.asarray(out[: shape[0], : shape[1]], dtype=np.float32)
+    return resample(img, shape, mode="area")
 
 
 def wrap_reader_error(path: Path, exc: BaseException):

@@ -131,7 +131,7 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
     files["labels_tiff"] = atomic_write_tiff(folder / "labels.tiff", labels)
     if cfg["masks"]["export"]:
         hr = cfg["masks"]["high_res_path"] or None
-        _export_masks(ps, folder / "masks", hr)
+        ps.export_cluster_masks(output_dir=folder / "masks", high_res_path=hr)
         files["masks"] = folder / "masks"
     energy = np.asarray(ps.energy_axis, dtype=float)
     ids = ps.cluster_ids.tolist()
@@ -194,10 +194,6 @@ def _write_nmf(folder: Path, ps, unmix: dict, energy) -> dict:
     fig = plot_feature_maps(ab, [f"component {j}" for j in range(k)], title="NMF abundance maps")
     files["abundance_png"] = atomic_write_bytes(folder / "abundance_maps.png", _png(fig))
     return files
-
-
-def _export_masks(ps, folder: Path, high_res_path):
-    return ps.export_cluster_masks(output_dir=folder, high_res_path=high_res_path)
 
 
 def _float_or_none(v):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import SigmaError
+from .._errors import SigmaError, bad_value
 from .._files import FileLedger, StagingDir, clean_stale_staging
 from .latent import LatentProjector, balanced_sample
 from .outputs import StagedOutput, atomic_write_csv, check_free
@@ -30,8 +30,6 @@ from .results import (
 )
 from .stages import (
     _bar,
-    _flat_features,
-    _segment,
     _tick,
     _unmix_stage,
     _weak_lines,
@@ -44,37 +42,8 @@ log = logging.getLogger(__name__)
 __all__: list[str] = []  # used through run_batch(..., shared_phases=True)
 
 # ----------------------------------------------------------------------------- shared phases
-class _Assigned:
-    """An "estimator" whose ``fit_predict`` returns labels assigned elsewhere (shared fit)."""
-
-    def __init__(self, labels, proba=None):
-        self.labels = np.asarray(labels, dtype=np.int32)
-        if proba is not None:
-            self._proba = np.asarray(proba, dtype=np.float32)
-
-    def fit_predict(self, x):
-        return self.labels
-
-    def __getattr__(self, name):
-        if name == "predict_proba" and "_proba" in self.__dict__:
-            return lambda x: self._proba
-        raise AttributeError(name)
-
-    def __repr__(self):
-        return "SharedPhases()"
-
-
-def _shared_zscore(arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """zscore with mean and std pooled over all inputs (each input weighted by its pixels)."""
-    flat = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrays]).astype(np.float64)
-    mean, std = flat.mean(0), flat.std(0)
-    safe = np.where(std > 0, std, 1.0)
-    out = []
-    for a in arrays:
-        z = ((a - mean) / safe).astype(np.float32)
-        z[..., std == 0] = 0.0
-        out.append(z)
-    return out
+#: Fewest pixels a shared fit is made on (a latent projection of fewer is meaningless).
+MIN_SHARED_PIXELS = 10
 
 
 def _raw_feature_maps(ds, feature_list) -> np.ndarray:
@@ -83,40 +52,73 @@ def _raw_feature_maps(ds, feature_list) -> np.ndarray:
     return ds.get_feature_maps(list(feature_list))
 
 
-def _pooled_chain(datasets: dict, maps: dict, chain) -> None:
-    """Apply the normalisation chain to every input, zscore with pooled statistics."""
-    from ..preprocessing.normalisation import apply_chain
+def _pooled_features(maps: dict, chain) -> dict:
+    """The normalisation chain on every input's feature maps, ``zscore`` with the mean and
+    standard deviation pooled over all inputs (so a value means the same in every file)."""
+    from ..preprocessing.normalisation import apply_chain, pooled_mean_std, zscore
 
     keys = list(maps)
     arrays = [maps[k] for k in keys]
     for step in chain:
         if step == "zscore":
-            arrays = _shared_zscore(arrays)
+            mean, std = pooled_mean_std(arrays)
+            arrays = [zscore(a, mean, std) for a in arrays]
         else:
             arrays = [apply_chain(a, [step]) for a in arrays]
-    for k, a in zip(keys, arrays, strict=True):
-        ds = datasets[k]
-        ds.normalised_elemental_data = a
-        ds.norm_chain = list(chain)
-        ds.nav_img_feature = "Navigator" in ds.feature_list
+    return dict(zip(keys, arrays, strict=True))
 
 
-def _assign(model, method: str, sample_latent, sample_labels, latent):
-    """Labels (and probabilities) of new latent points from the clusterer fitted on the sample."""
-    if hasattr(model, "predict") and method != "HDBSCAN":
-        lab = np.asarray(model.predict(latent), dtype=np.int32)
-        proba = model.predict_proba(latent) if hasattr(model, "predict_proba") else None
-        return lab, proba
-    from sklearn.neighbors import KNeighborsClassifier
+def _shared_fit(xs: dict, cfg: dict, out, progress):
+    """Fit the latent projection and the clustering on a balanced sample of every input, then
+    project and assign every pixel (:func:`~sigma.clustering.predict_clusters`)."""
+    from ..clustering import fit_clusters, predict_clusters
 
-    knn = KNeighborsClassifier(n_neighbors=min(15, len(sample_latent))).fit(sample_latent, sample_labels)
-    return knn.predict(latent).astype(np.int32), None
+    keys = list(xs)
+    sh, cl = cfg["shared"], cfg["clustering"]
+    sizes = [len(xs[p]) for p in keys]
+    idx = balanced_sample(sizes, sh["pixels_per_input"], sh["seed"])
+    n_each = max(len(i) for i in idx)
+    small = [f"{_stem(p)} ({len(i)})" for p, i in zip(keys, idx, strict=True) if len(i) < n_each]
+    if small:
+        log.warning("shared fit: %s give all their pixels, fewer than the %d of the others; "
+                    "their phases weigh less in the fit", ", ".join(small), n_each)  # fmt: skip
+    sample = np.concatenate([xs[p][i] for p, i in zip(keys, idx, strict=True)])
+    k = cl["method_args"].get("n_components") or cl["method_args"].get("n_clusters") or 0
+    need = max(MIN_SHARED_PIXELS, int(k) if isinstance(k, int) else 0)
+    if len(sample) < need:
+        raise bad_value(
+            "shared.pixels_per_input", sh["pixels_per_input"],
+            f"inputs with at least {need} pixels together for a shared fit; these have "
+            f"{len(sample)} ({', '.join(f'{_stem(p)}: {s}' for p, s in zip(keys, sizes, strict=True))}"
+            f" after binning)",
+        )  # fmt: skip
+    log.info("shared fit on %d pixels (%s)", len(sample),
+             ", ".join(f"{_stem(p)}: {len(i)}" for p, i in zip(keys, idx, strict=True)))  # fmt: skip
+    tfit = StageTimer(prefix="shared: ")
+    # the autoencoder's working folder: locked while in use, removed however the fit ends
+    # (error, Ctrl-C, SIGTERM); one left by a killed run is removed by the next run
+    clean_stale_staging(out)
+    work = StagingDir(out, ".shared-autoencoder") if cfg["latent"]["method"] == "autoencoder" else None
+    try:
+        with tfit("latent"):
+            proj = LatentProjector(cfg["latent"], progress=progress,
+                                   work_dir=work.path if work is not None else None)
+            proj.fit(sample)
+            latents = {p: proj.transform(xs[p]) for p in keys}
+        with tfit("clustering"):
+            fit = fit_clusters(proj.fit_latent_, cl["method"], dict(cl["method_args"]),
+                               random_state=cl["method_args"].get("random_state", 0) or 0)
+            assigned = {p: predict_clusters(fit, latents[p]) for p in keys}
+    finally:
+        if work is not None:
+            work.remove()
+    return idx, latents, fit, assigned, tfit
 
 
 def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=None,
                options=None) -> list[RunResult]:
     """One latent space and one clustering for all inputs (see the module notes)."""
-    from ..clustering import fit_clusters
+    from ..clustering import PixelSegmenter
 
     paths = [Path(p) for p in paths]
     results = {p: RunResult(input=p, stem=_stem(p)) for p in paths}
@@ -165,36 +167,23 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
         return list(results.values())
     keys = list(datasets)
     t0 = StageTimer()
+    chain = list(f["normalisation"])
     with t0("features"):
-        _pooled_chain(datasets, maps, f["normalisation"])
+        features = _pooled_features(maps, chain)
     del maps
-    xs = {p: _flat_features(datasets[p]) for p in keys}
-    sh = cfg["shared"]
-    idx = balanced_sample([len(xs[p]) for p in keys], sh["pixels_per_input"], sh["seed"])
-    sample = np.concatenate([xs[p][i] for p, i in zip(keys, idx, strict=True)])
-    log.info("shared fit on %d pixels (%d from each of %d inputs)", len(sample), len(idx[0]), len(keys))
-    tfit = StageTimer(prefix="shared: ")
-    # the autoencoder's working folder: locked while in use, removed however the fit ends
-    # (error, Ctrl-C, SIGTERM); one left by a killed run is removed by the next run
-    clean_stale_staging(out)
-    work = StagingDir(out, ".shared-autoencoder") if cfg["latent"]["method"] == "autoencoder" else None
+    xs = {p: features[p].reshape(-1, features[p].shape[-1]) for p in keys}
     try:
-        with tfit("latent"):
-            proj = LatentProjector(cfg["latent"], work_dir=work.path if work else None,
-                                   progress=progress).fit(sample)
-            latents = {p: proj.transform(xs[p]) for p in keys}
-        cl = cfg["clustering"]
-        with tfit("clustering"):
-            fit = fit_clusters(proj.fit_latent_, cl["method"], dict(cl["method_args"]),
-                               random_state=cl["method_args"].get("random_state", 0) or 0)
-            assigned = {p: _assign(fit.model, cl["method"], proj.fit_latent_, fit.labels, latents[p])
-                        for p in keys}
-    finally:
-        if work is not None:
-            work.remove()
+        idx, latents, fit, assigned, tfit = _shared_fit(xs, cfg, out, progress)
+    except (SigmaError, ValueError, RuntimeError, TypeError, MemoryError) as exc:
+        for p in keys:
+            _fail(results[p], exc if isinstance(exc, SigmaError) else
+                  RuntimeError(f"the shared fit failed ({type(exc).__name__}: {exc})"))  # fmt: skip
+        return list(results.values())
+    cl = cfg["clustering"]
     shared_info = {
         "inputs": [str(p) for p in keys],
-        "pixels_per_input": int(len(idx[0])),
+        "pixels_per_input": int(max(len(i) for i in idx)),
+        "pixels_sampled": {_stem(p): int(len(i)) for p, i in zip(keys, idx, strict=True)},
         "feature_list": feats,
         "zscore": "pooled over all inputs",
         "timings_s": dict(tfit.timings),
@@ -209,13 +198,20 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
         bar = _bar(4, res.stem, progress)
         try:
             with StagedOutput(out, res.stem, overwrite=overwrite, protect=paths) as stage:
-                labels, proba = assigned[p]
+                a = assigned[p]
                 with timer("clustering"):
-                    ps = _segment(latents[p], datasets[p], cfg, method=_Assigned(labels, proba))
+                    ps = PixelSegmenter.from_labels(
+                        latents[p], datasets[p], a.labels.reshape(features[p].shape[:2]),
+                        proba=a.proba, membership=a.membership, features=features[p],
+                        feature_list=feats, method=f"{cl['method']} (shared)",
+                        method_args=dict(cl["method_args"]), model=fit.model,
+                    )
                 _tick(bar)
                 unmix, failed = _unmix_stage(ps, cfg, timer, progress)
                 _tick(bar)
                 record["dataset"] = _dataset_record(datasets[p])
+                record["dataset"]["normalisation_chain"] = [
+                    "zscore (pooled over all inputs)" if c == "zscore" else c for c in chain]
                 _finish(stage, ps, datasets[p], cfg, unmix, record, timer, bar, None, progress,
                         failed=failed)
             _done(res, stage.final, record)

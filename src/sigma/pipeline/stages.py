@@ -164,12 +164,10 @@ def _flat_features(ds) -> np.ndarray:
     return x.reshape(-1, x.shape[-1])
 
 
-def _segment(latent, ds, cfg: dict, method=None):
+def _segment(latent, ds, cfg: dict):
     from ..clustering import PixelSegmenter
 
     cl = cfg["clustering"]
-    if method is not None:
-        return PixelSegmenter(latent, ds, method, None)
     refine = None if cl["refine"] == "none" else cl["refine"]
     return PixelSegmenter(latent, ds, cl["method"], dict(cl["method_args"]),
                           random_state=cl["method_args"].get("random_state", 0) or 0,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..._errors import bad_file
-from .._common import fit_image_to_grid
+from ..._resample import resample
 from ._spec import _IMAGE_KINDS, _scalar
 
 logger = logging.getLogger("sigma.io.h5oina")
@@ -28,8 +28,8 @@ def _place_on_grid(
     --------
     >>> img = np.arange(16, dtype=np.float32).reshape(4, 4)
     >>> out, resampled = _place_on_grid(img, (4, 4), (0.5, 0.5), (0.5, 0.5))
-    >>> resampled, out[0].tolist()  # the bottom-right quarter, upsampled 2x (linear)
-    (True, [10.0, 10.25, 10.75, 11.0])
+    >>> resampled, out[0].tolist()  # the bottom-right quarter, upsampled 2x
+    (True, [10.0, 10.0, 11.0, 11.0])
     """
     h, w = img.shape
     if rel_offset is not None and rel_size is not None:
@@ -43,7 +43,7 @@ def _place_on_grid(
             img = img[y0:y1, x0:x1]
     if img.shape == tuple(grid):
         return img.astype(np.float32), (h, w) != img.shape
-    return fit_image_to_grid(img, grid), True
+    return resample(img, grid, mode="area"), True
 
 
 def _read_images(f, site: str, grid: tuple[int, int], eds_header, path: Path):
