@@ -262,6 +262,13 @@ def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> s
         ("Phase proportions", _safe("proportions", lambda: _proportions_table(ps))),
         ("Cluster spectra", _safe("cluster spectra", lambda: img_tag(_cluster_spectra_fig(ps), "cluster spectra"))),
     ]
+    failed = record.get("failed_stage")
+    if failed:
+        sections.insert(0, ("Incomplete run", (
+            f'<p class="note"><b>Stage {html.escape(str(failed.get("stage")))!r} failed:</b> '
+            f'{html.escape(str(failed.get("error")))}. The outputs of the stages before it '
+            "(phase map, labels, masks, cluster spectra, clustering state) are complete; "
+            "those of the failed stage are missing.</p>")))
     if unmix is not None:
         sections.append(("NMF", _safe("nmf", lambda: _nmf_section(ps, unmix))))
     for head, body in (extra or {}).items():
