@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sigma.cli.main import main
+from sigma.pipeline.outputs import OutputExistsError
 from sigma.pipeline.provenance import file_sha256
 from sigma.pipeline.runner import STATE_FILE, prepare_dataset, run_batch
 
@@ -30,7 +31,7 @@ def test_demo_writes_every_output(demo_out, capsys):
     assert np.array_equal(tifffile.imread(demo_out / "labels.tiff"), labels)
     masks = sorted(p.name for p in (demo_out / "masks").iterdir())
     assert masks == sorted([f"cluster_{i}.tiff" for i in np.unique(labels[labels >= 0])]
-                           + ["sigma_masks.json"])  # the manifest of what SIGMA2 wrote there
+                           + [".sigma2-files.json"])  # the ledger of what SIGMA2 wrote there
     with open(demo_out / "cluster_spectra.csv") as fh:
         header = next(csv.reader(fh))
     assert header[0] == "energy_keV" and header[1:] == [f"cluster_{i}" for i in range(5)]
@@ -82,10 +83,22 @@ def test_overwrite_safety(tmp_path, make_input, fast_cfg, capsys):
     cfg.write_text('[preprocess]\nbin = [1, 1]\n')
     assert main(["-q", "run", str(path), "--config", str(cfg), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert f"File '{tmp_path / 'ph'}' already exists" in err and "--overwrite" in err
+    # a folder SIGMA2 did not write: refused, naming what is in it, not steering to --overwrite
+    assert f"File '{tmp_path / 'ph'}' already exists and SIGMA2 will not replace it" in err
+    assert "keep.txt" in err and "--overwrite" not in err
+    with pytest.raises(OutputExistsError, match="keep.txt"):
+        run_batch([path], fast_cfg, tmp_path, overwrite=True, progress=False)
     assert (tmp_path / "ph" / "keep.txt").read_text() == "mine"
+    (tmp_path / "ph" / "keep.txt").unlink()
+    (tmp_path / "ph").rmdir()
+    [res] = run_batch([path], fast_cfg, tmp_path, progress=False)
+    assert res.ok
+    # its own earlier output: refused without --overwrite (now pointing to it), replaced with it
+    assert main(["-q", "run", str(path), "--config", str(cfg), "--out", str(tmp_path)]) == 1
+    assert "--overwrite to replace it" in capsys.readouterr().err
+    first = (res.out_dir / "run.json").read_text()
     [res] = run_batch([path], fast_cfg, tmp_path, overwrite=True, progress=False)
-    assert res.ok and not (tmp_path / "ph" / "keep.txt").exists()
+    assert res.ok and (res.out_dir / "run.json").read_text() != first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "ph"]
 
 
@@ -214,6 +227,10 @@ def dask_runs(make_input, real_dir, fast_cfg_shared, tmp_path_factory):
         "bcf": real_dir / "bcf/16x16_12bit_packed_8bit.bcf",
     }
     root = tmp_path_factory.mktemp("dask")
+    b = bytearray(inputs["bcf"].read_bytes())  # a bit-flipped .bcf: once a KilledWorker
+    b[int(len(b) * 0.7):int(len(b) * 0.7) + 256] = b"\xff" * 256
+    (root / "bad.bcf").write_bytes(bytes(b))
+    inputs["bad_bcf"] = root / "bad.bcf"
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -223,6 +240,13 @@ def dask_runs(make_input, real_dir, fast_cfg_shared, tmp_path_factory):
     finally:
         torch.set_num_threads(n)
     return {fmt: (m, d) for fmt, m, d in zip(inputs, mem, dist, strict=True)}
+
+
+def test_corrupt_bcf_fails_alone_in_memory_and_on_a_local_cluster(dask_runs):
+    mem, dist = dask_runs["bad_bcf"]
+    for r in (mem, dist):
+        assert not r.ok and "bad.bcf' crashed the decoder (SIG" in r.error, r.error
+    assert not [p for p in dist.input.parent.glob("*/.*partial*")]
 
 
 @pytest.mark.parametrize("fmt", ["hspy", "h5oina", "bcf"])

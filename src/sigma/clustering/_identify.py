@@ -107,6 +107,9 @@ class IdentifyMixin:
         self._report_cache = {k: v for k, v in self._report_cache.items() if k in keep}
         self._cache["identify"] = res
         logger.info("identified %d clusters: %s", len(res), res.names)
+        notify = getattr(self, "notify_changed", None)
+        if notify is not None:
+            notify("names", "identify_phases")
         return res
 
     @staticmethod
@@ -127,10 +130,27 @@ class IdentifyMixin:
 
     @property
     def cluster_names(self) -> dict[int, str]:
-        """``{cluster id: display name}`` (``'ilmenite FeTiO₃'``, ``'unknown (Fe, Ti, O)'``);
-        empty until :meth:`identify_phases` has run. Kept current through edits."""
+        """``{cluster id: display name}`` (``'ilmenite FeTiO₃'``, ``'unknown (Fe, Ti, O)'``).
+
+        Empty until :meth:`identify_phases` has run (or names are set); kept current through
+        edits. Names set by assignment (``ps.cluster_names = {3: 'my slag'}``) take precedence
+        over identified ones; only ids of existing clusters are returned.
+        """
         res = self.phase_identification
-        return {} if res is None else dict(res.names)
+        names = {} if res is None else dict(res.names)
+        names.update(getattr(self, "_user_names", None) or {})
+        ids = set(self.cluster_ids.tolist())
+        return {k: v for k, v in names.items() if k in ids}
+
+    @cluster_names.setter
+    def cluster_names(self, names) -> None:
+        if names is None:
+            names = {}
+        if not isinstance(names, dict) or not all(
+            isinstance(v, str) and str(k).lstrip("-").isdigit() for k, v in names.items()
+        ):
+            raise bad_value("cluster_names", names, "a dict {cluster id: name}")
+        self._user_names = {int(k): v for k, v in names.items()}
 
     def cluster_label(self, cluster_id: int, with_fraction: bool = True) -> str:
         """``'3 · ilmenite FeTiO₃ · 12.4 %'`` (area of all scanned pixels); ``'3'`` unnamed."""

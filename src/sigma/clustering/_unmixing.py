@@ -94,6 +94,7 @@ class SpectraMixin:
         self.weights_index = [f"cluster_{i}" for i in ids]
         self.weights_columns = [f"w_{j}" for j in range(components.shape[0])]
         self.nmf_reconstruction_error = getattr(model, "reconstruction_err_", None)
+        self.notify_changed("nmf")
 
     def get_unmixed_spectra_profile(
         self,
@@ -172,16 +173,11 @@ class SpectraMixin:
         weights, components
             As in :meth:`get_unmixed_spectra_profile`.
         """
-        from sklearn.decomposition import NMF
-
-        from sigma.unmixing.nmf import _check_k, seeded_initialisation
+        from sigma.unmixing.nmf import unmix_spectra_seeded
 
         if method != "NMF":
             raise bad_value("method", method, "'NMF' (a seeded start needs init='custom')")
         args = dict(method_args or {})
-        fill = args.pop("init", None) or "nndsvda"
-        if fill == "custom":
-            fill = "nndsvda"
         seeds = []
         if seed_clusters is not None:
             seed_ids = self._check_ids(seed_clusters, "seed_clusters")
@@ -190,25 +186,17 @@ class SpectraMixin:
         if seed_spectra is not None:
             seeds.append(np.atleast_2d(np.asarray(seed_spectra, dtype=np.float64)))
         if not seeds:
+            fill = args.pop("init", None) or "nndsvda"
             return self.get_unmixed_spectra_profile(
                 clusters_to_be_calculated, n_components, normalised, method,
-                {**args, "init": fill}, spectra_kind=spectra_kind,
+                {**args, "init": "nndsvda" if fill == "custom" else fill},
+                spectra_kind=spectra_kind,
             )  # fmt: skip
         ids, x = self._nmf_input(clusters_to_be_calculated, normalised, spectra_kind)
-        k = _check_k(n_components, x)
-        w0, h0 = seeded_initialisation(
-            x, np.vstack(seeds), k, init=fill, random_state=args.get("random_state")
+        weights, components, model = unmix_spectra_seeded(
+            x, np.vstack(seeds), n_components, method_args=args
         )
-        args.setdefault("max_iter", 1000)
-        try:
-            model = NMF(n_components=k, init="custom", **args)
-        except TypeError as exc:
-            raise bad_value(
-                "method_args", method_args, f"keyword arguments of NMF ({exc})"
-            ) from None
-        weights = model.fit_transform(x, W=w0, H=h0)
-        components = np.asarray(model.components_, dtype=np.float64)
-        self._store_nmf(ids, np.asarray(weights, dtype=np.float64), components, model)
+        self._store_nmf(ids, weights, components, model)
         return self.nmf_weights, components
 
     def abundance_maps(self, components=None, *, progress: bool | None = None) -> np.ndarray:

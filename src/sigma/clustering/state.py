@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from sigma._errors import bad_file
+from sigma._files import atomic_write
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "check_state", "write_state", "read_state"]
 
@@ -69,16 +68,8 @@ def write_state(path, arrays: dict, meta: dict) -> Path:
     payload["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     if not path.parent.exists():
         raise bad_file(path.parent, "does not exist", "an existing folder for the state file")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        np.savez_compressed(fh, **payload)
     return path
 
 

@@ -142,9 +142,34 @@ def fit_image_to_grid(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return resample(img, shape, mode="area")
 
 
-def wrap_reader_error(path: Path, exc: Exception):
-    """Turn a low-level reader exception into a file error naming the path."""
+def wrap_reader_error(path: Path, exc: BaseException):
+    """Turn a low-level reader exception into a file error naming the path.
+
+    Only a failure of the content is called "truncated or corrupt": a missing file, a
+    permission problem or a lack of memory says so instead.
+
+    Examples
+    --------
+    >>> str(wrap_reader_error(Path("a.bcf"), PermissionError(13, "Permission denied")))
+    "File 'a.bcf' could not be opened: permission denied; expected a file you may read (check its permissions)."
+    >>> str(wrap_reader_error(Path("a.bcf"), MemoryError()))[:64]
+    "File 'a.bcf' needs more memory than is free to read it (MemoryEr"
+    """
     log.debug("reader error for %s", path, exc_info=exc)
+    if isinstance(exc, PermissionError):
+        return bad_file(path, "could not be opened: permission denied",
+                        "a file you may read (check its permissions)")
+    if isinstance(exc, MemoryError):
+        detail = f": {exc}" if str(exc) else ""
+        return bad_file(path, f"needs more memory than is free to read it (MemoryError{detail}); "
+                        "the file itself may be fine",
+                        "more free memory, lazy=True, or a downsampled read")
+    if isinstance(exc, FileNotFoundError):
+        missing = getattr(exc, "filename", None) or path
+        need = f" (needed to read '{path}')" if str(missing) != str(path) else ""
+        return bad_file(missing, "does not exist" + need)
+    if isinstance(exc, IsADirectoryError):
+        return bad_file(path, "is a folder", "a file")
     return bad_file(
         path,
         f"could not be read ({type(exc).__name__}: {exc}); it may be truncated or corrupt",

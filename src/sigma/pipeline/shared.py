@@ -14,18 +14,24 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import SigmaError, bad_value
+from .._files import FileLedger, StagingDir, clean_stale_staging
 from .latent import LatentProjector, balanced_sample
-from .outputs import (
-    StagedOutput,
-    atomic_write_csv,
-    check_free,
-)
+from .outputs import StagedOutput, atomic_write_csv, check_free
 from .provenance import StageTimer
-from .results import RunResult, _base_record, _dataset_record, _fail, _finish, _stem
+from .results import (
+    STAGE_ERRORS,
+    RunResult,
+    _base_record,
+    _dataset_record,
+    _done,
+    _fail,
+    _finish,
+    _stem,
+)
 from .stages import (
     _bar,
     _tick,
-    _unmix,
+    _unmix_stage,
     _weak_lines,
     load_dataset,
     preprocess_dataset,
@@ -89,11 +95,14 @@ def _shared_fit(xs: dict, cfg: dict, out, progress):
     log.info("shared fit on %d pixels (%s)", len(sample),
              ", ".join(f"{_stem(p)}: {len(i)}" for p, i in zip(keys, idx, strict=True)))  # fmt: skip
     tfit = StageTimer(prefix="shared: ")
-    work = Path(out) / ".shared-autoencoder"
+    # the autoencoder's working folder: locked while in use, removed however the fit ends
+    # (error, Ctrl-C, SIGTERM); one left by a killed run is removed by the next run
+    clean_stale_staging(out)
+    work = StagingDir(out, ".shared-autoencoder") if cfg["latent"]["method"] == "autoencoder" else None
     try:
         with tfit("latent"):
             proj = LatentProjector(cfg["latent"], progress=progress,
-                                   work_dir=work if cfg["latent"]["method"] == "autoencoder" else None)
+                                   work_dir=work.path if work is not None else None)
             proj.fit(sample)
             latents = {p: proj.transform(xs[p]) for p in keys}
         with tfit("clustering"):
@@ -101,10 +110,8 @@ def _shared_fit(xs: dict, cfg: dict, out, progress):
                                random_state=cl["method_args"].get("random_state", 0) or 0)
             assigned = {p: predict_clusters(fit, latents[p]) for p in keys}
     finally:
-        if cfg["latent"]["method"] == "autoencoder":
-            import shutil
-
-            shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            work.remove()
     return idx, latents, fit, assigned, tfit
 
 
@@ -119,7 +126,7 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
     datasets = {}
     for p in paths:
         try:
-            check_free(Path(out) / results[p].stem, overwrite)
+            check_free(Path(out) / results[p].stem, overwrite, protect=paths)
             with timers[p]("load"):
                 ds = load_dataset(p, cfg, lazy=lazy)
             with timers[p]("preprocess"):
@@ -190,7 +197,7 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
         record["shared"] = shared_info
         bar = _bar(5, res.stem, progress)  # nmf, features, identify, outputs, report
         try:
-            with StagedOutput(out, res.stem, overwrite=overwrite) as stage:
+            with StagedOutput(out, res.stem, overwrite=overwrite, protect=paths) as stage:
                 a = assigned[p]
                 with timer("clustering"):
                     ps = PixelSegmenter.from_labels(
@@ -200,26 +207,27 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
                         method_args=dict(cl["method_args"]), model=fit.model,
                     )
                 _tick(bar)
-                with timer("nmf"):
-                    unmix = _unmix(ps, cfg, progress)
+                unmix, failed = _unmix_stage(ps, cfg, timer, progress)
                 _tick(bar)
                 record["dataset"] = _dataset_record(datasets[p])
                 record["dataset"]["normalisation_chain"] = [
                     "zscore (pooled over all inputs)" if c == "zscore" else c for c in chain]
-                _finish(stage, ps, datasets[p], cfg, unmix, record, timer, bar, None, progress)
-            res.ok, res.out_dir = True, stage.final
-            res.report = stage.final / "report.html" if cfg["report"]["enabled"] else None
-            res.proportions = record["results"]["proportions"]
-        except (SigmaError, OSError, ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
+                _finish(stage, ps, datasets[p], cfg, unmix, record, timer, bar, None, progress,
+                        failed=failed)
+            _done(res, stage.final, record)
+        except STAGE_ERRORS as exc:
             _fail(res, exc)
         finally:
             bar.close()
             res.timings = dict(timer.timings)
-    done = [results[p] for p in keys if results[p].ok]
+    done = [results[p] for p in keys if results[p].out_dir is not None]
     if done:
         ids = sorted({int(i) for r in done for i in r.proportions})
         rows = [[i, *[r.proportions.get(str(i), 0.0) for r in done]] for i in ids]
-        atomic_write_csv(Path(out) / "shared_proportions.csv", ["cluster", *[r.stem for r in done]], rows)
+        ledger = FileLedger(out)
+        ledger.check_writable(["shared_proportions.csv"])
+        ledger.record([atomic_write_csv(Path(out) / "shared_proportions.csv",
+                                        ["cluster", *[r.stem for r in done]], rows)])
     return list(results.values())
 
 

@@ -337,6 +337,13 @@ def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> s
     if getattr(ps, "_identify_params", None):
         sections.append(("Phase identification", _safe("identification", lambda: _identification_section(ps))))
         sections.append(("Modal statistics", _safe("modal statistics", lambda: _modal_section(ps))))
+    failed = record.get("failed_stage")
+    if failed:
+        sections.insert(0, ("Incomplete run", (
+            f'<p class="note"><b>Stage {html.escape(str(failed.get("stage")))!r} failed:</b> '
+            f'{html.escape(str(failed.get("error")))}. The outputs of the stages before it '
+            "(phase map, labels, masks, cluster spectra, clustering state) are complete; "
+            "those of the failed stage are missing.</p>")))
     if unmix is not None:
         sections.append(("NMF", _safe("nmf", lambda: _nmf_section(ps, unmix))))
     for head, body in (extra or {}).items():
