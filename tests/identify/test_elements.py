@@ -1,12 +1,20 @@
 """Element detection: what is present, net counts with honest uncertainties, overlaps."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
-from conftest import E, counts
 
 from sigma.identify import detect_elements
 from sigma.identify.fitting import _gauss_channels
 from sigma.xray import fwhm
+
+_spec = importlib.util.spec_from_file_location("sigma_test_identify_spectra", Path(__file__).with_name("_spectra.py"))
+_spectra = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_spectra)
+E = _spectra.E
+counts = _spectra.counts
 
 
 def test_finds_the_elements_of_ilmenite_and_nothing_else():

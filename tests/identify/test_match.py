@@ -1,14 +1,22 @@
 """Naming spectra against the library: right names, 'unknown', polymorphs, user entries and
 reference spectra, and the bad-input messages."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
-from conftest import E, counts
 
 from sigma._errors import SigmaValueError
 from sigma.identify import PhaseLibrary, default_library, identify_spectra, identify_spectrum
 from sigma.io.emsa import write_emsa
 from sigma.synthetic import energy_axis
+
+_spec = importlib.util.spec_from_file_location("sigma_test_identify_spectra", Path(__file__).with_name("_spectra.py"))
+_spectra = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_spectra)
+E = _spectra.E
+counts = _spectra.counts
 
 LIB = default_library()
 

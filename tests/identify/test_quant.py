@@ -1,12 +1,19 @@
 """Cliff–Lorimer through eXSpy: the composition follows k-factor arithmetic on fitted intensities."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
-from conftest import counts
 
 from sigma.identify import cliff_lorimer, detect_elements
 from sigma.identify.quant import line_intensities
 from sigma.synthetic import energy_axis
+
+_spec = importlib.util.spec_from_file_location("sigma_test_identify_spectra", Path(__file__).with_name("_spectra.py"))
+_spectra = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_spectra)
+counts = _spectra.counts
 
 E_TEM = energy_axis(1024, 0.02, 0.0)
 

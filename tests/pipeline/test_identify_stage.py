@@ -1,10 +1,10 @@
 """The [identify] stage of ``sigma run``: its configuration, files, run.json entries, report."""
 
+import copy
 import csv
 import json
 
 import pytest
-from conftest import FAST
 
 from sigma.pipeline.config import ConfigError, validate_config
 from sigma.pipeline.runner import run_batch
@@ -24,19 +24,18 @@ def test_identify_config_is_validated():
 
 
 @pytest.fixture(scope="module")
-def named_run(tmp_path_factory):
+def named_run(tmp_path_factory, fast_cfg_shared):
     from sigma.synthetic import make_phantom
 
     root = tmp_path_factory.mktemp("ident")
     ph = make_phantom((24, 32), phases={"halite": "NaCl", "fluorite": "CaF2", "sylvite": "KCl"},
                       counts_per_pixel=150, n_channels=1024, energy_scale=0.02, energy_offset=-0.1, seed=1)
     path = ph.save_hspy(root / "salts.hspy")
-    user = dict(FAST)
-    user.update({"identify": {"enabled": True}, "report": {"enabled": True},
-                 "clustering": {"method_args": {"n_components": 3, "random_state": 0}},
-                 "features": {"lines": ["Na_Ka", "Cl_Ka", "Ca_Ka", "F_Ka", "K_Ka"],
-                              "normalisation": ["zscore"]}})
-    res = run_batch([path], validate_config(user), root / "out")
+    cfg = copy.deepcopy(fast_cfg_shared)
+    cfg["identify"]["enabled"] = cfg["report"]["enabled"] = True
+    cfg["clustering"]["method_args"] = {"n_components": 3, "random_state": 0}
+    cfg["features"].update(lines=["Na_Ka", "Cl_Ka", "Ca_Ka", "F_Ka", "K_Ka"], normalisation=["zscore"])
+    res = run_batch([path], cfg, root / "out")
     assert res[0].ok, res[0].error
     return res[0].out_dir
 

@@ -428,7 +428,7 @@ class PhaseLibrary:
 
     def to_csv(self, path) -> Path:
         """Write the composition entries as a library file (reference spectra are left out)."""
-        from ..pipeline.outputs import atomic_write_text
+        from .._files import atomic_write_text
 
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")

@@ -107,7 +107,7 @@ def write_emsa(
     >>> d["data"].tolist(), d["original_metadata"]["BEAMKV   -kV"], d["original_metadata"]["D2ELEMS"]
     ([0.0, 1.0, 2.0, 3.0, 4.0], 20.0, 'Fe,Ti,O')
     """
-    from ..pipeline.outputs import atomic_write_bytes, check_free
+    from .._files import atomic_write_bytes
 
     y = np.asarray(counts, dtype=np.float64).ravel()
     if y.size < 1 or not np.all(np.isfinite(y)):
@@ -118,7 +118,11 @@ def write_emsa(
     if not math.isfinite(energy_offset):
         raise bad_value("energy_offset", energy_offset, "a finite energy in keV")
     path = Path(path)
-    check_free(path, overwrite)
+    if path.exists() and not overwrite:
+        err = bad_file(path, "already exists", "a new file name, or overwrite=True to replace it")
+        raise FileExistsError(str(err))
+    if path.is_dir():
+        raise bad_file(path, "is a folder", "a file name ending in .msa")
     ts = timestamp or _dt.datetime.now(_dt.UTC)
     els = [str(e) for e in elements]
     lines = [
