@@ -11,7 +11,9 @@ selection on the fit's χ²:
 2. **Calibration.** Energy offset, gain and resolution are refined on the chosen elements,
    sum (pile-up) peaks of the strongest lines are added as nuisance terms, and step 1 resumes.
 3. **Backward.** An element whose removal raises the χ² by less than ``min_significance²`` is
-   dropped.
+   dropped. Uncommon elements (Ba, Sr, Zr, Sn, REE La/Ce/Nd …) must reach one more sigma and
+   rare ones (other lanthanides, platinum-group metals, Tl …) three more (prior odds: a rare
+   element is not named on a misshapen neighbouring peak; a real one gives a large peak).
 4. **Overlaps.** For each element kept, every element with a line under its lines (S Kα / Mo Lα /
    Pb Mα, Ti Kβ / V Kα, Ba Lα / Ti Kα, Mn Kβ / Fe Kα …) is tried in its place; when the swap
    fits within ``min_significance²`` of χ², the two cannot be told apart and both are reported
@@ -48,6 +50,10 @@ AMBIGUITY_CHI2 = 25.0
 _COMMON = ("O Si Al Fe Ca Na K Mg Ti P Mn C S Cl F N Cu Zn Cr Ni Pb",
            "Ba Sr Zr Sn Ag Au W Mo Co V Nb Ta Ce La Nd Y Bi Sb As Hg Pt B Ga Ge Se Cd In Te U Th "
            "Pd Ar Br I Cs Rb Sc Hf Be")
+
+
+#: Extra significance (sigma) asked of an element by its rarity tier (0 common, 1, 2 rare).
+RARITY_EXTRA_SIGMA = (0.0, 1.0, 3.0)
 
 
 def element_rarity(element: str) -> int:
@@ -254,8 +260,15 @@ class _Selector:
         self.f = fitter
         self.candidates = [c for c in candidates if fitter.families_in_range(c)]
         self.z2 = z_min**2
+        self.z_min = z_min
         self.max_elements = max_elements
         self.sum_peaks: list = []
+
+    def threshold(self, element: str) -> float:
+        """χ² gain an element must bring: ``min_significance`` squared, raised for uncommon
+        elements (+1σ) and rare ones (+3σ) — prior odds, so that a rare element is not named
+        on a misshapen neighbouring peak."""
+        return (self.z_min + RARITY_EXTRA_SIGMA[element_rarity(element)]) ** 2
 
     def fit(self, elements, **kw) -> LinearFit:
         return self.f.fit(elements, sum_peaks=self.sum_peaks, **kw)
@@ -285,13 +298,14 @@ class _Selector:
             if not cols:
                 break
             gain = score_test(fit, self.f.y, np.column_stack(cols))
-            order = [int(i) for i in np.argsort(-gain)[:4] if gain[i] >= self.z2]
-            best, best_gain = None, self.z2
+            margin = gain - np.array([self.threshold(n) for n in names])
+            order = [int(i) for i in np.argsort(-margin)[:4] if margin[i] >= 0]
+            best, best_margin = None, 0.0
             for i in order:
                 trial = self.fit([*chosen, names[i]], weights=fit.weights, background_per_kev=bpk)
-                g = fit.chi2 - trial.chi2
-                if g >= best_gain and trial.coef[trial.index(names[i])] > 0:
-                    best, best_gain = names[i], g
+                g = fit.chi2 - trial.chi2 - self.threshold(names[i])
+                if g >= best_margin and trial.coef[trial.index(names[i])] > 0:
+                    best, best_margin = names[i], g
             if best is None:
                 break
             chosen = [*chosen, best]
@@ -310,8 +324,9 @@ class _Selector:
             for el in chosen:
                 if fit.coef[fit.index(el)] <= 0:
                     gains[el] = -np.inf
-            worst = min(gains, key=gains.get)
-            if gains[worst] >= self.z2:
+            margins = {el: g - self.threshold(el) for el, g in gains.items()}
+            worst = min(margins, key=margins.get)
+            if margins[worst] >= 0:
                 break
             chosen = [e for e in chosen if e != worst]
             fit = self.fit(chosen)

@@ -563,6 +563,15 @@ class SpectrumFitter:
             w = np.where(excess > 2.0, 1e-6, 1.0 / np.maximum(b, 1.0))
         return b
 
+    def robust_background_per_kev(self):
+        """``E -> counts/keV`` of a background fitted alone, the channels well above it (peaks)
+        left out: a floor for the background under lines (cached per calibration)."""
+        key = ("robust", self.calibration)
+        if key not in self._fam_cache:
+            self._fam_cache[key] = self.background_per_kev_function(
+                self._background_only(self.calibration), self.calibration)  # fmt: skip
+        return self._fam_cache[key]
+
     def background_per_kev_function(self, background: np.ndarray, cal: Calibration | None = None):
         """Callable ``E -> background counts per keV`` interpolated from a fitted background."""
         cal = cal or self.calibration

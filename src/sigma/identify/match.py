@@ -229,12 +229,15 @@ def _measure_fit(fitter, fit, bpk, family_nets) -> _Measured:
     nb = fit.n_background
     cov_bb = fit.cov[:nb, :nb]
     width = fitter.channel_width()
+    robust = fitter.robust_background_per_kev()
     for el, (primary, _) in fit.family_ratios.items():
         i_el = fit.index(el)
         for f, (net, var) in family_nets(fit, el).items():
             key = f"{el} {f}"
             e_a = fitter.alpha_energy(el, f)
-            b = bpk(e_a)
+            # a fit may push its background to ~0 under a big peak it cannot shape; the
+            # continuum is then taken from the peak-free background fit (half of it at least)
+            b = max(bpk(e_a), 0.5 * robust(e_a))
             # background per keV under the line = g . coef[:nb]; its variance and covariance
             ch = int(np.clip(np.searchsorted(e, e_a), 0, e.size - 1))
             g = fit.columns[ch, :nb] / width
