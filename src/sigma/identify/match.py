@@ -505,6 +505,15 @@ def _insufficient(report: ElementReport) -> PhaseIdentification:
                                [], [], report, n)  # fmt: skip
 
 
+def _unseen(scorer: _Scorer, phase: Phase) -> float:
+    """Mass fraction of a phase in elements whose lines are not measured here (ties go to the
+    candidate the spectrum says more about: graphite before boron carbide when B is unseen)."""
+    if phase.reference is not None:
+        return 0.0
+    seen = set(scorer.elements_of(phase))
+    return float(sum(c for el, c in phase.composition.items() if el not in seen and el != "H"))
+
+
 def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) -> PhaseIdentification:
     rep = scorer.rep
     # short-list on intensities taken from the detection fit, then refit the best exactly
@@ -514,14 +523,14 @@ def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) 
         c = scorer.score(phase)
         if c is not None:
             rough.append(c)
-    rough.sort(key=lambda c: (c.score, c.phase.name))
+    rough.sort(key=lambda c: (c.score, _unseen(scorer, c.phase), c.phase.name))
     scorer.approximate = False
     short = {c.phase.name for c in rough[:SHORTLIST]}
     for c in rough[:SHORTLIST]:
         short.update(p.name for p in library.same_composition(c.phase))
     scored = [c for c in (scorer.score(library[n]) for n in short) if c is not None]
     scored += [c for c in rough if c.phase.name not in short]
-    scored.sort(key=lambda c: (c.score, c.phase.name))
+    scored.sort(key=lambda c: (round(c.score, 6), _unseen(scorer, c.phase), c.phase.name))
     # merge phases of the same composition into the best-scored of them
     merged: list[Candidate] = []
     taken = set()
