@@ -32,6 +32,10 @@ Four parts, each printing a table and adding to one JSON file in ``benchmarks/re
 ``physics``
     How far the generator's line intensities are from :mod:`sigma.identify.physics`: per line
     family, the log ratio of their peak-to-background over every library phase at 20 kV.
+``speed``
+    Seconds to name a map of ten phases: a phantom whose clusters are its phases, and the real
+    P45 map's clusters from the default ``sigma run`` (whose identify-stage time is reported
+    too); cold (every cache cleared) and warm (columns and library predictions cached).
 ``real``
     ``sigma``'s default pipeline and identification on the real files with known phases
     (``SIGMA_SHARED_DATA``/real): the Hitachi benchtop Cu-on-Al standard, the P45 dacite.
@@ -386,6 +390,80 @@ def physics_offsets(beam_energy, out):
         print(f"  {k:6s} {v['mean']:+.2f} ± {v['sd']:.2f}  (n={v['n']})")
 
 
+# ----------------------------------------------------------------------------- speed
+SPEED_PHASES = ("quartz", "albite", "orthoclase", "anorthite", "biotite", "augite", "ilmenite",
+                "magnetite", "fluorapatite", "calcite")  # fmt: skip
+
+
+def _clear_caches():
+    """Forget every cached column and prediction: the next identification starts cold."""
+    from sigma.identify import fitting, match, physics
+
+    fitting._SHARED.clear()
+    for f in (match._predicted, match._trace_pb, match._detectable, physics.family_edge):
+        f.cache_clear()
+
+
+def _time_naming(x, energy, beam_energy, lib, repeats=2):
+    """Seconds of identify_clusters on (K, C) summed spectra: cold (caches cleared) and warm
+    (a new map with the same axis and beam energy: columns and predictions cached)."""
+    from sigma.identify import identify_clusters
+
+    _clear_caches()
+    t = time.perf_counter()
+    res = identify_clusters(x, list(range(len(x))), energy, beam_energy=beam_energy, library=lib)
+    cold = time.perf_counter() - t
+    warm = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        identify_clusters(x, list(range(len(x))), energy, beam_energy=beam_energy, library=lib)
+        warm.append(time.perf_counter() - t)
+    return cold, min(warm), res
+
+
+def speed(out):
+    """Seconds to name a 10-phase map: a phantom (cluster = phase) and the real P45 map's
+    clusters (from the default ``sigma run``, whose identify-stage time is also reported)."""
+    import tempfile
+
+    from sigma.identify import default_library
+    from sigma.io.emsa import read_emsa
+    from sigma.pipeline.config import validate_config
+    from sigma.pipeline.runner import run_batch
+    from sigma.synthetic import make_phantom
+
+    lib = default_library()
+    res = {}
+    ph = make_phantom((64, 64), phases={n: lib[n].composition for n in SPEED_PHASES}, counts_per_pixel=100, seed=3)
+    lab = ph.labels.ravel()
+    cube = ph.spectra.reshape(-1, ph.spectra.shape[-1]).astype(np.float64)
+    x = np.stack([cube[lab == k].sum(0) for k in range(len(SPEED_PHASES))])
+    cold, warm, r = _time_naming(x, ph.energy_axis, 20.0, lib)
+    res["phantom_10"] = {"cold_s": cold, "warm_s": warm, "names": [v.name for v in r.results.values()],
+                         "correct": sum(v.best is not None and v.best.phase.name == n or n in (v.best.same_composition if v.best else [])
+                                        for v, n in zip(r.results.values(), SPEED_PHASES, strict=True))}
+    print(f"  phantom, 10 phases: {cold:.2f} s cold, {warm:.2f} s warm; "
+          f"{res['phantom_10']['correct']}/10 named right")
+    data = Path(os.environ.get("SIGMA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    path = data / "real" / "bcf" / "P45_12bit_packed_8bit.bcf"
+    if path.exists():
+        cfg = validate_config({"report": {"enabled": False}, "masks": {"export": False}})
+        with tempfile.TemporaryDirectory() as tmp:
+            _clear_caches()
+            r = run_batch([path], cfg, Path(tmp) / "out", progress=False)[0]
+            rec = json.loads((r.out_dir / "run.json").read_text())
+            files = sorted((r.out_dir / "spectra").glob("cluster_*.msa"))
+            spec = [read_emsa(f) for f in files]
+        x = np.stack([d["counts"] for d in spec])
+        cold, warm, _ = _time_naming(x, spec[0]["energy"], 20.0, lib)
+        t = rec.get("timings_s", {})
+        res["p45"] = {"clusters": len(x), "run_identify_stage_s": t.get("identify"),
+                      "run_total_s": sum(v for v in t.values() if isinstance(v, (int, float))),
+                      "naming_cold_s": cold, "naming_warm_s": warm}
+        print(f"  P45 ({len(x)} clusters): sigma run identify stage {t.get('identify'):.2f} s of "
+              f"{res['p45']['run_total_s']:.1f} s; naming alone {cold:.2f} s cold, {warm:.2f} s warm")
+    out["speed"] = res
+
 # ----------------------------------------------------------------------------- real data
 def real(out):
     from sigma.pipeline.config import validate_config
@@ -422,8 +500,8 @@ def real(out):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", nargs="+", default=["physics", "phantom", "unknown", "independent", "real"],
-                    choices=["physics", "phantom", "unknown", "independent", "real"])
+    ap.add_argument("--parts", nargs="+", default=["speed", "physics", "phantom", "unknown", "independent", "real"],
+                    choices=["speed", "physics", "phantom", "unknown", "independent", "real"])
     ap.add_argument("--energies", nargs="+", type=float, default=[10.0, 15.0, 20.0])
     ap.add_argument("--counts", nargs="+", type=float, default=[10.0, 100.0])
     ap.add_argument("--maps", type=int, default=3, help="maps per (energy, counts) setting")
@@ -434,6 +512,8 @@ def main(argv=None):
     os.environ.setdefault("SIGMA_PROGRESS", "0")
     warnings.filterwarnings("ignore")
     out = {"args": vars(args), "python": sys.version.split()[0], "started": time.strftime("%Y-%m-%d %H:%M")}
+    if "speed" in args.parts:
+        speed(out)
     if "physics" in args.parts:
         physics_offsets(20.0, out)
     if "phantom" in args.parts or "unknown" in args.parts:

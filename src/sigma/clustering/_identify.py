@@ -46,7 +46,7 @@ class IdentifyMixin:
                 "fwhm_mnka": float(getattr(ds, "fwhm_mnka", 130.0) or 130.0)}  # fmt: skip
 
     def identify_phases(self, library=None, *, nuisance=None, min_p_value: float | None = None,
-                        calibrate: bool = True, beam_energy: float | None = None, **detect_kw):
+                        calibrate: bool = False, beam_energy: float | None = None, **detect_kw):
         """Name every cluster from its summed spectrum against a phase library.
 
         Parameters
@@ -102,9 +102,10 @@ class IdentifyMixin:
                                 nuisance=p["nuisance"], min_p_value=p["min_p_value"],
                                 calibrate=p["calibrate"], report_cache=self._report_cache,
                                 **p["detect_kw"])  # fmt: skip
-        # keep the report cache to the spectra of the current clusters
+        # keep the report cache to the spectra of the current clusters (and the map calibration)
         keep = set(self._spectrum_keys(spectra))
-        self._report_cache = {k: v for k, v in self._report_cache.items() if k in keep}
+        self._report_cache = {k: v for k, v in self._report_cache.items()
+                              if k[0] == "calibration" or k[0] in keep}  # fmt: skip
         self._cache["identify"] = res
         logger.info("identified %d clusters: %s", len(res), res.names)
         notify = getattr(self, "notify_changed", None)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._errors import bad_value
-from .elements import ElementReport, detect_elements
+from .elements import ElementReport, detect_elements, map_calibration
 from .library import PhaseLibrary, default_library
 from .match import DEFAULT_NUISANCE, MIN_P_VALUE, PhaseIdentification, identify_spectra
 
@@ -104,7 +104,7 @@ def identify_clusters(
     library: PhaseLibrary | None = None,
     nuisance=None,
     min_p_value: float = MIN_P_VALUE,
-    calibrate: bool = True,
+    calibrate: bool = False,
     report_cache: dict | None = None,
     **detect_kw,
 ) -> ClusterIdentification:
@@ -158,12 +158,21 @@ def identify_clusters(
                         "the accelerating voltage in kV (the file gives none: set it on the dataset)")  # fmt: skip
     library = default_library() if library is None else library
     cache = {} if report_cache is None else report_cache
+    # one calibration for the map, refined on the sum of every cluster (the detector's, not a
+    # phase's): kept through edits, so the reports of unchanged clusters stay valid
+    setting = ("calibration", spectrum_key(energy), float(beam_energy), kind, float(fwhm_mnka),
+               repr(detect_kw.get("energy_range")))  # fmt: skip
+    if setting not in cache:
+        cache[setting] = map_calibration(x.sum(axis=0), energy, beam_energy=beam_energy, kind=kind,
+                                         fwhm_mnka=fwhm_mnka, energy_range=detect_kw.get("energy_range"))
+    cal, window = cache[setting]
+    kw = {**detect_kw, "energy_range": window}
     reports: list[ElementReport] = []
     for row in x:
-        key = spectrum_key(row)
+        key = (spectrum_key(row), setting, repr(sorted(detect_kw.items())))
         if key not in cache:
             cache[key] = detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
-                                         fwhm_mnka=fwhm_mnka, **detect_kw)  # fmt: skip
+                                         fwhm_mnka=fwhm_mnka, calibration=cal, **kw)  # fmt: skip
         reports.append(cache[key])
     res = identify_spectra(x, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
                            library=library, nuisance=nuisance, min_p_value=min_p_value,

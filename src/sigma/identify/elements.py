@@ -299,7 +299,7 @@ class _Selector:
                 break
             gain = score_test(fit, self.f.y, np.column_stack(cols))
             margin = gain - np.array([self.threshold(n) for n in names])
-            order = [int(i) for i in np.argsort(-margin)[:4] if margin[i] >= 0]
+            order = [int(i) for i in np.argsort(-margin)[:3] if margin[i] >= 0]
             best, best_margin = None, 0.0
             for i in order:
                 trial = self.fit([*chosen, names[i]], weights=fit.weights, background_per_kev=bpk)
@@ -313,9 +313,16 @@ class _Selector:
         return chosen, fit
 
     def removal_gain(self, chosen, fit, el) -> float:
-        rest = [e for e in chosen if e != el]
-        sub = self.fit(rest, weights=fit.weights, background_per_kev=self.bpk(fit))
-        return sub.chi2 - fit.chi2
+        """χ² increase when ``el`` (its amplitude and deviation terms) is taken out of ``fit``.
+
+        With the fit's weights and penalties fixed the objective is quadratic, so the increase
+        is exactly :math:`c_B^T (\\Sigma_{BB})^{-1} c_B` over the element's block :math:`B` of
+        coefficients and covariance: no refit (the background's non-negativity aside).
+        """
+        block = [i for i, n in enumerate(fit.names) if n == el or n.startswith(f"dev:{el}:")]
+        c = fit.coef[block]
+        cov = fit.cov[np.ix_(block, block)]
+        return float(c @ np.linalg.pinv(cov, rcond=1e-10, hermitian=True) @ c)
 
     def backward(self, chosen: list[str], fit: LinearFit) -> tuple[list[str], LinearFit]:
         while chosen:
@@ -387,6 +394,7 @@ def detect_elements(
     energy_range: tuple[float, float] | None = None,
     shape_error: float = 0.03,
     ambiguity_chi2: float = AMBIGUITY_CHI2,
+    calibration: Calibration | None = None,
 ) -> ElementReport:
     """Find the elements of one spectrum, with net counts, uncertainties and significance.
 
@@ -419,6 +427,9 @@ def detect_elements(
     ambiguity_chi2 : float
         An overlapping element that fits within this χ² of the chosen one is reported in
         ``ambiguous_with``.
+    calibration : Calibration, optional
+        Energy offset, gain and FWHM found elsewhere (:func:`map_calibration` on the whole
+        map's summed spectrum); used as is, without refinement.
 
     Returns
     -------
@@ -442,17 +453,65 @@ def detect_elements(
                        min_significance=min_significance, candidates=candidates,
                        refine_calibration=refine_calibration, max_elements=max_elements,
                        min_counts=min_counts, energy_range=energy_range, shape_error=shape_error,
-                       ambiguity_chi2=ambiguity_chi2)
+                       ambiguity_chi2=ambiguity_chi2, calibration=calibration)
+
+
+def map_calibration(
+    counts, energy, *, beam_energy: float, kind: str = "SEM", fwhm_mnka: float = 130.0,
+    energy_range: tuple[float, float] | None = None, min_significance: float = 3.0,
+) -> tuple[Calibration, tuple[float, float]]:
+    """Energy offset, gain and FWHM refined on one spectrum with many counts (a map's sum).
+
+    The calibration belongs to the detector, not to a phase: found once on the summed spectrum
+    of every cluster (the most counts there are), it serves every cluster's fit, which then
+    share their line profiles (one set of columns per map instead of one per cluster).
+
+    Returns
+    -------
+    (Calibration, (float, float))
+        The calibration and the fit window (keV) to use for the clusters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(2048, 0.01, -0.2)
+    >>> y = np.random.default_rng(0).poisson(2e5 * phase_spectrum("FeTiO3", e))
+    >>> cal, window = map_calibration(y, e, beam_energy=20.0)
+    >>> abs(cal.shift) < 0.005 and abs(cal.gain - 1) < 0.001, window[1]
+    (True, 20.0)
+    """
+    from threadpoolctl import threadpool_limits
+
+    y = np.asarray(counts, dtype=np.float64)
+    fitter = SpectrumFitter(y, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
+                            energy_range=energy_range)  # fmt: skip
+    window = (fitter.e_lo, fitter.e_hi)
+    if float(y.sum()) < MIN_COUNTS:
+        return fitter.calibration, window
+    with threadpool_limits(limits=1, user_api="blas"):
+        cands = candidate_elements(fitter.beam_energy, window)
+        sel = _Selector(fitter, cands, min_significance, 16)
+        chosen, _ = sel.forward([], limit=3)
+        if chosen:
+            fitter.refine_calibration(chosen)
+            chosen, fit = sel.forward(chosen, limit=6)
+            fitter.refine_calibration(sorted(chosen, key=lambda el: -fit.coef[fit.index(el)])[:6])
+    return fitter.calibration, window
 
 
 def _detect(counts, energy, *, beam_energy, kind, fwhm_mnka, min_significance, candidates,
-            refine_calibration, max_elements, min_counts, energy_range, shape_error, ambiguity_chi2):
+            refine_calibration, max_elements, min_counts, energy_range, shape_error, ambiguity_chi2,
+            calibration=None):
     y = np.asarray(counts, dtype=np.float64)
     total = float(np.nansum(y))
     if not np.isfinite(min_significance) or min_significance <= 0:
         raise bad_value("min_significance", min_significance, "a positive number of standard deviations")
     fitter = SpectrumFitter(y, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
                             energy_range=energy_range, shape_error=shape_error)  # fmt: skip
+    if calibration is not None:
+        fitter.set_calibration(calibration)
+        refine_calibration = False
     if total < min_counts:
         return ElementReport([], total, fitter.calibration, min_significance, [], fitter, None,
                              insufficient=True, min_counts=min_counts)  # fmt: skip

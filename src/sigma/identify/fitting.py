@@ -141,13 +141,25 @@ def low_energy_cutoff(counts, energy, search=(0.08, 0.6)) -> float:
 
 
 def _gauss_channels(edges: np.ndarray, centres, areas, fwhms) -> np.ndarray:
-    """Sum of Gaussians integrated over channels with the given edges."""
+    """Sum of Gaussians integrated over channels with the given edges.
+
+    Each Gaussian is evaluated only within ±8 standard deviations of its centre (the rest is
+    below 1e-15 of its area), so a line costs a few dozen channels, not the whole window.
+    """
     from scipy.special import ndtr
 
-    c = np.asarray(centres, dtype=float)[:, None]
-    sd = np.asarray(fwhms, dtype=float)[:, None] / 2.3548200450309493
-    cdf = ndtr((edges[None, :] - c) / sd)
-    return (np.asarray(areas, dtype=float)[:, None] * np.diff(cdf, axis=1)).sum(axis=0)
+    c = np.atleast_1d(np.asarray(centres, dtype=float))
+    a = np.broadcast_to(np.asarray(areas, dtype=float), c.shape)
+    sd = np.broadcast_to(np.asarray(fwhms, dtype=float), c.shape) / 2.3548200450309493
+    out = np.zeros(edges.size - 1)
+    lo = np.searchsorted(edges, c - 8 * sd)
+    hi = np.searchsorted(edges, c + 8 * sd) + 1
+    for ci, ai, si, i0, i1 in zip(c, a, sd, lo, hi, strict=True):
+        i0, i1 = max(int(i0) - 1, 0), min(int(i1), edges.size)
+        if i1 - i0 < 2 or ai == 0:
+            continue
+        out[i0 : i1 - 1] += ai * np.diff(ndtr((edges[i0:i1] - ci) / si))
+    return out
 
 
 def _tail_channels(edges: np.ndarray, centres, areas, fwhms) -> np.ndarray:
@@ -274,9 +286,13 @@ class SpectrumFitter:
         self.tail_error = float(tail_error)
         self.calibration = Calibration(fwhm_mnka=float(fwhm_mnka))
         self._breaks = _knots(lo, hi)
-        self._bg_cache: dict = {}
         self._n_spline = 0
         self._fam_cache: dict = {}
+        # line and background columns depend only on the axis, window, beam and calibration:
+        # fitters of the spectra of one map share them
+        self._shared = _shared_columns(
+            (lo, hi, float(self.energy_nominal[0]), self.energy_nominal.size, self.scale,
+             self.beam_energy, kind))  # fmt: skip
 
     # ------------------------------------------------------------------ geometry
     @property
@@ -311,24 +327,30 @@ class SpectrumFitter:
         detector's Al K and Si K edges and at the K and L3 edges of ``elements`` in the window.
         """
         cal = cal or self.calibration
-        key = (cal.shift, cal.gain)
-        if key not in self._bg_cache:
+        key = ("bg", cal.shift, cal.gain)
+        if key not in self._shared:
             e = self.energies(cal)
             shape = self.continuum_shape(e)
             basis = _bspline_basis(e, self._breaks)
             cols = shape[:, None] * basis
             keep = cols.max(axis=0) > 0
-            self._bg_cache = {key: (shape, cols[:, keep])}
-        shape, cols = self._bg_cache[key]
+            self._shared[key] = (shape, cols[:, keep])
+        shape, cols = self._shared[key]
         self._n_spline = cols.shape[1]
         edges = self.edges(elements)
         if not edges:
             return cols
+        steps = [self._edge_step(ek, cal, shape) for ek in edges]
+        return np.hstack([cols, np.column_stack(steps)])
+
+    def _edge_step(self, ek: float, cal: Calibration, shape: np.ndarray) -> np.ndarray:
         from scipy.special import ndtr
 
-        e = self.energies(cal)
-        steps = [shape * ndtr((e - ek) / (float(fwhm(ek, cal.fwhm_mnka)) / 2.3548)) for ek in edges]
-        return np.hstack([cols, np.column_stack(steps)])
+        key = ("edge", ek, cal)
+        if key not in self._shared:
+            e = self.energies(cal)
+            self._shared[key] = shape * ndtr((e - ek) / (float(fwhm(ek, cal.fwhm_mnka)) / 2.3548))
+        return self._shared[key]
 
     def edges(self, elements=()) -> list[float]:
         """Absorption edges (keV) given a step in the background: detector Al K and Si K, and the
@@ -373,10 +395,10 @@ class SpectrumFitter:
     def family_profile(self, element: str, family: str, cal: Calibration | None = None) -> np.ndarray:
         """Unit-area profile of a family (with its Si escape peaks) over the fit window."""
         cal = cal or self.calibration
-        key = (element, family, cal)
-        if key not in self._fam_cache:
-            self._fam_cache[key] = self._profile(element, family, cal)
-        return self._fam_cache[key]
+        key = ("profile", element, family, cal)
+        if key not in self._shared:
+            self._shared[key] = self._profile(element, family, cal)
+        return self._shared[key]
 
     def _profile(self, element, family, cal):
         centres, areas, _ = self._family_lines(element, family)
@@ -396,10 +418,20 @@ class SpectrumFitter:
         first-order effect of absorption); the Si escape peaks may depart by 100 %.
         """
         cal = cal or self.calibration
-        out = []
-        if not primary:
-            out.append((f"dev:{element}:{family}", self.family_profile(element, family, cal), ratio,
-                        self.family_error))  # fmt: skip
+        key = ("dev", element, family, cal, self.family_error, self.tilt_error, self.tail_error,
+               self.line_error)  # fmt: skip
+        if key not in self._shared:
+            self._shared[key] = self._deviation_columns(element, family, cal)
+        out = [(name, col, ratio * factor, err) for name, col, factor, err in self._shared[key]]
+        if primary:
+            out = [t for t in out if t[0] != f"dev:{element}:{family}"]
+        return out
+
+    def _deviation_columns(self, element: str, family: str, cal: Calibration) -> list:
+        """Deviation columns of a family with their share relative to the family's ratio."""
+        ratio = 1.0
+        out = [(f"dev:{element}:{family}", self.family_profile(element, family, cal), ratio,
+                self.family_error)]  # fmt: skip
         centres, areas, labels = self._family_lines(element, family)
         e_alpha = self.alpha_energy(element, family)
         alpha = physics.alpha_line(element, family)
@@ -635,6 +667,25 @@ class SpectrumFitter:
         self._fam_cache.clear()
         return self.calibration
 
+    def set_calibration(self, cal: Calibration) -> None:
+        """Use a calibration found elsewhere (e.g. on the summed spectrum of the whole map)."""
+        self.calibration = cal
+        self._fam_cache.clear()
+
+
+#: Column caches shared by the fitters of one axis/window/beam (a few maps at most).
+_SHARED: dict = {}
+_SHARED_MAX = 8
+
+
+def _shared_columns(key) -> dict:
+    """The column cache of one energy window and beam energy (oldest dropped beyond a few)."""
+    if key not in _SHARED:
+        while len(_SHARED) >= _SHARED_MAX:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[key] = {}
+    return _SHARED[key]
+
 
 @functools.cache
 def _family_lines(element: str, family: str):
@@ -662,6 +713,25 @@ def _efficiency(energies: tuple) -> np.ndarray:
     return physics.detector_efficiency(np.array(energies))
 
 
+def _sym_inverse(ms: np.ndarray) -> np.ndarray:
+    """Inverse of a scaled (unit-diagonal) normal matrix: Cholesky when it is well
+    conditioned, else a symmetric pseudo-inverse, so that directions the data do not constrain
+    get no (infinite) variance instead of round-off noise."""
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+    try:
+        fac = cho_factor(ms, lower=True, check_finite=False)
+        # reciprocal condition estimate from the factor's diagonal; fall back when poor
+        d = np.diag(fac[0])
+        if float(d.min()) ** 2 > 1e-10 * float(d.max()) ** 2:
+            return cho_solve(fac, np.eye(ms.shape[0]), check_finite=False)
+    except LinAlgError:
+        pass
+    ev, vec = np.linalg.eigh(ms)
+    keep = ev > 1e-10 * max(float(ev.max()), 1e-300)
+    return (vec[:, keep] / ev[keep]) @ vec[:, keep].T
+
+
 def _solve(x: np.ndarray, w: np.ndarray, y: np.ndarray, pen: np.ndarray, nonneg: int = 0):
     """Weighted, ridge-penalised least squares; returns (coef, covariance).
 
@@ -679,11 +749,7 @@ def _solve(x: np.ndarray, w: np.ndarray, y: np.ndarray, pen: np.ndarray, nonneg:
         m = m_all[np.ix_(idx, idx)]
         s = np.sqrt(np.maximum(np.diag(m), 1e-300))
         ms = m / s[:, None] / s[None, :]
-        # symmetric pseudo-inverse: directions the data do not constrain get no (infinite)
-        # variance instead of round-off noise
-        ev, vec = np.linalg.eigh(ms)
-        keep = ev > 1e-10 * max(float(ev.max()), 1e-300)
-        inv = (vec[:, keep] / ev[keep]) @ vec[:, keep].T
+        inv = _sym_inverse(ms)
         inv = inv / s[:, None] / s[None, :]
         c = inv @ v_all[idx]
         neg = (idx < nonneg) & (c < 0)

@@ -412,6 +412,40 @@ class PhaseLibrary:
                             "a selection that leaves at least one phase")  # fmt: skip
         return PhaseLibrary(out)
 
+    def composition_groups(self) -> dict[str, list[str]]:
+        """``{name: names of the entries of the same composition}`` (itself included), computed
+        once per state of the library (:meth:`same_composition` for all entries).
+
+        Examples
+        --------
+        >>> sorted(default_library().composition_groups()["calcite"])
+        ['aragonite', 'calcite']
+        """
+        key = tuple((p.name, id(p)) for p in self)
+        cached = getattr(self, "_groups", None)
+        if cached is None or cached[0] != key:
+            phases = list(self)
+            comps = [p for p in phases if p.reference is None]
+            out = {p.name: [p.name] for p in phases if p.reference is not None}
+            els = sorted({el for p in comps for el in p.composition})
+            col = {el: j for j, el in enumerate(els)}
+            x = np.zeros((len(comps), len(els)))
+            for i, p in enumerate(comps):
+                for el, c in p.composition.items():
+                    x[i, col[el]] = c
+            near = np.ones((len(comps), len(comps)), dtype=bool)
+            for j in range(len(els)):  # one element at a time: no (N, N, E) array
+                near &= np.abs(x[:, None, j] - x[None, :, j]) <= 0.005
+            for i, p in enumerate(comps):
+                out[p.name] = [comps[k].name for k in np.flatnonzero(near[i])]
+            self._groups = (key, out)
+        return self._groups[1]
+
+    @staticmethod
+    def _same(p: Phase, phase: Phase, tolerance: float) -> bool:
+        els = set(p.composition) | set(phase.composition)
+        return all(abs(p.composition.get(e, 0.0) - phase.composition.get(e, 0.0)) <= tolerance for e in els)
+
     def same_composition(self, phase: Phase, tolerance: float = 0.005) -> list[Phase]:
         """Entries whose composition equals ``phase``'s within ``tolerance`` (weight fraction)
         for every element: polymorphs, and duplicates under other names."""
@@ -421,8 +455,7 @@ class PhaseLibrary:
         for p in self:
             if p.reference is not None:
                 continue
-            els = set(p.composition) | set(phase.composition)
-            if all(abs(p.composition.get(e, 0.0) - phase.composition.get(e, 0.0)) <= tolerance for e in els):
+            if self._same(p, phase, tolerance):
                 out.append(p)
         return out
 

@@ -44,6 +44,8 @@ the map itself.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import math
 from dataclasses import dataclass, field
@@ -266,6 +268,12 @@ class _Scorer:
         self.nuisance = set(nuisance)
         self.offsets = offsets or {}
         self._cache: dict = {}
+        if report.fit is not None:
+            # the detection fit is the exact fit of the detected elements: no need to redo it
+            from .elements import family_nets
+
+            bpk = self.f.background_per_kev_function(report.fit.background)
+            self._cache[frozenset(self.detected)] = _measure_fit(self.f, report.fit, bpk, family_nets)
 
     def measured(self, elements) -> _Measured:
         key = frozenset(elements)
@@ -326,39 +334,47 @@ class _Scorer:
 
     def elements_of(self, phase: Phase) -> list[str]:
         f = self.f
-        return [el for el in physics.composition_detectable_elements(
-            phase.composition, f.beam_energy, (f.e_lo, f.e_hi)) if f.families_in_range(el)]
+        key = ("els", phase.name, id(phase))
+        if key not in self._cache:
+            self._cache[key] = [el for el in _detectable(_comp_key(phase.composition), f.beam_energy,
+                                                           (f.e_lo, f.e_hi)) if f.families_in_range(el)]
+        return self._cache[key]
 
-    def score(self, phase: Phase) -> Candidate | None:
-        if phase.reference is not None:
-            return self._score_reference(phase)
+    def rows(self, phase: Phase) -> _Rows | None:
+        """The lines a candidate is judged on, with its predictions (None: nothing to judge).
+
+        Built once per phase and mode (short-list or exact); the map's sensitivity offsets are
+        applied on top, so re-scoring with new offsets costs no new bookkeeping.
+        """
+        key = ("rows", phase.name, id(phase), self.approximate)
+        if key not in self._cache:
+            self._cache[key] = (self._reference_rows(phase) if phase.reference is not None
+                                else self._phase_rows(phase))  # fmt: skip
+        rows = self._cache[key]
+        if rows is None or not self.offsets or phase.reference is not None:
+            return rows
+        factor = np.exp([self.offsets.get(k, 0.0) for k in rows.keys])
+        return dataclasses.replace(rows, pred=rows.pred * factor, trace=rows.trace * factor)
+
+    def _phase_rows(self, phase: Phase) -> _Rows | None:
         els = self.elements_of(phase)
         if not els:
             return None
-        fitted = (self.detected | set(els))
-        m = self.measured(fitted)
+        m = self.measured(self.detected | set(els))
         scored = [k for k in m.q if m.element[k] not in self.nuisance or m.element[k] in els]
-        pb = physics.peak_to_background(phase.composition, self.f.beam_energy, self.f.kind,
-                                        elements=els)  # fmt: skip
-        pred = {k: pb.get((m.element[k], m.family[k]), 0.0) * math.exp(self.offsets.get(k, 0.0))
-                for k in scored}  # fmt: skip
-        errs = {k: model_error(m.energy[k], m.family[k], m.primary[k]) for k in scored}
+        f = self.f
+        comp = _comp_key(phase.composition)
+        pb = _predicted(comp, f.beam_energy, f.kind, tuple(els))
+        pred = [pb.get((m.element[k], m.family[k]), 0.0) for k in scored]
+        errs = [model_error(m.energy[k], m.family[k], m.primary[k]) for k in scored]
         # an element missing from the ideal formula may still be there as a minor substitution:
         # it is allowed at about TRACE_FRACTION (one standard deviation) of the phase's mass
-        extra = sorted({m.element[k] for k in scored if m.element[k] not in els})
-        trace = {}
-        if extra:
-            comp = {k: v * (1 - TRACE_FRACTION) for k, v in phase.composition.items()}
-            for el in extra:
-                c2 = dict(comp)
-                c2[el] = c2.get(el, 0.0) + TRACE_FRACTION
-                pb2 = physics.peak_to_background(c2, self.f.beam_energy, self.f.kind, elements=[el])
-                for k in scored:
-                    if m.element[k] == el:
-                        trace[k] = pb2.get((el, m.family[k]), 0.0) * math.exp(self.offsets.get(k, 0.0))
-        return _candidate(phase, m, scored, pred, errs, {}, trace)
+        trace = [0.0 if m.element[k] in els else
+                 _trace_pb(comp, m.element[k], f.beam_energy, f.kind).get((m.element[k], m.family[k]), 0.0)
+                 for k in scored]  # fmt: skip
+        return _Rows.build(phase, m, scored, pred, errs, None, trace)
 
-    def _score_reference(self, phase: Phase) -> Candidate | None:
+    def _reference_rows(self, phase: Phase) -> _Rows | None:
         ref = phase.reference
         f = self.f
         if abs(ref.beam_energy - f.beam_energy) > 0.05 * f.beam_energy:
@@ -377,10 +393,179 @@ class _Scorer:
             return None
         mr = _measure(rf, ref_rep.sum_peak_terms, usable)
         scored = [k for k in m.q if k in mr.q and (m.element[k] not in self.nuisance or m.element[k] in ref_els)]
-        pred = {k: max(mr.q[k], 0.0) if mr.q[k] > 2 * mr.sigma[k] else 0.0 for k in scored}
-        extra = {k: (mr.sigma[k] / max(abs(mr.q[k]), 1e-12)) ** 2 for k in scored}
-        errs = {k: REFERENCE_ERROR for k in scored}
-        return _candidate(phase, m, scored, pred, errs, extra)
+        pred = [max(mr.q[k], 0.0) if mr.q[k] > 2 * mr.sigma[k] else 0.0 for k in scored]
+        extra = [(mr.sigma[k] / max(abs(mr.q[k]), 1e-12)) ** 2 for k in scored]
+        errs = [REFERENCE_ERROR] * len(scored)
+        return _Rows.build(phase, m, scored, pred, errs, extra, None)
+
+    def score_many(self, phases) -> list[Candidate]:
+        """Candidates for every phase that has something to be judged on, scored together."""
+        rows = [r for r in (self.rows(p) for p in phases) if r is not None]
+        return _score_rows(rows)
+
+    def score(self, phase: Phase) -> Candidate | None:
+        out = self.score_many([phase])
+        return out[0] if out else None
+
+
+@functools.cache
+def _detectable(comp: tuple, beam_energy: float, window: tuple) -> list[str]:
+    return physics.composition_detectable_elements(dict(comp), beam_energy, window)
+
+
+def _comp_key(composition) -> tuple:
+    return tuple(sorted((el, round(float(c), 12)) for el, c in composition.items()))
+
+
+@functools.lru_cache(maxsize=20000)
+def _predicted(comp: tuple, beam_energy: float, kind: str, elements: tuple) -> dict:
+    """Predicted peak-to-background of a composition's families (cached per library entry)."""
+    return physics.peak_to_background(dict(comp), beam_energy, kind, elements=list(elements))
+
+
+@functools.lru_cache(maxsize=50000)
+def _trace_pb(comp: tuple, element: str, beam_energy: float, kind: str) -> dict:
+    """Peak-to-background of ``element`` added at :data:`TRACE_FRACTION` to a composition."""
+    c2 = {k: v * (1 - TRACE_FRACTION) for k, v in comp}
+    c2[element] = c2.get(element, 0.0) + TRACE_FRACTION
+    return physics.peak_to_background(c2, beam_energy, kind, elements=[element])
+
+
+@dataclass
+class _Rows:
+    """The lines one candidate is judged on (arrays over its scored line families)."""
+
+    phase: Phase
+    keys: list
+    q: np.ndarray
+    sigma: np.ndarray
+    pred: np.ndarray
+    eps: np.ndarray
+    trace: np.ndarray
+    z: np.ndarray
+
+    @classmethod
+    def build(cls, phase, m: _Measured, scored, pred, errs, extra_rel_var, trace) -> _Rows:
+        n = len(scored)
+        q = np.array([m.q[k] for k in scored], dtype=float)
+        sg = np.array([max(m.sigma[k], 1e-9) for k in scored], dtype=float)
+        eps = np.asarray(errs, dtype=float)
+        if extra_rel_var is not None:
+            eps = np.sqrt(eps**2 + np.asarray(extra_rel_var, dtype=float))
+        tr = np.zeros(n) if trace is None else np.asarray(trace, dtype=float)
+        z = np.array([m.z.get(k, m.q[k] / max(m.sigma[k], 1e-9)) for k in scored], dtype=float)
+        return cls(phase, list(scored), q, sg, np.asarray(pred, dtype=float).reshape(n), eps.reshape(n),
+                   tr.reshape(n), z)
+
+
+def lognormal_terms(q, sigma, mu, eps) -> np.ndarray:
+    r"""χ² of measurements ``q ± sigma`` against predictions :math:`e^{\mu}` with a log-normal
+    model error ``eps``: :math:`\min_t (\ln t - \mu)^2/\epsilon^2 + (q - t)^2/\sigma^2`.
+
+    A line predicted but absent costs what it should (the prediction cannot fall to zero), and
+    a well-measured line costs :math:`\approx (\ln q - \mu)^2 / (\epsilon^2 + (\sigma/q)^2)`.
+    Arrays broadcast; the minimum over :math:`\ln t` is taken on nine points between the
+    prediction and the measurement, then polished by two Newton steps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = lognormal_terms(np.array([100.0, 0.0]), np.array([1.0, 1.0]), np.log([100.0, 100.0]),
+    ...                     np.array([0.2, 0.2]))
+    >>> float(round(t[0], 6)), bool(t[1] > 100)
+    (0.0, True)
+    """
+    q, sg, mu, ep = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (q, sigma, mu, eps)))
+    lq = np.log(np.maximum(q, 0.5 * sg))
+    lo = np.minimum(mu, lq) - ep
+    hi = np.maximum(mu, lq) + 0.25 * ep
+    k = np.linspace(0.0, 1.0, 9)
+    u = lo[..., None] + (hi - lo)[..., None] * k
+    f = ((u - mu[..., None]) / ep[..., None]) ** 2 + ((q[..., None] - np.exp(u)) / sg[..., None]) ** 2
+    j = np.argmin(f, axis=-1)
+    uu = np.take_along_axis(u, j[..., None], axis=-1)[..., 0]
+    fmin = np.take_along_axis(f, j[..., None], axis=-1)[..., 0]
+    for _ in range(2):
+        t = np.exp(uu)
+        g = 2 * (uu - mu) / ep**2 - 2 * (q - t) * t / sg**2
+        h = 2 / ep**2 + 2 * t * (2 * t - q) / sg**2
+        step = np.where(h > 0, g / np.where(h > 0, h, 1.0), 0.0)
+        uu = uu - np.clip(step, -0.5 * ep, 0.5 * ep)
+    val = ((uu - mu) / ep) ** 2 + ((q - np.exp(uu)) / sg) ** 2
+    return np.minimum(val, fmin)
+
+
+#: Offsets (natural log) around the first estimate of a candidate's scale that are searched.
+_SCALE_GRID = np.linspace(-4.0, 4.0, 81)
+
+
+def _score_rows(cands: list[_Rows]) -> list[Candidate]:
+    """χ² of every candidate, each minimised over its common scale, in one vectorised pass.
+
+    Lines a candidate predicts are compared with a log-normal model error
+    (:func:`lognormal_terms`); lines of elements it lacks are compared with zero, with a
+    Gaussian tolerance ``trace`` (the peak-to-background a minor substitution of
+    :data:`TRACE_FRACTION` would give). The scale comes from the candidate's own lines only (the
+    tolerance for foreign elements must not be able to pull it up); a candidate none of whose
+    own lines is measured explains nothing and gets χ² = ∞.
+    """
+    from scipy.stats import chi2 as chi2_dist
+
+    if not cands:
+        return []
+    n = np.array([c.q.size for c in cands])
+    idx = np.repeat(np.arange(len(cands)), n)
+    cat = {name: np.concatenate([getattr(c, name) for c in cands]) for name in
+           ("q", "sigma", "pred", "eps", "trace", "z")}  # fmt: skip
+    q, sq, p, eps, tr, z = (cat[k] for k in ("q", "sigma", "pred", "eps", "trace", "z"))
+    own = p > 0
+    lnp = np.log(np.where(own, p, 1.0))
+    # a foreign line is judged on its net counts (not on the background under it)
+    s_stat = np.where(np.abs(z) > 1e-12, np.abs(q) / np.maximum(np.abs(z), 1e-12), sq)
+    measured = own & (z > 3) & (q > 0)
+    w = np.where(measured, 1.0 / ((sq / np.where(measured, q, 1.0)) ** 2 + eps**2), 0.0)
+    lr = np.where(measured, np.log(np.where(measured, q, 1.0)) - lnp, 0.0)
+    sw = np.bincount(idx, w, minlength=len(cands))
+    has_scale = sw > 0
+    x0 = np.bincount(idx, w * lr, minlength=len(cands)) / np.where(has_scale, sw, 1.0)
+    # own-line χ² on a grid of scales, then a parabola through the best three points
+    o = np.where(own)[0]
+    lns = x0[idx[o]][:, None] + _SCALE_GRID[None, :]
+    t_own = lognormal_terms(q[o, None], sq[o, None], lns + lnp[o, None], eps[o, None])
+    chi_grid = np.zeros((len(cands), _SCALE_GRID.size))
+    np.add.at(chi_grid, idx[o], t_own)
+    j = np.clip(np.argmin(chi_grid, axis=1), 1, _SCALE_GRID.size - 2)
+    rr = np.arange(len(cands))
+    f0, f1, f2 = chi_grid[rr, j - 1], chi_grid[rr, j], chi_grid[rr, j + 1]
+    den = f0 - 2 * f1 + f2
+    step = _SCALE_GRID[1] - _SCALE_GRID[0]
+    shift = np.where(den > 0, 0.5 * (f0 - f2) / np.where(den > 0, den, 1.0), 0.0)
+    ln_s = x0 + _SCALE_GRID[j] + np.clip(shift, -1.0, 1.0) * step
+    s = np.exp(ln_s)[idx]
+    t = np.zeros(q.size)
+    t[o] = lognormal_terms(q[o], sq[o], np.log(s[o]) + lnp[o], eps[o])
+    f = ~own
+    t[f] = q[f] ** 2 / (s_stat[f] ** 2 + (s[f] * tr[f]) ** 2)
+    chi2 = np.bincount(idx, t, minlength=len(cands))
+    res = []
+    starts = np.r_[0, np.cumsum(n)[:-1]]
+    for i, (c, ok) in enumerate(zip(cands, has_scale, strict=True)):
+        tt = t[starts[i] : starts[i] + n[i]]
+        if ok:
+            chi = float(chi2[i])
+            n_par = 1
+            scale = float(math.exp(ln_s[i]))
+            sign = np.sign(c.q - scale * c.pred)
+            resid = {k: float(sg * v) for k, sg, v in zip(c.keys, sign, tt, strict=True)}
+        else:
+            chi, n_par, scale = math.inf, 0, 0.0
+            resid = {k: math.inf for k in c.keys}
+        dof = max(int(c.q.size) - n_par, 1)
+        res.append(Candidate(c.phase, chi, dof, 0.0, chi - dof, scale, resid))
+    pvals = chi2_dist.sf([c.chi2 for c in res], [c.dof for c in res])
+    for c, pv in zip(res, pvals, strict=True):
+        c.p_value = float(pv) if math.isfinite(c.chi2) else 0.0
+    return res
 
 
 def _reference_report(phase: Phase, kind: str) -> ElementReport:
@@ -395,106 +580,6 @@ def _reference_report(phase: Phase, kind: str) -> ElementReport:
                             f"at least {rep.min_counts:.0f} counts")  # fmt: skip
         ref._report = rep
     return rep
-
-
-def lognormal_terms(q, sigma, mu, eps) -> np.ndarray:
-    r"""χ² of measurements ``q ± sigma`` against predictions :math:`e^{\mu}` with a log-normal
-    model error ``eps``: :math:`\min_t (\ln t - \mu)^2/\epsilon^2 + (q - t)^2/\sigma^2`.
-
-    A line predicted but absent costs what it should (the prediction cannot fall to zero), and
-    a well-measured line costs :math:`\approx (\ln q - \mu)^2 / (\epsilon^2 + (\sigma/q)^2)`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> t = lognormal_terms(np.array([100.0, 0.0]), np.array([1.0, 1.0]), np.log([100.0, 100.0]),
-    ...                     np.array([0.2, 0.2]))
-    >>> float(round(t[0], 6)), bool(t[1] > 100)
-    (0.0, True)
-    """
-    q = np.asarray(q, dtype=float)[:, None]
-    sg = np.asarray(sigma, dtype=float)[:, None]
-    mu = np.asarray(mu, dtype=float)[:, None]
-    ep = np.asarray(eps, dtype=float)[:, None]
-    z = np.linspace(-20.0, 6.0, 261)[None, :]
-    u = mu + z * ep
-    f = z**2 + ((q - np.exp(u)) / sg) ** 2
-    k = np.argmin(f, axis=1)
-    uu = u[np.arange(u.shape[0]), k]
-    # two Newton steps from the best grid point
-    for _ in range(2):
-        t = np.exp(uu)
-        g = 2 * (uu - mu[:, 0]) / ep[:, 0] ** 2 - 2 * (q[:, 0] - t) * t / sg[:, 0] ** 2
-        h = 2 / ep[:, 0] ** 2 + 2 * t * (2 * t - q[:, 0]) / sg[:, 0] ** 2
-        step = np.where(h > 0, g / np.where(h > 0, h, 1.0), 0.0)
-        uu = uu - np.clip(step, -0.5 * ep[:, 0], 0.5 * ep[:, 0])
-    val = ((uu - mu[:, 0]) / ep[:, 0]) ** 2 + ((q[:, 0] - np.exp(uu)) / sg[:, 0]) ** 2
-    return np.minimum(val, f.min(axis=1))
-
-
-def _candidate(phase, m: _Measured, scored, pred, errs, extra_rel_var, trace=None) -> Candidate:
-    """χ² of a candidate, minimised over the common scale.
-
-    Lines the candidate predicts are compared with a log-normal model error
-    (:func:`lognormal_terms`); lines of elements it lacks are compared with zero, with a
-    Gaussian tolerance ``trace`` (the peak-to-background a minor substitution of
-    :data:`TRACE_FRACTION` would give).
-    """
-    from scipy.optimize import minimize_scalar
-    from scipy.stats import chi2 as chi2_dist
-
-    trace = trace or {}
-    q = np.array([m.q[k] for k in scored])
-    s_q = np.array([max(m.sigma[k], 1e-9) for k in scored])
-    p = np.array([pred[k] for k in scored])
-    eps = np.sqrt(np.array([errs[k] for k in scored]) ** 2 + np.array([extra_rel_var.get(k, 0.0) for k in scored]))
-    tr = np.array([trace.get(k, 0.0) for k in scored])
-    own = p > 0
-
-    z = np.array([m.z.get(k, m.q[k] / max(m.sigma[k], 1e-9)) for k in scored])
-    # a foreign line is judged on its net counts (not on the background under it)
-    s_stat = np.where(np.abs(z) > 1e-12, np.abs(q) / np.maximum(np.abs(z), 1e-12), s_q)
-
-    def terms(ln_s: float) -> np.ndarray:
-        s = math.exp(ln_s)
-        t = np.zeros(q.size)
-        if own.any():
-            t[own] = lognormal_terms(q[own], s_q[own], ln_s + np.log(p[own]), eps[own])
-        if (~own).any():
-            t[~own] = q[~own] ** 2 / (s_stat[~own] ** 2 + (s * tr[~own]) ** 2)
-        return t
-
-    measured_own = own & (z > 3)
-    if own.any() and measured_own.any():
-        w = 1.0 / ((s_q[measured_own] / np.abs(q[measured_own])) ** 2 + eps[measured_own] ** 2)
-        x0 = float(np.sum(w * (np.log(q[measured_own]) - np.log(p[measured_own]))) / np.sum(w))
-        # the scale comes from the candidate's own lines only: the tolerance for foreign
-        # elements must not be able to pull it up
-        res = minimize_scalar(lambda x: float(terms(x)[own].sum()), bounds=(x0 - 6, x0 + 6),
-                              method="bounded", options={"xatol": 1e-4})  # fmt: skip
-        ln_s = float(res.x)
-        n_par = 1
-    else:
-        # none of the candidate's own lines is measured: nothing sets its scale, and it
-        # explains nothing; every line counts against it
-        ln_s = -math.inf
-        p = np.zeros_like(p)
-        own = np.zeros_like(own)
-        tr = np.zeros_like(tr)
-        n_par = 0
-    if n_par:
-        t = terms(ln_s)
-        chi2 = float(t.sum())
-    else:
-        # the candidate explains none of the lines: rejected whatever their uncertainties
-        t = np.full(q.size, np.inf)
-        chi2 = math.inf
-    dof = max(int(q.size) - n_par, 1)
-    pval = float(chi2_dist.sf(chi2, dof)) if math.isfinite(chi2) else 0.0
-    scale = math.exp(ln_s) if n_par else 0.0
-    sign = np.sign(q - scale * p)
-    resid = {k: float(sg * tt) for k, sg, tt in zip(scored, sign, t, strict=True)}
-    return Candidate(phase, chi2, dof, pval, chi2 - dof, scale, resid)
 
 
 # ------------------------------------------------------------------------------ public API
@@ -516,19 +601,16 @@ def _unseen(scorer: _Scorer, phase: Phase) -> float:
 
 def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) -> PhaseIdentification:
     rep = scorer.rep
+    groups = library.composition_groups()
     # short-list on intensities taken from the detection fit, then refit the best exactly
     scorer.approximate = rep.fit is not None
-    rough = []
-    for phase in library:
-        c = scorer.score(phase)
-        if c is not None:
-            rough.append(c)
+    rough = scorer.score_many(list(library))
     rough.sort(key=lambda c: (c.score, _unseen(scorer, c.phase), c.phase.name))
     scorer.approximate = False
     short = {c.phase.name for c in rough[:SHORTLIST]}
     for c in rough[:SHORTLIST]:
-        short.update(p.name for p in library.same_composition(c.phase))
-    scored = [c for c in (scorer.score(library[n]) for n in short) if c is not None]
+        short.update(groups[c.phase.name])
+    scored = scorer.score_many([library[n] for n in sorted(short)])
     scored += [c for c in rough if c.phase.name not in short]
     scored.sort(key=lambda c: (round(c.score, 6), _unseen(scorer, c.phase), c.phase.name))
     # merge phases of the same composition into the best-scored of them
@@ -537,7 +619,7 @@ def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) 
     for c in scored:
         if c.phase.name in taken:
             continue
-        same = [p.name for p in library.same_composition(c.phase) if p.name != c.phase.name]
+        same = [n for n in groups[c.phase.name] if n != c.phase.name]
         c.same_composition = same
         taken.update(same)
         taken.add(c.phase.name)
@@ -638,7 +720,7 @@ def identify_spectra(
     nuisance=None,
     min_p_value: float = MIN_P_VALUE,
     top: int = 5,
-    calibrate: bool = True,
+    calibrate: bool = False,
     calibration_prior: float = 0.5,
     calibration_iterations: int = 4,
     reports: list[ElementReport] | None = None,
@@ -646,7 +728,9 @@ def identify_spectra(
 ) -> list[PhaseIdentification]:
     """Identify every spectrum of one map, learning element sensitivities across them.
 
-    Each spectrum is first named alone (:func:`identify_spectrum`). Then, when ``calibrate``
+    The energy offset, gain and resolution are refined once, on the sum of the spectra
+    (:func:`~sigma.identify.elements.map_calibration`), and used for each of them. Each spectrum
+    is named alone (:func:`identify_spectrum`). Then, when ``calibrate``
     and at least three spectra are named with p ≥ 1e-4, a log-sensitivity correction of each
     line family seen in at least two of them is estimated as the precision-weighted mean of
     their log residuals (each spectrum's residuals centred, since its scale is free), shrunk
@@ -693,6 +777,13 @@ def identify_spectra(
     nuisance = DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else tuple(nuisance)
     with threadpool_limits(limits=1, user_api="blas"):
         if reports is None:
+            from .elements import map_calibration
+
+            # one energy calibration for all (the detector's), refined on their sum
+            if "calibration" not in detect_kw and len(x) > 1:
+                cal, window = map_calibration(x.sum(axis=0), energy, beam_energy=beam_energy, kind=kind,
+                                              fwhm_mnka=fwhm_mnka, energy_range=detect_kw.get("energy_range"))
+                detect_kw = {**detect_kw, "calibration": cal, "energy_range": window}
             reports = [detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
                                        fwhm_mnka=fwhm_mnka, **detect_kw) for row in x]  # fmt: skip
         elif len(reports) != len(x):

@@ -415,7 +415,7 @@ _SCHEMA = Table(
                 "nuisance": Opt("auto", _elements_or_auto, "elements fitted but not held against a candidate (coating, grid): \"auto\" is Cu for TEM, none for SEM"),
                 "min_p_value": Opt(0.001, _probability, "a cluster whose best candidate fits worse than this p-value is 'unknown'"),
                 "min_significance": Opt(3.0, _float(1.0), "an element is present when removing it raises the fit chi-square by this squared (sigma)"),
-                "calibrate": Opt(True, _bool, "learn line sensitivities shared by the clusters of the map"),
+                "calibrate": Opt(False, _bool, "learn line sensitivities shared by the clusters of the map (slower; off: no measured gain on the benchmark)"),
                 "beam_energy": Opt(0.0, _float(0.0), "kV, when the file gives none; 0 uses the file's"),
                 "export_emsa": Opt(True, _bool, "write spectra/cluster_<k>.msa (and NMF components) as EMSA/MSA 1.0"),
                 "kfactors": Table(
