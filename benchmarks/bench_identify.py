@@ -77,8 +77,6 @@ def _draw_phases(lib, rng, beam_energy, n=N_PHASES, axis_range=(0.25, 19.5)):
         p = lib[names[rng.integers(len(names))]]
         if any(q.name in out for q in lib.same_composition(p)):
             continue
-        if "Be" in p.composition:  # sigma run cannot use Be_Ka (0.103 keV) as a feature: see the report
-            continue
         if any(el not in _db() for el in p.composition):  # the generator needs lines (not Li)
             continue
         if not composition_detectable_elements(p.composition, beam_energy, axis_range, MIN_WT):

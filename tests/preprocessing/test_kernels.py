@@ -189,3 +189,19 @@ def test_chain_accepts_names_and_rejects_unknown():
     np.testing.assert_allclose(apply_chain(x, ["neighbour_averaging", zscore]), zscore(neighbour_averaging(x)))
     with pytest.raises(SigmaValueError, match="'normalisation' parameter must be a function or one of"):
         apply_chain(x, ["whiten"])
+
+
+def test_a_line_whose_window_crosses_the_axis_start_is_clipped_with_a_log_message(caplog):
+    """Be Kα (0.103 keV) on an axis cropped at 0.1 keV: the part of its window on the axis is
+    integrated (sigma run once crashed here on phantoms with beryl)."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="sigma.preprocessing.features"):
+        (w,) = line_windows(["Be_Ka"], 0.01, 0.1, 1990)
+    assert w.lo == 0 and 2 <= w.hi <= 6
+    assert "Be_Ka" in caplog.text and "clipped" in caplog.text
+    cube = np.ones((1, 1, 1990), np.uint16)
+    assert feature_maps(cube, [w])[0, 0, 0] == w.hi - w.lo
+    # a line whose centre is off the axis is still an error
+    with pytest.raises(SigmaValueError, match="inside the energy axis"):
+        line_windows(["Be_Ka"], 0.01, 0.11, 1990)

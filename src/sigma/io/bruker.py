@@ -144,12 +144,43 @@ def read_bcf(path, *, lazy: bool = False, downsample: int = 1, cutoff_at_kV=None
         path, eds_sig, signal_type=signal_type, nav_images=nav_images,
         extra_md={"other_images": other, "format": "bcf"},
     )
+    if raw.energy_resolution_mnka is None:
+        raw.energy_resolution_mnka = header_fwhm_mnka(eds_sig.get("original_metadata", {}))
     if lazy:
         raw.data = rechunk_nav(_lazy_cube(path, raw.data, downsample, cutoff_at_kV))
     else:
         raw.data = _decode_cube(str(path), downsample, cutoff_at_kV, raw.data.shape,
                                 raw.data.dtype.str)
     return raw
+
+
+#: Energy of Mn Kα (keV), where detector resolutions are quoted.
+MN_KA_KEV = 5.8987
+
+
+def header_fwhm_mnka(original_metadata: dict) -> float | None:
+    """Detector FWHM at Mn Kα (eV) from a Bruker header's resolution model, or None.
+
+    Bruker stores the peak width as :math:`\\sigma^2 = \\text{SigmaAbs} + \\text{SigmaLin}\\,E`
+    (keV², E in keV) under ``Spectrum``; RosettaSciIO passes it on in ``original_metadata``
+    but does not convert it.
+
+    Examples
+    --------
+    >>> round(header_fwhm_mnka({"Spectrum": {"SigmaAbs": 2.2868e-4, "SigmaLin": 4.4664e-4}}), 1)
+    126.0
+    >>> header_fwhm_mnka({"Spectrum": {}}) is None
+    True
+    """
+    spec = (original_metadata or {}).get("Spectrum", {}) or {}
+    try:
+        var = float(spec["SigmaAbs"]) + float(spec["SigmaLin"]) * MN_KA_KEV
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not np.isfinite(var) or var <= 0:
+        return None
+    fwhm = 2.3548200450309493 * np.sqrt(var) * 1000.0
+    return float(fwhm) if 40.0 < fwhm < 400.0 else None
 
 
 def _eds_signal(path: Path, sigs: list[dict]) -> dict:

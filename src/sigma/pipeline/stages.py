@@ -140,7 +140,8 @@ def prepare_dataset(path, cfg: dict, timer: StageTimer | None = None, *, lazy=No
     >>> from sigma.synthetic import make_phantom
     >>> from sigma.pipeline.config import validate_config
     >>> cfg = validate_config({"preprocess": {"bin": [2, 2]}})
-    >>> ds = prepare_dataset(make_phantom((8, 10), n_channels=256, energy_scale=0.08).to_signal(), cfg)
+    >>> ph = make_phantom((8, 10), n_channels=256, energy_scale=0.08, counts_per_pixel=20)
+    >>> ds = prepare_dataset(ph.to_signal(), cfg)
     >>> ds.normalised_elemental_data.shape  # C_Ka is too weak per pixel and left out
     (4, 5, 7)
     """

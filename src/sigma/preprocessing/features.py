@@ -11,12 +11,16 @@ With ``background=True`` the mean of two windows of the same width placed at
 
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._errors import bad_value
 from ..xray import fwhm, line_energy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,20 @@ def line_windows(
         f = float(fwhm(e, fwhm_mnka)) * width
         lo = int(round((e - f - offset) / scale))
         hi = int(round((e + f - offset) / scale))
-        if lo < 0 or hi > n_channels or hi <= lo:
+        centre = (e - offset) / scale
+        if not 0 <= centre < n_channels or hi <= lo:
             raise bad_value(
                 "feature_list", line,
                 f"X-ray lines inside the energy axis {offset:.3f}–{e_max:.3f} keV ({line} is at {e:.3f} keV)",
             )
+        if lo < 0 or hi > n_channels:
+            # the line is on the axis but its window crosses an end (Be Kα at 0.103 keV on an
+            # axis cropped at 0.1 keV): integrate the part that is there
+            log.info("%s at %.3f keV: window %.3f-%.3f keV clipped to the energy axis %.3f-%.3f keV",
+                     line, e, e - f, e + f, offset, e_max)  # fmt: skip
+            lo, hi = max(lo, 0), min(hi, n_channels)
+            if hi - lo < 1:
+                raise bad_value("feature_list", line, f"X-ray lines with at least one channel on the axis {offset:.3f}–{e_max:.3f} keV")
         bl = br = None
         if background:
             n = hi - lo

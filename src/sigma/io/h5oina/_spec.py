@@ -100,7 +100,7 @@ def _open(path: Path) -> Iterator[Any]:
 
     try:
         f = h5py.File(path, "r")
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # HDF5 reports some corrupt tables as RuntimeError
         raise bad_file(
             path,
             f"could not be opened as HDF5, it may be truncated or corrupt ({exc})",
@@ -110,7 +110,7 @@ def _open(path: Path) -> Iterator[Any]:
         yield f
     except SigmaError:
         raise
-    except (OSError, KeyError) as exc:
+    except (OSError, KeyError, RuntimeError) as exc:
         raise bad_file(
             path,
             f"could not be read, it may be truncated or corrupt ({exc})",
