@@ -12,7 +12,6 @@ With ``background=True`` the mean of two windows of the same width placed at
 from __future__ import annotations
 
 import logging
-
 from dataclasses import dataclass
 
 import numpy as np
