@@ -23,85 +23,22 @@ from ..preprocessing import (
     normalise_spectra,
     rebin_cube,
 )
-from ..preprocessing.normalisation import apply_chain, chain_names
 from ..xray import (
     default_lines_for_elements,
     is_xray_line,
     lines_near_energy,
     propose_lines_from_spectrum,
 )
+from ._features import NAV_FEATURE, _FeatureMixin, _scaled01
+from ._linestats import _LineStatsMixin
 from ._signals import eds_signal, image_signal, raw_from_signal
 
 log = logging.getLogger(__name__)
 
-#: Name of the navigation (BSE/SE/HAADF) image when it is used as a feature.
-NAV_FEATURE = "Navigator"
+__all__ = ["NAV_FEATURE", "SpectrumDataset", "SEMDataset", "TEMDataset"]
 
 
-def _scaled01(img) -> np.ndarray:
-    img = np.nan_to_num(np.asarray(img, dtype=np.float32))
-    lo, hi = float(img.min()), float(img.max())
-    return (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-
-
-class _FeatureMixin:
-    """Feature list, normalisation chain and the navigation image as a feature."""
-
-    nav_img_feature: bool
-    feature_list: list[str]
-    normalised_elemental_data: np.ndarray | None
-
-    @property
-    def feature_dict(self) -> dict[str, int]:
-        """Feature name → column of :attr:`normalised_elemental_data`."""
-        return {name: i for i, name in enumerate(self.feature_list)}
-
-    @property
-    def xray_lines(self) -> list[str]:
-        """The features that are X-ray lines (the feature list without the navigator)."""
-        return [f for f in self.feature_list if f != NAV_FEATURE]
-
-    def normalisation(self, norm_list=()):
-        """Feature maps of :attr:`feature_list`, then each normalisation in order.
-
-        Sets and returns :attr:`normalised_elemental_data`, ``(H, W, F)`` float32 on the
-        analysis grid (binned when the data were binned).
-
-        Parameters
-        ----------
-        norm_list
-            Functions from :mod:`sigma.utils.normalisation` (or their names), applied in order.
-        """
-        maps = self.get_feature_maps(self.feature_list)
-        self.norm_chain = chain_names(norm_list)
-        self.normalised_elemental_data = apply_chain(maps, norm_list)
-        log.info("normalised %d features with %s", maps.shape[-1], self.norm_chain or "no steps")
-        return self.normalised_elemental_data
-
-    def get_feature_maps_with_nav_img(self, normalisation=()):
-        """Append the navigation image as the feature ``'Navigator'`` and re-normalise.
-
-        The image (binned like the spectra, scaled to 0–1) joins the X-ray line maps before the
-        chain runs, so cross-feature steps such as softmax see every feature, and later calls
-        (re-normalising, a new feature list, cluster spectra) keep working.
-
-        Parameters
-        ----------
-        normalisation
-            The chain used for the line maps, e.g. ``[norm.neighbour_averaging, norm.zscore]``.
-        """
-        if NAV_FEATURE not in self.feature_list:
-            self.feature_list = [*self.feature_list, NAV_FEATURE]
-        self.nav_img_feature = True
-        return self.normalisation(normalisation)
-
-    def _renormalise_if_needed(self):
-        if self.normalised_elemental_data is not None:
-            log.info("feature set changed: recomputing normalised_elemental_data")
-            self.normalisation(getattr(self, "norm_chain", []))
-
-
-class SpectrumDataset(_FeatureMixin):
+class SpectrumDataset(_LineStatsMixin, _FeatureMixin):
     """An EDS spectrum image with the tutorial's pre-processing methods.
 
     Parameters
@@ -484,124 +421,6 @@ class SpectrumDataset(_FeatureMixin):
             if lazy_tot:
                 self._totals = np.asarray(done[-1], dtype=np.float64)
         return np.stack([cache["maps"][w.line] for w in wins], axis=-1)
-
-    def line_counts(self, feature_list=None, top_fraction: float = 0.05) -> dict[str, dict[str, float]]:
-        """Counts per pixel in each line's window, on the analysis grid.
-
-        A line whose map is mostly 0s and 1s carries little per-pixel information, and
-        z-scoring turns its single counts into large jumps that split every phase into
-        islands in a UMAP projection. These figures tell such lines apart; they come from the
-        counts, so the call needs the raw counts (they are kept by
-        :meth:`peak_intensity_normalisation`). Computed maps are cached, so a following
-        :meth:`normalisation` of the same lines reads the spectra no more.
-
-        Parameters
-        ----------
-        feature_list : list of str, optional
-            X-ray lines (default: the lines of :attr:`feature_list`).
-        top_fraction : float
-            Share of brightest pixels averaged for ``'top_mean'`` (a phase covering this
-            share of the map shows its own level there).
-
-        Returns
-        -------
-        dict
-            ``{line: {'mean': counts per pixel over the map, 'top_mean': mean of the
-            brightest top_fraction of pixels}}``.
-
-        Examples
-        --------
-        >>> from sigma.synthetic import make_phantom
-        >>> ds = SEMDataset(make_phantom((24, 32), counts_per_pixel=100, seed=1).to_signal())
-        >>> _ = ds.peak_intensity_normalisation()
-        >>> c = ds.line_counts()
-        >>> c["Si_Ka"]["top_mean"] > 10 > c["C_Ka"]["top_mean"]
-        True
-        """
-        if not 0 < float(top_fraction) <= 1:
-            raise bad_value("top_fraction", top_fraction, "a share in (0, 1]")
-        lines = [f for f in (self.feature_list if feature_list is None else feature_list)
-                 if f != NAV_FEATURE]
-        src, summed, divide = self._count_source()
-        if summed is self._normalised_signal:
-            raise bad_value("line_counts", "normalised spectra without their counts",
-                            "a dataset whose counts are kept (peak_intensity_normalisation keeps them)")
-        e = self.energy_axis_of(summed)
-        wins = line_windows(lines, float(e[1] - e[0]), float(e[0]), e.size, fwhm_mnka=self.fwhm_mnka)
-        flat = self._window_sums(summed, wins, False, with_totals=divide).reshape(-1, len(wins))
-        n = flat.shape[0]
-        k = max(1, int(round(float(top_fraction) * n)))
-        top = np.partition(flat, n - k, axis=0)[n - k:].mean(axis=0, dtype=np.float64)
-        mean = flat.mean(axis=0, dtype=np.float64)
-        return {w.line: {"mean": float(mean[i]), "top_mean": float(top[i])} for i, w in enumerate(wins)}
-
-    def weak_lines(self, min_counts: float = 2.0, feature_list=None, top_fraction: float = 0.05) -> list[str]:
-        """Lines with fewer than ``min_counts`` counts per pixel in their brightest pixels.
-
-        See :meth:`line_counts`. Such lines are better dropped from the features (or the map
-        binned more, or ``neighbour_averaging`` added) before a UMAP projection.
-
-        Examples
-        --------
-        >>> from sigma.synthetic import make_phantom
-        >>> ds = SEMDataset(make_phantom((24, 32), counts_per_pixel=100, seed=1).to_signal())
-        >>> ds.weak_lines(2.0)
-        ['C_Ka']
-        """
-        counts = self.line_counts(feature_list, top_fraction)
-        return [line for line, c in counts.items() if c["top_mean"] < float(min_counts)]
-
-    def calibrate_spectra(self, measured_peaks: dict | None = None, tolerance: float = 0.2):
-        """Fix a wrong energy axis from peaks of known lines (linear fit E_true = a·E + b).
-
-        Parameters
-        ----------
-        measured_peaks
-            ``{'Fe_Ka': 6.37, 'Si_Ka': 1.72}`` measured positions in keV; when omitted, peaks of
-            the sum spectrum are matched to the nearest lines of :attr:`feature_list`.
-        tolerance
-            Largest distance (keV) between a peak and the line it is matched to.
-        """
-        from scipy.optimize import linear_sum_assignment
-        from scipy.signal import find_peaks
-
-        from ..xray import line_energy
-
-        if measured_peaks is None:
-            from scipy.stats import theilslopes
-
-            spec = self.sum_spectrum()
-            e = self.energy_axis_of(self.spectra)
-            pk, _ = find_peaks(spec, prominence=max(5 * np.sqrt(max(spec.max(), 1)), 1))
-            meas = e[pk][e[pk] > 0.15]  # never the zero-energy (noise) peak
-            refs = np.asarray([line_energy(x) for x in self.xray_lines])
-
-            def match(m, tol):
-                cost = np.abs(m[:, None] - refs[None, :])
-                cost[cost > tol] = 1e6
-                r, c = linear_sum_assignment(cost)
-                keep = cost[r, c] <= tol
-                return r[keep], c[keep]
-
-            r, c = match(meas, tolerance)
-            if len(r) < 2:
-                raise bad_value("measured_peaks", None, "at least two sum-spectrum peaks within "
-                                f"{tolerance} keV of the feature lines (found {len(r)})")
-            a, b = theilslopes(refs[c], meas[r])[:2]  # robust to a wrong first match
-            for tol in (tolerance / 3, tolerance / 6):
-                r, c = match(a * meas + b, tol)
-                if len(r) >= 2:
-                    a, b = np.polyfit(meas[r], refs[c], 1)
-            pairs = list(zip(meas[r], refs[c], strict=True))
-        else:
-            pairs = [(float(v), line_energy(k)) for k, v in measured_peaks.items()]
-        if len(pairs) < 2:
-            raise bad_value("measured_peaks", measured_peaks, "at least two peaks matched to known X-ray lines")
-        m, t = np.asarray(pairs).T
-        a, b = np.polyfit(m, t, 1)
-        ax = self.spectra.axes_manager.signal_axes[0]
-        self.set_energy_calibration(a * ax.scale, a * ax.offset + b)
-        return float(a), float(b)
 
     def __repr__(self) -> str:
         h, w = self.spectra.data.shape[:2]

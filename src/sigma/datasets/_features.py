@@ -1,0 +1,81 @@
+"""The feature list, the normalisation chain and the navigation image as a feature.
+
+Shared by the spectrum datasets (:mod:`sigma.datasets.base`) and the element-map dataset
+(:mod:`sigma.datasets.image`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..preprocessing.normalisation import apply_chain, chain_names
+
+log = logging.getLogger(__name__)
+
+#: Name of the navigation (BSE/SE/HAADF) image when it is used as a feature.
+NAV_FEATURE = "Navigator"
+
+
+def _scaled01(img) -> np.ndarray:
+    img = np.nan_to_num(np.asarray(img, dtype=np.float32))
+    lo, hi = float(img.min()), float(img.max())
+    return (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+
+
+class _FeatureMixin:
+    """Feature list, normalisation chain and the navigation image as a feature."""
+
+    nav_img_feature: bool
+    feature_list: list[str]
+    normalised_elemental_data: np.ndarray | None
+
+    @property
+    def feature_dict(self) -> dict[str, int]:
+        """Feature name → column of :attr:`normalised_elemental_data`."""
+        return {name: i for i, name in enumerate(self.feature_list)}
+
+    @property
+    def xray_lines(self) -> list[str]:
+        """The features that are X-ray lines (the feature list without the navigator)."""
+        return [f for f in self.feature_list if f != NAV_FEATURE]
+
+    def normalisation(self, norm_list=()):
+        """Feature maps of :attr:`feature_list`, then each normalisation in order.
+
+        Sets and returns :attr:`normalised_elemental_data`, ``(H, W, F)`` float32 on the
+        analysis grid (binned when the data were binned).
+
+        Parameters
+        ----------
+        norm_list
+            Functions from :mod:`sigma.utils.normalisation` (or their names), applied in order.
+        """
+        maps = self.get_feature_maps(self.feature_list)
+        self.norm_chain = chain_names(norm_list)
+        self.normalised_elemental_data = apply_chain(maps, norm_list)
+        log.info("normalised %d features with %s", maps.shape[-1], self.norm_chain or "no steps")
+        return self.normalised_elemental_data
+
+    def get_feature_maps_with_nav_img(self, normalisation=()):
+        """Append the navigation image as the feature ``'Navigator'`` and re-normalise.
+
+        The image (binned like the spectra, scaled to 0–1) joins the X-ray line maps before the
+        chain runs, so cross-feature steps such as softmax see every feature, and later calls
+        (re-normalising, a new feature list, cluster spectra) keep working.
+
+        Parameters
+        ----------
+        normalisation
+            The chain used for the line maps, e.g. ``[norm.neighbour_averaging, norm.zscore]``.
+        """
+        if NAV_FEATURE not in self.feature_list:
+            self.feature_list = [*self.feature_list, NAV_FEATURE]
+        self.nav_img_feature = True
+        return self.normalisation(normalisation)
+
+    def _renormalise_if_needed(self):
+        if self.normalised_elemental_data is not None:
+            log.info("feature set changed: recomputing normalised_elemental_data")
+            self.normalisation(getattr(self, "norm_chain", []))
