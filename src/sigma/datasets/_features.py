@@ -10,7 +10,8 @@ import logging
 
 import numpy as np
 
-from ..preprocessing.normalisation import apply_chain, chain_names
+from ..preprocessing.normalisation import _resolve, apply_chain, chain_names
+from ._record import features_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,36 @@ class _FeatureMixin:
     nav_img_feature: bool
     feature_list: list[str]
     normalised_elemental_data: np.ndarray | None
+    _norm_steps: tuple = ()
+
+    @property
+    def norm_chain(self) -> list[str]:
+        """Names of the normalisation steps of the last :meth:`normalisation`.
+
+        The steps themselves (a user's own functions included) are kept, so re-normalising
+        after a change of the feature list runs the same functions. Assigning a list of
+        functions or names replaces them.
+        """
+        return chain_names(self._norm_steps)
+
+    @norm_chain.setter
+    def norm_chain(self, steps):
+        for f in steps or ():
+            _resolve(f)  # an unknown name is refused now, not at the next re-normalisation
+        self._norm_steps = tuple(steps or ())
+
+    @property
+    def features_fingerprint(self) -> str:
+        """Cheap fingerprint of :attr:`normalised_elemental_data` and :attr:`feature_list`.
+
+        A segmenter records it when fitted and compares it before it reads the features
+        again (see :func:`sigma.datasets._record.features_fingerprint`).
+        """
+        return features_fingerprint(self.normalised_elemental_data, self.feature_list)
+
+    def _valid_for_features(self):
+        """Valid pixels of the analysis grid, or ``None`` when every pixel is valid."""
+        return None
 
     @property
     def feature_dict(self) -> dict[str, int]:
@@ -50,11 +81,14 @@ class _FeatureMixin:
         Parameters
         ----------
         norm_list
-            Functions from :mod:`sigma.utils.normalisation` (or their names), applied in order.
+            Functions from :mod:`sigma.utils.normalisation` (or their names, or a user's own
+            functions of an ``(H, W, F)`` array), applied in order. Pixels outside the scanned
+            area, with NaN or with no counts are left out of the statistics and set to 0.
         """
         maps = self.get_feature_maps(self.feature_list)
-        self.norm_chain = chain_names(norm_list)
-        self.normalised_elemental_data = apply_chain(maps, norm_list)
+        steps = tuple(norm_list or ())
+        self.normalised_elemental_data = apply_chain(maps, steps, mask=self._valid_for_features())
+        self.norm_chain = steps
         log.info("normalised %d features with %s", maps.shape[-1], self.norm_chain or "no steps")
         return self.normalised_elemental_data
 
@@ -78,4 +112,4 @@ class _FeatureMixin:
     def _renormalise_if_needed(self):
         if self.normalised_elemental_data is not None:
             log.info("feature set changed: recomputing normalised_elemental_data")
-            self.normalisation(getattr(self, "norm_chain", []))
+            self.normalisation(self._norm_steps)

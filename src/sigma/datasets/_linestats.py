@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import bad_value
-from ..preprocessing import line_windows
 from ._features import NAV_FEATURE
 
 
@@ -18,9 +17,9 @@ class _LineStatsMixin:
         A line whose map is mostly 0s and 1s carries little per-pixel information, and
         z-scoring turns its single counts into large jumps that split every phase into
         islands in a UMAP projection. These figures tell such lines apart; they come from the
-        counts, so the call needs the raw counts (they are kept by
-        :meth:`peak_intensity_normalisation`). Computed maps are cached, so a following
-        :meth:`normalisation` of the same lines reads the spectra no more.
+        counts, which the dataset always keeps. They are taken over the valid pixels (see
+        ``valid_mask``). Computed maps are cached, so a following :meth:`normalisation` of the
+        same lines reads the spectra no more.
 
         Parameters
         ----------
@@ -50,18 +49,18 @@ class _LineStatsMixin:
             raise bad_value("top_fraction", top_fraction, "a share in (0, 1]")
         lines = [f for f in (self.feature_list if feature_list is None else feature_list)
                  if f != NAV_FEATURE]
-        src, summed, divide = self._count_source()
-        if summed is self._normalised_signal:
-            raise bad_value("line_counts", "normalised spectra without their counts",
-                            "a dataset whose counts are kept (peak_intensity_normalisation keeps them)")
-        e = self.energy_axis_of(summed)
-        wins = line_windows(lines, float(e[1] - e[0]), float(e[0]), e.size, fwhm_mnka=self.fwhm_mnka)
-        flat = self._window_sums(summed, wins, False, with_totals=divide).reshape(-1, len(wins))
+        if not lines:
+            return {}
+        maps = self._line_counts(lines)
+        valid = self.valid_mask
+        flat = maps[valid] if not valid.all() else maps.reshape(-1, len(lines))
         n = flat.shape[0]
+        if n == 0:
+            return {line: {"mean": 0.0, "top_mean": 0.0} for line in lines}
         k = max(1, int(round(float(top_fraction) * n)))
         top = np.partition(flat, n - k, axis=0)[n - k:].mean(axis=0, dtype=np.float64)
         mean = flat.mean(axis=0, dtype=np.float64)
-        return {w.line: {"mean": float(mean[i]), "top_mean": float(top[i])} for i, w in enumerate(wins)}
+        return {line: {"mean": float(mean[i]), "top_mean": float(top[i])} for i, line in enumerate(lines)}
 
     def weak_lines(self, min_counts: float = 2.0, feature_list=None, top_fraction: float = 0.05) -> list[str]:
         """Lines with fewer than ``min_counts`` counts per pixel in their brightest pixels.
@@ -100,7 +99,7 @@ class _LineStatsMixin:
             from scipy.stats import theilslopes
 
             spec = self.sum_spectrum()
-            e = self.energy_axis_of(self.spectra)
+            e = self.energy_axis
             pk, _ = find_peaks(spec, prominence=max(5 * np.sqrt(max(spec.max(), 1)), 1))
             meas = e[pk][e[pk] > 0.15]  # never the zero-energy (noise) peak
             refs = np.asarray([line_energy(x) for x in self.xray_lines])
@@ -118,9 +117,11 @@ class _LineStatsMixin:
                                 f"{tolerance} keV of the feature lines (found {len(r)})")
             a, b = theilslopes(refs[c], meas[r])[:2]  # robust to a wrong first match
             for tol in (tolerance / 3, tolerance / 6):
-                r, c = match(a * meas + b, tol)
-                if len(r) >= 2:
-                    a, b = np.polyfit(meas[r], refs[c], 1)
+                r2, c2 = match(a * meas + b, tol)
+                if len(r2) < 2:  # a tighter tolerance lost the peaks: keep the fit so far
+                    break
+                r, c = r2, c2
+                a, b = np.polyfit(meas[r], refs[c], 1)
             pairs = list(zip(meas[r], refs[c], strict=True))
         else:
             pairs = [(float(v), line_energy(k)) for k, v in measured_peaks.items()]
@@ -128,6 +129,6 @@ class _LineStatsMixin:
             raise bad_value("measured_peaks", measured_peaks, "at least two peaks matched to known X-ray lines")
         m, t = np.asarray(pairs).T
         a, b = np.polyfit(m, t, 1)
-        ax = self.spectra.axes_manager.signal_axes[0]
-        self.set_energy_calibration(a * ax.scale, a * ax.offset + b)
+        e = self.energy_axis
+        self.set_energy_calibration(a * float(e[1] - e[0]), a * float(e[0]) + b)
         return float(a), float(b)

@@ -12,8 +12,8 @@ import logging
 
 import numpy as np
 
+from sigma._blocks import map_row_blocks
 from sigma._errors import bad_value
-from sigma.unmixing.spectra import iter_row_blocks
 
 __all__ = ["unmix_spectra", "seeded_initialisation", "nnls_abundances", "spectral_angle"]
 
@@ -232,8 +232,9 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     """Per-pixel non-negative least-squares abundances of end-member spectra.
 
     For each pixel spectrum ``s`` finds ``a >= 0`` minimising ``||s - a @ components||``.
-    The cube is read once in row blocks (works on dask cubes without loading them whole);
-    the ``k x k`` problem per pixel is then solved for all pixels at once.
+    The cube is read once in row blocks (:func:`sigma._blocks.map_row_blocks`: a dask cube
+    is computed once, without loading it whole); the ``k x k`` problem per pixel is then
+    solved for all pixels at once.
 
     Parameters
     ----------
@@ -245,7 +246,7 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     tol : float
         Relative stopping tolerance of those sweeps.
     progress : bool
-        Show a tqdm bar over row blocks.
+        Show a progress bar (lazy cubes).
 
     Returns
     -------
@@ -259,8 +260,6 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     >>> nnls_abundances(cube, comps).round(6).tolist()
     [[[2.0, 0.0], [1.0, 3.0]], [[0.0, 0.0], [0.5, 0.0]]]
     """
-    from tqdm.auto import tqdm
-
     comps = np.asarray(components, dtype=np.float64)
     if comps.ndim == 1:
         comps = comps[None]
@@ -274,9 +273,11 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     if len(nav) == 0:
         spectra, nav = spectra[None], (1,)
     b = np.empty((*nav, comps.shape[0]), dtype=np.float64)
-    blocks = tqdm(iter_row_blocks(spectra), desc="abundances", disable=not progress)
-    for r0, r1, blk in blocks:
+
+    def work(blk, r0, r1):
         b[r0:r1] = blk.astype(np.float64, copy=False) @ comps.T
+
+    map_row_blocks(work, spectra, desc="abundances", progress=progress)
     flat_b = b.reshape(-1, comps.shape[0])
     a = _nnls_gram(gram, flat_b, max_iter, tol)
     out = a.reshape(b.shape)
