@@ -194,7 +194,9 @@ def map_row_blocks(
         sizes = tuple(r1 - r0 for r0, r1 in bl)
         x = data.rechunk({0: sizes, **{i: -1 for i in range(1, data.ndim)}})
         parts = x.to_delayed().ravel()
-        tasks = [delayed(func, pure=True)(b, r0, r1, *args) for b, (r0, r1) in zip(parts, bl, strict=True)]
+        # pure=False: no hashing of ``func`` (a closure may hold a whole output array)
+        fn = delayed(func, pure=False)
+        tasks = [fn(b, r0, r1, *args) for b, (r0, r1) in zip(parts, bl, strict=True)]
         return list(compute(*tasks, desc=desc, progress=progress))
 
     def one(r):
