@@ -141,6 +141,43 @@ def row_blocks(data, *, limit: int = BLOCK_BYTES, align: int = 1) -> list[tuple[
     return out
 
 
+class _NoCopy:
+    """A NumPy array seen through ``__getitem__`` only, so that :func:`dask.array.from_array`
+    neither copies nor hashes it."""
+
+    def __init__(self, a):
+        self.a, self.shape, self.dtype, self.ndim = a, a.shape, a.dtype, a.ndim
+
+    def __getitem__(self, key):
+        return self.a[key]
+
+
+def as_dask(array, *, limit: int = BLOCK_BYTES, align: int = 1):
+    """A dask view of a NumPy cube in blocks of whole rows, without copying it.
+
+    (:func:`dask.array.from_array` copies a NumPy array and hashes its bytes.) Blocks are
+    views until computed; the array must not be changed while the dask array is in use.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(24).reshape(4, 3, 2)
+    >>> d = as_dask(x, limit=96)
+    >>> d.chunks[0], bool((d.compute() == x).all())
+    ((2, 2), True)
+    """
+    import uuid
+
+    import dask.array as da
+
+    if hasattr(array, "dask"):
+        return array
+    a = np.asarray(array)
+    return da.from_array(_NoCopy(a), chunks=get_chunking(a.shape, a.dtype, limit=limit, align=align),
+                         asarray=False, meta=np.empty((0,) * a.ndim, a.dtype),
+                         name=f"array-{uuid.uuid4().hex}")
+
+
 def map_row_blocks(
     func: Callable, data, *args, limit: int = BLOCK_BYTES, align: int = 1,
     desc: str = "pass over the cube", progress: bool | None = None, threads: bool = True,

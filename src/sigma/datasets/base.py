@@ -332,14 +332,10 @@ class SpectrumDataset(_LineStatsMixin, _FeatureMixin):
             return None if st.bin_size is None else self.spectra_raw
 
         def make():
-            import dask.array as da
-
-            from .._blocks import get_chunking
+            from .._blocks import as_dask
 
             counts = self._binned_counts()
-            counts = self._counts if counts is None else counts
-            if not hasattr(counts, "dask"):
-                counts = da.from_array(counts, chunks=get_chunking(counts.shape, counts.dtype), asarray=False)
+            counts = as_dask(self._counts if counts is None else counts)
             data = normalise_spectra(counts[..., st.norm_crop:])[..., st.crop - st.norm_crop:]
             base = self.spectra_raw.metadata.General.title
             return eds_signal(self._grid_raw(data, st.grid_factor, f"{base} (normalised)"), data)

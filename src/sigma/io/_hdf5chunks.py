@@ -15,7 +15,6 @@ that is not a plain hyperslab is read by h5py as usual.
 from __future__ import annotations
 
 import itertools
-import threading
 import zlib
 
 import numpy as np
@@ -24,14 +23,12 @@ __all__ = ["read_chunked", "decodable"]
 
 DEFLATE, SHUFFLE, LZF = 1, 2, 32000
 _KERNELS = None
-_LOCAL = threading.local()  # one reusable read buffer per thread: no fresh pages per chunk
 
 
 def _read_buffer(nbytes: int) -> np.ndarray:
-    buf = getattr(_LOCAL, "buf", None)
-    if buf is None or buf.size < nbytes:
-        buf = _LOCAL.buf = np.empty(nbytes, np.uint8)
-    return buf
+    """A buffer for one stored chunk (not kept: a cached one per thread would hold a chunk's
+    worth of memory per thread for the life of the process, for no measurable gain)."""
+    return np.empty(nbytes, np.uint8)
 
 
 def _kernels():

@@ -62,8 +62,9 @@ class CubeSummary:
     windows : dict
         ``(lo, hi)`` channel range → ``(H, W)`` float32 counts in channels ``lo:hi``.
     binned : ndarray or None
-        ``(H // fy, W // fx, C)`` bin sums, narrowest exact dtype (see
-        :func:`sigma.preprocessing.binning.rebin_cube`), when ``bin_size`` was given.
+        ``(H // fy, W // fx, C)`` bin sums when ``bin_size`` was given, in the narrowest
+        dtype that holds them exactly (``uint8`` when every bin of unsigned counts is below
+        256, else the exact dtype of :func:`sigma.preprocessing.binning.sum_dtype`).
 
     Examples
     --------
@@ -85,10 +86,13 @@ class CubeSummary:
 
 
 def _narrow_dtype(dtype, factor):
-    """The dtype the binned cube is written in first: the input's (at least 16 bits)."""
+    """The dtype the binned cube is written in first: one byte for unsigned counts (a bin of
+    sparse EDS counts rarely reaches 256 in one channel), the input's own for signed ones.
+    A block whose bins do not fit is binned again in the exact wide dtype, and the whole cube
+    then takes that dtype, so the result is always exact."""
     dtype = np.dtype(dtype)
     if dtype.kind == "u":
-        return np.promote_types(dtype, np.uint16)
+        return np.dtype(np.uint8)
     if dtype.kind == "i":
         return np.promote_types(dtype, np.int16)
     return sum_dtype(dtype, factor)
@@ -130,7 +134,7 @@ def summarise_cube(
     >>> int(s.valid.sum()), s.spectrum.tolist() == x.sum((0, 1)).tolist()
     (6, True)
     >>> s.binned[..., 0].tolist(), s.binned.dtype
-    ([[32]], dtype('uint16'))
+    ([[32]], dtype('uint8'))
     """
     if getattr(data, "ndim", None) != 3:
         raise bad_value("data", getattr(data, "shape", data), "an (H, W, C) spectrum image")
