@@ -161,6 +161,24 @@ def test_zscore_constant_feature_is_zero_not_nan():
     assert z[..., 0].mean() == pytest.approx(0, abs=1e-6) and z[..., 0].std() == pytest.approx(1, abs=1e-5)
 
 
+def test_zscore_with_pooled_statistics_of_several_maps():
+    from sigma.preprocessing.normalisation import pooled_mean_std
+
+    rng = np.random.default_rng(3)
+    maps = [rng.normal(m, s, (h, w, 3)).astype(np.float32)
+            for m, s, h, w in ((0, 1, 4, 5), (10, 3, 7, 2), (-2, 0.5, 1, 9))]  # fmt: skip
+    flat = np.concatenate([m.reshape(-1, 3) for m in maps]).astype(np.float64)
+    mean, std = pooled_mean_std(maps)
+    np.testing.assert_allclose(mean, flat.mean(0), rtol=1e-10)
+    np.testing.assert_allclose(std, flat.std(0), rtol=1e-10)
+    z = np.concatenate([zscore(m, mean, std).reshape(-1, 3) for m in maps])
+    np.testing.assert_allclose(z.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(z.std(0), 1, rtol=1e-5)
+    np.testing.assert_allclose(zscore(maps[0], *pooled_mean_std(maps[:1])), zscore(maps[0]), rtol=1e-6)
+    with pytest.raises(SigmaValueError, match="'mean' parameter must be mean and std of shape"):
+        zscore(maps[0], mean[:2], std[:2])
+
+
 def test_softmax_is_stable_and_sums_to_one():
     x = np.array([[[1e4, 1e4 - 1, -1e4]]], np.float32)
     s = softmax(x)

@@ -1,7 +1,25 @@
-"""Binary cluster masks: nearest-neighbour upscaling by index mapping and TIFF export."""
+"""Binary cluster masks: labels mapped onto the scanned field of view, and TIFF export.
+
+Geometry. A map of ``original_shape = (H0, W0)`` scanned pixels binned by ``bin_size =
+(by, bx)`` has labels on a grid of ``(h, w)`` bins: ``h = H0 // by`` when the partial edge
+block was dropped, ``h = ceil(H0 / by)`` when it was padded (likewise ``w``). Scanned row ``r``
+belongs to bin ``r // by``; rows past the last bin (the dropped edge) belong to no bin and
+are unassigned (``-1``, 0 in every mask). A high-resolution image of the same field of view
+has the map's aspect ratio; each of its pixels takes the scanned pixel containing its centre
+(:func:`sigma._resample.nearest_index`), then that pixel's bin. So every scanned pixel lies in
+exactly the mask of its bin's cluster, and nothing is stretched.
+
+Export. :func:`write_cluster_masks` writes ``cluster_<id>.tiff`` and a manifest
+(``sigma_masks.json``) with each file's SHA-256. Exporting again into the same folder
+replaces the files it lists and removes the masks of clusters that no longer exist, but only
+files SIGMA2 wrote and nobody changed since: any other file of a mask's name is an error
+(before anything is written), and other files are never touched.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -10,48 +28,139 @@ from pathlib import Path
 import numpy as np
 
 from sigma._errors import bad_file, bad_value
+from sigma._files import FILE_MODE
+from sigma._resample import nearest_index
 
-__all__ = ["upscale_labels", "read_image_shape", "write_cluster_masks"]
+__all__ = [
+    "MANIFEST",
+    "check_field_of_view",
+    "read_image_shape",
+    "upscale_labels",
+    "write_cluster_masks",
+]
 
 logger = logging.getLogger(__name__)
 
+#: Name of the manifest :func:`write_cluster_masks` keeps beside the masks.
+MANIFEST = "sigma_masks.json"
+_MANIFEST_FORMAT = "sigma2.cluster_masks"
 
-def upscale_labels(labels, shape) -> np.ndarray:
-    """Resample a label map to ``shape`` by nearest-neighbour index mapping.
 
-    Output pixel ``(i, j)`` takes the label of the input pixel whose area contains the
-    output pixel's centre: ``i_in = floor((i + 0.5) * H / H_out)``. No interpolation, so
-    labels are never mixed, masks never shrink, and for an integer factor ``s`` every input
-    pixel becomes exactly an ``s x s`` block in place (no shift).
+def _pair(value, name) -> tuple[int, int]:
+    try:
+        a, b = value
+        ok = all(not isinstance(v, bool) and int(v) == v and int(v) >= 1 for v in (a, b))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise bad_value(name, value, "a pair of positive ints")
+    return int(a), int(b)
+
+
+def _bins(n_scan: int, size: int, n_bins: int, axis: str) -> None:
+    lo, hi = n_scan // size, -(-n_scan // size)
+    if n_bins not in (lo, hi):
+        raise bad_value(
+            "original_shape",
+            f"{n_scan} scanned {axis} binned by {size} for {n_bins} label {axis}",
+            f"{lo} (partial edge dropped) or {hi} (partial edge padded) label {axis}",
+        )
+
+
+def check_field_of_view(map_shape, image_shape, path=None, *, name="shape") -> None:
+    """Refuse an image whose aspect ratio differs from the map's field of view.
+
+    The image must be the scanned ``map_shape`` scaled by one factor, allowing the rounding
+    of its sizes to whole pixels (and 0.5 % slack): an image with a data bar, or of a
+    different area, would put every mask in the wrong place.
 
     Parameters
     ----------
-    labels : array_like, shape (H, W)
+    map_shape : tuple of int
+        ``(H0, W0)`` scanned pixels of the map.
+    image_shape : tuple of int
+        ``(H, W)`` of the image.
+    path : path, optional
+        The image's file, named in the error.
+    name : str
+        The parameter named in the error.
+
+    Examples
+    --------
+    >>> check_field_of_view((31, 37), (310, 370))
+    >>> check_field_of_view((100, 100), (768, 1024))
+    Traceback (most recent call last):
+    ...
+    sigma._errors.SigmaValueError: The 'shape' parameter must be an image of the map's ...
+    """
+    h0, w0 = _pair(map_shape, "map_shape")
+    hh, wh = _pair(image_shape, "image_shape")
+    mismatch = abs(hh * w0 - wh * h0)
+    if mismatch > 0.5 * (h0 + w0) + 0.005 * max(hh * w0, wh * h0):
+        raise bad_value(
+            name,
+            f"{path or 'an image'} of {hh} x {wh} pixels (aspect {wh / hh:.4f})",
+            f"an image of the map's field of view, {h0} x {w0} scanned pixels (aspect "
+            f"{w0 / h0:.4f}) scaled by one factor; crop a data bar or margin first",
+        )
+
+
+def upscale_labels(labels, shape, *, original_shape=None, bin_size=(1, 1)) -> np.ndarray:
+    """Map labels of binned pixels onto an image of the scanned field of view.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (h, w)
+        Cluster id per bin (``-1`` noise).
     shape : tuple of int
-        ``(H_out, W_out)``, each >= 1 (smaller than the input downsamples the same way).
+        ``(H_out, W_out)`` of the output image, with the aspect ratio of
+        ``original_shape`` (checked by :func:`check_field_of_view`).
+    original_shape : tuple of int, optional
+        ``(H0, W0)`` scanned pixels before binning; default ``(h * by, w * bx)``.
+    bin_size : tuple of int
+        ``(by, bx)`` of the binning; ``h`` must be ``H0 // by`` or ``ceil(H0 / by)``.
 
     Returns
     -------
-    ndarray, shape (H_out, W_out), same dtype as ``labels``
+    ndarray of int, shape (H_out, W_out)
+        The label of each output pixel's bin; ``-1`` where that pixel lies in a partial edge
+        block that was dropped by the binning.
 
     Examples
     --------
     >>> upscale_labels([[0, 1], [2, 3]], (4, 4)).tolist()
     [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]
+
+    A 5 x 5 map binned 2 x 2 without its last row and column (2 x 2 labels):
+
+    >>> upscale_labels([[0, 1], [2, 3]], (5, 5), original_shape=(5, 5), bin_size=(2, 2))
+    array([[ 0,  0,  1,  1, -1],
+           [ 0,  0,  1,  1, -1],
+           [ 2,  2,  3,  3, -1],
+           [ 2,  2,  3,  3, -1],
+           [-1, -1, -1, -1, -1]])
     """
     lab = np.asarray(labels)
     if lab.ndim != 2:
         raise bad_value("labels", lab.shape, "a 2-D (H, W) array")
-    try:
-        h_out, w_out = (int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise bad_value("shape", shape, "a pair of positive ints (H, W)") from None
-    if h_out < 1 or w_out < 1:
-        raise bad_value("shape", shape, "a pair of positive ints (H, W)")
+    h_out, w_out = _pair(shape, "shape")
+    if not np.issubdtype(lab.dtype, np.integer):
+        raise bad_value("labels", lab.dtype, "integer cluster ids")
+    by, bx = _pair(bin_size, "bin_size")
     h, w = lab.shape
-    rows = ((2 * np.arange(h_out, dtype=np.int64) + 1) * h) // (2 * h_out)
-    cols = ((2 * np.arange(w_out, dtype=np.int64) + 1) * w) // (2 * w_out)
-    return lab[rows[:, None], cols[None, :]]
+    h0, w0 = (h * by, w * bx) if original_shape is None else _pair(original_shape, "original_shape")
+    _bins(h0, by, h, "rows")
+    _bins(w0, bx, w, "columns")
+    check_field_of_view((h0, w0), (h_out, w_out))
+    rows = nearest_index(h_out, h0) // by  # output row -> scanned row -> bin row
+    cols = nearest_index(w_out, w0) // bx
+    out_dtype = lab.dtype if lab.dtype.kind == "i" else np.int32
+    out = lab.astype(out_dtype, copy=False)[
+        np.minimum(rows, h - 1)[:, None], np.minimum(cols, w - 1)[None, :]
+    ]
+    out[rows >= h, :] = -1
+    out[:, cols >= w] = -1
+    return out
 
 
 def read_image_shape(path) -> tuple[int, int]:
@@ -88,32 +197,81 @@ def read_image_shape(path) -> tuple[int, int]:
         ) from None
 
 
-def _atomic_write_tiff(path: Path, data: np.ndarray) -> None:
-    import tifffile
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+
+def _read_manifest(folder: Path) -> dict[str, set[str]]:
+    """``{file name: SHA-256s it may have}`` of the masks SIGMA2 wrote into ``folder``."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return {}
     try:
-        tifffile.imwrite(tmp, data)
-        with open(tmp, "rb+") as fh:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("format") != _MANIFEST_FORMAT:
+            raise ValueError("not a mask manifest")
+        known = {}
+        for name, entry in doc["files"].items():
+            if Path(name).name != name or not name.endswith(".tiff"):
+                raise ValueError(f"bad file name {name!r}")
+            known[name] = {str(s) for s in entry["sha256"]}
+        return known
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        logger.warning("%s is unreadable (%s): no existing mask is treated as SIGMA2's", path, exc)
+        return {}
+
+
+def _write_manifest(folder: Path, files: dict, info: dict) -> None:
+    doc = {"format": _MANIFEST_FORMAT, "version": 1, **info, "files": files}
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{MANIFEST}.", suffix=".tmp")
+    os.chmod(tmp, FILE_MODE)  # what any other output gets (mkstemp alone: private)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1)
+            fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, folder / MANIFEST)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_cluster_masks(labels, cluster_ids, output_dir, shape=None) -> list[Path]:
-    """Write one ``cluster_<id>.tiff`` (uint8, 0 or 255) per cluster id.
+def _temp_tiff(folder: Path, name: str, data: np.ndarray) -> Path:
+    import tifffile
+
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, FILE_MODE)  # what any other output gets (mkstemp alone: private)
+    try:
+        tifffile.imwrite(tmp, data)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def write_cluster_masks(
+    labels, cluster_ids, output_dir, shape=None, *, original_shape=None, bin_size=(1, 1)
+) -> list[Path]:
+    """Write one ``cluster_<id>.tiff`` (uint8, 0 or 255) per cluster id, and the manifest.
 
     Parameters
     ----------
-    labels : array_like, shape (H, W)
+    labels : array_like, shape (h, w)
     cluster_ids : iterable of int
     output_dir : path
-        Created if missing.
+        Created if missing. Masks a previous export wrote there (listed in its
+        ``sigma_masks.json``, unchanged since) are replaced, or removed when their cluster no
+        longer exists; any other file named like a new mask is an error; other files stay.
     shape : tuple of int, optional
-        Output ``(H', W')``; masks are upscaled with :func:`upscale_labels`.
+        Output ``(H', W')`` of an image of the scanned field of view; labels are mapped
+        with :func:`upscale_labels` (``original_shape`` and ``bin_size`` as there).
 
     Returns
     -------
@@ -123,25 +281,68 @@ def write_cluster_masks(labels, cluster_ids, output_dir, shape=None) -> list[Pat
     --------
     >>> import tempfile, numpy as np, tifffile
     >>> labels = np.array([[0, 1], [1, 1]])
-    >>> paths = write_cluster_masks(labels, [0, 1], tempfile.mkdtemp(), shape=(4, 4))
+    >>> folder = tempfile.mkdtemp()
+    >>> paths = write_cluster_masks(labels, [0, 1], folder, shape=(4, 4))
     >>> [p.name for p in paths]
     ['cluster_0.tiff', 'cluster_1.tiff']
     >>> tifffile.imread(paths[1]).tolist()[0]
     [0, 0, 255, 255]
+    >>> [p.name for p in write_cluster_masks(np.ones((2, 2), int), [1], folder)]
+    ['cluster_1.tiff']
+    >>> import os; sorted(os.listdir(folder))  # cluster 0 no longer exists
+    ['cluster_1.tiff', 'sigma_masks.json']
     """
     lab = np.asarray(labels)
     if shape is not None:
-        lab = upscale_labels(lab, shape)
+        lab = upscale_labels(lab, shape, original_shape=original_shape, bin_size=bin_size)
+    elif lab.ndim != 2:
+        raise bad_value("labels", lab.shape, "a 2-D (H, W) array")
+    ids = [int(c) for c in cluster_ids]
     out = Path(output_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise bad_file(out, f"could not be created as a folder ({exc})") from None
-    paths = []
-    for cid in cluster_ids:
-        mask = np.where(lab == int(cid), np.uint8(255), np.uint8(0))
-        p = out / f"cluster_{int(cid)}.tiff"
-        _atomic_write_tiff(p, mask)
-        paths.append(p)
-    logger.info("wrote %d cluster masks of shape %s to %s", len(paths), lab.shape, out)
-    return paths
+    known = _read_manifest(out)
+    names = {cid: f"cluster_{cid}.tiff" for cid in ids}
+    for name in names.values():  # refuse before anything is written
+        p = out / name
+        if p.exists() and not (p.is_file() and _sha256(p) in known.get(name, ())):
+            raise bad_file(
+                p, "exists and is not a mask SIGMA2 wrote there (or it was changed since)",
+                "a folder without it: move it away or choose another output_dir",
+            )  # fmt: skip
+    info = {"shape": list(lab.shape)}
+    if shape is not None:
+        info.update(labels_shape=list(np.shape(labels)), bin_size=list(_pair(bin_size, "bin_size")),
+                    original_shape=None if original_shape is None else list(original_shape))  # fmt: skip
+    temps: dict[str, Path] = {}
+    try:
+        hashes = {}
+        for cid, name in names.items():
+            temps[name] = _temp_tiff(out, name, np.where(lab == cid, np.uint8(255), np.uint8(0)))
+            hashes[name] = _sha256(temps[name])
+        # first list old and new contents, so an interruption leaves every file recognisable
+        union = {n: {"sha256": sorted(s)} for n, s in known.items()}
+        for cid, name in names.items():
+            union[name] = {"cluster": cid, "sha256": sorted({*known.get(name, ()), hashes[name]})}
+        _write_manifest(out, union, info)
+        for name, tmp in list(temps.items()):
+            os.replace(tmp, out / name)
+            del temps[name]
+    finally:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+    for name in sorted(set(known) - set(names.values())):
+        p = out / name
+        if not p.exists():
+            continue
+        if p.is_file() and _sha256(p) in known[name]:
+            p.unlink()
+            logger.info("removed %s: its cluster no longer exists", p)
+        else:
+            logger.warning("left %s alone: it was changed since SIGMA2 wrote it", p)
+    files = {names[c]: {"cluster": c, "sha256": [hashes[names[c]]]} for c in ids}
+    _write_manifest(out, files, info)
+    logger.info("wrote %d cluster masks of shape %s to %s", len(ids), lab.shape, out)
+    return [out / names[c] for c in ids]

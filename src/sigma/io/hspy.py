@@ -113,6 +113,8 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
             f"cannot be read without the optional package {exc.name or 'zarr'!r}",
             "RosettaSciIO's zspy extra installed: pip install 'rosettasciio[zspy]'",
         ) from exc
+    if is_zarr:
+        _check_zarr_chunks(path)
     try:
         # .hspy eager too: RosettaSciIO reads only the metadata, the cube is read below by
         # this package's chunk decoder on every core (HDF5 decodes on one, under its lock)
@@ -145,6 +147,39 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
     if lazy and is_zarr:
         raw.data = rechunk_nav(raw.data)
     return raw
+
+
+def _check_zarr_chunks(path: Path) -> None:
+    """Refuse a ``.zspy`` store whose signal data lack chunk files.
+
+    Zarr reads a missing chunk as its fill value (0), so a store copied in part would load
+    with rows of zeros that then form a "phase". HyperSpy writes every chunk, empty or not.
+    """
+    import itertools
+
+    import zarr
+
+    try:
+        root = zarr.open(str(path), mode="r")
+        exp = root["Experiments"] if "Experiments" in root else None
+        groups = list(exp.groups()) if exp is not None else []
+    except Exception as exc:  # noqa: BLE001 - an unreadable store is a bad file
+        raise wrap_reader_error(path, exc) from exc
+    for _, group in groups:
+        arr = group.get("data") if hasattr(group, "get") else None
+        if not isinstance(arr, zarr.Array) or arr.nchunks_initialized >= arr.nchunks:
+            continue
+        sep = getattr(arr, "_dimension_separator", None) or "."
+        grid = [range(-(-n // c)) for n, c in zip(arr.shape, arr.chunks, strict=True)]
+        missing = [sep.join(map(str, idx)) for idx in itertools.product(*grid)
+                   if f"{arr.path}/{sep.join(map(str, idx))}" not in arr.store]
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise bad_file(
+            path,
+            f"is missing {len(missing)} of the {arr.nchunks} chunk files of '{arr.path}' "
+            f"({shown}); they would read as zeros",
+            "a complete copy of the .zspy folder",
+        )
 
 
 def _signal_dataset(path: Path, index: int, shape: tuple, dtype) -> tuple[str, tuple | None]:

@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import SigmaValueError, bad_file, bad_value
+from .._errors import SigmaFileError, SigmaValueError, bad_file, bad_value
 
 __all__ = [
     "CLUSTERING_METHODS",
     "ConfigError",
+    "ConfigFileError",
     "NORMALISATIONS",
     "default_config",
     "example_toml",
@@ -51,6 +52,17 @@ class ConfigError(SigmaValueError):
     ... except ConfigError as exc:
     ...     print(exc)
     The 'latent.method' parameter must be one of 'umap', 'autoencoder'. Got 'pca' instead.
+    """
+
+
+class ConfigFileError(ConfigError, SigmaFileError):
+    """The configuration file is missing, unreadable or not TOML: a :class:`ConfigError`
+    (``sigma`` exits with status 2) that is also a file error (an ``OSError``).
+
+    Examples
+    --------
+    >>> issubclass(ConfigFileError, ConfigError) and issubclass(ConfigFileError, OSError)
+    True
     """
 
 
@@ -510,14 +522,32 @@ def load_config(path) -> dict:
     >>> load_config(p)["preprocess"]["bin"]
     [1, 1]
     """
+    return validate_config(read_toml(path), source=Path(path))
+
+
+def read_toml(path) -> dict:
+    """The table of a TOML configuration file; a missing, unreadable or invalid file is a
+    :class:`ConfigError` (``sigma`` exits with status 2), naming it.
+
+    Examples
+    --------
+    >>> read_toml("nowhere.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sigma.pipeline.config.ConfigFileError: File 'nowhere.toml' does not exist; expected a TOML ...
+    """
     path = Path(path)
     if not path.is_file():
-        raise bad_file(path, "does not exist", "a TOML configuration file (see `sigma config --example`)")
+        raise ConfigFileError(str(bad_file(path, "does not exist",
+                                           "a TOML configuration file (see `sigma config --example`)")))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise bad_file(path, f"is not valid TOML ({exc})", "a TOML configuration file") from exc
-    return validate_config(data, source=path)
+        raise ConfigFileError(str(bad_file(path, f"is not valid TOML ({exc})",
+                                           "a TOML configuration file"))) from None
+    except OSError as exc:
+        raise ConfigFileError(str(bad_file(path, f"could not be read ({exc.strerror or exc})",
+                                           "a readable TOML configuration file"))) from None
 
 
 # ------------------------------------------------------------------------------ example

@@ -73,11 +73,20 @@ def neighbour_averaging(data, mask=None):
     return out.astype(np.float32, copy=False)
 
 
-def zscore(data, mask=None):
+def zscore(data, mean=None, std=None, mask=None):
     """Standardise each feature to zero mean and unit standard deviation over the map.
 
     A constant feature becomes zeros (not NaN). With ``mask``, the mean and standard deviation
     are those of the valid pixels, and invalid pixels become 0.
+
+    Parameters
+    ----------
+    data : array_like, shape (H, W, F)
+    mean, std : array_like, shape (F,), optional
+        Statistics to use instead of this map's, e.g. :func:`pooled_mean_std` of several
+        maps so a value means the same in each (a ``std`` of 0 gives zeros).
+    mask : array_like of bool, shape (H, W), optional
+        Valid pixels: the statistics are theirs, and the other pixels become 0.
 
     Examples
     --------
@@ -86,23 +95,84 @@ def zscore(data, mask=None):
     >>> zscore(x)
     array([[[-1.,  0.],
             [ 1.,  0.]]], dtype=float32)
+    >>> zscore(x, mean=[0, 5], std=[1, 2])[..., 0]
+    array([[1., 3.]], dtype=float32)
     >>> zscore(x, mask=np.array([[True, False]]))
     array([[[0., 0.],
             [0., 0.]]], dtype=float32)
     """
     x = _check(data).astype(np.float32, copy=False)
     m = _check_mask(mask, x)
-    flat = x.reshape(-1, x.shape[-1]) if m is None else x[m]
-    if flat.shape[0] == 0:
-        return np.zeros(x.shape, np.float32)
-    mean = flat.mean(axis=0, dtype=np.float64)
-    std = flat.std(axis=0, dtype=np.float64)
+    if (mean is None) != (std is None):
+        raise bad_value("mean", mean, "given together with std, or both None")
+    if mean is None:
+        flat = x.reshape(-1, x.shape[-1]) if m is None else x[m]
+        if flat.shape[0] == 0:
+            return np.zeros(x.shape, np.float32)
+        mean, std = _mean_std(flat)
+    else:
+        mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+        if mean.shape != (x.shape[-1],) or std.shape != mean.shape:
+            raise bad_value("mean", mean.shape, f"mean and std of shape ({x.shape[-1]},)")
     safe = np.where(std > 0, std, 1.0)
     out = (x - mean.astype(np.float32)) / safe.astype(np.float32)
     out[..., std == 0] = 0.0
     if m is not None:
         out[~m] = 0.0
     return out.astype(np.float32, copy=False)
+
+
+def _mean_std(flat):
+    return flat.mean(axis=0, dtype=np.float64), flat.std(axis=0, dtype=np.float64)
+
+
+def pooled_mean_std(arrays, masks=None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each feature over all pixels of several maps.
+
+    Every pixel weighs the same (a larger map weighs more); the per-map statistics are
+    combined exactly, without concatenating the maps.
+
+    Parameters
+    ----------
+    arrays : sequence of array_like, each (H_i, W_i, F)
+    masks : sequence of (array_like of bool, shape (H_i, W_i)) or None, optional
+        Valid pixels of each map (``None``: all); only they enter the statistics.
+
+    Returns
+    -------
+    mean, std : ndarray of float64, shape (F,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.zeros((1, 2, 1)), np.full((1, 2, 1), 2.0)
+    >>> pooled_mean_std([a, b])
+    (array([1.]), array([1.]))
+    """
+    n_tot, mean, m2 = 0, None, None
+    arrays = list(arrays)
+    masks = [None] * len(arrays) if masks is None else list(masks)
+    for a, mk in zip(arrays, masks, strict=True):
+        a = _check(a, "arrays")
+        mk = _check_mask(mk, a)
+        flat = a.reshape(-1, a.shape[-1]) if mk is None else a[mk]
+        n = flat.shape[0]
+        if n == 0:
+            continue
+        mu, sd = _mean_std(flat)
+        if mean is None:
+            n_tot, mean, m2 = n, mu, sd**2 * n
+            continue
+        if mu.shape != mean.shape:
+            raise bad_value("arrays", np.shape(a), f"maps with {mean.shape[0]} features each")
+        delta = mu - mean
+        total = n_tot + n
+        mean = mean + delta * n / total
+        m2 = m2 + sd**2 * n + delta**2 * n_tot * n / total
+        n_tot = total
+    if mean is None:
+        raise bad_value("arrays", "no pixels", "at least one map with pixels")
+    return mean, np.sqrt(m2 / n_tot)
 
 
 def softmax(data):

@@ -121,12 +121,15 @@ def _sum_spectrum_fig(ps, ds):
     return fig
 
 
-def _feature_fig(ds):
+def _feature_fig(ps, ds, record):
+    """The features the clustering was fitted on (the segmenter's snapshot)."""
     from ..plot import plot_feature_maps
 
-    chain = ", ".join(getattr(ds, "norm_chain", [])) or "raw"
-    return plot_feature_maps(ds.normalised_elemental_data, list(ds.feature_list),
-                             title=f"Normalised feature maps ({chain})")
+    chain = record.get("dataset", {}).get("normalisation_chain", getattr(ds, "norm_chain", []))
+    feats, names = ps.features, ps.feature_list
+    if feats is None:
+        feats, names = ds.normalised_elemental_data, list(ds.feature_list)
+    return plot_feature_maps(feats, names, title=f"Normalised feature maps ({', '.join(chain) or 'raw'})")
 
 
 def _latent_fig(ps, max_points):
@@ -252,13 +255,20 @@ def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> s
     name = record.get("input", {}).get("path", "input")
     sections = [
         ("Sum spectrum", _safe("sum spectrum", lambda: img_tag(_sum_spectrum_fig(ps, ds), "sum spectrum"))),
-        ("Feature maps", _safe("feature maps", lambda: img_tag(_feature_fig(ds), "feature maps"))),
+        ("Feature maps", _safe("feature maps", lambda: img_tag(_feature_fig(ps, ds, record), "feature maps"))),
         ("Latent space", _safe("latent", lambda: img_tag(_latent_fig(ps, rep["max_latent_points"]),
                                                           "latent space coloured by cluster"))),
         ("Phase map", _safe("phase map", lambda: img_tag(_phase_fig(ps, rep["alpha"]), "phase map"))),
         ("Phase proportions", _safe("proportions", lambda: _proportions_table(ps))),
         ("Cluster spectra", _safe("cluster spectra", lambda: img_tag(_cluster_spectra_fig(ps), "cluster spectra"))),
     ]
+    failed = record.get("failed_stage")
+    if failed:
+        sections.insert(0, ("Incomplete run", (
+            f'<p class="note"><b>Stage {html.escape(str(failed.get("stage")))!r} failed:</b> '
+            f'{html.escape(str(failed.get("error")))}. The outputs of the stages before it '
+            "(phase map, labels, masks, cluster spectra, clustering state) are complete; "
+            "those of the failed stage are missing.</p>")))
     if unmix is not None:
         sections.append(("NMF", _safe("nmf", lambda: _nmf_section(ps, unmix))))
     for head, body in (extra or {}).items():

@@ -1,0 +1,225 @@
+"""The stages of one input, as functions of a validated configuration.
+
+``load`` → ``preprocess`` → ``features`` (:func:`prepare_dataset`), then the clustering and NMF
+helpers the runner calls after the latent projection. :mod:`sigma.pipeline.runner` strings them
+together for one input or a batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .._errors import SigmaError
+from .provenance import StageTimer
+
+log = logging.getLogger(__name__)
+
+__all__ = ["STAGES", "prepare_dataset"]
+
+#: The stages of one input, in order.
+STAGES = ("load", "preprocess", "features", "latent", "clustering", "nmf", "outputs", "report")
+
+
+def _bar(total: int, desc: str, progress: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not progress, leave=False, unit="stage")
+
+
+def _tick(bar, n=1):
+    if bar is not None:
+        bar.update(n)
+
+
+
+def _dataset_class(kind: str):
+    from ..datasets import SEMDataset, TEMDataset
+
+    return SEMDataset if kind == "SEM" else TEMDataset
+
+
+def load_dataset(path, cfg: dict, *, lazy: bool | None = None):
+    """Open ``path`` as the configured dataset class (stage ``load``)."""
+    inp = cfg["input"]
+    lazy = inp["lazy"] if lazy is None else lazy
+    cls = _dataset_class(inp["kind"])
+    return cls(Path(path), nag_file_path=inp["nav_image"] or None, lazy=lazy, **inp["reader_args"])
+
+
+def preprocess_dataset(ds, cfg: dict) -> None:
+    """Rebin, normalise each spectrum and crop the zero-energy peak (stage ``preprocess``)."""
+    p = cfg["preprocess"]
+    if tuple(p["bin"]) != (1, 1):
+        h, w = (int(n) for n in ds.shape[:2])
+        if p["bin"][0] > h or p["bin"][1] > w:
+            from .._errors import bad_file
+
+            raise bad_file(
+                getattr(ds, "file_path", None) or "the input",
+                f"holds a map of {h} × {w} pixels, smaller than the bin size "
+                f"{p['bin'][0]} × {p['bin'][1]} (preprocess.bin)",
+                "preprocess.bin = [1, 1] (or no larger than the map) for so small a map",
+            )
+        ds.rebin_signal(size=tuple(p["bin"]))
+    if p["peak_intensity_normalisation"]:
+        ds.peak_intensity_normalisation()
+    if p["remove_first_peak"] is not False:
+        ds.remove_first_peak(end=p["remove_first_peak"])
+
+
+def feature_dataset(ds, cfg: dict, feature_list=None) -> np.ndarray:
+    """Line maps, optional BSE feature and the normalisation chain (stage ``features``)."""
+    f = cfg["features"]
+    lines = feature_list if feature_list is not None else (None if f["lines"] == "auto" else f["lines"])
+    if lines is not None:
+        ds.set_feature_list(list(lines))
+    elif not [x for x in ds.feature_list if x != "Navigator"]:
+        _no_lines_found(ds)
+    elif f["min_line_counts"] > 0:
+        _drop_weak_lines(ds, f["min_line_counts"])
+    if f["bse"]:
+        return ds.get_feature_maps_with_nav_img(normalisation=f["normalisation"])
+    if "Navigator" in ds.feature_list and feature_list is None and f["lines"] == "auto":
+        ds.set_feature_list([x for x in ds.feature_list if x != "Navigator"])
+    return ds.normalisation(f["normalisation"])
+
+
+def _no_lines_found(ds):
+    """Refuse a dataset on which no X-ray line was found automatically, saying why."""
+    from .._errors import bad_file
+    path = getattr(ds, "file_path", None) or "the input"
+    data = (ds.spectra_raw if ds.spectra_raw is not None else ds.spectra).data
+    total = float(np.asarray(data.sum(dtype=np.float64)))
+    if total == 0:
+        raise bad_file(path, "holds no counts (every channel of every pixel is 0)",
+                       "a spectrum image with counts")
+    raise bad_file(
+        path,
+        f"has no X-ray lines found automatically ({total:.0f} counts in total, no element "
+        "named in the file and no peak strong enough in its sum spectrum)",
+        "features.lines naming the lines to map, e.g. [\"Fe_Ka\", \"Si_Ka\"]",
+    )
+
+
+def _weak_lines(ds, min_counts: float, lines=None) -> list[str]:
+    """``ds.weak_lines``, or ``[]`` (keep every line) when the dataset has no counts to judge by."""
+    try:
+        return ds.weak_lines(min_counts, lines)
+    except SigmaError as exc:  # no counts kept (e.g. normalised spectra without their counts)
+        log.info("line counts unavailable (%s); keeping every line", exc)
+        return []
+
+
+def _drop_weak_lines(ds, min_counts: float) -> list[str]:
+    """Drop the automatically chosen lines that are too weak per pixel (``min_line_counts``).
+
+    Their window sums are cached by the dataset, so the following normalisation reads the
+    spectra no more. At least one line is kept. Returns the dropped lines.
+    """
+    weak = _weak_lines(ds, min_counts)
+    keep = [x for x in ds.feature_list if x not in weak]
+    if weak and any(x != "Navigator" for x in keep):
+        log.warning(
+            "dropped %s from the automatic feature list: fewer than %g counts per pixel in "
+            "their brightest 5 %% of pixels (set features.min_line_counts = 0 to keep them)",
+            ", ".join(weak), min_counts,
+        )
+        ds.set_feature_list(keep)
+        return weak
+    return []
+
+
+def prepare_dataset(path, cfg: dict, timer: StageTimer | None = None, *, lazy=None, bar=None):
+    """Load, pre-process and compute the normalised features of one input.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.pipeline.config import validate_config
+    >>> cfg = validate_config({"preprocess": {"bin": [2, 2]}})
+    >>> ds = prepare_dataset(make_phantom((8, 10), n_channels=256, energy_scale=0.08).to_signal(), cfg)
+    >>> ds.normalised_elemental_data.shape  # C_Ka is too weak per pixel and left out
+    (4, 5, 7)
+    """
+    timer = timer or StageTimer()
+    with timer("load"):
+        ds = load_dataset(path, cfg, lazy=lazy) if not hasattr(path, "axes_manager") else (
+            _dataset_class(cfg["input"]["kind"])(path)
+        )
+    _tick(bar)
+    with timer("preprocess"):
+        preprocess_dataset(ds, cfg)
+    _tick(bar)
+    with timer("features"):
+        feature_dataset(ds, cfg)
+    _tick(bar)
+    return ds
+
+
+def _flat_features(ds) -> np.ndarray:
+    x = np.asarray(ds.normalised_elemental_data, dtype=np.float32)
+    return x.reshape(-1, x.shape[-1])
+
+
+def _segment(latent, ds, cfg: dict):
+    from ..clustering import PixelSegmenter
+
+    cl = cfg["clustering"]
+    refine = None if cl["refine"] == "none" else cl["refine"]
+    return PixelSegmenter(latent, ds, cl["method"], dict(cl["method_args"]),
+                          random_state=cl["method_args"].get("random_state", 0) or 0,
+                          refine=refine, refine_args={"smoothness": cl["smoothness"]})
+
+
+def _unmix(ps, cfg: dict, progress: bool):
+    """NMF on the cluster spectra and per-pixel abundances; ``None`` when disabled/impossible."""
+    n = cfg["nmf"]
+    if not n["enabled"]:
+        return None
+    ids = ps.cluster_ids.tolist() if n["clusters"] == "All" else list(n["clusters"])
+    k = n["n_components"]
+    if k != "All" and k > len(ids):
+        log.warning("nmf.n_components = %d but only %d clusters: using %d", k, len(ids), len(ids))
+        k = len(ids)
+    if not ids:
+        log.warning("no clusters: NMF skipped")
+        return None
+    args = dict(n["method_args"])
+    seeds = n["seed_clusters"]
+    if seeds == "auto":
+        # K cluster spectra into K end-members: any invertible mixing fits equally well, and an
+        # unseeded NMF returns rotated mixtures (phantom: up to 66 degrees off); seeded, the
+        # end-members start from, and stay near, the cluster spectra.
+        seeds = list(ids) if k == "All" or k == len(ids) else []
+        if seeds:
+            log.info("nmf.seed_clusters = 'auto': every cluster seeds the NMF (%d components)", len(ids))
+    if seeds:
+        w, c = ps.get_unmixed_spectra_profile_init_guess(
+            clusters_to_be_calculated=n["clusters"], n_components=k, normalised=n["normalised"],
+            method=n["method"], method_args=args, seed_clusters=list(seeds),
+        )
+    else:
+        w, c = ps.get_unmixed_spectra_profile(
+            clusters_to_be_calculated=n["clusters"], n_components=k, normalised=n["normalised"],
+            method=n["method"], method_args=args,
+        )
+    ab = ps.abundance_maps(progress=progress)
+    return {"weights": np.asarray(w), "components": np.asarray(c), "abundance": np.asarray(ab),
+            "cluster_ids": np.asarray(ps.nmf_cluster_ids)}
+
+
+def _unmix_stage(ps, cfg: dict, timer, progress):
+    """The NMF stage; its failure is recorded, not raised (the clustering's outputs stay).
+
+    Returns ``(unmix, None)`` or ``(None, failure)`` (:func:`~sigma.pipeline.results.stage_failure`).
+    """
+    from .results import STAGE_ERRORS, stage_failure
+
+    try:
+        with timer("nmf"):
+            return _unmix(ps, cfg, progress), None
+    except STAGE_ERRORS as exc:
+        return None, stage_failure("nmf", exc)
