@@ -181,7 +181,7 @@ def as_dask(array, *, limit: int = BLOCK_BYTES, align: int = 1):
 def map_row_blocks(
     func: Callable, data, *args, limit: int = BLOCK_BYTES, align: int = 1,
     desc: str = "pass over the cube", progress: bool | None = None, threads: bool = True,
-    blocks: list[tuple[int, int]] | None = None,
+    blocks: list[tuple[int, int]] | None = None, in_process: bool = False,
 ) -> list:
     """``[func(block, r0, r1, *args) for each row block]`` in one pass over ``data``.
 
@@ -189,7 +189,9 @@ def map_row_blocks(
     ----------
     func : callable
         ``func(block, r0, r1, *args)``; ``block`` is a NumPy array ``data[r0:r1]``. It must not
-        keep the block (for a NumPy cube it is a view).
+        keep the block (for a NumPy cube it is a view). It should return its result: with a
+        ``distributed.Client`` it runs in a worker process, where writing into an array of
+        this process has no effect (unless ``in_process``).
     data : array_like, shape (H, W, ...)
         NumPy or dask cube. A dask cube is computed once, all blocks in one graph (by its
         scheduler: threads, or the workers of an active ``distributed.Client``).
@@ -204,6 +206,9 @@ def map_row_blocks(
         release the GIL, as NumPy's reductions do).
     blocks : list of (int, int), optional
         Row ranges to use instead of :func:`row_blocks`.
+    in_process : bool
+        Compute a dask cube with this process's threads even when a ``distributed.Client``
+        is active (for a ``func`` that writes into an array of this process).
 
     Returns
     -------
@@ -234,7 +239,8 @@ def map_row_blocks(
         # pure=False: no hashing of ``func`` (a closure may hold a whole output array)
         fn = delayed(func, pure=False)
         tasks = [fn(b, r0, r1, *args) for b, (r0, r1) in zip(parts, bl, strict=True)]
-        return list(compute(*tasks, desc=desc, progress=progress))
+        return list(compute(*tasks, desc=desc, progress=progress,
+                            scheduler="threads" if in_process else None))
 
     def one(r):
         return func(np.asarray(data[r[0]:r[1]]), r[0], r[1], *args)

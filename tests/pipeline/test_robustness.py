@@ -87,9 +87,11 @@ def _fixed_segmenter(ds, labels):
 
     from sigma.clustering import PixelSegmenter
 
-    class Fixed:
+    keep = np.asarray(ds.valid_mask).ravel()
+
+    class Fixed:  # it is given the valid pixels only (the excluded ones are labelled -1)
         def fit_predict(self, x):
-            return labels.ravel()
+            return labels.ravel()[keep] if len(x) == keep.sum() else labels.ravel()
 
     latent = np.zeros((labels.size, 2), np.float32)
     return PixelSegmenter(latent, ds, Fixed(), None)
@@ -108,13 +110,15 @@ def test_nmf_on_real_files_gives_no_all_zero_component(real_dir, name):
     total = np.asarray(ds.analysis_spectra.data).sum(axis=-1)
     labels = np.where(total > 0, np.where(total > np.median(total[total > 0]), 0, 1), 2)
     ps = _fixed_segmenter(ds, labels.astype(np.int32))
-    assert len(ps.cluster_ids) == 3 and ps.get_cluster_spectra("mean")[2].sum() == 0
-    w, h = ps.get_unmixed_spectra_profile_init_guess(n_components=3, seed_clusters=[0, 1, 2],
+    # the pixels without counts are excluded (label -1): no all-zero cluster is left to seed
+    assert ps.excluded_count == int((total == 0).sum()) > 0
+    assert ps.cluster_ids.tolist() == [0, 1] and (ps.labels[total == 0] == -1).all()
+    w, h = ps.get_unmixed_spectra_profile_init_guess(n_components=2, seed_clusters=[0, 1],
                                                      method_args={"init": "nndsvd"})
     assert h.shape[0] == 2 and (np.linalg.norm(h, axis=1) > 0).all()
     ab = ps.abundance_maps()
-    assert ab.shape == (*labels.shape, 2) and np.isfinite(ab).all()
-    w, h = ps.get_unmixed_spectra_profile(n_components=3, method_args={"init": "nndsvd"})
+    assert ab.shape == (*labels.shape, 2) and np.isfinite(ab).all() and not ab[total == 0].any()
+    w, h = ps.get_unmixed_spectra_profile(n_components=2, method_args={"init": "nndsvd"})
     assert (np.linalg.norm(h, axis=1) > 0).all()
 
 

@@ -229,7 +229,7 @@ def _hdf5_cube(path: Path, index: int, data, lazy: bool):
         out[r0:r1] = blk
 
     try:
-        map_row_blocks(put, cube, desc="reading the cube")
+        map_row_blocks(put, cube, desc="reading the cube", in_process=True)
     except SigmaFileError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file

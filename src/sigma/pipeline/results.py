@@ -155,6 +155,7 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
     record["results"] = {
         "n_clusters": len(ids),
         "noise_pixels": int(ps.noise_count),
+        "excluded_pixels": int(getattr(ps, "excluded_count", 0)),
         "grid": [int(ps.height), int(ps.width)],
         "proportions": {str(i): float(p) for i, p in zip(ids, props, strict=True)},
         "colors": {str(k): v for k, v in ps.colors.items()},
@@ -209,6 +210,7 @@ def _dataset_record(ds) -> dict:
         "class": type(ds).__name__,
         "raw_shape": [int(s) for s in ds.spectra.data.shape],
         "grid": [int(s) for s in ds.shape],
+        "excluded_pixels": int(getattr(ds, "n_invalid", 0)),
         "bin_size": [int(s) for s in ds.bin_size],
         "lazy": bool(ds.lazy),
         "energy_axis_keV": {"start": float(e[0]), "stop": float(e[-1]), "channels": int(e.size)},

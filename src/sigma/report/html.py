@@ -193,6 +193,7 @@ def _run_section(record: dict) -> str:
     ds = record.get("dataset", {})
     if ds:
         rows += [["grid (H × W)", " × ".join(map(str, ds.get("grid", [])))],
+                 ["excluded pixels (outside the scan, NaN, no counts)", str(ds.get("excluded_pixels", 0))],
                  ["raw shape", " × ".join(map(str, ds.get("raw_shape", [])))],
                  ["features", html.escape(", ".join(ds.get("feature_list", [])))],
                  ["normalisation", html.escape(", ".join(ds.get("normalisation_chain", [])) or "none")]]

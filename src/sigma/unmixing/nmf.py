@@ -397,12 +397,11 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     nav = shape[:-1]
     if len(nav) == 0:
         spectra, nav = spectra[None], (1,)
-    b = np.empty((*nav, comps.shape[0]), dtype=np.float64)
+    def work(blk, r0, r1):  # returns its rows (a distributed worker cannot write into b)
+        return blk.astype(np.float64, copy=False) @ comps.T
 
-    def work(blk, r0, r1):
-        b[r0:r1] = blk.astype(np.float64, copy=False) @ comps.T
-
-    map_row_blocks(work, spectra, desc="abundances", progress=progress)
+    b = np.concatenate(map_row_blocks(work, spectra, desc="abundances", progress=progress), axis=0)
+    b = b.reshape((*nav, comps.shape[0]))
     flat_b = b.reshape(-1, comps.shape[0])
     a = _nnls_gram(gram, flat_b, max_iter, tol)
     out = a.reshape(b.shape)
