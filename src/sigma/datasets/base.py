@@ -4,17 +4,15 @@ A :class:`SpectrumDataset` keeps the counts exactly as the reader gave them (a N
 a dask array when loaded with ``lazy=True``) and one :class:`~sigma.datasets._record.Processing`
 record of the pre-processing steps. The tutorial's attributes are views derived from the two:
 
-========================  ================================================================
-``spectra``               full-resolution **counts** (energy-cropped), always counts
-``spectra_raw``           counts on the analysis grid (binned when binned)
-``spectra_bin``           spectra on the analysis grid as the steps left them: binned
-                          counts, or normalised (each pixel divided by its total) once
-                          :meth:`~SpectrumDataset.peak_intensity_normalisation` ran; ``None``
-                          before either step
-``nav_img``/``nav_img_bin``  navigation image, full resolution / binned (``None`` unbinned)
-``analysis_spectra``      counts on the analysis grid (what clustering and NMF read)
-``valid_mask``            pixels that are scanned, finite and hold counts
-========================  ================================================================
+- ``spectra``: the full-resolution **counts** (energy-cropped), always counts;
+- ``spectra_raw``: the counts on the analysis grid (binned when binned);
+- ``spectra_bin``: the spectra on the analysis grid as the steps left them: binned counts, or
+  normalised (each pixel divided by its total) once
+  :meth:`~SpectrumDataset.peak_intensity_normalisation` ran; ``None`` before either step;
+- ``nav_img`` / ``nav_img_bin``: the navigation image, full resolution / binned (``None``
+  when not binned);
+- ``analysis_spectra``: the counts on the analysis grid (what clustering and NMF read);
+- ``valid_mask``: the pixels that are scanned, finite and hold counts.
 
 The normalised ``spectra_bin`` is a lazily evaluated eXSpy signal (dask, for eager data too):
 ``plot``, ``get_lines_intensity``, slicing and ``compute()`` work as on any HyperSpy signal,

@@ -328,8 +328,7 @@ def enable_umap_numba_cache() -> int:
         return 0
     import sys
 
-    import pynndescent  # noqa: F401 - imported by umap; its submodules define functions too
-    import umap  # noqa: F401 - imports the submodules that define the functions
+    import umap  # noqa: F401 - imports the submodules that define the functions (and pynndescent's)
     from numba.core.caching import NullCache
     from numba.core.registry import CPUDispatcher
 
