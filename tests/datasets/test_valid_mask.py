@@ -98,3 +98,18 @@ def test_run_json_and_report_say_how_many_pixels_were_excluded(scan, tmp_path):
     labels = np.load(res.out_dir / "labels.npy")
     assert (labels[~mask] == -1).all()
     assert f"<td>{n}</td>" in (res.out_dir / "report.html").read_text()
+
+
+def test_a_map_without_any_valid_pixel_is_refused_clearly():
+    from sigma._errors import SigmaValueError
+    from sigma.src.segmentation import PixelSegmenter
+
+    ph = make_phantom((4, 5), n_channels=256, energy_scale=0.08, seed=1)
+    sig = ph.to_signal()
+    sig.data = np.zeros_like(ph.spectra)
+    ds = SEMDataset(sig)
+    ds.set_feature_list(["Fe_Ka", "Si_Ka"])
+    f = ds.normalisation([norm.zscore])
+    assert ds.n_invalid == 20 and not f.any()
+    with pytest.raises(SigmaValueError, match="'dataset' parameter must be a map with pixels that were scanned"):
+        PixelSegmenter(f.reshape(-1, 2), ds, "Kmeans", {"n_clusters": 2})

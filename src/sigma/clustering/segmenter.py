@@ -178,6 +178,9 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         latent = _check_latent(latent, h, w)
         self._bind_dataset(dataset)
         keep = None if self._valid is None else self._valid.ravel()
+        if keep is not None and not keep.any():
+            raise bad_value("dataset", "no valid pixel",
+                            "a map with pixels that were scanned, are finite and hold counts")
         fit = fit_clusters(  # excluded pixels (outside the scan, NaN, no counts) stay out
             latent if keep is None else latent[keep],
             method,
