@@ -79,7 +79,7 @@ def _decode(raw: bytes, filters, mask: int, chunk_shape, dtype, dest=None) -> np
     for k, f in enumerate(steps):
         last = k == len(steps) - 1
         if f == DEFLATE:
-            buf = zlib.decompress(buf)
+            buf = zlib.decompress(buf, bufsize=n)  # its size is known: no regrowing
             continue
         out = dest.reshape(-1).view(np.uint8) if (last and dest is not None) else np.empty(n, np.uint8)
         if f == LZF:

@@ -400,7 +400,10 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     def work(blk, r0, r1):  # returns its rows (a distributed worker cannot write into b)
         return blk.astype(np.float64, copy=False) @ comps.T
 
-    b = np.concatenate(map_row_blocks(work, spectra, desc="abundances", progress=progress), axis=0)
+    # blocks of about 64 MiB once converted to float64 (not in the cube's own dtype)
+    limit = max(1, (64 << 20) * np.dtype(spectra.dtype).itemsize // 8)
+    parts = map_row_blocks(work, spectra, limit=limit, desc="abundances", progress=progress)
+    b = np.concatenate(parts, axis=0)
     b = b.reshape((*nav, comps.shape[0]))
     flat_b = b.reshape(-1, comps.shape[0])
     a = _nnls_gram(gram, flat_b, max_iter, tol)

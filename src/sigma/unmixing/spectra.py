@@ -93,7 +93,9 @@ def cluster_spectra(data, labels, cluster_ids=None, kind="sum", *, progress=Fals
             x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         return ind @ x, np.bincount(rows, minlength=k)
 
-    parts = map_row_blocks(work, data, desc="cluster spectra", progress=progress)
+    # blocks of about _BLOCK_BYTES once converted to float64 (not in the cube's own dtype)
+    limit = max(1, _BLOCK_BYTES * np.dtype(data.dtype).itemsize // 8)
+    parts = map_row_blocks(work, data, limit=limit, desc="cluster spectra", progress=progress)
     out = np.sum([p[0] for p in parts], axis=0)
     counts = np.sum([p[1] for p in parts], axis=0)
     if kind == "mean":
