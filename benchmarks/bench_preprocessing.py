@@ -218,7 +218,10 @@ def _child(route: str, path: str, out_dir: str) -> dict:
 
     line_energy("Fe_Ka")  # the X-ray line table is loaded
     if route.startswith("sigma"):
-        cp._kernel()  # numba's cached kernel loaded, like an import
+        from sigma.io._hdf5chunks import _kernels
+
+        cp._kernel()  # numba's cached kernels loaded, like an import
+        _kernels()
     run = {
         "floor-h5py": _route_floor_h5py, "floor-bytes": _route_floor_bytes, "numpy": _route_numpy,
         "sigma-lazy": lambda p: _route_sigma(p, True), "sigma-eager": lambda p: _route_sigma(p, False),

@@ -73,11 +73,7 @@ def valid_pixels(dataset, grid) -> np.ndarray | None:
     >>> valid_pixels(SimpleNamespace(), (1, 2)) is None
     True
     """
-    try:
-        mask = getattr(dataset, "valid_mask", None)
-    except Exception as exc:  # noqa: BLE001 - a dataset that cannot say: every pixel counts
-        logger.info("no valid-pixel mask from the dataset (%s)", exc)
-        return None
+    mask = getattr(dataset, "valid_mask", None)
     if mask is None:
         return None
     mask = np.array(mask, dtype=bool, copy=True)

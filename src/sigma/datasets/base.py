@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import bad_file, bad_value
+from .._errors import SigmaValueError, bad_file, bad_value
 from .._progress import compute
 from ..io import RawData, load
 from ..io._common import fit_image_to_grid
@@ -188,7 +188,7 @@ class SpectrumDataset(_LineStatsMixin, _FeatureMixin):
         lines = [f for f in self.xray_lines if is_xray_line(f)]
         try:
             wins = self._line_windows(lines) if lines else []
-        except Exception:  # noqa: BLE001 - a line that no longer fits is refused later, clearly
+        except SigmaValueError:  # a line that no longer fits is refused later, clearly
             return []
         c0 = self._steps.crop
         return [(w.lo + c0, w.hi + c0) for w in wins]
