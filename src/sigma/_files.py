@@ -268,8 +268,9 @@ class FileLedger:
         self.folder = Path(folder)
         self.path = self.folder / LEDGER_NAME
 
-    def entries(self) -> dict[str, str]:
-        """``{file name: sha256}`` of the files SIGMA2 wrote here ({} without a ledger)."""
+    def entries(self) -> dict[str, set[str]]:
+        """``{file name: SHA-256s it may have}`` of the files SIGMA2 wrote here ({} without a
+        ledger). A name has two hashes only while :meth:`write_files` is replacing it."""
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
         except (FileNotFoundError, NotADirectoryError):
@@ -282,7 +283,12 @@ class FileLedger:
         files = doc.get("files")
         if not isinstance(files, dict):
             return {}
-        return {str(k): str(v) for k, v in files.items() if isinstance(v, str)}
+        out = {}
+        for k, v in files.items():
+            hashes = [v] if isinstance(v, str) else v if isinstance(v, list) else []
+            if Path(str(k)).name == str(k):  # names in this folder only
+                out[str(k)] = {str(h) for h in hashes if isinstance(h, str)}
+        return out
 
     def owns(self, name: str, entries: dict | None = None) -> bool:
         """Whether ``name`` exists and is unchanged since SIGMA2 wrote it."""
@@ -291,7 +297,7 @@ class FileLedger:
         if name not in entries or not p.is_file() or p.is_symlink():
             return False
         try:
-            return sha256_file(p) == entries[name]
+            return sha256_file(p) in entries[name]
         except OSError:
             return False
 
@@ -302,14 +308,14 @@ class FileLedger:
         if blocked:
             raise _not_ours(self.folder / blocked[0], blocked)
 
-    def _save(self, entries: dict[str, str]) -> None:
+    def _save(self, entries: dict[str, set[str]]) -> None:
         if not entries:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
             return
-        doc = {"format": _LEDGER_FORMAT, "version": 1,
+        doc = {"format": _LEDGER_FORMAT, "version": 2,
                "note": "files written by SIGMA2; it replaces only these, unchanged",
-               "files": dict(sorted(entries.items()))}
+               "files": {k: sorted(v) for k, v in sorted(entries.items())}}
         atomic_write_text(self.path, json.dumps(doc, indent=1))
 
     def record(self, paths: Iterable) -> None:
@@ -317,8 +323,72 @@ class FileLedger:
         entries = self.entries()
         for p in paths:
             p = Path(p)
-            entries[p.name] = sha256_file(p)
+            entries[p.name] = {sha256_file(p)}
         self._save(entries)
+
+    def write_files(self, files: dict, remove: Iterable[str] = ()) -> list[Path]:
+        """Write several files as one step, and remove SIGMA2's own files listed in ``remove``.
+
+        Every target is checked before anything is written (:meth:`check_writable`). Each
+        file is written to a temporary name first; the ledger then lists both the old and new
+        contents of every target before the files are moved into place, so an interruption at
+        any point leaves every file recognisable as SIGMA2's. Files in ``remove`` that were
+        changed since SIGMA2 wrote them are left in place with a warning.
+
+        Parameters
+        ----------
+        files : dict
+            ``{name: bytes}``, or ``{name: callable returning bytes}`` so that only one file's
+            content is in memory at a time.
+        remove : iterable of str
+            Names to remove (those also in ``files`` are ignored).
+
+        Returns
+        -------
+        list of Path
+            The written files, in the order of ``files``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> led = FileLedger(tempfile.mkdtemp())
+        >>> [p.name for p in led.write_files({"a.txt": b"1", "b.txt": lambda: b"2"})]
+        ['a.txt', 'b.txt']
+        >>> [p.name for p in led.write_files({"b.txt": b"3"}, remove=["a.txt"])]
+        ['b.txt']
+        >>> sorted(p.name for p in led.folder.iterdir()), sorted(led.entries())
+        (['.sigma2-files.json', 'b.txt'], ['b.txt'])
+        """
+        names = list(files)
+        self.check_writable(names)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temps: dict[str, Path] = {}
+        try:
+            new = {}
+            for name in names:
+                data = files[name]
+                data = data() if callable(data) else data
+                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.folder)
+                temps[name] = Path(tmp)
+                os.fchmod(fd, FILE_MODE)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                new[name] = hashlib.sha256(data).hexdigest()
+                del data
+            entries = self.entries()
+            self._save({**entries, **{n: entries.get(n, set()) | {h} for n, h in new.items()}})
+            for name in names:
+                os.replace(temps.pop(name), self.folder / name)
+        finally:
+            for tmp in temps.values():
+                tmp.unlink(missing_ok=True)
+        entries = self.entries()
+        entries.update({n: {h} for n, h in new.items()})
+        self._save(entries)
+        self.remove([n for n in remove if n not in new])
+        return [self.folder / n for n in names]
 
     def write_bytes(self, name: str, data: bytes) -> Path:
         """Write ``name`` atomically if it is absent or SIGMA2's own, and record it."""

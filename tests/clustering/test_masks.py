@@ -164,7 +164,7 @@ def test_reexport_removes_stale_masks_but_nothing_it_did_not_write(ps_gmm, tmp_p
     user_edit = out / f"cluster_{ids[-1]}.tiff"
     tifffile.imwrite(user_edit, np.full((30, 40), 255, np.uint8))  # the user changed it
     ps_gmm.merge_clusters(ids)  # one cluster left
-    with caplog.at_level("WARNING", logger="sigma.clustering.masks"):
+    with caplog.at_level("WARNING", logger="sigma._files"):
         second = ps_gmm.export_cluster_masks(out)
     assert [p.name for p in second] == [f"cluster_{ids[0]}.tiff"]
     left = sorted(p.name for p in out.iterdir())
@@ -173,7 +173,7 @@ def test_reexport_removes_stale_masks_but_nothing_it_did_not_write(ps_gmm, tmp_p
     np.testing.assert_array_equal(tifffile.imread(second[0]) == 255, ps_gmm.labels == ids[0])
     # a file of a mask's name that SIGMA2 did not write is never overwritten
     ps_gmm.undo()
-    with pytest.raises(OSError, match=rf"{user_edit.name}' exists and is not a mask SIGMA2 wrote"):
+    with pytest.raises(OSError, match=rf"{user_edit.name}' already exists and was not written by SIGMA2"):
         ps_gmm.export_cluster_masks(out)
     assert tifffile.imread(user_edit).min() == 255
     assert not (out / f"cluster_{ids[1]}.tiff").exists()  # refused before writing anything

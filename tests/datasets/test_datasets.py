@@ -44,7 +44,9 @@ def test_tutorial_preprocessing_chain(p45):
     data = sem.normalisation([norm.neighbour_averaging, norm.zscore])
     assert data.shape == (25, 33, 11) and data.dtype == np.float32
     np.testing.assert_allclose(data.reshape(-1, 11).mean(0), 0, atol=1e-5)
-    assert sem.normalised_elemental_data is data
+    # the cell's value is a view of the stored cube (shown as one line in a notebook)
+    assert np.shares_memory(sem.normalised_elemental_data, data)
+    assert np.array_equal(sem.normalised_elemental_data, data)
 
 
 def test_feature_maps_equal_exspy_get_lines_intensity(p45):

@@ -31,7 +31,7 @@ def test_demo_writes_every_output(demo_out, capsys):
     assert np.array_equal(tifffile.imread(demo_out / "labels.tiff"), labels)
     masks = sorted(p.name for p in (demo_out / "masks").iterdir())
     assert masks == sorted([f"cluster_{i}.tiff" for i in np.unique(labels[labels >= 0])]
-                           + ["sigma_masks.json"])  # the manifest of what SIGMA2 wrote there
+                           + [".sigma2-files.json"])  # the ledger of what SIGMA2 wrote there
     with open(demo_out / "cluster_spectra.csv") as fh:
         header = next(csv.reader(fh))
     assert header[0] == "energy_keV" and header[1:] == [f"cluster_{i}" for i in range(5)]

@@ -94,6 +94,7 @@ class SpectraMixin:
         self.weights_index = [f"cluster_{i}" for i in ids]
         self.weights_columns = [f"w_{j}" for j in range(components.shape[0])]
         self.nmf_reconstruction_error = getattr(model, "reconstruction_err_", None)
+        self.notify_changed("nmf")
 
     def get_unmixed_spectra_profile(
         self,

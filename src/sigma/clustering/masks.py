@@ -9,26 +9,24 @@ has the map's aspect ratio; each of its pixels takes the scanned pixel containin
 (:func:`sigma._resample.nearest_index`), then that pixel's bin. So every scanned pixel lies in
 exactly the mask of its bin's cluster, and nothing is stretched.
 
-Export. :func:`write_cluster_masks` writes ``cluster_<id>.tiff`` and a manifest
-(``sigma_masks.json``) with each file's SHA-256. Exporting again into the same folder
-replaces the files it lists and removes the masks of clusters that no longer exist, but only
+Export. :func:`write_cluster_masks` writes ``cluster_<id>.tiff`` and records each file's
+SHA-256 in the folder's ledger (``.sigma2-files.json``, :class:`sigma._files.FileLedger`).
+Exporting again into the same folder replaces the files it lists and removes the masks of clusters that no longer exist, but only
 files SIGMA2 wrote and nobody changed since: any other file of a mask's name is an error
 (before anything is written), and other files are never touched.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import io
 import logging
-import os
-import tempfile
+import re
 from pathlib import Path
 
 import numpy as np
 
 from sigma._errors import bad_file, bad_value
-from sigma._files import FILE_MODE
+from sigma._files import LEDGER_NAME, FileLedger
 from sigma._resample import nearest_index
 
 __all__ = [
@@ -41,9 +39,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Name of the manifest :func:`write_cluster_masks` keeps beside the masks.
-MANIFEST = "sigma_masks.json"
-_MANIFEST_FORMAT = "sigma2.cluster_masks"
+#: Name of the ledger (:class:`sigma._files.FileLedger`) that lists the masks SIGMA2 wrote.
+MANIFEST = LEDGER_NAME
+_MASK_NAME = re.compile(r"cluster_-?\d+\.tiff")
 
 
 def _pair(value, name) -> tuple[int, int]:
@@ -197,65 +195,6 @@ def read_image_shape(path) -> tuple[int, int]:
         ) from None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 22):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _read_manifest(folder: Path) -> dict[str, set[str]]:
-    """``{file name: SHA-256s it may have}`` of the masks SIGMA2 wrote into ``folder``."""
-    path = folder / MANIFEST
-    if not path.is_file():
-        return {}
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("format") != _MANIFEST_FORMAT:
-            raise ValueError("not a mask manifest")
-        known = {}
-        for name, entry in doc["files"].items():
-            if Path(name).name != name or not name.endswith(".tiff"):
-                raise ValueError(f"bad file name {name!r}")
-            known[name] = {str(s) for s in entry["sha256"]}
-        return known
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        logger.warning("%s is unreadable (%s): no existing mask is treated as SIGMA2's", path, exc)
-        return {}
-
-
-def _write_manifest(folder: Path, files: dict, info: dict) -> None:
-    doc = {"format": _MANIFEST_FORMAT, "version": 1, **info, "files": files}
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{MANIFEST}.", suffix=".tmp")
-    os.chmod(tmp, FILE_MODE)  # what any other output gets (mkstemp alone: private)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / MANIFEST)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _temp_tiff(folder: Path, name: str, data: np.ndarray) -> Path:
-    import tifffile
-
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, FILE_MODE)  # what any other output gets (mkstemp alone: private)
-    try:
-        tifffile.imwrite(tmp, data)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
 def write_cluster_masks(
     labels, cluster_ids, output_dir, shape=None, *, original_shape=None, bin_size=(1, 1)
 ) -> list[Path]:
@@ -267,7 +206,7 @@ def write_cluster_masks(
     cluster_ids : iterable of int
     output_dir : path
         Created if missing. Masks a previous export wrote there (listed in its
-        ``sigma_masks.json``, unchanged since) are replaced, or removed when their cluster no
+        ``.sigma2-files.json``, unchanged since) are replaced, or removed when their cluster no
         longer exists; any other file named like a new mask is an error; other files stay.
     shape : tuple of int, optional
         Output ``(H', W')`` of an image of the scanned field of view; labels are mapped
@@ -290,8 +229,10 @@ def write_cluster_masks(
     >>> [p.name for p in write_cluster_masks(np.ones((2, 2), int), [1], folder)]
     ['cluster_1.tiff']
     >>> import os; sorted(os.listdir(folder))  # cluster 0 no longer exists
-    ['cluster_1.tiff', 'sigma_masks.json']
+    ['.sigma2-files.json', 'cluster_1.tiff']
     """
+    import tifffile
+
     lab = np.asarray(labels)
     if shape is not None:
         lab = upscale_labels(lab, shape, original_shape=original_shape, bin_size=bin_size)
@@ -303,46 +244,21 @@ def write_cluster_masks(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise bad_file(out, f"could not be created as a folder ({exc})") from None
-    known = _read_manifest(out)
-    names = {cid: f"cluster_{cid}.tiff" for cid in ids}
-    for name in names.values():  # refuse before anything is written
-        p = out / name
-        if p.exists() and not (p.is_file() and _sha256(p) in known.get(name, ())):
-            raise bad_file(
-                p, "exists and is not a mask SIGMA2 wrote there (or it was changed since)",
-                "a folder without it: move it away or choose another output_dir",
-            )  # fmt: skip
-    info = {"shape": list(lab.shape)}
-    if shape is not None:
-        info.update(labels_shape=list(np.shape(labels)), bin_size=list(_pair(bin_size, "bin_size")),
-                    original_shape=None if original_shape is None else list(original_shape))  # fmt: skip
-    temps: dict[str, Path] = {}
-    try:
-        hashes = {}
-        for cid, name in names.items():
-            temps[name] = _temp_tiff(out, name, np.where(lab == cid, np.uint8(255), np.uint8(0)))
-            hashes[name] = _sha256(temps[name])
-        # first list old and new contents, so an interruption leaves every file recognisable
-        union = {n: {"sha256": sorted(s)} for n, s in known.items()}
-        for cid, name in names.items():
-            union[name] = {"cluster": cid, "sha256": sorted({*known.get(name, ()), hashes[name]})}
-        _write_manifest(out, union, info)
-        for name, tmp in list(temps.items()):
-            os.replace(tmp, out / name)
-            del temps[name]
-    finally:
-        for tmp in temps.values():
-            tmp.unlink(missing_ok=True)
-    for name in sorted(set(known) - set(names.values())):
-        p = out / name
-        if not p.exists():
-            continue
-        if p.is_file() and _sha256(p) in known[name]:
-            p.unlink()
-            logger.info("removed %s: its cluster no longer exists", p)
-        else:
-            logger.warning("left %s alone: it was changed since SIGMA2 wrote it", p)
-    files = {names[c]: {"cluster": c, "sha256": [hashes[names[c]]]} for c in ids}
-    _write_manifest(out, files, info)
+    ledger = FileLedger(out)
+
+    def tiff(cid):
+        def encode():
+            buf = io.BytesIO()
+            tifffile.imwrite(buf, np.where(lab == cid, np.uint8(255), np.uint8(0)))
+            return buf.getvalue()
+
+        return encode
+
+    files = {f"cluster_{cid}.tiff": tiff(cid) for cid in ids}
+    stale = [n for n in ledger.entries() if _MASK_NAME.fullmatch(n) and n not in files]
+    paths = ledger.write_files(files, remove=stale)
+    for name in stale:
+        if not (out / name).exists():
+            logger.info("removed %s: its cluster no longer exists", out / name)
     logger.info("wrote %d cluster masks of shape %s to %s", len(ids), lab.shape, out)
-    return [out / names[c] for c in ids]
+    return paths

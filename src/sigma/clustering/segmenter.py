@@ -6,7 +6,8 @@ for noise, and it is read-only from outside: every change goes through an edit m
 :meth:`~PixelSegmenter.create_cluster_from_latent_region`, :meth:`~PixelSegmenter.recolour`,
 :meth:`~PixelSegmenter.reset`), which records it on an undo stack and keeps every derived
 quantity (``cluster_ids``, ``counts``, ``mu``, ``colors``, ``prob_map``, cached spectra)
-consistent with the labels. Cluster ids are never renumbered.
+consistent with the labels. Cluster ids are never renumbered. Views follow the edits through
+:meth:`~PixelSegmenter.observe` (one :class:`~sigma.clustering._observers.Change` per edit).
 """
 
 from __future__ import annotations
@@ -568,6 +569,7 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         if self._component_map is not None:
             new._component_map = self._component_map.copy()
         new._cache = {}
+        new.__dict__.pop("_observers", None)  # views of this segmenter do not follow the copy
         return new
 
 

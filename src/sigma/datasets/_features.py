@@ -10,6 +10,7 @@ import logging
 
 import numpy as np
 
+from .._display import quiet
 from ..preprocessing.normalisation import _resolve, apply_chain, chain_names
 from ._record import features_fingerprint
 
@@ -76,7 +77,8 @@ class _FeatureMixin:
         """Feature maps of :attr:`feature_list`, then each normalisation in order.
 
         Sets and returns :attr:`normalised_elemental_data`, ``(H, W, F)`` float32 on the
-        analysis grid (binned when the data were binned).
+        analysis grid (binned when the data were binned). The returned view shows as one line
+        in a notebook (:func:`sigma._display.quiet`).
 
         Parameters
         ----------
@@ -90,7 +92,9 @@ class _FeatureMixin:
         self.normalised_elemental_data = apply_chain(maps, steps, mask=self._valid_for_features())
         self.norm_chain = steps
         log.info("normalised %d features with %s", maps.shape[-1], self.norm_chain or "no steps")
-        return self.normalised_elemental_data
+        # a view whose notebook display is one line (the cell's value would flood the output)
+        return quiet(self.normalised_elemental_data,
+                     f"normalised features {', '.join(self.feature_list)} ({', '.join(self.norm_chain) or 'raw'})")
 
     def get_feature_maps_with_nav_img(self, normalisation=()):
         """Append the navigation image as the feature ``'Navigator'`` and re-normalise.
