@@ -19,7 +19,7 @@ from typing import Self
 
 import numpy as np
 
-from sigma._errors import bad_value
+from sigma._errors import SigmaError, bad_value
 from sigma.clustering._dataset import (
     feature_snapshot,
     grid_geometry,
@@ -182,13 +182,23 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         if keep is not None and not keep.any():
             raise bad_value("dataset", "no valid pixel",
                             "a map with pixels that were scanned, are finite and hold counts")
-        fit = fit_clusters(  # excluded pixels (outside the scan, NaN, no counts) stay out
-            latent if keep is None else latent[keep],
-            method,
-            method_args,
-            max_fit_samples=max_fit_samples,
-            random_state=random_state,
-        )
+        try:
+            fit = fit_clusters(  # excluded pixels (outside the scan, NaN, no counts) stay out
+                latent if keep is None else latent[keep],
+                method,
+                method_args,
+                max_fit_samples=max_fit_samples,
+                random_state=random_state,
+            )
+        except ValueError as exc:
+            if keep is None or isinstance(exc, SigmaError):
+                raise
+            n_ok = int(keep.sum())
+            raise bad_value(
+                "dataset", f"{n_ok} valid pixels of {keep.size}",
+                f"enough pixels that were scanned, are finite and hold counts to cluster them "
+                f"({type(exc).__name__}: {exc})",
+            ) from exc
         if keep is not None:
             fit = _expand_fit(fit, keep)
         self.method = method
