@@ -177,7 +177,7 @@ _NMF_FILES = ("nmf_weights.csv", "nmf_components.csv", "abundance_maps.npy", "ab
 
 def _write_nmf(folder: Path, ps, unmix: dict, energy) -> dict:
     """The NMF stage's files (weights, components, abundance maps)."""
-    from ..plot import plot_feature_maps
+    from ..plot import ABUNDANCE_UNITS, abundance_fractions, plot_feature_maps
 
     files = {}
     w, c, ab = unmix["weights"], unmix["components"], unmix["abundance"]
@@ -191,7 +191,9 @@ def _write_nmf(folder: Path, ps, unmix: dict, energy) -> dict:
         np.column_stack([energy, c.T]),
     )
     files["abundance_npy"] = atomic_write_npy(folder / "abundance_maps.npy", ab.astype(np.float32))
-    fig = plot_feature_maps(ab, [f"component {j}" for j in range(k)], title="NMF abundance maps")
+    fig = plot_feature_maps(abundance_fractions(ab, c), [f"component {j}" for j in range(k)],
+                            title="NMF abundance maps (abundance_maps.npy holds the NNLS weights)",
+                            units=ABUNDANCE_UNITS["fraction"], calibration=ps)
     files["abundance_png"] = atomic_write_bytes(folder / "abundance_maps.png", _png(fig))
     return files
 
