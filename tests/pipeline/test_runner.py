@@ -49,7 +49,8 @@ def test_demo_run_json(demo_out):
     rec = json.loads((demo_out / "run.json").read_text())
     for pkg in ("sigma2", "numpy", "hyperspy", "exspy", "rosettasciio", "scikit-learn", "umap-learn", "torch", "dask"):
         assert rec["versions"][pkg], pkg
-    assert set(rec["timings_s"]) == {"load", "preprocess", "features", "latent", "clustering", "nmf", "outputs", "report"}
+    assert set(rec["timings_s"]) == {"load", "preprocess", "features", "latent", "clustering", "nmf",
+                                     "identify", "outputs", "report"}
     assert len(rec["input"]["sha256"]) == 64
     assert rec["config"]["latent"]["umap"]["n_neighbors"] == 15
     assert rec["config"]["clustering"]["method_args"]["n_components"] == 5

@@ -28,6 +28,7 @@ from sigma.clustering._dataset import (
     valid_pixels,
 )
 from sigma.clustering._edits import EditsMixin
+from sigma.clustering._identify import IdentifyMixin
 from sigma.clustering._persist import StateMixin
 from sigma.clustering._unmixing import SpectraMixin
 from sigma.clustering.methods import fit_clusters
@@ -58,7 +59,7 @@ def _expand_fit(fit, keep):
     return dataclasses.replace(fit, **changes)
 
 
-class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
+class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
     """Cluster the latent points of every pixel and edit the resulting phase map.
 
     Parameters
@@ -579,6 +580,7 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         if self._component_map is not None:
             new._component_map = self._component_map.copy()
         new._cache = {}
+        new._report_cache = dict(getattr(self, "_report_cache", None) or {})
         new.__dict__.pop("_observers", None)  # views of this segmenter do not follow the copy
         return new
 

@@ -178,7 +178,7 @@ _NMF_FILES = ("nmf_weights.csv", "nmf_components.csv", "abundance_maps.npy", "ab
 
 def _write_nmf(folder: Path, ps, unmix: dict, energy) -> dict:
     """The NMF stage's files (weights, components, abundance maps)."""
-    from ..plot import plot_feature_maps
+    from ..plot import ABUNDANCE_UNITS, abundance_fractions, plot_feature_maps
 
     files = {}
     w, c, ab = unmix["weights"], unmix["components"], unmix["abundance"]
@@ -192,7 +192,9 @@ def _write_nmf(folder: Path, ps, unmix: dict, energy) -> dict:
         np.column_stack([energy, c.T]),
     )
     files["abundance_npy"] = atomic_write_npy(folder / "abundance_maps.npy", ab.astype(np.float32))
-    fig = plot_feature_maps(ab, [f"component {j}" for j in range(k)], title="NMF abundance maps")
+    fig = plot_feature_maps(abundance_fractions(ab, c), [f"component {j}" for j in range(k)],
+                            title="NMF abundance maps (abundance_maps.npy holds the NNLS weights)",
+                            units=ABUNDANCE_UNITS["fraction"], calibration=ps)
     files["abundance_png"] = atomic_write_bytes(folder / "abundance_maps.png", _png(fig))
     return files
 
@@ -245,8 +247,21 @@ def _finish(stage: StagedOutput, ps, ds, cfg, unmix, record, timer, bar, report_
     folder = stage.path
     if failed is not None:
         record["failed_stage"] = failed
+    ident = None
+    if cfg["identify"]["enabled"]:
+        from .identify import identify_for_run
+
+        with timer("identify"):  # before the outputs, so the phase-map legend carries names
+            ident = identify_for_run(ps, ds, cfg)
+    _tick(bar)
     with timer("outputs"):
         write_outputs(folder, ps, ds, cfg, unmix, record)
+        if ident is not None:
+            from .identify import write_identification
+
+            extra = write_identification(folder, ps, ident, cfg, record)
+            record["outputs"] = sorted({*record["outputs"],
+                                        *{str(Path(p).relative_to(folder)).split("/")[0] for p in extra}})
         if after_outputs is not None:
             record["extra"] = after_outputs(ps, record) or {}
     _tick(bar)

@@ -197,7 +197,7 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
             timer.timings[f"shared_{k}"] = v
         record = _base_record(p, cfg, {**(options or {}), "shared_phases": True})
         record["shared"] = shared_info
-        bar = _bar(4, res.stem, progress)
+        bar = _bar(5, res.stem, progress)  # nmf, features, identify, outputs, report
         try:
             with StagedOutput(out, res.stem, overwrite=overwrite, protect=paths) as stage:
                 a = assigned[p]

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 __all__ = ["STAGES", "prepare_dataset"]
 
 #: The stages of one input, in order.
-STAGES = ("load", "preprocess", "features", "latent", "clustering", "nmf", "outputs", "report")
+STAGES = ("load", "preprocess", "features", "latent", "clustering", "nmf", "identify", "outputs", "report")
 
 
 def _bar(total: int, desc: str, progress: bool):

@@ -1,0 +1,769 @@
+"""Name a spectrum: rank library phases by how well they predict its line intensities.
+
+For one spectrum (a cluster's summed counts) and one library candidate:
+
+1. The spectrum is fitted (:class:`~sigma.identify.fitting.SpectrumFitter`, with the calibration
+   refined when its elements were found) with the elements found in it *and* the candidate's
+   elements, so an overlapped line is shared out the same way for every candidate that has it.
+2. Each element's net counts in its strongest family are divided by the fitted background per
+   keV under that line: a peak-to-background ratio :math:`q` (keV), in which the detector
+   efficiency and absorption cancel to first order.
+3. The candidate predicts :math:`q` up to one common scale :math:`s`
+   (:func:`~sigma.identify.physics.peak_to_background`: Bethe ionisation, Burhop fluorescence
+   yields, Kramers continuum for its composition).
+4. Goodness of fit
+
+   .. math::
+
+       \\chi^2 = \\min_s \\sum_{el} \\frac{(\\ln q_{el} - \\ln s p_{el})^2}{(\\sigma_{el}/q_{el})^2
+       + \\epsilon_{el}^2}
+
+   over the elements found and the candidate's elements: log terms for lines measured at
+   more than 3σ, linear terms :math:`(q - s p)^2 / (\\sigma^2 + (\\epsilon s p)^2)` otherwise
+   (an element predicted but absent, or present but not predicted). :math:`\\epsilon_{el}` is a
+   **model error**: the relative error allowed to the forward model, 12 % for hard lines,
+   rising to about 45 % for soft lines (O Kα, C Kα, L lines below 1 keV) and 8 % more for L and
+   M families (:func:`model_error`). So a candidate is not rejected because the physics is
+   approximate, only when its pattern of intensities is wrong by more than that.
+
+The candidates are ranked by :math:`\\chi^2 - \\nu` (:math:`\\nu` the degrees of freedom, so
+that candidates compared on different numbers of elements are on an equal footing), each with the
+p-value of :math:`\\chi^2` with :math:`\\nu` degrees of freedom. When even the best has
+p < ``min_p_value`` (0.001 by default) the phase is **unknown**: nothing in the library fits
+within the noise and the model error. Phases of the same composition (polymorphs) are reported
+together; other candidates within 4 of the best score are listed as alternatives.
+
+A *reference spectrum* candidate is fitted on its own energy axis and compared in the same way
+with its measured :math:`q` in place of the prediction (model error 7 %).
+
+With several clusters of one map, :func:`identify_spectra` also learns a sensitivity correction
+of every line family shared by two or more clusters from their best matches (shrunk towards no
+correction), so a systematic error of the physics or detector for, say, O Kα is learned from
+the map itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import bad_value
+from . import physics
+from .elements import ElementReport, detect_elements
+from .library import Phase, PhaseLibrary, default_library, pretty_formula
+
+log = logging.getLogger(__name__)
+
+#: Model error (log scale) of a predicted line family: base, extra for soft lines (scale of an
+#: exp(-(E - 0.3 keV)/0.5 keV) rise), extra for L and M families, extra for secondary families.
+MODEL_ERROR = (0.15, 0.4, 0.15, 0.6)
+#: Candidates refitted exactly after the short-list (the others keep their approximate score).
+SHORTLIST = 12
+#: Default p-value under which the best candidate is rejected ("unknown").
+MIN_P_VALUE = 1e-3
+#: Score difference (χ² − ν) within which other candidates are listed as alternatives.
+ALTERNATIVE_DELTA = 4.0
+#: Mass fraction at which an element absent from a phase's ideal formula is tolerated (1 sigma):
+#: real minerals carry minor substitutions (Fe in feldspar, Mn in ilmenite, Ti in biotite).
+TRACE_FRACTION = 0.02
+#: Largest relative uncertainty credited to the background under a line.
+BACKGROUND_ERROR = 0.15
+#: Model error of a reference-spectrum comparison (relative).
+REFERENCE_ERROR = 0.07
+#: Elements treated as system peaks by default (fitted, but not held against a candidate).
+DEFAULT_NUISANCE = {"SEM": (), "TEM": ("Cu",)}
+
+
+def model_error(energy: float, family: str, primary: bool = True) -> float:
+    """Relative (log) error allowed to the predicted peak-to-background of a line family.
+
+    With :data:`MODEL_ERROR` ``= (base, soft, lm, secondary)``:
+    :math:`\\text{base} + \\text{soft}\\,e^{-(E - 0.3)/0.5}`, plus ``lm`` for L and M families
+    and ``secondary`` for an element's secondary family (its ratio to the main family, e.g.
+    Fe L / Fe K, is the least certain prediction of any model).
+
+    Examples
+    --------
+    >>> round(model_error(6.4, "K"), 3), round(model_error(0.525, "K"), 3)
+    (0.15, 0.405)
+    """
+    base, soft, lm, secondary = MODEL_ERROR
+    return (base + soft * math.exp(-(energy - 0.3) / 0.5) + (0.0 if family == "K" else lm)
+            + (0.0 if primary else secondary))  # fmt: skip
+
+
+@dataclass
+class Candidate:
+    """One library phase scored against a spectrum.
+
+    Attributes
+    ----------
+    phase : Phase
+    chi2 : float
+    dof : int
+    p_value : float
+        Probability of a χ² at least this large if the phase were right.
+    score : float
+        ``chi2 - dof`` (lower is better); candidates are ranked by it.
+    scale : float
+        Fitted common scale :math:`s`.
+    residuals : dict
+        Per element, the signed contribution to χ² (``+`` measured above prediction).
+    same_composition : list of str
+        Polymorphs (same composition) merged into this candidate.
+
+    Examples
+    --------
+    >>> from sigma.identify import default_library
+    >>> lib = default_library()
+    >>> c = Candidate(lib["calcite"], 1.2, 2, 0.55, -0.8, 1.0, same_composition=["aragonite"])
+    >>> c.label
+    'calcite / aragonite CaCO₃'
+    """
+
+    phase: Phase
+    chi2: float
+    dof: int
+    p_value: float
+    score: float
+    scale: float
+    residuals: dict = field(default_factory=dict)
+    same_composition: list = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``'calcite / aragonite CaCO₃'`` for a polymorph group, else the phase's label."""
+        if self.same_composition:
+            names = " / ".join([self.phase.name, *self.same_composition])
+            return f"{names} {pretty_formula(self.phase.formula)}" if self.phase.formula else names
+        return self.phase.label
+
+    def to_dict(self) -> dict:
+        """JSON-ready score (χ², dof, p-value, per-line residuals) and the phase's source."""
+        return {"name": self.phase.name, "label": self.label, "chi2": float(self.chi2),
+                "dof": int(self.dof), "p_value": float(self.p_value), "score": float(self.score),
+                "same_composition": list(self.same_composition),
+                "residuals": {k: round(float(v), 3) for k, v in self.residuals.items()},
+                "formula": self.phase.formula, "class": self.phase.phase_class,
+                "source": self.phase.source}  # fmt: skip
+
+
+@dataclass
+class PhaseIdentification:
+    """What one spectrum is.
+
+    Attributes
+    ----------
+    status : {'identified', 'unknown', 'insufficient counts'}
+    name : str
+        Short display name: ``'ilmenite FeTiO₃'``, ``'calcite / aragonite CaCO₃'``,
+        ``'unknown (Fe, Ti, O)'`` or ``'insufficient counts (812 counts)'``.
+    candidates : list of Candidate
+        Ranked, best first (at most ``top``).
+    alternatives : list of str
+        Other candidates the data cannot tell from the best (within 4 of its score).
+    elements : ElementReport
+    total_counts : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> res = identify_spectrum(np.random.default_rng(2).poisson(3e4 * phase_spectrum("KCl", e)), e,
+    ...                         beam_energy=20.0)
+    >>> res.status, res.best.phase.name, sorted(res.to_dict())[:3]
+    ('identified', 'sylvite', ['alternatives', 'candidates', 'elements'])
+    """
+
+    status: str
+    name: str
+    candidates: list[Candidate]
+    alternatives: list[str]
+    elements: ElementReport
+    total_counts: float
+
+    @property
+    def best(self) -> Candidate | None:
+        """The best-ranked candidate (even when the phase is 'unknown'), or None."""
+        return self.candidates[0] if self.candidates else None
+
+    def to_dict(self) -> dict:
+        """JSON-ready result with the elements and every kept candidate."""
+        return {"status": self.status, "name": self.name, "total_counts": float(self.total_counts),
+                "alternatives": list(self.alternatives),
+                "elements": self.elements.to_dict() if self.elements is not None else None,
+                "candidates": [c.to_dict() for c in self.candidates]}  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ measurement
+@dataclass
+class _Measured:
+    """Per line family ``'Fe K'``: peak-to-background (keV), its sigma, family, energy."""
+
+    q: dict
+    sigma: dict
+    family: dict
+    energy: dict
+    element: dict
+    primary: dict
+    z: dict = field(default_factory=dict)  # significance of the net counts alone
+
+
+def _measure(fitter, sum_terms, elements) -> _Measured:
+    from .elements import family_nets
+
+    fit = fitter.fit(sorted(elements), sum_peaks=sum_terms)
+    bpk = fitter.background_per_kev_function(fit.background)
+    return _measure_fit(fitter, fit, bpk, family_nets)
+
+
+def _measure_fit(fitter, fit, bpk, family_nets) -> _Measured:
+    """Peak-to-background of every family in a fit, with the background's own uncertainty
+    (and its covariance with the element's amplitude) propagated into ``sigma``."""
+    q, sig, fam, en, elem, prim, zs = {}, {}, {}, {}, {}, {}, {}
+    e = fitter.energies()
+    nb = fit.n_background
+    cov_bb = fit.cov[:nb, :nb]
+    width = fitter.channel_width()
+    robust = fitter.robust_background_per_kev()
+    for el, (primary, _) in fit.family_ratios.items():
+        i_el = fit.index(el)
+        for f, (net, var) in family_nets(fit, el).items():
+            key = f"{el} {f}"
+            e_a = fitter.alpha_energy(el, f)
+            # a fit may push its background to ~0 under a big peak it cannot shape; the
+            # continuum is then taken from the peak-free background fit (half of it at least)
+            b = max(bpk(e_a), 0.5 * robust(e_a))
+            # background per keV under the line = g . coef[:nb]; its variance and covariance
+            ch = int(np.clip(np.searchsorted(e, e_a), 0, e.size - 1))
+            g = fit.columns[ch, :nb] / width
+            # at most BACKGROUND_ERROR: where the fit leaves the continuum unconstrained (a big
+            # peak on a detector edge) it is still known that well from its smooth shape
+            var_b = min(max(float(g @ cov_bb @ g), 0.0), (BACKGROUND_ERROR * b) ** 2)
+            share = net / fit.coef[i_el] if fit.coef[i_el] else 0.0
+            cov_ab = float(fit.cov[i_el, :nb] @ g) * share
+            qq = net / b
+            # delta method for q = net / b
+            var_q = (var + qq * qq * var_b - 2.0 * qq * cov_ab) / (b * b)
+            q[key] = qq
+            sig[key] = math.sqrt(max(var_q, var / (b * b)))
+            zs[key] = net / math.sqrt(var) if var > 0 else 0.0
+            fam[key], en[key], elem[key], prim[key] = f, e_a, el, f == primary
+    return _Measured(q, sig, fam, en, elem, prim, zs)
+
+
+class _Scorer:
+    """Scores candidates against one spectrum; caches one fit per set of elements."""
+
+    def __init__(self, report: ElementReport, nuisance, offsets=None):
+        self.rep = report
+        self.f = report.fitter
+        self.detected = set(report.present)
+        self.nuisance = set(nuisance)
+        self.offsets = offsets or {}
+        self._cache: dict = {}
+
+    def measured(self, elements) -> _Measured:
+        key = frozenset(elements)
+        if self.approximate:
+            return self._approx(key)
+        if key not in self._cache:
+            self._cache[key] = _measure(self.f, self.rep.sum_peak_terms, key)
+        return self._cache[key]
+
+    approximate = False
+
+    def with_offsets(self, offsets: dict) -> _Scorer:
+        """The same scorer (and fit cache) with other sensitivity offsets."""
+        self.offsets = dict(offsets)
+        return self
+
+    def _approx(self, elements) -> _Measured:
+        """Intensities from the detection fit; elements not in it are estimated one family at
+        a time by the score formula (each added alone to that fit). Used to short-list."""
+        from .elements import family_nets
+
+        fit, f = self.rep.fit, self.f
+        if not hasattr(self, "_base"):
+            bpk = f.background_per_kev_function(fit.background)
+            self._bpk = bpk
+            self._base = _measure_fit(f, fit, bpk, family_nets)
+            self._extra: dict = {}
+        base = self._base
+        out = _Measured({}, {}, {}, {}, {}, {}, {})
+        for k in base.q:
+            if base.element[k] in elements:
+                for d, src in zip(out.__dict__.values(), base.__dict__.values(), strict=True):
+                    d[k] = src[k]
+        for el in sorted(elements - {base.element[k] for k in base.q}):
+            if el not in self._extra:
+                fams = f.families_in_range(el)
+                prim, _ = f.family_ratios(el, self._bpk)
+                entry = {}
+                if fams:
+                    cols = np.column_stack([f.family_profile(el, fam) for fam in fams])
+                    w = fit.weights
+                    r = f.y - fit.model
+                    wg = cols * w[:, None]
+                    xtwg = fit.columns.T @ wg
+                    den = np.einsum("ij,ij->j", cols, wg) - np.einsum("ij,ij->j", xtwg, fit.cov @ xtwg)
+                    den = np.maximum(den, 1e-12)
+                    a = (wg.T @ r) / den
+                    for fam, ai, di in zip(fams, a, den, strict=True):
+                        e_a = f.alpha_energy(el, fam)
+                        b = self._bpk(e_a)
+                        entry[f"{el} {fam}"] = (ai / b, math.sqrt(1.0 / di) / b, fam, e_a, el, fam == prim,
+                                                ai * math.sqrt(di))
+                self._extra[el] = entry
+            for k, (q, sg, fam, e_a, el2, pr, zz) in self._extra[el].items():
+                out.q[k], out.sigma[k], out.family[k] = q, sg, fam
+                out.energy[k], out.element[k], out.primary[k], out.z[k] = e_a, el2, pr, zz
+        return out
+
+    def elements_of(self, phase: Phase) -> list[str]:
+        f = self.f
+        return [el for el in physics.composition_detectable_elements(
+            phase.composition, f.beam_energy, (f.e_lo, f.e_hi)) if f.families_in_range(el)]
+
+    def score(self, phase: Phase) -> Candidate | None:
+        if phase.reference is not None:
+            return self._score_reference(phase)
+        els = self.elements_of(phase)
+        if not els:
+            return None
+        fitted = (self.detected | set(els))
+        m = self.measured(fitted)
+        scored = [k for k in m.q if m.element[k] not in self.nuisance or m.element[k] in els]
+        pb = physics.peak_to_background(phase.composition, self.f.beam_energy, self.f.kind,
+                                        elements=els)  # fmt: skip
+        pred = {k: pb.get((m.element[k], m.family[k]), 0.0) * math.exp(self.offsets.get(k, 0.0))
+                for k in scored}  # fmt: skip
+        errs = {k: model_error(m.energy[k], m.family[k], m.primary[k]) for k in scored}
+        # an element missing from the ideal formula may still be there as a minor substitution:
+        # it is allowed at about TRACE_FRACTION (one standard deviation) of the phase's mass
+        extra = sorted({m.element[k] for k in scored if m.element[k] not in els})
+        trace = {}
+        if extra:
+            comp = {k: v * (1 - TRACE_FRACTION) for k, v in phase.composition.items()}
+            for el in extra:
+                c2 = dict(comp)
+                c2[el] = c2.get(el, 0.0) + TRACE_FRACTION
+                pb2 = physics.peak_to_background(c2, self.f.beam_energy, self.f.kind, elements=[el])
+                for k in scored:
+                    if m.element[k] == el:
+                        trace[k] = pb2.get((el, m.family[k]), 0.0) * math.exp(self.offsets.get(k, 0.0))
+        return _candidate(phase, m, scored, pred, errs, {}, trace)
+
+    def _score_reference(self, phase: Phase) -> Candidate | None:
+        ref = phase.reference
+        f = self.f
+        if abs(ref.beam_energy - f.beam_energy) > 0.05 * f.beam_energy:
+            raise bad_value(f"reference spectrum {phase.name!r}",
+                            f"{ref.source or 'spectrum'} recorded at {ref.beam_energy:g} kV",
+                            f"the map's beam energy {f.beam_energy:g} kV ± 5 %"
+                            " (line ratios change with the beam energy)")  # fmt: skip
+        ref_rep = _reference_report(phase, f.kind)
+        ref_els = set(ref_rep.present)
+        fitted = self.detected | ref_els
+        m = self.measured(fitted)
+        rf = ref_rep.fitter
+        lo, hi = rf.e_lo, rf.e_hi
+        usable = sorted({m.element[k] for k in m.q if lo <= m.energy[k] <= hi})
+        if not usable:
+            return None
+        mr = _measure(rf, ref_rep.sum_peak_terms, usable)
+        scored = [k for k in m.q if k in mr.q and (m.element[k] not in self.nuisance or m.element[k] in ref_els)]
+        pred = {k: max(mr.q[k], 0.0) if mr.q[k] > 2 * mr.sigma[k] else 0.0 for k in scored}
+        extra = {k: (mr.sigma[k] / max(abs(mr.q[k]), 1e-12)) ** 2 for k in scored}
+        errs = {k: REFERENCE_ERROR for k in scored}
+        return _candidate(phase, m, scored, pred, errs, extra)
+
+
+def _reference_report(phase: Phase, kind: str) -> ElementReport:
+    ref = phase.reference
+    rep = getattr(ref, "_report", None)
+    if rep is None:
+        rep = detect_elements(ref.counts, ref.energy, beam_energy=ref.beam_energy,
+                              kind=ref.kind or kind, fwhm_mnka=ref.fwhm_mnka)  # fmt: skip
+        if rep.insufficient:
+            raise bad_value(f"reference spectrum {phase.name!r}",
+                            f"{rep.total_counts:.0f} counts",
+                            f"at least {rep.min_counts:.0f} counts")  # fmt: skip
+        ref._report = rep
+    return rep
+
+
+def lognormal_terms(q, sigma, mu, eps) -> np.ndarray:
+    r"""χ² of measurements ``q ± sigma`` against predictions :math:`e^{\mu}` with a log-normal
+    model error ``eps``: :math:`\min_t (\ln t - \mu)^2/\epsilon^2 + (q - t)^2/\sigma^2`.
+
+    A line predicted but absent costs what it should (the prediction cannot fall to zero), and
+    a well-measured line costs :math:`\approx (\ln q - \mu)^2 / (\epsilon^2 + (\sigma/q)^2)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = lognormal_terms(np.array([100.0, 0.0]), np.array([1.0, 1.0]), np.log([100.0, 100.0]),
+    ...                     np.array([0.2, 0.2]))
+    >>> float(round(t[0], 6)), bool(t[1] > 100)
+    (0.0, True)
+    """
+    q = np.asarray(q, dtype=float)[:, None]
+    sg = np.asarray(sigma, dtype=float)[:, None]
+    mu = np.asarray(mu, dtype=float)[:, None]
+    ep = np.asarray(eps, dtype=float)[:, None]
+    z = np.linspace(-20.0, 6.0, 261)[None, :]
+    u = mu + z * ep
+    f = z**2 + ((q - np.exp(u)) / sg) ** 2
+    k = np.argmin(f, axis=1)
+    uu = u[np.arange(u.shape[0]), k]
+    # two Newton steps from the best grid point
+    for _ in range(2):
+        t = np.exp(uu)
+        g = 2 * (uu - mu[:, 0]) / ep[:, 0] ** 2 - 2 * (q[:, 0] - t) * t / sg[:, 0] ** 2
+        h = 2 / ep[:, 0] ** 2 + 2 * t * (2 * t - q[:, 0]) / sg[:, 0] ** 2
+        step = np.where(h > 0, g / np.where(h > 0, h, 1.0), 0.0)
+        uu = uu - np.clip(step, -0.5 * ep[:, 0], 0.5 * ep[:, 0])
+    val = ((uu - mu[:, 0]) / ep[:, 0]) ** 2 + ((q[:, 0] - np.exp(uu)) / sg[:, 0]) ** 2
+    return np.minimum(val, f.min(axis=1))
+
+
+def _candidate(phase, m: _Measured, scored, pred, errs, extra_rel_var, trace=None) -> Candidate:
+    """χ² of a candidate, minimised over the common scale.
+
+    Lines the candidate predicts are compared with a log-normal model error
+    (:func:`lognormal_terms`); lines of elements it lacks are compared with zero, with a
+    Gaussian tolerance ``trace`` (the peak-to-background a minor substitution of
+    :data:`TRACE_FRACTION` would give).
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.stats import chi2 as chi2_dist
+
+    trace = trace or {}
+    q = np.array([m.q[k] for k in scored])
+    s_q = np.array([max(m.sigma[k], 1e-9) for k in scored])
+    p = np.array([pred[k] for k in scored])
+    eps = np.sqrt(np.array([errs[k] for k in scored]) ** 2 + np.array([extra_rel_var.get(k, 0.0) for k in scored]))
+    tr = np.array([trace.get(k, 0.0) for k in scored])
+    own = p > 0
+
+    z = np.array([m.z.get(k, m.q[k] / max(m.sigma[k], 1e-9)) for k in scored])
+    # a foreign line is judged on its net counts (not on the background under it)
+    s_stat = np.where(np.abs(z) > 1e-12, np.abs(q) / np.maximum(np.abs(z), 1e-12), s_q)
+
+    def terms(ln_s: float) -> np.ndarray:
+        s = math.exp(ln_s)
+        t = np.zeros(q.size)
+        if own.any():
+            t[own] = lognormal_terms(q[own], s_q[own], ln_s + np.log(p[own]), eps[own])
+        if (~own).any():
+            t[~own] = q[~own] ** 2 / (s_stat[~own] ** 2 + (s * tr[~own]) ** 2)
+        return t
+
+    measured_own = own & (z > 3)
+    if own.any() and measured_own.any():
+        w = 1.0 / ((s_q[measured_own] / np.abs(q[measured_own])) ** 2 + eps[measured_own] ** 2)
+        x0 = float(np.sum(w * (np.log(q[measured_own]) - np.log(p[measured_own]))) / np.sum(w))
+        # the scale comes from the candidate's own lines only: the tolerance for foreign
+        # elements must not be able to pull it up
+        res = minimize_scalar(lambda x: float(terms(x)[own].sum()), bounds=(x0 - 6, x0 + 6),
+                              method="bounded", options={"xatol": 1e-4})  # fmt: skip
+        ln_s = float(res.x)
+        n_par = 1
+    else:
+        # none of the candidate's own lines is measured: nothing sets its scale, and it
+        # explains nothing; every line counts against it
+        ln_s = -math.inf
+        p = np.zeros_like(p)
+        own = np.zeros_like(own)
+        tr = np.zeros_like(tr)
+        n_par = 0
+    if n_par:
+        t = terms(ln_s)
+        chi2 = float(t.sum())
+    else:
+        # the candidate explains none of the lines: rejected whatever their uncertainties
+        t = np.full(q.size, np.inf)
+        chi2 = math.inf
+    dof = max(int(q.size) - n_par, 1)
+    pval = float(chi2_dist.sf(chi2, dof)) if math.isfinite(chi2) else 0.0
+    scale = math.exp(ln_s) if n_par else 0.0
+    sign = np.sign(q - scale * p)
+    resid = {k: float(sg * tt) for k, sg, tt in zip(scored, sign, t, strict=True)}
+    return Candidate(phase, chi2, dof, pval, chi2 - dof, scale, resid)
+
+
+# ------------------------------------------------------------------------------ public API
+def _insufficient(report: ElementReport) -> PhaseIdentification:
+    n = report.total_counts
+    return PhaseIdentification("insufficient counts",
+                               f"insufficient counts ({n:,.0f} counts; need ≥ {report.min_counts:,.0f})",
+                               [], [], report, n)  # fmt: skip
+
+
+def _unseen(scorer: _Scorer, phase: Phase) -> float:
+    """Mass fraction of a phase in elements whose lines are not measured here (ties go to the
+    candidate the spectrum says more about: graphite before boron carbide when B is unseen)."""
+    if phase.reference is not None:
+        return 0.0
+    seen = set(scorer.elements_of(phase))
+    return float(sum(c for el, c in phase.composition.items() if el not in seen and el != "H"))
+
+
+def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) -> PhaseIdentification:
+    rep = scorer.rep
+    # short-list on intensities taken from the detection fit, then refit the best exactly
+    scorer.approximate = rep.fit is not None
+    rough = []
+    for phase in library:
+        c = scorer.score(phase)
+        if c is not None:
+            rough.append(c)
+    rough.sort(key=lambda c: (c.score, _unseen(scorer, c.phase), c.phase.name))
+    scorer.approximate = False
+    short = {c.phase.name for c in rough[:SHORTLIST]}
+    for c in rough[:SHORTLIST]:
+        short.update(p.name for p in library.same_composition(c.phase))
+    scored = [c for c in (scorer.score(library[n]) for n in short) if c is not None]
+    scored += [c for c in rough if c.phase.name not in short]
+    scored.sort(key=lambda c: (round(c.score, 6), _unseen(scorer, c.phase), c.phase.name))
+    # merge phases of the same composition into the best-scored of them
+    merged: list[Candidate] = []
+    taken = set()
+    for c in scored:
+        if c.phase.name in taken:
+            continue
+        same = [p.name for p in library.same_composition(c.phase) if p.name != c.phase.name]
+        c.same_composition = same
+        taken.update(same)
+        taken.add(c.phase.name)
+        merged.append(c)
+    if not merged:
+        return PhaseIdentification("unknown", f"unknown ({rep.summary() or 'no elements'})", [], [],
+                                   rep, rep.total_counts)  # fmt: skip
+    best = merged[0]
+    alts = [c.label for c in merged[1:] if c.score - best.score < ALTERNATIVE_DELTA and c.p_value >= min_p_value]
+    if best.p_value < min_p_value:
+        status, name = "unknown", f"unknown ({rep.summary() or 'no elements'})"
+    else:
+        status, name = "identified", best.label
+    return PhaseIdentification(status, name, merged[:top], alts, rep, rep.total_counts)
+
+
+def identify_spectrum(
+    counts,
+    energy,
+    *,
+    beam_energy: float,
+    kind: str = "SEM",
+    fwhm_mnka: float = 130.0,
+    library: PhaseLibrary | None = None,
+    nuisance=None,
+    min_p_value: float = MIN_P_VALUE,
+    top: int = 5,
+    elements: ElementReport | None = None,
+    offsets: dict | None = None,
+    **detect_kw,
+) -> PhaseIdentification:
+    """Rank library phases for one spectrum of counts and name it (or say it is unknown).
+
+    Parameters
+    ----------
+    counts, energy : array_like, shape (C,)
+        Summed counts and channel energies (keV).
+    beam_energy : float
+        kV.
+    kind : {'SEM', 'TEM'}
+    fwhm_mnka : float
+        Detector resolution at Mn Kα (eV).
+    library : PhaseLibrary, optional
+        Default: :func:`~sigma.identify.library.default_library`.
+    nuisance : iterable of str, optional
+        Elements fitted but not held against a candidate that lacks them (coating, grid).
+        Default: Cu for TEM (the grid), none for SEM.
+    min_p_value : float
+        Below this the best candidate is rejected and the phase is ``'unknown'``.
+    top : int
+        Candidates kept in the result.
+    elements : ElementReport, optional
+        A previous :func:`~sigma.identify.elements.detect_elements` result of this spectrum.
+    offsets : dict, optional
+        Per-element log-sensitivity corrections (see :func:`identify_spectra`).
+    **detect_kw
+        Passed to :func:`~sigma.identify.elements.detect_elements`.
+
+    Returns
+    -------
+    PhaseIdentification
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(2048, 0.01, -0.2)
+    >>> y = np.random.default_rng(1).poisson(1e5 * phase_spectrum("FeTiO3", e))
+    >>> res = identify_spectrum(y, e, beam_energy=20.0)
+    >>> res.status, res.name
+    ('identified', 'ilmenite FeTiO₃')
+    """
+    from threadpoolctl import threadpool_limits
+
+    kind = str(kind).upper()
+    if not 0 < min_p_value < 1:
+        raise bad_value("min_p_value", min_p_value, "a probability in (0, 1)")
+    library = default_library() if library is None else library
+    if not isinstance(library, PhaseLibrary) or not len(library):
+        raise bad_value("library", library, "a non-empty PhaseLibrary")
+    nuisance = DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else tuple(nuisance)
+    with threadpool_limits(limits=1, user_api="blas"):
+        rep = elements if elements is not None else detect_elements(
+            counts, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka, **detect_kw)
+        if rep.insufficient:
+            return _insufficient(rep)
+        return _rank(_Scorer(rep, nuisance, offsets), library, min_p_value, top)
+
+
+def identify_spectra(
+    spectra,
+    energy,
+    *,
+    beam_energy: float,
+    kind: str = "SEM",
+    fwhm_mnka: float = 130.0,
+    library: PhaseLibrary | None = None,
+    nuisance=None,
+    min_p_value: float = MIN_P_VALUE,
+    top: int = 5,
+    calibrate: bool = True,
+    calibration_prior: float = 0.5,
+    calibration_iterations: int = 4,
+    reports: list[ElementReport] | None = None,
+    **detect_kw,
+) -> list[PhaseIdentification]:
+    """Identify every spectrum of one map, learning element sensitivities across them.
+
+    Each spectrum is first named alone (:func:`identify_spectrum`). Then, when ``calibrate``
+    and at least three spectra are named with p ≥ 1e-4, a log-sensitivity correction of each
+    line family seen in at least two of them is estimated as the precision-weighted mean of
+    their log residuals (each spectrum's residuals centred, since its scale is free), shrunk
+    towards zero by a prior of standard deviation ``calibration_prior``; every spectrum is
+    scored again with those corrections, and this repeats (``calibration_iterations``) until
+    no name changes. A systematic error of the physics or the detector for a line (O Kα is
+    the usual one) is so learned from the map, while a line seen in one spectrum only is never
+    corrected from that spectrum alone.
+
+    Parameters
+    ----------
+    spectra : array_like, shape (K, C)
+        Summed counts per cluster.
+    energy : array_like, shape (C,)
+    calibrate : bool
+    calibration_prior : float
+        Prior standard deviation of a log-sensitivity correction.
+    calibration_iterations : int
+    reports : list of ElementReport, optional
+        Element reports of the spectra already computed (they are reused, not redone).
+    Other parameters are those of :func:`identify_spectrum`.
+
+    Returns
+    -------
+    list of PhaseIdentification
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.stack([rng.poisson(3e4 * phase_spectrum(f, e)) for f in ("NaCl", "CaF2")])
+    >>> [r.name for r in identify_spectra(x, e, beam_energy=20.0)]
+    ['halite NaCl', 'fluorite CaF₂']
+    """
+    from threadpoolctl import threadpool_limits
+
+    x = np.asarray(spectra, dtype=np.float64)
+    if x.ndim != 2:
+        raise bad_value("spectra", getattr(x, "shape", x), "a (K, C) array of summed spectra")
+    kind = str(kind).upper()
+    library = default_library() if library is None else library
+    nuisance = DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else tuple(nuisance)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if reports is None:
+            reports = [detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
+                                       fwhm_mnka=fwhm_mnka, **detect_kw) for row in x]  # fmt: skip
+        elif len(reports) != len(x):
+            raise bad_value("reports", f"{len(reports)} reports", f"one per spectrum ({len(x)})")
+        scorers = [None if r.insufficient else _Scorer(r, nuisance) for r in reports]
+        res = [(_insufficient(r) if sc is None else _rank(sc, library, min_p_value, top))
+               for r, sc in zip(reports, scorers, strict=True)]  # fmt: skip
+        if not calibrate:
+            return res
+        for _ in range(calibration_iterations):
+            logres = [_log_residuals(r, sc) if (sc is not None and r.best is not None
+                                                and r.best.p_value >= 1e-6) else {}
+                      for r, sc in zip(res, scorers, strict=True)]  # fmt: skip
+            if sum(1 for d in logres if len(d) >= 2) < 3:
+                break
+            offsets = _shared_offsets(logres, calibration_prior)
+            new = [(r if sc is None else _rank(sc.with_offsets(offsets), library, min_p_value, top))
+                   for r, sc in zip(res, scorers, strict=True)]  # fmt: skip
+            changed = any(a.name != b.name for a, b in zip(res, new, strict=True))
+            res = new
+            if not changed:
+                break
+        return res
+
+
+def _log_residuals(res: PhaseIdentification, sc: _Scorer) -> dict:
+    """``{line family: (ln q - ln p, variance)}`` of the best candidate's well-measured lines,
+    without any sensitivity offsets (the spectrum's scale is left in; see
+    :func:`_shared_offsets`)."""
+    best = res.best
+    if best is None or best.phase.reference is not None:
+        return {}
+    els = sc.elements_of(best.phase)
+    m = sc.measured(set(res.elements.present) | set(els))
+    pb = physics.peak_to_background(best.phase.composition, sc.f.beam_energy, sc.f.kind, elements=els)
+    pairs = {}
+    for k in m.q:
+        p = pb.get((m.element[k], m.family[k]), 0.0)
+        q, sg = m.q[k], m.sigma[k]
+        if p > 0 and q > 3 * sg:
+            var = (sg / q) ** 2 + model_error(m.energy[k], m.family[k], m.primary[k]) ** 2
+            pairs[k] = (math.log(q) - math.log(p), var)
+    return pairs if len(pairs) >= 2 else {}
+
+
+def _shared_offsets(logres: list[dict], prior: float) -> dict:
+    """Log-sensitivity offset of every line family from the spectra's log residuals.
+
+    Least squares of :math:`r_{kl} = a_k + \\delta_l` (a free scale :math:`a_k` per spectrum,
+    one offset :math:`\\delta_l` per line family) weighted by the residuals' variances, with a
+    Gaussian prior of standard deviation ``prior`` on each :math:`\\delta_l` (0.02 for a family
+    seen in one spectrum only: a spectrum cannot calibrate itself).
+    """
+    keys = sorted({k for d in logres for k in d})
+    spectra = [d for d in logres if d]
+    if not keys or len(spectra) < 2:
+        return {}
+    seen = {k: sum(1 for d in spectra if k in d) for k in keys}
+    n_a, n_d = len(spectra), len(keys)
+    m = np.zeros((n_a + n_d, n_a + n_d))
+    v = np.zeros(n_a + n_d)
+    for i, d in enumerate(spectra):
+        for k, (r, var) in d.items():
+            j = n_a + keys.index(k)
+            w = 1.0 / var
+            for a, b in ((i, i), (i, j), (j, i), (j, j)):
+                m[a, b] += w
+            v[i] += w * r
+            v[j] += w * r
+    for k in keys:
+        j = n_a + keys.index(k)
+        m[j, j] += 1.0 / (prior if seen[k] >= 2 else 0.02) ** 2
+    sol = np.linalg.solve(m + 1e-9 * np.eye(n_a + n_d), v)
+    return {k: float(sol[n_a + keys.index(k)]) for k in keys if seen[k] >= 2}
