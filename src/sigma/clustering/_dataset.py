@@ -61,6 +61,28 @@ def feature_snapshot(dataset) -> tuple[np.ndarray, list[str]]:
     return x, names
 
 
+def valid_pixels(dataset, grid) -> np.ndarray | None:
+    """A read-only copy of the dataset's ``valid_mask`` on ``grid``, or ``None`` when every
+    pixel is valid (or the dataset has no mask, or one of another shape).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> valid_pixels(SimpleNamespace(valid_mask=np.array([[True, False]])), (1, 2)).tolist()
+    [[True, False]]
+    >>> valid_pixels(SimpleNamespace(), (1, 2)) is None
+    True
+    """
+    mask = getattr(dataset, "valid_mask", None)
+    if mask is None:
+        return None
+    mask = np.array(mask, dtype=bool, copy=True)
+    if mask.shape != tuple(int(v) for v in grid) or mask.all():
+        return None
+    mask.flags.writeable = False
+    return mask
+
+
 def _shape2(obj) -> tuple[int, int] | None:
     shape = getattr(getattr(obj, "data", obj), "shape", None)
     if shape is None or len(shape) < 2:

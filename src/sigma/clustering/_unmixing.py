@@ -203,7 +203,8 @@ class SpectraMixin:
         """Per-pixel non-negative least-squares abundances, shape (H, W, n_components).
 
         Each pixel's spectrum ``s`` is fitted as ``a @ components`` with ``a >= 0`` (not a
-        constant per cluster). Vectorised over all pixels.
+        constant per cluster). Vectorised over all pixels; excluded pixels (the dataset's
+        ``valid_mask``) get 0.
 
         Parameters
         ----------
@@ -223,7 +224,11 @@ class SpectraMixin:
                     "end-member spectra, or run get_unmixed_spectra_profile first",
                 )  # fmt: skip
             components = self.nmf_components
-        return nnls_abundances(self._spectra_data(), components, progress=progress)
+        out = nnls_abundances(self._spectra_data(), components, progress=progress)
+        valid = getattr(self, "_valid", None)
+        if valid is not None:
+            out[~valid] = 0.0  # excluded pixels: no abundance
+        return out
 
     def phase_proportions(self, exclude_noise: bool = True) -> np.ndarray:
         """Area fraction of each cluster, aligned with ``cluster_ids``.

@@ -19,12 +19,13 @@ from typing import Self
 
 import numpy as np
 
-from sigma._errors import bad_value
+from sigma._errors import SigmaError, bad_value
 from sigma.clustering._dataset import (
     feature_snapshot,
     grid_geometry,
     input_fingerprint,
     nav_shape,
+    valid_pixels,
 )
 from sigma.clustering._edits import EditsMixin
 from sigma.clustering._identify import IdentifyMixin
@@ -37,6 +38,25 @@ from sigma.clustering.state import InvalidState, check_labels, check_membership,
 __all__ = ["PixelSegmenter"]
 
 logger = logging.getLogger(__name__)
+
+
+def _expand_fit(fit, keep):
+    """A fit of the valid pixels spread back over every pixel: label -1, probability and
+    membership 0 for the excluded ones."""
+    import dataclasses
+
+    n = keep.size
+    labels = np.full(n, -1, dtype=np.int32)
+    labels[keep] = fit.labels
+    changes = {"labels": labels}
+    for name in ("proba", "membership"):
+        v = getattr(fit, name, None)
+        if v is not None:
+            v = np.asarray(v)
+            full = np.zeros((n, *v.shape[1:]), dtype=v.dtype)
+            full[keep] = v
+            changes[name] = full
+    return dataclasses.replace(fit, **changes)
 
 
 class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
@@ -158,14 +178,30 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
         if refine_args is not None and not isinstance(refine_args, dict):
             raise bad_value("refine_args", refine_args, "a dict or None")
         latent = _check_latent(latent, h, w)
-        fit = fit_clusters(
-            latent,
-            method,
-            method_args,
-            max_fit_samples=max_fit_samples,
-            random_state=random_state,
-        )
         self._bind_dataset(dataset)
+        keep = None if self._valid is None else self._valid.ravel()
+        if keep is not None and not keep.any():
+            raise bad_value("dataset", "no valid pixel",
+                            "a map with pixels that were scanned, are finite and hold counts")
+        try:
+            fit = fit_clusters(  # excluded pixels (outside the scan, NaN, no counts) stay out
+                latent if keep is None else latent[keep],
+                method,
+                method_args,
+                max_fit_samples=max_fit_samples,
+                random_state=random_state,
+            )
+        except ValueError as exc:
+            if keep is None or isinstance(exc, SigmaError):
+                raise
+            n_ok = int(keep.sum())
+            raise bad_value(
+                "dataset", f"{n_ok} valid pixels of {keep.size}",
+                f"enough pixels that were scanned, are finite and hold counts to cluster them "
+                f"({type(exc).__name__}: {exc})",
+            ) from exc
+        if keep is not None:
+            fit = _expand_fit(fit, keep)
         self.method = method
         self.method_args = dict(method_args or {})
         self.model = fit.model
@@ -303,6 +339,7 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
         else:
             self.original_shape = self.bin_size = None
         self._input = None if dataset is None else input_fingerprint(dataset, feats, names)
+        self._valid = None if feats is None else valid_pixels(dataset, feats.shape[:2])
 
     def _refined(self, labels, proba, h, w):
         from sigma.clustering.refine import reassign_by_spectra
@@ -336,6 +373,8 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
         if getattr(self, "original_shape", None) is None:
             self.original_shape, self.bin_size = (self.height, self.width), (1, 1)
         self._labels = np.asarray(labels, dtype=np.int32).reshape(h, w).copy()
+        if getattr(self, "_valid", None) is not None:
+            self._labels[~self._valid] = -1  # excluded pixels are never in a cluster
         self._labels_original = self._labels.copy()
         self._labels_original.flags.writeable = False
         self._proba = None if proba is None else np.asarray(proba, dtype=np.float32)
@@ -420,8 +459,15 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
 
     @property
     def noise_count(self) -> int:
-        """Number of noise (-1) pixels."""
+        """Number of noise (-1) pixels (the excluded pixels among them)."""
         return int((self._labels == -1).sum())
+
+    @property
+    def excluded_count(self) -> int:
+        """Number of pixels the dataset excluded (outside the scan, NaN, negative or no
+        counts: its ``valid_mask``); they are labelled -1 and never clustered."""
+        valid = getattr(self, "_valid", None)
+        return 0 if valid is None else int(valid.size - np.count_nonzero(valid))
 
     def _group_means(self, values: np.ndarray) -> np.ndarray:
         pos = self._positions()

@@ -22,6 +22,8 @@ def nav_chunks(
 ) -> tuple:
     """Chunks for an ``(H, W, C)`` cube: blocks of whole rows of about ``target`` bytes.
 
+    The readers' face of :func:`sigma._blocks.get_chunking` (the one chunk utility).
+
     ``align`` (the rows of one chunk of the file, for example an HDF5 chunk) makes the number
     of rows per block a multiple of it, so no file chunk is read by two blocks; a block never
     holds fewer rows than ``align`` (nor more than ``H``).
@@ -35,13 +37,10 @@ def nav_chunks(
     >>> nav_chunks((100, 50, 2048), 2, target=2**20, align=15)
     (15, 50, 2048)
     """
-    h, w = shape[0], shape[1]
-    row_bytes = max(int(np.prod(shape[1:])) * itemsize, 1)
-    rows = int(max(1, min(h, target // row_bytes)))
-    align = max(1, int(align))
-    if align > 1 and rows < h:
-        rows = min(h, max(align, rows // align * align))
-    return (rows, w, *shape[2:])
+    from .._blocks import get_chunking
+
+    rows = get_chunking(shape, np.dtype((np.void, max(1, int(itemsize)))), limit=target, align=align)[0]
+    return (rows[0], shape[1], *shape[2:])
 
 
 def rechunk_nav(data, target: int = CHUNK_BYTES):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import bad_file
+from .._errors import SigmaFileError, bad_file
 from . import _common
 from ._common import (
     fit_image_to_grid,
@@ -116,7 +116,9 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
     if is_zarr:
         _check_zarr_chunks(path)
     try:
-        sigs = file_reader(str(path), lazy=lazy)
+        # .hspy eager too: RosettaSciIO reads only the metadata, the cube is read below by
+        # this package's chunk decoder on every core (HDF5 decodes on one, under its lock)
+        sigs = file_reader(str(path), lazy=lazy or not is_zarr)
     except Exception as exc:  # noqa: BLE001
         raise wrap_reader_error(path, exc) from exc
     cubes = [s for s in sigs if "data" in s and s["data"].ndim in (2, 3)]
@@ -137,9 +139,9 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
         if s is not pick and "data" in s and s["data"].ndim == 2 and tuple(s["data"].shape) == nav_shape:
             title = get(s["metadata"], "General.title") or f"image{len(nav_images)}"
             nav_images[title] = np.asarray(s["data"], dtype=np.float32)
-    if lazy and not is_zarr:
+    if not is_zarr:
         index = next(i for i, s in enumerate(sigs) if s is pick)
-        pick = {**pick, "data": _lazy_hdf5_data(path, index, pick["data"])}
+        pick = {**pick, "data": _hdf5_cube(path, index, pick["data"], lazy)}
     raw = from_rsciio_spectrum(path, pick, signal_type=stype, nav_images=nav_images,
                                extra_md={"format": path.suffix.lower().lstrip(".")})
     if lazy and is_zarr:
@@ -203,6 +205,36 @@ def _signal_dataset(path: Path, index: int, shape: tuple, dtype) -> tuple[str, t
                 "the HyperSpy layout /Experiments/<title>/data for lazy reading",
             )
         return ds.name, ds.chunks
+
+
+def _hdf5_cube(path: Path, index: int, data, lazy: bool):
+    """The signal's cube: lazy (:func:`_lazy_hdf5_data`), or read into one NumPy array block by
+    block, the blocks decoded in parallel (peak memory: the cube plus a few blocks)."""
+    try:
+        cube = _lazy_hdf5_data(path, index, data)
+    except SigmaFileError:
+        if lazy:
+            raise
+        cube = data  # not the usual layout: RosettaSciIO's lazy array, read as it reads it
+    if lazy:
+        return cube
+    from .._blocks import map_row_blocks
+
+    out = np.empty(cube.shape, cube.dtype)
+    if out.ndim < 2:
+        out[...] = np.asarray(cube)
+        return out
+
+    def put(blk, r0, r1):
+        out[r0:r1] = blk
+
+    try:
+        map_row_blocks(put, cube, desc="reading the cube", in_process=True)
+    except SigmaFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
+        raise wrap_reader_error(path, exc) from exc
+    return out
 
 
 def _lazy_hdf5_data(path: Path, index: int, data):

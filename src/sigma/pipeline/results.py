@@ -155,6 +155,7 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
     record["results"] = {
         "n_clusters": len(ids),
         "noise_pixels": int(ps.noise_count),
+        "excluded_pixels": int(getattr(ps, "excluded_count", 0)),
         "grid": [int(ps.height), int(ps.width)],
         "proportions": {str(i): float(p) for i, p in zip(ids, props, strict=True)},
         "colors": {str(k): v for k, v in ps.colors.items()},
@@ -177,7 +178,7 @@ _NMF_FILES = ("nmf_weights.csv", "nmf_components.csv", "abundance_maps.npy", "ab
 
 def _write_nmf(folder: Path, ps, unmix: dict, energy) -> dict:
     """The NMF stage's files (weights, components, abundance maps)."""
-    from ..plot import plot_feature_maps
+    from ..plot import ABUNDANCE_UNITS, abundance_fractions, plot_feature_maps
 
     files = {}
     w, c, ab = unmix["weights"], unmix["components"], unmix["abundance"]
@@ -191,7 +192,9 @@ def _write_nmf(folder: Path, ps, unmix: dict, energy) -> dict:
         np.column_stack([energy, c.T]),
     )
     files["abundance_npy"] = atomic_write_npy(folder / "abundance_maps.npy", ab.astype(np.float32))
-    fig = plot_feature_maps(ab, [f"component {j}" for j in range(k)], title="NMF abundance maps")
+    fig = plot_feature_maps(abundance_fractions(ab, c), [f"component {j}" for j in range(k)],
+                            title="NMF abundance maps (abundance_maps.npy holds the NNLS weights)",
+                            units=ABUNDANCE_UNITS["fraction"], calibration=ps)
     files["abundance_png"] = atomic_write_bytes(folder / "abundance_maps.png", _png(fig))
     return files
 
@@ -209,6 +212,7 @@ def _dataset_record(ds) -> dict:
         "class": type(ds).__name__,
         "raw_shape": [int(s) for s in ds.spectra.data.shape],
         "grid": [int(s) for s in ds.shape],
+        "excluded_pixels": int(getattr(ds, "n_invalid", 0)),
         "bin_size": [int(s) for s in ds.bin_size],
         "lazy": bool(ds.lazy),
         "energy_axis_keV": {"start": float(e[0]), "stop": float(e[-1]), "channels": int(e.size)},

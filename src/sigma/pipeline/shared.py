@@ -52,19 +52,21 @@ def _raw_feature_maps(ds, feature_list) -> np.ndarray:
     return ds.get_feature_maps(list(feature_list))
 
 
-def _pooled_features(maps: dict, chain) -> dict:
+def _pooled_features(maps: dict, chain, masks: dict | None = None) -> dict:
     """The normalisation chain on every input's feature maps, ``zscore`` with the mean and
-    standard deviation pooled over all inputs (so a value means the same in every file)."""
+    standard deviation pooled over all inputs (so a value means the same in every file);
+    ``masks`` (valid pixels per input) keep excluded pixels out of every statistic."""
     from ..preprocessing.normalisation import apply_chain, pooled_mean_std, zscore
 
     keys = list(maps)
     arrays = [maps[k] for k in keys]
+    ms = [None if masks is None else masks.get(k) for k in keys]
     for step in chain:
         if step == "zscore":
-            mean, std = pooled_mean_std(arrays)
-            arrays = [zscore(a, mean, std) for a in arrays]
+            mean, std = pooled_mean_std(arrays, ms)
+            arrays = [zscore(a, mean, std, mask=m) for a, m in zip(arrays, ms, strict=True)]
         else:
-            arrays = [apply_chain(a, [step]) for a in arrays]
+            arrays = [apply_chain(a, [step], mask=m) for a, m in zip(arrays, ms, strict=True)]
     return dict(zip(keys, arrays, strict=True))
 
 
@@ -169,7 +171,7 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
     t0 = StageTimer()
     chain = list(f["normalisation"])
     with t0("features"):
-        features = _pooled_features(maps, chain)
+        features = _pooled_features(maps, chain, {p: getattr(datasets[p], "valid_mask", None) for p in keys})
     del maps
     xs = {p: features[p].reshape(-1, features[p].shape[-1]) for p in keys}
     try:

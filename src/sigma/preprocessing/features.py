@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._blocks import map_row_blocks
 from .._errors import bad_value
 from ..xray import fwhm, line_energy
 
@@ -131,9 +132,11 @@ def feature_maps(data, windows: list[Window]):
             chunks=(x.chunks[0], x.chunks[1], (len(windows),)),
         )
     out = np.empty(data.shape[:2] + (len(windows),), dtype=np.float32)
-    step = max(1, int(2**24 // max(1, data.shape[1] * data.shape[2] * data.itemsize)))
-    for r0 in range(0, data.shape[0], step):
-        out[r0 : r0 + step] = _maps_block(data[r0 : r0 + step], windows)
+
+    def work(blk, r0, r1):
+        out[r0:r1] = _maps_block(blk, windows)
+
+    map_row_blocks(work, data)
     if data.dtype.kind == "f":
         np.nan_to_num(out, copy=False)
     return out

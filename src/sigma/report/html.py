@@ -102,34 +102,41 @@ def _safe(name: str, build):
 
 
 def _sum_spectrum_fig(ps, ds):
+    """Counts summed over the analysis grid, the feature lines labelled without overlaps."""
     from ..plot import new_figure, sum_spectrum_lines
+    from ..plot.annotate import LABEL_COLORS, place_line_labels, useful_energy_range
 
     energy = np.asarray(ps.energy_axis, dtype=float)
     total = np.asarray(ps.get_cluster_spectra("sum"), dtype=float).sum(axis=0)
     fig = new_figure((9, 3.4), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(energy, total, color="#333", lw=1)
-    ymax = float(total.max()) if total.size else 1.0
-    for name, e in sum_spectrum_lines(ds).items():
-        if energy[0] <= e <= energy[-1]:
-            ax.axvline(e, color="#c0392b", ls="--", lw=0.8)
-            ax.text(e, ymax * 0.97, name, rotation=90, va="top", ha="right", fontsize=8, color="#c0392b")
+    lines = sum_spectrum_lines(ds)
+    beam = getattr(getattr(ds, "info", None), "beam_energy", None)
+    lo, hi = useful_energy_range(energy, total, list(lines.values()), beam)
+    ax.set_xlim(lo, hi)
+    inside = (energy >= lo) & (energy <= hi)
+    top = float(total[inside].max()) if inside.any() else 0.0
+    ax.set_ylim(0, 1.05 * top if top > 0 else 1)
     ax.set_xlabel("Energy (keV)")
-    ax.set_ylabel("Counts (analysis grid)")
-    ax.set_title("Sum spectrum with the feature lines")
-    ax.set_xlim(energy[0], energy[-1])
+    ax.set_ylabel("Counts per channel (all pixels)")
+    order = sorted(lines, key=lines.get)
+    texts = place_line_labels(ax, lines, {n: LABEL_COLORS[k % len(LABEL_COLORS)] for k, n in enumerate(order)})
+    rows = len({round(t.get_position()[1], 4) for t in texts})
+    ax.set_title("Sum spectrum with the feature lines", pad=6 + 11 * rows)
     return fig
 
 
 def _feature_fig(ps, ds, record):
     """The features the clustering was fitted on (the segmenter's snapshot)."""
-    from ..plot import plot_feature_maps
+    from ..plot import feature_units, plot_feature_maps
 
     chain = record.get("dataset", {}).get("normalisation_chain", getattr(ds, "norm_chain", []))
     feats, names = ps.features, ps.feature_list
     if feats is None:
         feats, names = ds.normalised_elemental_data, list(ds.feature_list)
-    return plot_feature_maps(feats, names, title=f"Normalised feature maps ({', '.join(chain) or 'raw'})")
+    return plot_feature_maps(feats, names, title=f"Normalised feature maps ({', '.join(chain) or 'raw'})",
+                             units=feature_units(ds), calibration=ds)
 
 
 def _latent_fig(ps, max_points):
@@ -143,7 +150,10 @@ def _latent_fig(ps, max_points):
 def _phase_fig(ps, alpha):
     from ..plot import new_figure, plot_phase_map
 
-    fig = new_figure((6.5, 5), layout="constrained")
+    # the legend beside the map carries "id · name (area)": room for the longest name, so the
+    # map itself is not squeezed
+    longest = max((len(str(n)) for n in getattr(ps, "cluster_names", {}).values()), default=0)
+    fig = new_figure((6.5 + 0.085 * longest, 5), layout="constrained")
     plot_phase_map(ps, alpha=alpha, ax=fig.add_subplot())
     return fig
 
@@ -241,15 +251,17 @@ def _modal_section(ps) -> str:
 
 
 def _nmf_section(ps, unmix) -> str:
-    from ..plot import plot_feature_maps, plot_nmf
+    from ..plot import ABUNDANCE_UNITS, abundance_fractions, plot_feature_maps, plot_nmf
 
     parts = [img_tag(plot_nmf(unmix["weights"], unmix["components"], energy=np.asarray(ps.energy_axis),
                               cluster_ids=unmix["cluster_ids"].tolist(), cluster_colours=ps.colors),
                      "NMF weights and components")]
-    ab = unmix["abundance"]
+    ab = abundance_fractions(unmix["abundance"], unmix["components"])
     k = ab.shape[-1]
     parts.append(img_tag(plot_feature_maps(ab, [f"component {j}" for j in range(k)],
-                                           title="Abundance maps (per-pixel NNLS)"), "abundance maps"))
+                                           title="Abundance maps (per-pixel NNLS)",
+                                           units=ABUNDANCE_UNITS["fraction"], calibration=ps),
+                         "abundance maps"))
     w = unmix["weights"]
     rows = [[int(i), *[f"{v:.3g}" for v in r]] for i, r in zip(unmix["cluster_ids"], w, strict=True)]
     parts.append("<details><summary>Weights table</summary>"
@@ -265,6 +277,7 @@ def _run_section(record: dict) -> str:
     ds = record.get("dataset", {})
     if ds:
         rows += [["grid (H × W)", " × ".join(map(str, ds.get("grid", [])))],
+                 ["excluded pixels (outside the scan, NaN, no counts)", str(ds.get("excluded_pixels", 0))],
                  ["raw shape", " × ".join(map(str, ds.get("raw_shape", [])))],
                  ["features", html.escape(", ".join(ds.get("feature_list", [])))],
                  ["normalisation", html.escape(", ".join(ds.get("normalisation_chain", [])) or "none")]]

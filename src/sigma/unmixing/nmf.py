@@ -12,8 +12,8 @@ import logging
 
 import numpy as np
 
+from sigma._blocks import map_row_blocks
 from sigma._errors import bad_value
-from sigma.unmixing.spectra import iter_row_blocks
 
 __all__ = [
     "unmix_spectra",
@@ -357,8 +357,9 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     """Per-pixel non-negative least-squares abundances of end-member spectra.
 
     For each pixel spectrum ``s`` finds ``a >= 0`` minimising ``||s - a @ components||``.
-    The cube is read once in row blocks (works on dask cubes without loading them whole);
-    the ``k x k`` problem per pixel is then solved for all pixels at once.
+    The cube is read once in row blocks (:func:`sigma._blocks.map_row_blocks`: a dask cube
+    is computed once, without loading it whole); the ``k x k`` problem per pixel is then
+    solved for all pixels at once.
 
     Parameters
     ----------
@@ -370,7 +371,7 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     tol : float
         Relative stopping tolerance of those sweeps.
     progress : bool
-        Show a tqdm bar over row blocks.
+        Show a progress bar (lazy cubes).
 
     Returns
     -------
@@ -384,8 +385,6 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     >>> nnls_abundances(cube, comps).round(6).tolist()
     [[[2.0, 0.0], [1.0, 3.0]], [[0.0, 0.0], [0.5, 0.0]]]
     """
-    from tqdm.auto import tqdm
-
     comps = np.asarray(components, dtype=np.float64)
     if comps.ndim == 1:
         comps = comps[None]
@@ -398,10 +397,14 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     nav = shape[:-1]
     if len(nav) == 0:
         spectra, nav = spectra[None], (1,)
-    b = np.empty((*nav, comps.shape[0]), dtype=np.float64)
-    blocks = tqdm(iter_row_blocks(spectra), desc="abundances", disable=not progress)
-    for r0, r1, blk in blocks:
-        b[r0:r1] = blk.astype(np.float64, copy=False) @ comps.T
+    def work(blk, r0, r1):  # returns its rows (a distributed worker cannot write into b)
+        return blk.astype(np.float64, copy=False) @ comps.T
+
+    # blocks of about 64 MiB once converted to float64 (not in the cube's own dtype)
+    limit = max(1, (64 << 20) * np.dtype(spectra.dtype).itemsize // 8)
+    parts = map_row_blocks(work, spectra, limit=limit, desc="abundances", progress=progress)
+    b = np.concatenate(parts, axis=0)
+    b = b.reshape((*nav, comps.shape[0]))
     flat_b = b.reshape(-1, comps.shape[0])
     a = _nnls_gram(gram, flat_b, max_iter, tol)
     out = a.reshape(b.shape)

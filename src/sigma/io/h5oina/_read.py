@@ -228,6 +228,7 @@ def read_h5oina(
             energy_scale=scale,
             energy_offset=offset,
             metadata=metadata,
+            valid=None if valid.all() else valid,
             **common,
         )
     if maps_group is None:
