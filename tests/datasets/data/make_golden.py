@@ -4,7 +4,12 @@ same (features to 1e-5, labels identical for a fixed seed).
 
 Run with the *old* code on the path::
 
-    PYTHONPATH=<old checkout>/src python tests/datasets/data/make_golden.py tests/datasets/data/golden_tutorial.npz
+    PYTHONPATH=<old checkout>/src python tests/datasets/data/make_golden.py tests/datasets/data/golden_tutorial.npz [PHANTOM.hspy]
+
+The phantom's line intensities changed later (a physically grounded generator), so its part
+is computed by the old code from the phantom the *current* generator makes, saved first with
+``make_phantom((24, 32), counts_per_pixel=100, seed=1).save_hspy(PHANTOM.hspy)`` by the
+current code and passed as the second argument.
 """
 
 import sys
@@ -39,7 +44,8 @@ def main(path):
             out["p45_bg"] = sem.get_feature_maps(background=True)
             out["p45_nav"] = sem.get_feature_maps_with_nav_img(
                 normalisation=[norm.neighbour_averaging, norm.zscore])
-    sem = SEMDataset(make_phantom((24, 32), counts_per_pixel=100, seed=1).to_signal())
+    phantom = sys.argv[2] if len(sys.argv) > 2 else make_phantom((24, 32), counts_per_pixel=100, seed=1).to_signal()
+    sem = SEMDataset(phantom)
     sem.peak_intensity_normalisation()
     counts = sem.line_counts()
     out["phantom_line_counts"] = np.array([[counts[x]["mean"], counts[x]["top_mean"]] for x in sorted(counts)])
