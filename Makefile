@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_OUT ?= demo_output
 
-.PHONY: env demo test test-fast bench lint docs clean
+.PHONY: env demo test test-fast smoke-wheel bench lint docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: env
 
 test-fast: env
 	$(PY) -m pytest -m "not browser and not slow"
+
+# build the wheel, install it into a fresh venv (not editable) and run `sigma demo` from it
+smoke-wheel: env
+	PY=$(PY) bash .ci/wheel_smoke.sh
 
 bench: env
 	$(PY) benchmarks/run_all.py

@@ -2,7 +2,7 @@
 
 They are long (tens of minutes on a 2-core machine, and several GB of temporary files): the
 pre-processing benchmark, the analysis benchmark (accuracy against HyperSpy, speed, UMAP's
-first-call cost) and the end-to-end ``sigma run`` benchmark. Each prints its own tables;
+first-call cost), the end-to-end ``sigma run`` benchmark and the GUI's kernel time per edit. Each prints its own tables;
 ``--only`` picks some. ``check_cuda_autoencoder.py`` is not run here: it needs a GPU machine.
 """
 
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "preprocessing": ["bench_preprocessing.py"],
     "analysis": ["bench_analysis.py"],
     "cli": ["bench_cli.py"],
+    "gui": ["bench_gui.py"],
 }
 
 

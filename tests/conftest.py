@@ -11,6 +11,9 @@ import pytest
 
 warnings.filterwarnings("ignore", module=r"hyperspy\..*")
 os.environ.setdefault("SIGMA_PROGRESS", "0")
+# no background UMAP compilation when a test imports umap before sigma.utils (see
+# sigma.embedding.umap.tutorial_warm_up; tests/embedding/test_umap.py checks it on its own)
+os.environ.setdefault("SIGMA_UMAP_WARMUP", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,13 +10,23 @@ from __future__ import annotations
 
 
 def route_sigma_figures_to_pyplot() -> None:
-    """Make :func:`sigma.plot.static.new_figure` create pyplot-managed figures."""
+    """Make :func:`sigma.plot.new_figure` create pyplot-managed figures, in every builder module."""
+    import importlib
+    import pkgutil
+
     import matplotlib.pyplot as plt
 
-    import sigma.plot.static as static
+    import sigma.plot
+    from sigma.plot import _figure
+
+    original = _figure.new_figure
 
     def new_figure(figsize=(6, 4), **kw):
         return plt.figure(figsize=figsize, **kw)
 
-    new_figure.__doc__ = static.new_figure.__doc__
-    static.new_figure = new_figure
+    new_figure.__doc__ = original.__doc__
+    # the builder modules only: sigma.plot.new_figure itself stays the documented original
+    for info in pkgutil.iter_modules(sigma.plot.__path__):
+        mod = importlib.import_module(f"sigma.plot.{info.name}")
+        if getattr(mod, "new_figure", None) is original:
+            mod.new_figure = new_figure

@@ -16,9 +16,12 @@ True
 
 from importlib.metadata import PackageNotFoundError, version
 
+#: Name of the distribution on PyPI ("sigma2" is an unrelated project there).
+DISTRIBUTION = "sigma2-eds"
+
 try:
-    __version__ = version("sigma2")
+    __version__ = version(DISTRIBUTION)
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "DISTRIBUTION"]

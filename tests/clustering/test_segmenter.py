@@ -15,6 +15,7 @@ from sigma.clustering import (
     bic_sweep,
     cluster_palette,
     fit_clusters,
+    predict_clusters,
 )
 
 
@@ -125,6 +126,45 @@ def test_hdbscan_sample_and_assign_matches_full_fit():
     assert part.membership.shape == (len(pts),)
 
 
+def _blobs_and_noise(n, seed=0):
+    rng = np.random.default_rng(seed)
+    parts = [rng.normal(c, s, (int(n * f), 2)) for c, s, f in
+             (((0, 0), 0.5, 0.35), ((5, 0), 1.0, 0.3), ((0, 6), 0.3, 0.2))]  # fmt: skip
+    return np.concatenate([*parts, rng.uniform(-4, 10, (int(n * 0.15), 2))])
+
+
+def test_sampled_hdbscan_with_default_min_samples_agrees_with_the_full_fit():
+    """Without min_samples, the 5 % sample was fitted with min_samples = the scaled
+    min_cluster_size (3) and the rest assigned with a reach of 60 neighbours: 37 clusters
+    instead of 3 (adjusted Rand 0.53). Fit and reach now use the same, unscaled min_samples."""
+    pts = _blobs_and_noise(10_000)
+    args = {"min_cluster_size": 60}
+    full = fit_clusters(pts, "HDBSCAN", args, max_fit_samples=None)
+    part = fit_clusters(pts, "HDBSCAN", args, max_fit_samples=500, random_state=0)
+    assert part.labels.max() == full.labels.max() == 2
+    assert adjusted_rand_score(full.labels, part.labels) > 0.9
+    assert abs((part.labels < 0).mean() - (full.labels < 0).mean()) < 0.03
+    assert part.model.min_samples == part.assigner.min_samples == 60
+
+
+def test_predict_clusters_applies_a_fit_to_new_points():
+    pts = _blobs_and_noise(3000, seed=1)
+    fit = fit_clusters(pts, "HDBSCAN", {"min_cluster_size": 40, "min_samples": 10})
+    again = predict_clusters(fit, pts)
+    np.testing.assert_array_equal(again.labels, fit.labels)  # each point is its own neighbour
+    np.testing.assert_allclose(again.membership, fit.membership)
+    far = predict_clusters(fit, [[60.0, 60.0]])
+    assert far.labels.tolist() == [-1] and far.membership.tolist() == [0.0]
+    gmm = fit_clusters(pts[:2000], "GaussianMixture", {"n_components": 3, "random_state": 0})
+    new = predict_clusters(gmm, pts[2000:])
+    np.testing.assert_array_equal(new.labels, gmm.model.predict(pts[2000:]))
+    assert new.proba.shape == (1000, 3) and new.membership is None
+    with pytest.raises(ValueError, match=r"'latent' parameter must be finite points of shape \(M, 2\)"):
+        predict_clusters(gmm, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="'fit' parameter must be a fit whose estimator has predict"):
+        predict_clusters(fit_clusters(pts, AgglomerativeClustering(3)), pts)
+
+
 def test_hdbscan_sampling_scales_size_parameters(caplog):
     rng = np.random.default_rng(2)
     pts = rng.normal(size=(3000, 2))
@@ -169,3 +209,69 @@ def test_tutorial_hdbscan_args_work(toy, noisy_latent):
     # merging never mixes the three well-separated phases
     for cid in ps.cluster_ids:
         assert len(np.unique(toy.phase_labels[keep & (ps.labels == cid)])) <= 1
+
+
+def test_feature_means_use_the_fitted_features_after_the_dataset_is_rebinned():
+    from sigma.synthetic.examples import tiny_dataset
+
+    ds = tiny_dataset((16, 16))
+    ds.rebin_signal(size=(2, 2))
+    x = ds.normalisation(["zscore"])
+    ps = PixelSegmenter(x.reshape(-1, 3)[:, :2], ds, "Kmeans", {"n_clusters": 3, "random_state": 0})
+    expected = np.stack([x[ps.labels == c].mean(axis=0) for c in ps.cluster_ids])
+    ds.rebin_signal(size=(4, 4))
+    ds.normalisation(["zscore"])  # the dataset's features are now (4, 4, 3)
+    with pytest.warns(UserWarning, match=r"no longer those this segmenter was fitted on \(shape \(8, 8, 3\)"):
+        means = ps.feature_means
+    np.testing.assert_allclose(means, expected, rtol=1e-5)
+    assert ps.features.shape == (8, 8, 3) and not ps.features.flags.writeable
+    assert ps.feature_list == ["Fe_Ka", "Si_Ka", "Ca_Ka"]
+
+
+def test_unchanged_dataset_gives_no_warning(ps_gmm, toy):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ps_gmm.feature_means.shape == (ps_gmm.n_clusters, 5)
+    assert ps_gmm.features is not toy.normalised_elemental_data  # a snapshot, not the live array
+
+
+def test_from_labels_builds_a_segmenter_without_touching_the_dataset(toy, toy_latent, tmp_path):
+    import warnings
+
+    before = toy.normalised_elemental_data.copy()
+    own = np.where(toy.phase_labels >= 0, toy.phase_labels, 1)
+    proba = np.eye(3, dtype=np.float32)[own.ravel()]
+    feats = toy.normalised_elemental_data * 2  # e.g. z-scored with statistics of several maps
+    ps = PixelSegmenter.from_labels(toy_latent, toy, own, proba=proba, features=feats,
+                                    method="GaussianMixture (shared)")  # fmt: skip
+    np.testing.assert_array_equal(toy.normalised_elemental_data, before)
+    assert ps.cluster_ids.tolist() == [0, 1, 2] and ps.prob_map.shape == (30, 40, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # features given on purpose: no "dataset changed" warning
+        means = ps.feature_means
+    np.testing.assert_allclose(means, [feats[own == c].mean(axis=0) for c in range(3)], rtol=1e-5)
+    assert ps.get_cluster_spectra().shape == (3, 200)  # spectra come from the dataset
+    ps.merge_clusters([1, 2])
+    back = PixelSegmenter.from_saved_state(ps.save_state(tmp_path / "s.npz"))
+    np.testing.assert_array_equal(back.labels, ps.labels)
+    assert back.method == "GaussianMixture (shared)"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"labels": np.full((30, 40), -3)}, r"'labels' parameter .*Got 'holds -3"),
+        ({"labels": np.zeros(7, int)}, r"'labels' parameter .*has shape \(7,\)"),
+        ({"proba": np.full((1200, 2), 0.5)}, r"'proba' parameter .*2 columns for cluster id 2"),
+        ({"proba": np.full((1200, 3), np.nan)}, r"'proba' parameter .*NaN"),
+        ({"membership": np.ones(5)}, r"'membership' parameter .*shape \(5,\)"),
+        ({"method": AgglomerativeClustering()}, r"'method' parameter must be a name"),
+    ],
+)
+def test_from_labels_checks_its_arrays(toy, toy_latent, kwargs, pattern):
+    args = {"labels": np.where(toy.phase_labels >= 0, toy.phase_labels, 1), **kwargs}
+    labels = args.pop("labels")
+    with pytest.raises(ValueError, match=pattern):
+        PixelSegmenter.from_labels(toy_latent, toy, labels, **args)

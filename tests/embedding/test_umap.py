@@ -122,3 +122,36 @@ def test_warm_up_runs_in_the_background(toy):
     thread = warm_up(background=True)
     thread.join(timeout=300)
     assert not thread.is_alive() and thread.seconds > 0
+
+
+@pytest.mark.slow
+def test_tutorial_imports_ready_umaps_compiled_code_only_after_umap(tmp_path):
+    """``from umap import UMAP`` then the tutorial's ``sigma.utils`` imports: numba's on-disk
+    cache is on for umap/pynndescent and a background warm-up runs; without umap imported
+    first, importing sigma.utils imports nothing of umap and starts nothing."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading\n"
+        "first = sys.argv[1] == 'umap'\n"
+        "if first:\n"
+        "    from umap import UMAP\n"
+        "from sigma.utils import normalisation\n"
+        "import sigma.embedding.umap as su\n"
+        "names = [t.name for t in threading.enumerate()]\n"
+        "print('umap' in sys.modules, su._CACHE_ENABLED, 'sigma-umap-warm-up' in names)\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "SIGMA_UMAP_WARMUP": "1"}
+    env.pop("PYTHONWARNINGS", None)
+
+    def run(arg, **extra):
+        out = subprocess.run([sys.executable, "-c", code, arg], capture_output=True, text=True,
+                             env={**env, **extra}, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.split()
+
+    assert run("plain") == ["False", "False", "False"]
+    assert run("umap") == ["True", "True", "True"]
+    assert run("umap", SIGMA_UMAP_WARMUP="0") == ["True", "True", "False"]

@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 SEM_TUTORIAL = NOTEBOOKS / "Interactive_SEM_tutorial.ipynb"
+TEM_TUTORIAL = NOTEBOOKS / "Interactive_TEM_tutorial.ipynb"
 
 CHROMIUM = os.environ.get("SIGMA_CHROMIUM", "/usr/bin/chromium")
 #: Flags measured to work for headless Debian chromium, offline, as root.
@@ -52,7 +53,7 @@ CHROMIUM_ARGS = [
 ]
 
 #: The loading line of the tutorial; tests rewrite it to point at a real file.
-FILE_PATH_LINE = re.compile(r"^file_path\s*=\s*demo_path\(\).*$", re.M)
+FILE_PATH_LINE = re.compile(r"^file_path\s*=\s*demo_path\([^)]*\).*$", re.M)
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -70,7 +71,7 @@ def prepare_notebook(
     src, dest : Path
         The notebook and where the edited copy goes.
     data_path : path-like, optional
-        Replaces ``file_path = demo_path() ...`` by ``file_path = '<data_path>'``.
+        Replaces ``file_path = demo_path(...) ...`` by ``file_path = '<data_path>'``.
     replace : dict, optional
         Literal ``old -> new`` substitutions in code cells; each ``old`` must occur.
 

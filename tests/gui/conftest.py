@@ -58,7 +58,7 @@ def lab_server(browser_available):
 @pytest.fixture(scope="session")
 def browser_context(browser_available):
     profile = Path(tempfile.mkdtemp(prefix="sigma-chromium-"))
-    pw, ctx = launch_chromium(profile)
+    pw, ctx = launch_chromium(profile, width=1600, height=1000)
     try:
         yield ctx
     finally:

@@ -133,23 +133,24 @@ def test_harness_smoke(lab_server, open_notebook):
     assert not [c for c in nbp.console if c.startswith("pageerror")], nbp.console
 
 
-# --------------------------------------------------------------------------- the tutorial
-#: The GUI cells of the tutorial, by a unique part of their source (``nth`` when repeated).
+# --------------------------------------------------------------------------- the tutorials
+#: The GUI cells of the tutorial, by a unique part of their source (``nth`` when repeated), and
+#: whether the widget shows a cluster legend and a calibration caption (scale bar).
 GUI_CELLS = [
-    ("view_dataset_raw", "gui.view_dataset(sem)", 0),
-    ("view_dataset_binned", "gui.view_dataset(sem)", 1),
-    ("view_pixel_distributions", "gui.view_pixel_distributions(", None),
-    ("view_intensity_maps", "gui.view_intensity_maps(", None),
-    ("show_projection", "gui.show_projection(", None),
-    ("view_latent_space", "gui.view_latent_space(", None),
-    ("interactive_latent_plot", "gui.interactive_latent_plot(ps=ps_gmm", None),
-    ("check_latent_space", "gui.check_latent_space(", None),
-    ("interactive_latent_plot_loaded", "gui.interactive_latent_plot(ps=ps_loaded", None),
-    ("view_phase_map", "gui.view_phase_map(", None),
-    ("show_cluster_distribution", "gui.show_cluster_distribution(", None),
-    ("view_clusters_sum_spectra", "gui.view_clusters_sum_spectra(", None),
-    ("show_unmixed_weights_and_components", "gui.show_unmixed_weights_and_compoments(", None),
-    ("show_abundance_map", "gui.show_abundance_map(", None),
+    ("view_dataset_raw", "gui.view_dataset(sem)", 0, False, True),
+    ("view_dataset_binned", "gui.view_dataset(sem)", 1, False, True),
+    ("view_pixel_distributions", "gui.view_pixel_distributions(", None, False, False),
+    ("view_intensity_maps", "gui.view_intensity_maps(", None, False, False),
+    ("show_projection", "gui.show_projection(", None, False, False),
+    ("view_latent_space", "gui.view_latent_space(", None, True, False),
+    ("interactive_latent_plot", "gui.interactive_latent_plot(ps=ps_gmm", None, True, False),
+    ("check_latent_space", "gui.check_latent_space(", None, True, True),
+    ("interactive_latent_plot_loaded", "gui.interactive_latent_plot(ps=ps_loaded", None, True, False),
+    ("view_phase_map", "gui.view_phase_map(", None, True, True),
+    ("show_cluster_distribution", "gui.show_cluster_distribution(", None, False, False),
+    ("view_clusters_sum_spectra", "gui.view_clusters_sum_spectra(", None, True, False),
+    ("show_unmixed_weights_and_components", "gui.show_unmixed_weights_and_compoments(", None, False, False),
+    ("show_abundance_map", "gui.show_abundance_map(", None, False, True),
 ]
 EDITOR = "gui.interactive_latent_plot(ps=ps_gmm"
 INSPECTOR = "gui.check_latent_space("
@@ -165,7 +166,6 @@ _WATCH_JS = """(el, key) => {
     new MutationObserver(() => log.push(el.textContent)).observe(
         el, {childList: true, characterData: true, subtree: true});
 }"""
-
 
 class StatusWatch:
     """Every text shown by the ``sigma-status`` Label of one cell's widget, in order."""
@@ -208,51 +208,116 @@ def _click(nbp, snippet: str, css: str) -> None:
     btn.click()
 
 
+def _until(check, what: str, timeout: float = 60):
+    """Poll ``check()`` until it returns a true value; fail saying ``what`` never happened."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:  # noqa: BLE001 - the page may be mid-update
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"{what} did not happen in {timeout} s (last: {last!r})")
+
+
+def _legend_ids(out) -> list[str]:
+    return out.locator(".sigma-legend").first.locator(".sigma-legend-item").evaluate_all(
+        "els => els.map(e => e.dataset.cluster)")
+
+
+def check_every_widget(nbp, cells, shots_prefix: str) -> list[str]:
+    """Each GUI cell: rendered, no widget error, screenshots (the output and the viewport with the
+    widget's top at the top), natural-size crisp figures, controls in view, legends, scale-bar
+    captions, full tab titles. Returns the layout problems found."""
+    from _layout import layout_problems, layout_report
+
+    problems = []
+    for name, snippet, nth, legend, caption in cells:
+        out = nbp.output(snippet, nth)
+        out.locator(".sigma-status").first.wait_for(timeout=60_000)
+        assert "Error displaying widget" not in out.inner_text(), name
+        assert out.locator("img, canvas").count() > 0, f"{name}: no figure rendered"
+        rep = layout_report(out)
+        problems += layout_problems(rep, name)
+        nbp.page.screenshot(path=str(nbp.shots / f"{shots_prefix}{name}_viewport.png"))
+        nbp.shot(f"{shots_prefix}{name}", out)
+        if legend:
+            items = rep["legends"][0]["items"] if rep["legends"] else []
+            assert items and all(i["colour"].startswith("rgb") for i in items), f"{name}: no legend"
+        if caption:
+            assert any("Pixel" in c for c in rep["captions"]), f"{name}: no calibration caption"
+    return problems
+
+
 @pytest.fixture
-def tutorial_copy(lab_server):
-    """The tutorial in the server's root, epochs cut as in test_notebook_exec."""
+def tutorial_copy(lab_server, real_dir):
+    """The SEM tutorial on the real P45 map in the server's root, epochs cut as in
+    test_notebook_exec."""
     from _jupyter import SEM_TUTORIAL, prepare_notebook
-    from test_notebook_exec import CI_EPOCHS
+    from test_notebook_exec import CI_EPOCHS, REAL_SEM_BCF
 
     name = "Interactive_SEM_tutorial.ipynb"
     prepare_notebook(
         SEM_TUTORIAL,
         lab_server.root_dir / name,
+        data_path=real_dir / REAL_SEM_BCF,
         replace={"ex.run_model(num_epochs=50,": f"ex.run_model(num_epochs={CI_EPOCHS},"},
     )
     return name
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(600)
 def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
-    """Run All, then merge, create, reset, recolour, inspect and edit features as a user would.
+    """The SEM tutorial on the real P45 map, used as a scientist would.
 
-    Kernel-side state is asserted after each action. A status message replaced by another
-    right after an action is collected in ``problems`` and reported at the end, so one such
-    glitch does not hide the checks of the later actions.
+    Every widget is checked as shown at 1600 × 1000 (natural-size crisp figures, controls in
+    view, legends, scale bars, full tab titles); then merge, create, reset, recolour, inspect
+    and edit features, asserting the kernel state and that the *other* open views changed on
+    the page (legend entries, options, status lines, pixels of the figures). Glitches are
+    collected in ``problems`` and reported at the end, so one does not hide the later checks.
     """
+    from _layout import changed_fraction
+
     times, problems = {}, []
     t0 = time.monotonic()
     nbp = open_notebook(tutorial_copy)
     times["open"] = time.monotonic() - t0
-    times["run_all"] = nbp.run_all(timeout=300)
+    times["run_all"] = nbp.run_all(timeout=420)
     prompts = nbp.prompts()
     assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), (prompts, nbp.error_outputs())
     assert not nbp.error_outputs(), nbp.error_outputs()
-
-    # every GUI function rendered its widget: a status line, a figure and no widget error
-    for name, snippet, nth in GUI_CELLS:
-        out = nbp.output(snippet, nth)
-        out.locator(".sigma-status").first.wait_for(timeout=60_000)
-        assert "Error displaying widget" not in out.inner_text(), name
-        assert out.locator("img, canvas").count() > 0, f"{name}: no figure rendered"
-        nbp.shot(f"tutorial_{name}", out)
+    problems += check_every_widget(nbp, GUI_CELLS, "tutorial_")
 
     probe = KernelProbe.for_notebook(lab_server, tutorial_copy)
     try:
         probe.run(FIND_WIDGETS)
         n0 = probe.eval("len(ps_gmm.cluster_ids)")
         assert n0 >= 3
+        # every figure of the phase, abundance and map views carries its annotations
+        ann = probe.eval("[dict(v.image.annotations) for v in Out.values() "
+                         "if type(v).__name__ == 'Panel' and 'sigma-phase-map' in v._dom_classes]")
+        assert ann and ann[0]["scale_bars"] == ["200 µm"], ann
+        ann = probe.eval("[dict(v.image.annotations) for v in Out.values() "
+                         "if type(v).__name__ == 'Panel' and 'sigma-abundance' in v._dom_classes]")
+        assert ann[0]["colorbar_labels"] == ["fraction of the pixel's modelled counts"], ann
+        assert probe.eval("_t_inspector.map.scale_bar is not None")
+
+        # the linked views, before the edit: what the page shows
+        phase = nbp.output("gui.view_phase_map(")
+        phase_img = phase.locator("img.sigma-figure").first
+        phase_png = phase_img.screenshot()
+        ins = nbp.output(INSPECTOR)
+        ins_map = ins.locator(".sigma-map canvas").first
+        ins_png = ins_map.screenshot()
+        assert len(_legend_ids(phase)) == n0 == len(_legend_ids(ins))
+        spectra = nbp.output("gui.view_clusters_sum_spectra(")
+        latent_view = nbp.output("gui.view_latent_space(")
+        dist = nbp.output("gui.show_cluster_distribution(")
+        nmf = nbp.output("gui.show_unmixed_weights_and_compoments(")
+
         out = nbp.output(EDITOR)
         st = StatusWatch(nbp, EDITOR)
         box = largest_canvas_box(out.locator(".sigma-latent").first)
@@ -274,11 +339,35 @@ def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
         n1 = probe.eval("len(ps_gmm.cluster_ids)")
         assert n1 == n0 - (len(merged) - 1), (text, n0, n1, merged)
         assert f"{n1} clusters" in text
-        assert probe.eval(f"sorted(set(ps_gmm.cluster_ids.tolist()) & set({merged}))") == [
-            min(merged)
-        ]
+        assert probe.eval(f"sorted(set(ps_gmm.cluster_ids.tolist()) & set({merged}))") == [min(merged)]
         st.settled(text, problems, "Merge Clusters")
         nbp.shot("editor_02_merged", out)
+
+        # -- every other open view changed on the page, by itself
+        t2 = time.monotonic()
+        _until(lambda: len(_legend_ids(phase)) == n1, "the phase map legend losing the merged ids")
+        gone = {str(i) for i in merged if i != min(merged)}
+        assert not gone & set(_legend_ids(phase))
+        _until(lambda: changed_fraction(phase_png, phase_img.screenshot()) > 0.002,
+               "the phase map picture changing")
+        _until(lambda: len(_legend_ids(ins)) == n1, "check_latent_space's legend following the merge")
+        _until(lambda: changed_fraction(ins_png, ins_map.screenshot()) > 0.002,
+               "check_latent_space's map canvas recolouring the merged clusters")
+        _until(lambda: spectra.locator(".sigma-cluster-select option").count() == n1,
+               "view_clusters_sum_spectra dropping the merged-away ids")
+        _until(lambda: latent_view.locator(".sigma-cluster select option").count() == n1,
+               "view_latent_space's cluster list following the merge")
+        _until(lambda: f"of {n1}" in dist.locator(".sigma-page select").input_value()
+               or f"of {n1}" in dist.locator(".sigma-page option:checked").inner_text(),
+               "show_cluster_distribution's pages counting the clusters left")
+        nmf_status = nmf.locator(".sigma-status").first
+        _until(lambda: "Stale" in nmf_status.inner_text(), "the NMF view saying its weights are stale")
+        bg = nmf_status.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert bg == "rgb(255, 244, 222)", f"the stale warning is not styled as a warning: {bg}"
+        times["linked_views"] = time.monotonic() - t2
+        for name, loc in (("phase_map_after_merge", phase), ("inspector_after_merge", ins),
+                          ("nmf_after_merge", nmf)):
+            nbp.shot(name, loc)
 
         # -- Select Points + box + Create Cluster
         _click(nbp, EDITOR, "sigma-select-points")
@@ -297,6 +386,11 @@ def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
         assert new_id in probe.eval("ps_gmm.cluster_ids.tolist()")
         st.settled(text, problems, "Create Cluster")
         nbp.shot("editor_04_created", out)
+        _until(lambda: str(new_id) in _legend_ids(phase), "the new cluster appearing in the phase map legend")
+        # a new cluster's colour is clearly different from every other (CIEDE2000 >= 12)
+        assert probe.eval(
+            f"min(__import__('sigma.clustering.palette', fromlist=['x']).delta_e(ps_gmm.colors[{new_id}], c) "
+            f"for i, c in ps_gmm.colors.items() if i != {new_id})") >= 12
 
         # -- Reset + Confirm
         _click(nbp, EDITOR, "sigma-reset")
@@ -308,6 +402,7 @@ def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
         assert probe.eval("bool((ps_gmm.labels == ps_gmm.labels_original).all())")
         st.settled(text, problems, "Reset/Confirm")
         nbp.shot("editor_06_reset", out)
+        _until(lambda: len(_legend_ids(phase)) == n0, "the phase map legend after the reset")
 
         # -- Recolour Selection: lasso, pick a palette swatch, recolour
         select_bokeh_tool(out, "lasso-select")
@@ -317,16 +412,17 @@ def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
         swatch = out.locator("button.sigma-swatch").nth(5)
         colour = swatch.get_attribute("title")
         swatch.click()
-        deadline = time.monotonic() + 30
-        while probe.eval("_t_editor.color_picker.value") != colour:
-            assert time.monotonic() < deadline, f"the swatch did not set the colour {colour}"
-            time.sleep(0.2)
+        _until(lambda: probe.eval("_t_editor.color_picker.value") == colour, f"the swatch setting {colour}")
         _click(nbp, EDITOR, "sigma-recolour")
         text = st.wait(r"^Recoloured clusters ")
         assert probe.eval(f"sorted({{ps_gmm.colors[i] for i in {picked}}})") == [colour]
         assert probe.eval("len(ps_gmm.cluster_ids)") == n0
         st.settled(text, problems, "Recolour Selection")
         nbp.shot("editor_07_recoloured", out)
+        rgb = "rgb({}, {}, {})".format(*(int(colour[k : k + 2], 16) for k in (1, 3, 5)))
+        swatch_of = phase.locator(f".sigma-legend-item[data-cluster='{picked[0]}'] .sigma-swatch-box")
+        _until(lambda: swatch_of.evaluate("e => getComputedStyle(e).backgroundColor") == rgb,
+               "the phase map legend showing the new colour")
 
         # -- check_latent_space: a lasso highlights pixels on the map
         out = nbp.output(INSPECTOR)
@@ -340,23 +436,75 @@ def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
         st.settled(text, problems, "check_latent_space lasso")
         nbp.shot("inspector_01_lasso", out)
 
-        # -- view_dataset: type a new "Feature List" and press "Set"
+        # -- view_dataset: edit the (stale) "Feature List" box and press "Set"
         snippet, nth = "gui.view_dataset(sem)", 1
         out = nbp.output(snippet, nth)
         st = StatusWatch(nbp, snippet, nth)
         field = out.locator(".sigma-features input").first
-        before = [f.strip() for f in field.input_value().split(",")]
-        lines = [f for f in before if f != "Navigator"]
-        assert len(lines) >= 2, before
-        wanted = [f for f in before if f != lines[0]]
-        field.fill(", ".join(wanted))
+        shown = [f.strip() for f in field.input_value().split(",")]
+        current = probe.eval("list(sem.feature_list)")
+        assert "Navigator" in current and "Navigator" not in shown  # the box predates the navigator
+        drop = [f for f in shown if f != "Navigator"][0]
+        field.fill(", ".join(f for f in shown if f != drop))
         out.locator("button.sigma-set-features").first.click()
-        text = st.wait(r"^Feature list set", timeout=90)
-        assert probe.eval("list(sem.feature_list)") == wanted
-        assert f"{len(wanted)} features" in text
+        text = st.wait(r"Feature list set", timeout=90)
+        assert probe.eval("list(sem.feature_list)") == [f for f in current if f != drop]  # Navigator kept
+        assert f"Removed: {drop}." in text and "ps_gmm" in text and "sigma-warning" in (
+            out.locator(".sigma-status").first.get_attribute("class"))
+        _until(lambda: "Navigator" in field.input_value(), "the box showing the real feature list")
         nbp.shot("view_dataset_features_edited", out)
     finally:
         probe.close()
     print(" ".join(f"{k} {v:.1f}s" for k, v in times.items()))
+    assert not [c for c in nbp.console if c.startswith("pageerror")], nbp.console
+    assert not problems, problems
+
+
+#: The GUI cells of the TEM tutorial (same functions, the dataset is called ``tem``).
+TEM_GUI_CELLS = [(n.replace("sem", "tem"), s.replace("(sem)", "(tem)"), nth, leg, cap) for n, s, nth, leg, cap
+                 in GUI_CELLS]
+
+
+@pytest.mark.timeout(480)
+def test_tem_tutorial_in_jupyterlab(lab_server, open_notebook, real_dir):
+    """The TEM tutorial on the real STEM ``.bcf``: every widget checked as shown, then an edit
+    made from code reaches the open views on the page."""
+    from _jupyter import TEM_TUTORIAL, prepare_notebook
+    from test_notebook_exec import CI_EPOCHS, REAL_TEM_FILES
+
+    name = TEM_TUTORIAL.name
+    prepare_notebook(
+        TEM_TUTORIAL,
+        lab_server.root_dir / name,
+        data_path=real_dir / REAL_TEM_FILES["tem_bcf"],
+        replace={"ex.run_model(num_epochs=50,": f"ex.run_model(num_epochs={CI_EPOCHS},"},
+    )
+    nbp = open_notebook(name)
+    nbp.run_all(timeout=420)
+    prompts = nbp.prompts()
+    assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), (prompts, nbp.error_outputs())
+    assert not nbp.error_outputs(), nbp.error_outputs()
+    problems = check_every_widget(nbp, TEM_GUI_CELLS, "tem_")
+    nav = nbp.output("gui.view_dataset(tem)", 0)
+    assert "Pixel 0.771 nm" in nav.locator(".sigma-calibration").first.inner_text()
+    probe = KernelProbe.for_notebook(lab_server, name)
+    try:
+        n0 = probe.eval("len(ps_gmm.cluster_ids)")
+        phase = nbp.output("gui.view_phase_map(")
+        editor = nbp.output("gui.interactive_latent_plot(ps=ps_gmm")
+        probe.run("ps_gmm.merge_clusters(ps_gmm.cluster_ids[:2].tolist())")
+        _until(lambda: len(_legend_ids(phase)) == n0 - 1, "the TEM phase map legend following a merge from code")
+        _until(lambda: "Updated after merge_clusters" in editor.locator(".sigma-status").first.inner_text(),
+               "the editor saying it followed the merge")
+        nbp.shot("tem_phase_map_after_merge", phase)
+        # an error is shown as one: red text on pink with a ✖ (merge with nothing selected)
+        _click(nbp, "gui.interactive_latent_plot(ps=ps_gmm", "sigma-merge")
+        status = editor.locator(".sigma-status").first
+        _until(lambda: status.inner_text().startswith("✖ Error in Merge Clusters"), "the merge error shown")
+        style = status.evaluate("e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+        assert style == ["rgb(142, 27, 27)", "rgb(253, 236, 234)"], style
+        nbp.shot("tem_editor_error", editor)
+    finally:
+        probe.close()
     assert not [c for c in nbp.console if c.startswith("pageerror")], nbp.console
     assert not problems, problems

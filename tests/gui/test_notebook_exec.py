@@ -1,9 +1,10 @@
-"""The tutorial notebook runs top to bottom, headless, in a fresh kernel of this venv.
+"""The tutorial notebooks run top to bottom, headless, in a fresh kernel of this venv.
 
-Once on the built-in demo phantom (the notebook as shipped) and once on a real Bruker ``.bcf``
-(only the ``file_path = demo_path()`` line rewritten), each in its own temporary folder. A cell
-appended by the test reports the kernel-side results as JSON, and the files the notebook
-writes (state file, cluster masks, upscaled masks) are checked on disk.
+The SEM tutorial once on the built-in demo phantom (the notebook as shipped) and once on a real
+Bruker ``.bcf``; the TEM tutorial on the two real STEM files (a Bruker ``.bcf`` and a HyperSpy
+``.hspy``). Only the ``file_path = demo_path(...)`` line is rewritten; each run has its own
+temporary folder. A cell appended by the test reports the kernel-side results as JSON, and the
+files the notebook writes (state file, cluster masks, upscaled masks) are checked on disk.
 
 The two runs execute at the same time, in two kernels (one per core): most of their time is
 single-threaded numba compilation in umap-learn. For the time budget only, the autoencoder's
@@ -24,9 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 import nbformat
 import numpy as np
 import pytest
-from _jupyter import SEM_TUTORIAL, cell_errors, execute_notebook, prepare_notebook
+from _jupyter import SEM_TUTORIAL, TEM_TUTORIAL, cell_errors, execute_notebook, prepare_notebook
 
 REAL_SEM_BCF = "bcf/P45_12bit_packed_8bit.bcf"
+REAL_TEM_FILES = {"tem_bcf": "bcf/test_TEM.bcf", "tem_hspy": "hspy/core_shell.hspy"}
 #: Epochs of the autoencoder in these runs (the notebook says 50).
 CI_EPOCHS = 3
 
@@ -77,15 +79,35 @@ def venv_kernel():
     return spec
 
 
-def _run_tutorial(tmp_path, data_path=None):
-    nb_path = tmp_path / SEM_TUTORIAL.name
+#: Appended to the TEM notebook.
+TEM_REPORT_CELL = """\
+import json as _json, numpy as _np
+_report = {
+    "dataset_class": type(tem).__name__,
+    "loaded_class": type(tem_loaded).__name__,
+    "signal_type": tem.spectra.metadata.Signal.signal_type,
+    "nav_title": tem.nav_img.metadata.General.title,
+    "nav_shape": list(_np.shape(tem.analysis_nav_img)),
+    "feature_list": list(tem.feature_list),
+    "gmm_cluster_ids": [int(i) for i in ps_gmm.cluster_ids],
+    "gmm_counts_sum": int(_np.sum(ps_gmm.counts)),
+    "loaded_equal": bool(_np.array_equal(ps_loaded.labels, ps_gmm.labels)),
+    "components_shape": list(_np.shape(components)),
+    "components_guessed_shape": list(_np.shape(components_guessed)),
+}
+print("SIGMA_REPORT " + _json.dumps(_report))
+"""
+
+
+def _run_tutorial(tmp_path, data_path=None, notebook=SEM_TUTORIAL, report=REPORT_CELL):
+    nb_path = tmp_path / notebook.name
     nb = prepare_notebook(
-        SEM_TUTORIAL,
+        notebook,
         nb_path,
         data_path=data_path,
         replace={"ex.run_model(num_epochs=50,": f"ex.run_model(num_epochs={CI_EPOCHS},"},
     )
-    nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL))
+    nb.cells.append(nbformat.v4.new_code_cell(report))
     nbformat.write(nb, nb_path)
     t0 = time.monotonic()
     nb = execute_notebook(nb_path, cell_timeout=240)
@@ -102,11 +124,8 @@ def _run_tutorial(tmp_path, data_path=None):
     return nb, json.loads(line[0].split(" ", 1)[1]), took
 
 
-def _check_outputs(tmp_path, nb, rep):
-    import tifffile
-
-    h, w = rep["nav_shape"]
-    # every code cell ran, in order, and every GUI call showed a widget
+def _check_cells_ran(nb):
+    """Every code cell ran, in order, and every GUI call showed a widget; returns the code cells."""
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     gui_cells = [c for c in code if c.source.lstrip().startswith("gui.")]
@@ -114,6 +133,14 @@ def _check_outputs(tmp_path, nb, rep):
     for c in gui_cells:
         mimes = {k for o in c.outputs for k in o.get("data", {})}
         assert "application/vnd.jupyter.widget-view+json" in mimes, c.source
+    return code
+
+
+def _check_outputs(tmp_path, nb, rep):
+    import tifffile
+
+    h, w = rep["nav_shape"]
+    _check_cells_ran(nb)
 
     # labels: one shape, (H, W) ints, every pixel counted once
     assert rep["gmm_labels_shape"] == [h, w] == rep["hdb_labels_shape"]
@@ -145,11 +172,12 @@ def _check_outputs(tmp_path, nb, rep):
 
 @pytest.fixture(scope="module")
 def tutorial_runs(tmp_path_factory, venv_kernel, real_dir):
-    """Both runs at once; each entry is ``(folder, notebook, report, seconds)`` or the error."""
-    jobs = {"demo": None, "bcf": real_dir / REAL_SEM_BCF}
+    """All runs, two at a time; each entry is ``(folder, notebook, report, seconds)`` or the error."""
+    jobs = {"demo": (None, SEM_TUTORIAL, REPORT_CELL), "bcf": (real_dir / REAL_SEM_BCF, SEM_TUTORIAL, REPORT_CELL)}
+    jobs.update({k: (real_dir / v, TEM_TUTORIAL, TEM_REPORT_CELL) for k, v in REAL_TEM_FILES.items()})
     dirs = {k: tmp_path_factory.mktemp(f"tutorial-{k}") for k in jobs}
-    with ThreadPoolExecutor(len(jobs)) as pool:
-        futures = {k: pool.submit(_run_tutorial, dirs[k], v) for k, v in jobs.items()}
+    with ThreadPoolExecutor(2) as pool:
+        futures = {k: pool.submit(_run_tutorial, dirs[k], *v) for k, v in jobs.items()}
         results = {}
         for k, f in futures.items():
             try:
@@ -167,7 +195,7 @@ def _result(tutorial_runs, key):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)  # the fixture runs the four notebooks, two at a time (about 4 min)
 def test_tutorial_runs_on_demo_phantom(tutorial_runs):
     folder, nb, rep, took = _result(tutorial_runs, "demo")
     _check_outputs(folder, nb, rep)
@@ -185,3 +213,85 @@ def test_tutorial_runs_on_real_bcf(tutorial_runs):
     # P45: 75 x 100 pixels binned 3 x 3
     assert rep["nav_shape"] == [25, 33]
     print(f"{REAL_SEM_BCF}: {took:.1f} s")
+
+
+def _check_tem(folder, nb, rep):
+    import tifffile
+
+    h, w = rep["nav_shape"]
+    code = _check_cells_ran(nb)
+    # a TEM dataset throughout, the reload included
+    assert rep["dataset_class"] == rep["loaded_class"] == "TEMDataset"
+    assert rep["signal_type"] == "EDS_TEM"
+    assert not {"Cu_Ka", "Cu_La"} & set(rep["feature_list"]), "grid lines must be left out"
+    assert rep["feature_list"][-1] == "Navigator"
+    assert rep["loaded_equal"]
+    assert 2 <= len(rep["gmm_cluster_ids"]) <= 10
+    masks = sorted((folder / "cluster_masks").glob("*.tif*"))
+    assert len(masks) == len(rep["gmm_cluster_ids"])
+    assert tifffile.imread(masks[0]).shape == (h, w)
+    assert rep["components_shape"][0] == 3 and rep["components_guessed_shape"][0] == 3
+    # the cells returning the feature cube show one line, not pages of numbers
+    for c in code:
+        if "normalisation(" in c.source and "=" not in c.source.splitlines()[-1]:
+            for o in c.outputs:
+                text = o.get("data", {}).get("text/plain", "")
+                assert text.count("\n") == 0, (c.source, text[:200])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_tem_tutorial_runs_on_the_real_tem_bcf(tutorial_runs):
+    folder, nb, rep, took = _result(tutorial_runs, "tem_bcf")
+    _check_tem(folder, nb, rep)
+    assert rep["nav_title"] == "HAADF" and rep["nav_shape"] == [32, 32]  # 64 x 64 binned 2 x 2
+    assert rep["feature_list"] == ["O_Ka", "Pd_La", "Ti_Ka", "Navigator"]
+    print(f"{REAL_TEM_FILES['tem_bcf']}: {took:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_tem_tutorial_runs_on_the_real_tem_hspy(tutorial_runs):
+    folder, nb, rep, took = _result(tutorial_runs, "tem_hspy")
+    _check_tem(folder, nb, rep)
+    assert rep["nav_shape"] == [32, 32]
+    assert rep["feature_list"] == ["Fe_Ka", "Pt_La", "Navigator"]
+    print(f"{REAL_TEM_FILES['tem_hspy']}: {took:.1f} s")
+
+
+def _code_cells(path):
+    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("notebook, cls", [(SEM_TUTORIAL, "SEMDataset"), (TEM_TUTORIAL, "TEMDataset")])
+def test_the_reload_cell_uses_the_load_cells_dataset_class(notebook, cls):
+    import re
+
+    loads = [m for src in _code_cells(notebook) for m in re.findall(r"=\s*(\w+Dataset)\(file_path\)", src)]
+    assert loads == [cls, cls], loads
+
+
+def test_the_high_resolution_mask_cell_refuses_an_image_of_another_shape(tmp_path):
+    """The SEM tutorial's upscaled-mask cell, run on a map and an image of the wrong shape."""
+    import tifffile
+
+    from sigma._errors import SigmaError
+    from sigma.synthetic import tiny_segmenter
+
+    cell = next(s for s in _code_cells(SEM_TUTORIAL) if "high_res_path=high_res_image" in s)
+    _, ps = tiny_segmenter((12, 16))
+    wrong = tmp_path / "square.tif"
+    tifffile.imwrite(wrong, np.zeros((64, 64), np.uint8))
+    right = tmp_path / "right.tif"
+    tifffile.imwrite(right, np.zeros((48, 64), np.uint8))
+    for image, ok in ((wrong, False), (right, True)):
+        ns = {"ps_hdb": ps}
+        code = cell.replace("high_res_image = demo_high_res_path()", f"high_res_image = {str(image)!r}")
+        code = code.replace("output_dir='high_res_cluster_masks'", f"output_dir={str(tmp_path / image.stem)!r}")
+        if ok:
+            exec(code, ns)  # noqa: S102 - the notebook's own cell
+            assert len(list((tmp_path / image.stem).glob("*.tif*"))) == ps.n_clusters
+        else:
+            with pytest.raises(SigmaError, match=r"square.tif of 64 x 64 pixels \(aspect 1.0000\)"):
+                exec(code, ns)  # noqa: S102
+            assert not (tmp_path / image.stem).exists()

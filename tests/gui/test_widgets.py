@@ -7,7 +7,6 @@ the segmenter's state is then checked.
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -215,7 +214,7 @@ def test_merge_needs_two_clusters_and_shows_the_error():
     e = gui.interactive_latent_plot(ps)
     e.buttons["Merge Clusters"].click()
     assert (
-        e.status.value.startswith("Error in Merge Clusters")
+        e.status.value.startswith("✖ Error in Merge Clusters")
         and "sigma-error" in e.status._dom_classes
     )
     assert len(ps.cluster_ids) == 6
@@ -443,31 +442,21 @@ def test_nmf_views_both_spellings_and_abundance_dropdown(sem_ps):
     assert a.image.value != first and "component 1" in a.status.value
 
 
-# ----------------------------------------------------------------------------- responsiveness
-def test_select_merge_redraw_200k_points_is_fast(record_property):
-    """select → merge → redraw on 200k latent points, Python-side selection path."""
+# ----------------------------------------------------------------------------- 200k points
+def test_select_merge_redraw_at_200k_points():
+    """select → merge → redraw works on 200k latent points (its kernel time, target <= 0.5 s,
+    is measured by benchmarks/bench_gui.py, not asserted here)."""
     ps = toy_segmenter(400, 500, 40, noise=True, seed=3)
     e = gui.interactive_latent_plot(ps, ratio_to_be_shown=1.0)
     assert len(e.sample) == 200_000
     lab = np.asarray(ps.labels).ravel()
-    times = []
-    for rep in range(3):
-        ids = [2 * rep, 2 * rep + 1]
-        picks = [int(np.flatnonzero(lab == i)[0]) for i in ids]
-        t0 = time.perf_counter()
-        e.scatter.source.selected.indices = picks  # as the browser would send a click/box
-        e.buttons["Merge Clusters"].click()
-        times.append(time.perf_counter() - t0)
-        assert e.last_error is None, e.status.value
-        ps.undo()
-        e.redraw()
-    best = min(times)
-    record_property("select_merge_redraw_s", best)
-    print(
-        f"select+merge+redraw on 200k points: best {best * 1000:.0f} ms, runs {[round(t * 1000) for t in times]} ms; "
-        f"timings of the last run: {e.timings}"
-    )
-    assert best <= 0.5
+    n0 = ps.n_clusters
+    e.scatter.source.selected.indices = [int(np.flatnonzero(lab == i)[0]) for i in (0, 1)]
+    assert e.selected_clusters == [0, 1]
+    e.buttons["Merge Clusters"].click()
+    assert e.last_error is None and ps.n_clusters == n0 - 1
+    assert set(np.array(e.scatter.palette)[e.scatter.codes][np.isin(lab, [0, 1])]) == {ps.colors[0]}
+    assert {"select", "merge_call", "merge"} <= set(e.timings)
 
 
 def browser_sends(scatter, indices):

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from sigma._errors import SigmaFileError, SigmaValueError
-from sigma.io import _lazy, h5oina
+from sigma.io import _lazy
 from sigma.io.h5oina import list_h5oina_contents, read_h5oina, write_h5oina
+from sigma.io.h5oina._spec import _hyperspy_line
 
 H, W, C = 7, 5, 64  # non-square (H != W) to catch x/y swaps
 
@@ -107,6 +108,24 @@ def test_electron_image_cropped_to_relative_box(tmp_path, cube):
         ei.create_group("Data/SE").create_dataset("img", data=img.reshape(-1, 1))
     raw = read_h5oina(p)
     np.testing.assert_array_equal(raw.nav_images["SE"], np.arange(H * W).reshape(H, W))
+
+
+def test_electron_image_of_the_map_size_is_still_cropped_to_the_map_area(tmp_path, cube):
+    """An electron image with exactly as many pixels as the map, covering twice its field
+    (the map is its bottom-right quarter), used to be taken whole as the map's navigator."""
+    p = write_h5oina(tmp_path / "same.h5oina", cube)
+    img = np.zeros((H, W), np.float32)
+    img[H // 2:, W // 2:] = 100.0  # bright only inside the map's area
+    with h5py.File(p, "r+") as f:
+        f["1/EDS/Header/Relative Offset"][...] = [[0.5, 0.5]]
+        f["1/EDS/Header/Relative Size"][...] = [[0.5, 0.5]]
+        ei = f["1"].create_group("Electron Image")
+        ei.create_group("Header").create_dataset("X Cells", data=[[W]])
+        ei["Header"].create_dataset("Y Cells", data=[[H]])
+        ei.create_group("Data/BSE").create_dataset("img", data=img.reshape(-1, 1))
+    bse = read_h5oina(p).nav_images["BSE"]
+    assert bse.shape == (H, W)
+    np.testing.assert_allclose(bse, 100.0)  # all of it inside the bright quarter
 
 
 def test_scan_mask_gives_nan_outside(tmp_path, cube):
@@ -329,7 +348,7 @@ def test_line_scan(tmp_path):
     ],
 )
 def test_spec_line_names_to_hyperspy(symbol, line, expected):
-    assert h5oina._hyperspy_line(symbol, line) == expected
+    assert _hyperspy_line(symbol, line) == expected
 
 
 def test_reader_accepts_one_dimensional_header_datasets(written, cube):

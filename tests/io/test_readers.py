@@ -179,3 +179,13 @@ def test_truncated_bcf_never_crashes(real_dir, tmp_path, name, fraction):
     dst.write_bytes(src.read_bytes()[: int(src.stat().st_size * fraction)])
     with pytest.raises(SigmaFileError, match="truncated or corrupt"):
         load(dst)
+
+
+def test_bcf_detector_resolution_comes_from_its_header(real_dir):
+    """P45's header models the peak width as sigma² = SigmaAbs + SigmaLin·E (Bruker): 126 eV at
+    Mn Kα, not the 130 eV default; the dataset's line windows and identification use it."""
+    from sigma.datasets import SEMDataset
+
+    raw = load(real_dir / "bcf/P45_12bit_packed_8bit.bcf", lazy=True)
+    assert raw.energy_resolution_mnka == pytest.approx(126.0, abs=0.2)
+    assert SEMDataset(str(real_dir / "bcf/P45_12bit_packed_8bit.bcf")).fwhm_mnka == pytest.approx(126.0, abs=0.2)

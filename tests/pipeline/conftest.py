@@ -20,6 +20,7 @@ FAST = {
     "clustering": {"method_args": {"n_components": 5, "random_state": 0, "init_params": "kmeans"}},
     "nmf": {"n_components": 3, "method_args": {"init": "nndsvda", "random_state": 0, "max_iter": 500}},
     "report": {"enabled": False},
+    "identify": {"enabled": False},  # naming has its own tests (test_identify_stage.py)
 }
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
 
 from sigma.cli.main import main
+from sigma.pipeline.outputs import OutputExistsError
 from sigma.pipeline.provenance import file_sha256
 from sigma.pipeline.runner import STATE_FILE, prepare_dataset, run_batch
 
@@ -28,7 +30,8 @@ def test_demo_writes_every_output(demo_out, capsys):
 
     assert np.array_equal(tifffile.imread(demo_out / "labels.tiff"), labels)
     masks = sorted(p.name for p in (demo_out / "masks").iterdir())
-    assert masks == [f"cluster_{i}.tiff" for i in sorted(np.unique(labels[labels >= 0]))]
+    assert masks == sorted([f"cluster_{i}.tiff" for i in np.unique(labels[labels >= 0])]
+                           + [".sigma2-files.json"])  # the ledger of what SIGMA2 wrote there
     with open(demo_out / "cluster_spectra.csv") as fh:
         header = next(csv.reader(fh))
     assert header[0] == "energy_keV" and header[1:] == [f"cluster_{i}" for i in range(5)]
@@ -46,7 +49,8 @@ def test_demo_run_json(demo_out):
     rec = json.loads((demo_out / "run.json").read_text())
     for pkg in ("sigma2", "numpy", "hyperspy", "exspy", "rosettasciio", "scikit-learn", "umap-learn", "torch", "dask"):
         assert rec["versions"][pkg], pkg
-    assert set(rec["timings_s"]) == {"load", "preprocess", "features", "latent", "clustering", "nmf", "outputs", "report"}
+    assert set(rec["timings_s"]) == {"load", "preprocess", "features", "latent", "clustering", "nmf",
+                                     "identify", "outputs", "report"}
     assert len(rec["input"]["sha256"]) == 64
     assert rec["config"]["latent"]["umap"]["n_neighbors"] == 15
     assert rec["config"]["clustering"]["method_args"]["n_components"] == 5
@@ -79,10 +83,22 @@ def test_overwrite_safety(tmp_path, make_input, fast_cfg, capsys):
     cfg.write_text('[preprocess]\nbin = [1, 1]\n')
     assert main(["-q", "run", str(path), "--config", str(cfg), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert f"File '{tmp_path / 'ph'}' already exists" in err and "--overwrite" in err
+    # a folder SIGMA2 did not write: refused, naming what is in it, not steering to --overwrite
+    assert f"File '{tmp_path / 'ph'}' already exists and SIGMA2 will not replace it" in err
+    assert "keep.txt" in err and "--overwrite" not in err
+    with pytest.raises(OutputExistsError, match="keep.txt"):
+        run_batch([path], fast_cfg, tmp_path, overwrite=True, progress=False)
     assert (tmp_path / "ph" / "keep.txt").read_text() == "mine"
+    (tmp_path / "ph" / "keep.txt").unlink()
+    (tmp_path / "ph").rmdir()
+    [res] = run_batch([path], fast_cfg, tmp_path, progress=False)
+    assert res.ok
+    # its own earlier output: refused without --overwrite (now pointing to it), replaced with it
+    assert main(["-q", "run", str(path), "--config", str(cfg), "--out", str(tmp_path)]) == 1
+    assert "--overwrite to replace it" in capsys.readouterr().err
+    first = (res.out_dir / "run.json").read_text()
     [res] = run_batch([path], fast_cfg, tmp_path, overwrite=True, progress=False)
-    assert res.ok and not (tmp_path / "ph" / "keep.txt").exists()
+    assert res.ok and (res.out_dir / "run.json").read_text() != first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "ph"]
 
 
@@ -153,6 +169,52 @@ def test_shared_phases_same_id_for_same_phase(tmp_path, make_input, fast_cfg):
     assert abs(sum(float(r[1]) for r in rows[1:]) - 1) < 1e-9
 
 
+def test_shared_phases_tiny_input_neither_shrinks_the_others_nor_crashes(tmp_path, make_input, fast_cfg):
+    """A 3 x 4 map binned 3 x 3 has one pixel: every input used to be sampled down to one
+    pixel (three inputs: 3 points, a raw error from the clusterer or UMAP)."""
+    a, pha = make_input("a", seed=1)
+    b, _ = make_input("b", seed=2)
+    tiny, _ = make_input("tiny", seed=3, shape=(3, 4))
+    cfg = dict(fast_cfg)
+    cfg["preprocess"] = {**cfg["preprocess"], "bin": [3, 3]}
+    cfg["shared"] = {"pixels_per_input": 60, "seed": 0}
+    res = run_batch([a, b, tiny], cfg, tmp_path / "out", shared_phases=True, progress=False)
+    assert [r.ok for r in res] == [True, True, True], [r.error for r in res]
+    rec = json.loads((res[0].out_dir / "run.json").read_text())
+    assert rec["shared"]["pixels_sampled"] == {"a": 60, "b": 60, "tiny": 1}
+    assert rec["dataset"]["normalisation_chain"][-1] == "zscore (pooled over all inputs)"
+    assert np.load(res[2].out_dir / "labels.npy").shape == (1, 1)
+    la = np.load(res[0].out_dir / "labels.npy")
+    assert la.shape == (8, 10) and len(np.unique(la)) >= 3
+
+
+def test_shared_phases_on_too_few_pixels_fail_with_a_clear_error(tmp_path, make_input, fast_cfg):
+    c, _ = make_input("c", seed=3, shape=(3, 4))
+    d, _ = make_input("d", seed=4, shape=(3, 4))
+    cfg = dict(fast_cfg)
+    cfg["preprocess"] = {**cfg["preprocess"], "bin": [3, 3]}
+    res = run_batch([c, d], cfg, tmp_path / "out", shared_phases=True, progress=False)
+    assert [r.ok for r in res] == [False, False]
+    assert re.search(r"'shared.pixels_per_input' parameter must be inputs with at least 10 "
+                     r"pixels together.*these have 2 \(c: 1, d: 1 after binning\)", res[0].error)
+
+
+def test_shared_hdbscan_assigns_with_the_library_rule(tmp_path, make_input, fast_cfg):
+    from sigma.clustering import PixelSegmenter
+
+    a, _ = make_input("a", seed=1)
+    b, _ = make_input("b", seed=2)
+    cfg = dict(fast_cfg)
+    cfg["clustering"] = {**cfg["clustering"], "method": "HDBSCAN",
+                         "method_args": {"min_cluster_size": 20, "min_samples": 10}}
+    cfg["shared"] = {"pixels_per_input": 300, "seed": 0}
+    res = run_batch([a, b], cfg, tmp_path / "out", shared_phases=True, progress=False)
+    assert all(r.ok for r in res), [r.error for r in res]
+    ps = PixelSegmenter.from_saved_state(res[0].out_dir / "segmenter_state.npz")
+    assert ps.method == "HDBSCAN (shared)" and ps.membership is not None
+    assert ps.n_clusters >= 2
+
+
 @pytest.fixture(scope="module")
 def dask_runs(make_input, real_dir, fast_cfg_shared, tmp_path_factory):
     """One .hspy and one .h5oina phantom and a real .bcf, run in this process (eager reads) and
@@ -165,6 +227,10 @@ def dask_runs(make_input, real_dir, fast_cfg_shared, tmp_path_factory):
         "bcf": real_dir / "bcf/16x16_12bit_packed_8bit.bcf",
     }
     root = tmp_path_factory.mktemp("dask")
+    b = bytearray(inputs["bcf"].read_bytes())  # a bit-flipped .bcf: once a KilledWorker
+    b[int(len(b) * 0.7):int(len(b) * 0.7) + 256] = b"\xff" * 256
+    (root / "bad.bcf").write_bytes(bytes(b))
+    inputs["bad_bcf"] = root / "bad.bcf"
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -174,6 +240,13 @@ def dask_runs(make_input, real_dir, fast_cfg_shared, tmp_path_factory):
     finally:
         torch.set_num_threads(n)
     return {fmt: (m, d) for fmt, m, d in zip(inputs, mem, dist, strict=True)}
+
+
+def test_corrupt_bcf_fails_alone_in_memory_and_on_a_local_cluster(dask_runs):
+    mem, dist = dask_runs["bad_bcf"]
+    for r in (mem, dist):
+        assert not r.ok and "bad.bcf' crashed the decoder (SIG" in r.error, r.error
+    assert not [p for p in dist.input.parent.glob("*/.*partial*")]
 
 
 @pytest.mark.parametrize("fmt", ["hspy", "h5oina", "bcf"])
@@ -198,11 +271,11 @@ def test_auto_lines_drop_lines_too_weak_per_pixel(caplog):
     from sigma.pipeline.config import validate_config
     from sigma.synthetic import make_phantom
 
-    sig = make_phantom((24, 32), counts_per_pixel=100, seed=1).to_signal()
+    sig = make_phantom((24, 32), counts_per_pixel=30, seed=1).to_signal()
     cfg = validate_config({"preprocess": {"bin": [1, 1]}})
     with caplog.at_level("WARNING", logger="sigma.pipeline.runner"):
         ds = prepare_dataset(sig, cfg)
-    assert "C_Ka" not in ds.feature_list and len(ds.feature_list) == 7  # 1.7 counts in its top 5 %
+    assert "C_Ka" not in ds.feature_list and len(ds.feature_list) == 7  # 1.9 counts in its top 5 %
     assert ds.normalised_elemental_data.shape == (24, 32, 7)
     assert "dropped C_Ka from the automatic feature list" in caplog.text
     keep = prepare_dataset(sig, validate_config({"preprocess": {"bin": [1, 1]},

@@ -25,8 +25,11 @@ def test_sum_spectrum_annotations_sit_at_line_energies_on_an_odd_axis(odd_axis_s
         assert x == pytest.approx(line_energy(name), abs=1e-9)
     e = sem.energy_axis_of(sem.spectra)
     assert e[1] - e[0] == pytest.approx(0.0137)
-    # x range is the data's own axis, not a hard-coded 0-8 keV
-    assert ax.get_xlim() == pytest.approx((e[0], e[-1]))
+    # x range: the data's own axis from 0 keV, cut a margin past the last line (not a
+    # hard-coded 0-8 keV, not the whole detector axis)
+    lo, hi = ax.get_xlim()
+    assert lo == 0.0 and hi <= e[-1] + 1e-9
+    assert hi >= max(line_energy(n) for n in sem.xray_lines) + 0.5
     # the plotted curve uses the true energies of the channels
     np.testing.assert_allclose(ax.lines[0].get_xdata(), e)
     vlines = sorted(ln.get_xdata()[0] for ln in ax.lines[1:])
@@ -147,3 +150,62 @@ def test_plot_layer_imports_no_widgets():
     code = "import sys, sigma.plot; print(any(m.startswith(('ipywidgets', 'jupyter_bokeh')) for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- readable at a glance
+def _overlaps(texts):
+    boxes = [t.get_window_extent() for t in texts]
+    return [(a.get_text(), b.get_text()) for i, (a, ba) in enumerate(zip(texts, boxes, strict=True))
+            for b, bb in zip(texts[i + 1 :], boxes[i + 1 :], strict=True) if ba.overlaps(bb)]
+
+
+def test_line_labels_never_overlap_and_the_range_is_the_useful_one(real_dir):
+    from sigma.datasets import SEMDataset, TEMDataset
+
+    sem = SEMDataset(real_dir / "bcf/P45_12bit_packed_8bit.bcf")  # 11 lines, most below 4 keV
+    ax = plot.plot_sum_spectrum(sem)
+    ax.figure.canvas.draw()
+    labels = [t for t in ax.texts if (t.get_gid() or "").startswith("line:")]
+    assert len(labels) == 11 and not _overlaps(labels)
+    assert ax.get_xlim() == pytest.approx((0.0, line_energy("Fe_Ka") + 1.5))  # not 0-20 keV
+    assert ax.get_ylabel() == "counts per channel (all pixels)"
+    # overlapping lines still get separate labels
+    ax = plot.plot_sum_spectrum(sem, feature_list=["Fe_Ka", "Mn_Kb", "S_Ka", "Mo_La", "Pb_Ma"])
+    ax.figure.canvas.draw()
+    assert not _overlaps([t for t in ax.texts if (t.get_gid() or "").startswith("line:")])
+    # a 200 kV STEM map: up to the last line of interest, far below the beam energy
+    tem = TEMDataset(real_dir / "hspy/core_shell.hspy")
+    lo, hi = plot.plot_sum_spectrum(tem).get_xlim()
+    assert lo == pytest.approx(0.16) and hi == pytest.approx(line_energy("Pt_La") + 1.5)
+
+
+def test_maps_carry_scale_bars_from_the_calibration_and_labelled_colour_bars(real_dir):
+    from sigma.datasets import SEMDataset, TEMDataset
+
+    sem = SEMDataset(real_dir / "bcf/P45_12bit_packed_8bit.bcf")
+    size, unit = plot.pixel_size(sem)
+    assert size == pytest.approx(8.7368, rel=1e-4) and unit == "µm"
+    ax = plot.plot_nav_image(sem)
+    assert [a.txt_label.get_text() for a in ax.artists] == ["200 µm"]  # 22 % of 874 µm
+    sem.rebin_signal((3, 3))
+    assert plot.pixel_size(sem)[0] == pytest.approx(3 * 8.7368, rel=1e-4)
+    fig = plot.plot_feature_maps(sem.get_feature_maps(), sem.feature_list,
+                                 units=plot.feature_units(sem), calibration=sem)
+    cbars = [a.get_ylabel() for a in fig.axes if a.get_label() == "<colorbar>"]
+    assert cbars == ["counts in the line window"] * 11
+    tem = TEMDataset(real_dir / "bcf/test_TEM.bcf")
+    assert [a.txt_label.get_text() for a in plot.plot_nav_image(tem).artists] == ["10 nm"]
+
+
+def test_legends_name_clusters_once_they_have_names(clustered):
+    _, ps = clustered
+    ps = ps.copy()
+    ids = ps.cluster_ids.tolist()
+    ps.cluster_names = {ids[0]: "ilmenite FeTiO₃"}
+    ax = plot.plot_phase_map(ps)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[0].startswith(f"{ids[0]} · ilmenite FeTiO₃ (") and len(texts) == len(ids)
+    ax = plot.plot_latent(ps)
+    assert f"{ids[0]} · ilmenite FeTiO₃" in [t.get_text() for t in ax.get_legend().get_texts()]
+    ax = plot.plot_cluster_spectra(ps, ids[:2])
+    assert ax.get_lines()[0].get_label() == f"cluster {ids[0]} · ilmenite FeTiO₃"

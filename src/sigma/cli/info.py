@@ -34,8 +34,9 @@ def describe(path, **reader_kwargs) -> dict:
         ``path``, ``format``, ``kind``, ``shape``, ``dtype``, ``signal_type``, ``energy``
         (scale, offset, range in keV, calibrated), ``pixel_size`` (y, x, units),
         ``beam_energy_kv``, ``energy_resolution_mnka_ev``, ``elements``, ``xray_lines``,
-        ``nav_images`` (name: shape), ``feature_names``, ``lazy_chunks``, and for ``.h5oina`` the
-        table of contents under ``h5oina``.
+        ``nav_images`` (name: shape), ``feature_names``, ``lazy_chunks``, for ``.h5oina`` the
+        table of contents under ``h5oina``, and for ``.bcf`` the ``total_counts`` (its pixel
+        stream is decoded, in a helper process, to check it).
 
     Examples
     --------
@@ -79,6 +80,15 @@ def describe(path, **reader_kwargs) -> dict:
             "range_kev": (float(raw.energy_offset), float(raw.energy_offset + raw.energy_scale * (n - 1))),
             "calibrated": bool(raw.calibrated),
         }
+    if info["format"] == "bcf":
+        # a .bcf cannot be checked without decoding its pixel stream: do it in the helper
+        # process (a corrupt file is then an error here, not a crash later), keep only the total
+        from ..io._isolate import decode_isolated
+
+        _, _, total = decode_isolated("bcf", path, want_data=False,
+                                      **{k: v for k, v in reader_kwargs.items()
+                                         if k in ("downsample", "cutoff_at_kV")})
+        info["total_counts"] = total
     if path.suffix.lower() == ".h5oina":
         from ..io.h5oina import list_h5oina_contents
 
@@ -125,6 +135,8 @@ def format_info(info: dict) -> str:
     if "nav_images" in info:
         navs = ", ".join(f"{k} {v[0]}×{v[1]}" for k, v in info["nav_images"].items())
         out.append(f"Navigation images: {navs or '(none; the sum of counts is used)'}")
+    if info.get("total_counts") is not None:
+        out.append(f"Total counts:      {info['total_counts']:.0f} (pixel data decoded and checked)")
     if info.get("lazy_chunks"):
         out.append(f"Lazy row chunks:   {info['lazy_chunks'][0]} rows")
     toc = info.get("h5oina")

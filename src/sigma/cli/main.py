@@ -21,8 +21,10 @@ with ``dask scheduler`` and ``dask worker tcp://HOST:8786`` on each node, or tak
 ``scheduler_address`` of a dask-jobqueue / dask-gateway cluster). Workers need SIGMA2 installed
 and the input files under the same paths. See :mod:`sigma.pipeline.scaleout`.
 
-Exit codes: 0 success; 1 some inputs failed (summary printed) or an error; 2 bad usage or
-configuration; 130 interrupted (Ctrl-C; no partial outputs are left).
+Exit codes: 0 success; 1 some inputs failed or stopped at a later stage (summary printed; a
+"partial" input keeps the outputs of the stages before the failed one) or an error; 2 bad usage
+or configuration; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): no partial outputs are
+left.
 
 Examples
 --------
@@ -34,10 +36,13 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .._errors import SigmaError
@@ -61,6 +66,16 @@ outputs (OUT/<input stem>/): phase_map.png, labels.npy, labels.tiff, masks/, clu
   nmf_weights.csv, nmf_components.csv, abundance_maps.npy/.png, phase_proportions.csv,
   segmenter_state.*, run.json, report.html; with --shared-phases also OUT/shared_proportions.csv.
 """
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {n}")
+    return n
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the tutorial's pipeline end to end on a synthetic phantom "
                        "with known phases, and write every output and an HTML report.")
     d.add_argument("--out", default="demo_output", type=Path, help="output folder (default: %(default)s)")
-    d.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    d.add_argument("--overwrite", action="store_true",
+                   help="replace OUT/phantom when an earlier SIGMA2 run wrote it")
     d.add_argument("--size", type=int, nargs=2, default=(96, 128), metavar=("H", "W"),
                    help="phantom size in pixels (default: %(default)s)")
     d.add_argument("--config", type=Path, help="TOML configuration overriding the demo's")
@@ -111,11 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="data files (.bcf, .emi, .hspy, .rpl, .h5oina ...)")
     r.add_argument("--config", type=Path, help="TOML configuration (see `sigma config --example`); defaults if omitted")
     r.add_argument("--out", required=True, type=Path, help="output folder")
-    r.add_argument("--overwrite", action="store_true", help="replace existing OUT/<stem> folders")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace OUT/<stem> folders written by an earlier SIGMA2 run (a folder "
+                   "holding any other file is never replaced)")
     r.add_argument("--shared-phases", action="store_true",
                    help="one latent space and clustering across all inputs (same cluster id = same phase)")
     sg = r.add_mutually_exclusive_group()
-    sg.add_argument("--workers", type=int, metavar="N", help="start a local dask.distributed cluster of N workers")
+    sg.add_argument("--workers", type=_positive_int, metavar="N",
+                    help="start a local dask.distributed cluster of N workers")
     sg.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use an existing dask.distributed scheduler")
 
     c = sub.add_parser("config", parents=[common], help="print an example configuration",
@@ -171,15 +190,22 @@ def _cmd_info(args) -> int:
 
 
 def _print_summary(results, out: Path) -> int:
-    failed = [r for r in results if not r.ok]
+    partial = [r for r in results if not r.ok and r.partial]
+    failed = [r for r in results if not r.ok and not r.partial]
     for r in results:
         if r.ok:
             print(f"done    {r.input}: {r.out_dir}" + (f" (report: {r.report})" if r.report else ""))
+    for r in partial:
+        print(f"PARTIAL {r.input}: {r.out_dir} holds the outputs of the stages before "
+              f"{r.failed_stage!r}, which failed: {r.error.split(' failed: ', 1)[-1]}",
+              file=sys.stderr)
     for r in failed:
         print(f"FAILED  {r.input}: {r.error}", file=sys.stderr)
     n = len(results)
-    print(f"{n - len(failed)} of {n} input(s) done, {len(failed)} failed; outputs in {out}")
-    return 1 if failed else 0
+    part = f", {len(partial)} partial" if partial else ""
+    print(f"{n - len(failed) - len(partial)} of {n} input(s) done{part}, {len(failed)} failed; "
+          f"outputs in {out}")
+    return 1 if failed or partial else 0
 
 
 def _cmd_run(args) -> int:
@@ -206,6 +232,28 @@ def _cmd_demo(args) -> int:
     print(f"Demo outputs: {result.out_dir}")
     print(f"Report:       {result.report}")
     return 0
+
+
+class Terminated(BaseException):  # noqa: N818 - named after the signal's meaning
+    """Raised in the main thread on SIGTERM, so that every ``with``/``finally`` block runs
+    (staging folders are removed) before the command exits with status 143."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    """Turn SIGTERM into :class:`Terminated` while a command runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 _COMMANDS = {"config": _cmd_config, "info": _cmd_info, "run": _cmd_run, "demo": _cmd_demo}
@@ -240,10 +288,21 @@ def main(argv=None) -> int:
     from ..pipeline.config import ConfigError
 
     try:
-        return _COMMANDS[args.command](args)
+        with _sigterm_unwinds():
+            rc = _COMMANDS[args.command](args)
+            sys.stdout.flush()  # a closed pipe (`sigma info F | head`) shows up here
+            return rc
+    except BrokenPipeError:
+        # the reader of our output went away: say nothing more, as `cat F | head` does
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("interrupted: partial outputs were removed", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated (SIGTERM): partial outputs were removed", file=sys.stderr)
+        return 143
     except ConfigError as exc:
         print(f"sigma {args.command}: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -252,6 +311,11 @@ def main(argv=None) -> int:
         return 1
     except OSError as exc:
         print(f"sigma {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen file: say so, exit 1
+        log.debug("unexpected error", exc_info=True)
+        print(f"sigma {args.command}: error: {type(exc).__name__}: {exc} (run with --verbose "
+              "for the traceback)", file=sys.stderr)
         return 1
 
 

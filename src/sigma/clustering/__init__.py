@@ -9,7 +9,15 @@ Examples
 
 from sigma.clustering.geometry import points_in_polygon, points_in_region
 from sigma.clustering.masks import read_image_shape, upscale_labels, write_cluster_masks
-from sigma.clustering.methods import METHODS, ClusterFit, bic_sweep, fit_clusters, make_estimator
+from sigma.clustering.methods import (
+    METHODS,
+    ClusterFit,
+    NeighbourAssigner,
+    bic_sweep,
+    fit_clusters,
+    make_estimator,
+    predict_clusters,
+)
 from sigma.clustering.palette import NOISE_COLOR, cluster_palette, next_free_color, normalise_color
 from sigma.clustering.refine import reassign_by_spectra
 from sigma.clustering.segmenter import PixelSegmenter
@@ -21,6 +29,7 @@ __all__ = [
     "METHODS",
     "NOISE_COLOR",
     "ClusterFit",
+    "NeighbourAssigner",
     "PixelSegmenter",
     "bic_sweep",
     "cluster_palette",
@@ -30,6 +39,7 @@ __all__ = [
     "normalise_color",
     "points_in_polygon",
     "points_in_region",
+    "predict_clusters",
     "read_image_shape",
     "read_state",
     "reassign_by_spectra",

@@ -1,7 +1,8 @@
 """Undoable edits of a phase map: merge, create, recolour, reset, undo.
 
 Mixed into :class:`~sigma.clustering.PixelSegmenter`. Every edit goes through ``_commit``,
-which records it on the undo stack and invalidates the cached per-cluster quantities.
+which records it on the undo stack, invalidates the cached per-cluster quantities and tells the
+observers (:mod:`sigma.clustering._observers`) once.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import logging
 import numpy as np
 
 from sigma._errors import bad_value
+from sigma.clustering._observers import ObserversMixin
 from sigma.clustering.geometry import points_in_region
 from sigma.clustering.palette import NOISE_COLOR, next_free_color, normalise_color
 
 logger = logging.getLogger(__name__)
 
 
-class EditsMixin:
+class EditsMixin(ObserversMixin):
     """Edits of the labels; see :class:`~sigma.clustering.PixelSegmenter`."""
 
     def _check_ids(self, ids, name="ids", allow_noise=False) -> list[int]:
@@ -56,6 +58,7 @@ class EditsMixin:
             self._prob_valid = valid
         self._undo.append(record)
         self._invalidate(labels_changed=record["idx"].size > 0 or op == "reset")
+        self.notify_changed("colors" if op == "recolour" else "labels", op)
 
     def _invalidate(self, labels_changed=True):
         if labels_changed:
@@ -208,6 +211,7 @@ class EditsMixin:
         self._component_map = None if rec["map"] is None else rec["map"].copy()
         self._prob_valid = rec["valid"]
         self._invalidate(labels_changed=True)
+        self.notify_changed("labels", "undo")
 
     @property
     def can_undo(self) -> bool:

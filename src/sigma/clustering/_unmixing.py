@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from sigma._errors import bad_value
-from sigma.clustering.masks import read_image_shape, write_cluster_masks
+from sigma.clustering.masks import check_field_of_view, read_image_shape, write_cluster_masks
 
 
 class SpectraMixin:
@@ -94,6 +94,7 @@ class SpectraMixin:
         self.weights_index = [f"cluster_{i}" for i in ids]
         self.weights_columns = [f"w_{j}" for j in range(components.shape[0])]
         self.nmf_reconstruction_error = getattr(model, "reconstruction_err_", None)
+        self.notify_changed("nmf")
 
     def get_unmixed_spectra_profile(
         self,
@@ -172,16 +173,11 @@ class SpectraMixin:
         weights, components
             As in :meth:`get_unmixed_spectra_profile`.
         """
-        from sklearn.decomposition import NMF
-
-        from sigma.unmixing.nmf import _check_k, seeded_initialisation
+        from sigma.unmixing.nmf import unmix_spectra_seeded
 
         if method != "NMF":
             raise bad_value("method", method, "'NMF' (a seeded start needs init='custom')")
         args = dict(method_args or {})
-        fill = args.pop("init", None) or "nndsvda"
-        if fill == "custom":
-            fill = "nndsvda"
         seeds = []
         if seed_clusters is not None:
             seed_ids = self._check_ids(seed_clusters, "seed_clusters")
@@ -190,32 +186,25 @@ class SpectraMixin:
         if seed_spectra is not None:
             seeds.append(np.atleast_2d(np.asarray(seed_spectra, dtype=np.float64)))
         if not seeds:
+            fill = args.pop("init", None) or "nndsvda"
             return self.get_unmixed_spectra_profile(
                 clusters_to_be_calculated, n_components, normalised, method,
-                {**args, "init": fill}, spectra_kind=spectra_kind,
+                {**args, "init": "nndsvda" if fill == "custom" else fill},
+                spectra_kind=spectra_kind,
             )  # fmt: skip
         ids, x = self._nmf_input(clusters_to_be_calculated, normalised, spectra_kind)
-        k = _check_k(n_components, x)
-        w0, h0 = seeded_initialisation(
-            x, np.vstack(seeds), k, init=fill, random_state=args.get("random_state")
+        weights, components, model = unmix_spectra_seeded(
+            x, np.vstack(seeds), n_components, method_args=args
         )
-        args.setdefault("max_iter", 1000)
-        try:
-            model = NMF(n_components=k, init="custom", **args)
-        except TypeError as exc:
-            raise bad_value(
-                "method_args", method_args, f"keyword arguments of NMF ({exc})"
-            ) from None
-        weights = model.fit_transform(x, W=w0, H=h0)
-        components = np.asarray(model.components_, dtype=np.float64)
-        self._store_nmf(ids, np.asarray(weights, dtype=np.float64), components, model)
+        self._store_nmf(ids, weights, components, model)
         return self.nmf_weights, components
 
     def abundance_maps(self, components=None, *, progress: bool | None = None) -> np.ndarray:
         """Per-pixel non-negative least-squares abundances, shape (H, W, n_components).
 
         Each pixel's spectrum ``s`` is fitted as ``a @ components`` with ``a >= 0`` (not a
-        constant per cluster). Vectorised over all pixels.
+        constant per cluster). Vectorised over all pixels; excluded pixels (the dataset's
+        ``valid_mask``) get 0.
 
         Parameters
         ----------
@@ -235,7 +224,11 @@ class SpectraMixin:
                     "end-member spectra, or run get_unmixed_spectra_profile first",
                 )  # fmt: skip
             components = self.nmf_components
-        return nnls_abundances(self._spectra_data(), components, progress=progress)
+        out = nnls_abundances(self._spectra_data(), components, progress=progress)
+        valid = getattr(self, "_valid", None)
+        if valid is not None:
+            out[~valid] = 0.0  # excluded pixels: no abundance
+        return out
 
     def phase_proportions(self, exclude_noise: bool = True) -> np.ndarray:
         """Area fraction of each cluster, aligned with ``cluster_ids``.
@@ -250,21 +243,31 @@ class SpectraMixin:
 
     # ------------------------------------------------------------------ export
     def export_cluster_masks(self, output_dir="cluster_masks", high_res_path=None) -> list[Path]:
-        """Write one ``cluster_<id>.tiff`` (uint8 0/255) per cluster.
+        """Write one ``cluster_<id>.tiff`` (uint8 0/255) per cluster, and a manifest.
 
         Parameters
         ----------
         output_dir : path
+            Created if missing. Masks an earlier export wrote there are replaced, and those
+            of clusters that no longer exist removed; files SIGMA2 did not write (or that
+            were changed since) are never overwritten or removed
+            (:func:`~sigma.clustering.write_cluster_masks`).
         high_res_path : path, optional
-            An image (.tif/.tiff read with tifffile, others with Pillow) whose size the masks
-            are upscaled to by nearest-neighbour index mapping: each high-resolution pixel
-            takes the label of the map pixel containing its centre, so masks neither shrink
-            nor shift. Without it, masks have the clustering grid's size.
+            An image of the map's field of view (.tif/.tiff read with tifffile, others with
+            Pillow), whose size the masks get. Each of its pixels takes the scanned map pixel
+            containing its centre, then that pixel's bin (:attr:`original_shape`,
+            :attr:`bin_size`), so masks neither shrink nor shift; pixels of a partial edge
+            block that the binning dropped are in no mask. An image of another aspect ratio
+            (a data bar, another area) is refused. Without it, masks have the clustering
+            grid's size.
 
         Returns
         -------
         list of Path
         """
-        shape = None if high_res_path is None else read_image_shape(high_res_path)
-        return write_cluster_masks(self._labels, self.cluster_ids, output_dir, shape)
-
+        shape = None
+        if high_res_path is not None:
+            shape = read_image_shape(high_res_path)
+            check_field_of_view(self.original_shape, shape, high_res_path, name="high_res_path")
+        return write_cluster_masks(self._labels, self.cluster_ids, output_dir, shape,
+                                   original_shape=self.original_shape, bin_size=self.bin_size)

@@ -7,13 +7,21 @@ accepted as well as the named methods, following the scikit-learn estimator cont
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from sigma._errors import bad_value
 
-__all__ = ["METHODS", "ClusterFit", "make_estimator", "fit_clusters", "bic_sweep"]
+__all__ = [
+    "METHODS",
+    "ClusterFit",
+    "NeighbourAssigner",
+    "bic_sweep",
+    "fit_clusters",
+    "make_estimator",
+    "predict_clusters",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +54,9 @@ class ClusterFit:
         The fitted estimator.
     n_fit : int
         Number of points the estimator was fitted on (less than N when subsampled).
+    assigner : NeighbourAssigner or None
+        For HDBSCAN (which has no ``predict``): assigns new points from the fitted ones
+        (:func:`predict_clusters`).
 
     Examples
     --------
@@ -61,6 +72,7 @@ class ClusterFit:
     membership: np.ndarray | None
     model: object
     n_fit: int
+    assigner: NeighbourAssigner | None = field(default=None, repr=False)
 
 
 def _resolve(method, method_args):
@@ -195,53 +207,105 @@ def _merge_within_epsilon(x, labels, eps, args):
     return out
 
 
-def _fit_hdbscan_sampled(latent, args, max_fit_samples, random_state) -> ClusterFit:
-    """Fit HDBSCAN on a random sample, then give every other point its nearest sampled
-    neighbour's label, or -1 when that neighbour is noise or lies farther than its own core
-    distance (the distance to its ``min_samples``-th neighbour in the sample) or
-    ``cluster_selection_epsilon``, whichever is larger."""
-    from sklearn.neighbors import NearestNeighbors
+class NeighbourAssigner:
+    """Give new points the HDBSCAN cluster of their nearest fitted point, or noise.
 
+    A new point takes the label of its nearest fitted point ``y`` when ``y`` is in a cluster
+    and the point lies within ``y``'s reach: ``max(core(y), epsilon)``, where ``core(y)`` is
+    the distance from ``y`` to its ``min_samples``-th nearest fitted point (itself included),
+    the core distance the HDBSCAN fit used. Farther points, and points nearest to noise, are
+    noise (-1). Their membership strength is their neighbour's.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, d)
+        The points HDBSCAN was fitted on.
+    labels : ndarray of int, shape (n,)
+    strength : ndarray of float, shape (n,)
+        HDBSCAN's ``probabilities_``.
+    min_samples : int
+        The ``min_samples`` of that fit.
+    epsilon : float
+        Its ``cluster_selection_epsilon``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pts = np.array([[0.0], [0.1], [0.2], [5.0]])
+    >>> a = NeighbourAssigner(pts, np.array([0, 0, 0, -1]), np.ones(4), min_samples=2)
+    >>> a.assign(np.array([[0.15], [1.0], [4.9]]))[0].tolist()
+    [0, -1, -1]
+    """
+
+    def __init__(self, points, labels, strength, *, min_samples: int, epsilon: float = 0.0):
+        self.points = np.asarray(points)
+        self.labels = np.asarray(labels, dtype=np.int32)
+        self.strength = np.asarray(strength, dtype=np.float32)
+        self.min_samples = int(max(1, min(int(min_samples), len(self.points))))
+        self.epsilon = float(epsilon)
+        self._nn = None
+
+    def _index(self):
+        if self._nn is None:
+            from sklearn.neighbors import NearestNeighbors
+
+            self._nn = NearestNeighbors(n_neighbors=self.min_samples).fit(self.points)
+            core = self._nn.kneighbors(self.points)[0][:, -1]
+            self._reach = np.maximum(core, self.epsilon)
+        return self._nn
+
+    def assign(self, x, *, block: int = 262_144) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (int32) and membership strengths (float32) of the points ``x`` (N, d)."""
+        nn = self._index()
+        x = np.asarray(x)
+        labels = np.empty(len(x), dtype=np.int32)
+        strength = np.empty(len(x), dtype=np.float32)
+        for s0 in range(0, len(x), block):  # bounded memory
+            dist, nbr = nn.kneighbors(x[s0 : s0 + block], n_neighbors=1)
+            dist, nbr = dist[:, 0], nbr[:, 0]
+            lab = self.labels[nbr].copy()
+            lab[dist > self._reach[nbr]] = -1
+            labels[s0 : s0 + block] = lab
+            strength[s0 : s0 + block] = np.where(lab >= 0, self.strength[nbr], 0.0)
+        return labels, strength
+
+
+def _fit_hdbscan_sampled(latent, args, max_fit_samples, random_state) -> ClusterFit:
+    """Fit HDBSCAN on a random sample, then assign every other point with
+    :class:`NeighbourAssigner`. ``min_cluster_size`` and ``max_cluster_size`` are scaled by
+    the sample fraction; ``min_samples`` (default: the unscaled ``min_cluster_size``, as
+    scikit-learn's default) is not, and the reach of the assignment uses the same
+    ``min_samples`` as the fit, so the two agree on what is dense."""
     n = len(latent)
     idx = _sample(n, max_fit_samples, random_state)
     ratio = max_fit_samples / n
     scaled = dict(args)
     mcs = int(args.get("min_cluster_size", 5))
     scaled["min_cluster_size"] = max(2, round(mcs * ratio))
+    scaled["min_samples"] = int(min(args.get("min_samples") or mcs, max_fit_samples))
     if args.get("max_cluster_size"):
         scaled["max_cluster_size"] = max(
             scaled["min_cluster_size"], round(args["max_cluster_size"] * ratio)
         )
     logger.info(
-        "HDBSCAN on %d of %d points (min_cluster_size %s -> %s, max_cluster_size %s -> %s); "
-        "the rest are assigned to their nearest sampled neighbour",
+        "HDBSCAN on %d of %d points (min_cluster_size %s -> %s, max_cluster_size %s -> %s, "
+        "min_samples %s); the rest are assigned to their nearest sampled neighbour",
         max_fit_samples, n, mcs, scaled["min_cluster_size"],
-        args.get("max_cluster_size"), scaled.get("max_cluster_size"),
+        args.get("max_cluster_size"), scaled.get("max_cluster_size"), scaled["min_samples"],
     )  # fmt: skip
     sub = latent[idx]
     model, sample_labels = _hdbscan_fit_predict(sub, scaled)
-    sample_strength = np.asarray(model.probabilities_, dtype=np.float32)
-
-    min_samples = args.get("min_samples") or mcs
-    k = int(min(max(1, min_samples), len(sub)))
-    nn = NearestNeighbors(n_neighbors=k).fit(sub)
-    core = nn.kneighbors(sub, n_neighbors=k)[0][:, -1]
-    reach = np.maximum(core, float(args.get("cluster_selection_epsilon", 0.0)))
-
+    assigner = NeighbourAssigner(
+        sub, sample_labels, model.probabilities_, min_samples=scaled["min_samples"],
+        epsilon=float(args.get("cluster_selection_epsilon", 0.0)),
+    )  # fmt: skip
     rest = np.ones(n, dtype=bool)
     rest[idx] = False
-    rest_idx = np.flatnonzero(rest)
-    dist, nbr = nn.kneighbors(latent[rest_idx], n_neighbors=1)
-    dist, nbr = dist[:, 0], nbr[:, 0]
-    lab = sample_labels[nbr]
-    lab[dist > reach[nbr]] = -1
     labels = np.empty(n, dtype=np.int32)
-    labels[idx] = sample_labels
-    labels[rest_idx] = lab
     strength = np.empty(n, dtype=np.float32)
-    strength[idx] = sample_strength
-    strength[rest_idx] = np.where(lab >= 0, sample_strength[nbr], 0.0)
-    return ClusterFit(labels, None, strength, model, max_fit_samples)
+    labels[idx], strength[idx] = sample_labels, assigner.strength
+    labels[rest], strength[rest] = assigner.assign(latent[rest])
+    return ClusterFit(labels, None, strength, model, max_fit_samples, assigner)
 
 
 def fit_clusters(
@@ -313,9 +377,66 @@ def fit_clusters(
         not isinstance(method, str) and hasattr(model, "predict_proba")
     ):
         proba = np.asarray(model.predict_proba(latent), dtype=np.float32)
+    assigner = None
     if method == "HDBSCAN":
         membership = np.asarray(model.probabilities_, dtype=np.float32)
-    return ClusterFit(labels, proba, membership, model, n)
+        assigner = NeighbourAssigner(
+            latent, labels, membership, min_samples=args.get("min_samples") or
+            args.get("min_cluster_size", 5), epsilon=float(args.get("cluster_selection_epsilon", 0.0)),
+        )  # fmt: skip
+    return ClusterFit(labels, proba, membership, model, n, assigner)
+
+
+def predict_clusters(fit: ClusterFit, latent) -> ClusterFit:
+    """Apply a clustering fitted on some points to other points.
+
+    Gaussian mixtures, k-means, Birch and estimators with ``predict`` use it (with
+    ``predict_proba`` where the fit had probabilities); HDBSCAN, which has no ``predict``,
+    assigns each point with the fit's :class:`NeighbourAssigner` (the nearest fitted point's
+    cluster within its reach, else noise), the rule :func:`fit_clusters` uses for the points
+    outside its sample.
+
+    Parameters
+    ----------
+    fit : ClusterFit
+        From :func:`fit_clusters`.
+    latent : array_like, shape (M, d)
+        Points in the same space as the fitted ones.
+
+    Returns
+    -------
+    ClusterFit
+        ``labels``, ``proba`` and ``membership`` of the new points; ``model``, ``n_fit`` and
+        ``assigner`` of ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> pts = np.r_[rng.normal(0, 0.1, (40, 2)), rng.normal(5, 0.1, (40, 2))]
+    >>> fit = fit_clusters(pts, "HDBSCAN", {"min_cluster_size": 10})
+    >>> predict_clusters(fit, [[0.0, 0.05], [5.0, 5.0], [20.0, 20.0]]).labels.tolist()
+    [0, 1, -1]
+    >>> gmm = fit_clusters(pts, "GaussianMixture", {"n_components": 2, "random_state": 0})
+    >>> new = predict_clusters(gmm, [[5.0, 5.0], [0.0, 0.0]])
+    >>> new.labels.tolist() == gmm.labels[[-1, 0]].tolist(), new.proba.max(axis=1).round(2).tolist()
+    (True, [1.0, 1.0])
+    """
+    x = np.asarray(latent)
+    d = fit.assigner.points.shape[1] if fit.assigner is not None else getattr(
+        fit.model, "n_features_in_", x.shape[-1] if x.ndim == 2 else None)  # fmt: skip
+    if x.ndim != 2 or x.shape[1] != d or not np.isfinite(x).all():
+        raise bad_value("latent", f"an array of shape {x.shape}", f"finite points of shape (M, {d})")
+    if fit.assigner is not None:
+        labels, strength = fit.assigner.assign(x)
+        return ClusterFit(labels, None, strength, fit.model, fit.n_fit, fit.assigner)
+    if not hasattr(fit.model, "predict"):
+        raise bad_value("fit", type(fit.model).__name__, "a fit whose estimator has predict, or HDBSCAN")
+    labels = np.asarray(fit.model.predict(x)).astype(np.int32)
+    proba = None
+    if fit.proba is not None and hasattr(fit.model, "predict_proba"):
+        proba = np.asarray(fit.model.predict_proba(x), dtype=np.float32)
+    return ClusterFit(labels, proba, None, fit.model, fit.n_fit)
 
 
 def bic_sweep(

@@ -37,22 +37,13 @@ PSEUDO_COUNT = 0.5
 
 
 def _row_blocks(counts, target_bytes=64 * 2**20) -> list[tuple[int, int]]:
-    """Row ranges of about ``target_bytes`` (float32); for a dask cube they follow its row
-    chunks, so no chunk is read (and, for a lazy file, decoded) twice in one pass."""
-    h, w, c = counts.shape
-    rows = int(max(1, min(h, target_bytes // max(1, w * c * 4))))
-    chunks = getattr(counts, "chunks", None)
-    if not chunks:
-        return [(r, min(h, r + rows)) for r in range(0, h, rows)]
-    out, start, size = [], 0, 0
-    for n in chunks[0]:
-        size += n
-        if size >= rows:
-            out.append((start, start + size))
-            start, size = start + size, 0
-    if size:
-        out.append((start, start + size))
-    return out
+    """Row ranges of about ``target_bytes`` once converted to float32 (see
+    :func:`sigma._blocks.row_blocks`: a dask cube's row chunks are kept whole, so no chunk is
+    read, and for a lazy file decoded, twice in one pass)."""
+    from sigma._blocks import row_blocks
+
+    item = np.dtype(counts.dtype).itemsize
+    return row_blocks(counts, limit=max(1, int(target_bytes) * item // 4))
 
 
 def _work(blk, lab, logp, prior, k):
@@ -77,18 +68,15 @@ def _work(blk, lab, logp, prior, k):
 def _pass(counts, labels, logp, prior, k, blocks):
     """One pass over the counts, block by block: ``(scores (H, W, K) or None, sums (K, C))``.
 
-    A dask cube's blocks are computed in parallel by its scheduler (threads, or the workers of
-    an active ``distributed.Client``); a NumPy cube is read block by block as views.
+    A dask cube is computed once, all its blocks in one graph (threads, or the workers of an
+    active ``distributed.Client``); a NumPy cube's blocks are views worked on by a thread pool.
     """
-    if hasattr(counts, "dask"):
-        from dask import delayed
+    from sigma._blocks import map_row_blocks
 
-        from sigma._progress import compute
-
-        tasks = [delayed(_work)(counts[r0:r1], labels[r0:r1], logp, prior, k) for r0, r1 in blocks]
-        parts = compute(*tasks, desc="refining clusters")
-    else:
-        parts = [_work(counts[r0:r1], labels[r0:r1], logp, prior, k) for r0, r1 in blocks]
+    parts = map_row_blocks(
+        lambda blk, r0, r1: _work(blk, labels[r0:r1], logp, prior, k), counts, blocks=blocks,
+        desc="refining clusters",
+    )
     sums = np.sum([p[1] for p in parts], axis=0)
     scores = None if logp is None else np.concatenate([p[0] for p in parts], axis=0)
     return scores, sums

@@ -6,30 +6,61 @@ for noise, and it is read-only from outside: every change goes through an edit m
 :meth:`~PixelSegmenter.create_cluster_from_latent_region`, :meth:`~PixelSegmenter.recolour`,
 :meth:`~PixelSegmenter.reset`), which records it on an undo stack and keeps every derived
 quantity (``cluster_ids``, ``counts``, ``mu``, ``colors``, ``prob_map``, cached spectra)
-consistent with the labels. Cluster ids are never renumbered.
+consistent with the labels. Cluster ids are never renumbered. Views follow the edits through
+:meth:`~PixelSegmenter.observe` (one :class:`~sigma.clustering._observers.Change` per edit).
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
+import weakref
 from typing import Self
 
 import numpy as np
 
-from sigma._errors import bad_value
-from sigma.clustering._dataset import nav_shape
+from sigma._errors import SigmaError, bad_value
+from sigma.clustering._dataset import (
+    feature_snapshot,
+    grid_geometry,
+    input_fingerprint,
+    nav_shape,
+    valid_pixels,
+)
 from sigma.clustering._edits import EditsMixin
+from sigma.clustering._fitting import FitMixin
+from sigma.clustering._identify import IdentifyMixin
 from sigma.clustering._persist import StateMixin
 from sigma.clustering._unmixing import SpectraMixin
 from sigma.clustering.methods import fit_clusters
 from sigma.clustering.palette import NOISE_COLOR, cluster_palette
+from sigma.clustering.state import InvalidState, check_labels, check_membership, check_proba
 
 __all__ = ["PixelSegmenter"]
 
 logger = logging.getLogger(__name__)
 
 
-class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
+def _expand_fit(fit, keep):
+    """A fit of the valid pixels spread back over every pixel: label -1, probability and
+    membership 0 for the excluded ones."""
+    import dataclasses
+
+    n = keep.size
+    labels = np.full(n, -1, dtype=np.int32)
+    labels[keep] = fit.labels
+    changes = {"labels": labels}
+    for name in ("proba", "membership"):
+        v = getattr(fit, name, None)
+        if v is not None:
+            v = np.asarray(v)
+            full = np.zeros((n, *v.shape[1:]), dtype=v.dtype)
+            full[keep] = v
+            changes[name] = full
+    return dataclasses.replace(fit, **changes)
+
+
+class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
     """Cluster the latent points of every pixel and edit the resulting phase map.
 
     Parameters
@@ -40,7 +71,10 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
     dataset : SEMDataset, TEMDataset or similar
         Must provide ``normalised_elemental_data`` (H, W, F). Spectral methods also use
         ``analysis_spectra`` (signal whose ``.data`` is (H, W, C), numpy or dask),
-        ``energy_axis`` (C,) and ``feature_list``.
+        ``energy_axis`` (C,) and ``feature_list``. Read once, when the segmenter is made:
+        the features (kept as :attr:`features`), ``bin_size`` and the full-resolution
+        ``spectra`` shape (for masks: :attr:`original_shape`) and a fingerprint of
+        ``file_path`` and the counts (recorded in state files).
     method : str or estimator
         ``'GaussianMixture'``, ``'BayesianGaussianMixture'``, ``'Kmeans'``, ``'Birch'``,
         ``'HDBSCAN'`` (scikit-learn's) or any object with ``fit_predict``.
@@ -87,7 +121,21 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
     mu : ndarray, shape (K, d)
         Mean latent point per cluster, aligned with ``cluster_ids``.
     feature_means : ndarray, shape (K, F)
-        Mean normalised feature vector per cluster.
+        Mean normalised feature vector per cluster, of the features the clustering was fitted
+        on (:attr:`features`).
+    features : ndarray of float32, shape (H, W, F)
+        Read-only snapshot of ``dataset.normalised_elemental_data`` taken when the segmenter
+        was made: re-binning or re-normalising the dataset later does not change it (a
+        warning says when the dataset's features no longer match). ``None`` after
+        :meth:`from_saved_state` without a dataset.
+    feature_list : list of str
+        Names of the features' columns.
+    original_shape : tuple of int
+        ``(H0, W0)``: the scanned map before binning (from the dataset: ``original_shape``,
+        else its full-resolution spectra or navigation image).
+    bin_size : tuple of int
+        ``(by, bx)``: the dataset's ``bin_size``. With ``original_shape`` it places every
+        label on its scanned pixels (cluster masks, :func:`~sigma.clustering.upscale_labels`).
     colors : dict of int -> str
         ``'#rrggbb'`` per cluster id, plus -1 (noise). The one colour source for all views.
     prob_map : ndarray of float32, shape (H, W, K_fit) or None
@@ -153,35 +201,39 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
             raise bad_value("refine", refine, "None or 'spectra'")
         if refine_args is not None and not isinstance(refine_args, dict):
             raise bad_value("refine_args", refine_args, "a dict or None")
-        latent = np.asarray(latent)
-        if latent.ndim == 1:
-            latent = latent[:, None]
-        if latent.ndim != 2:
-            raise bad_value("latent", latent.shape, "an array of shape (N, d)")
-        if len(latent) != h * w:
-            raise bad_value(
-                "latent",
-                f"{len(latent)} points",
-                f"one point per pixel: {h * w} = {h} x {w} points from the dataset's "
-                f"normalised_elemental_data",
-            )
-        if not np.isfinite(latent).all():
-            raise bad_value("latent", "an array with NaN or inf", "finite latent coordinates")
+        latent = _check_latent(latent, h, w)
         auto_key = auto_request(method, method_args)
         if auto_args is not None and not isinstance(auto_args, dict):
             raise bad_value("auto_args", auto_args, "a dict or None")
+        self._bind_dataset(dataset)
+        keep = None if self._valid is None else self._valid.ravel()
+        if keep is not None and not keep.any():
+            raise bad_value("dataset", "no valid pixel",
+                            "a map with pixels that were scanned, are finite and hold counts")
         fit_args = method_args
         if auto_key is not None:
             fit_args = dict(method_args)
-            fit_args[auto_key] = self._auto_start_size(auto_args, len(latent))
-        fit = fit_clusters(
-            latent,
-            method,
-            fit_args,
-            max_fit_samples=max_fit_samples,
-            random_state=random_state,
-        )
-        self.dataset = dataset
+            n_fit = len(latent) if keep is None else int(keep.sum())
+            fit_args[auto_key] = self._auto_start_size(auto_args, n_fit)
+        try:
+            fit = fit_clusters(  # excluded pixels (outside the scan, NaN, no counts) stay out
+                latent if keep is None else latent[keep],
+                method,
+                fit_args,
+                max_fit_samples=max_fit_samples,
+                random_state=random_state,
+            )
+        except ValueError as exc:
+            if keep is None or isinstance(exc, SigmaError):
+                raise
+            n_ok = int(keep.sum())
+            raise bad_value(
+                "dataset", f"{n_ok} valid pixels of {keep.size}",
+                f"enough pixels that were scanned, are finite and hold counts to cluster them "
+                f"({type(exc).__name__}: {exc})",
+            ) from exc
+        if keep is not None:
+            fit = _expand_fit(fit, keep)
         self.method = method
         self.method_args = dict(method_args or {})
         # with 'auto' the phases are not components of the latent-space model: no model to
@@ -207,73 +259,138 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
             int((self._labels == -1).sum()),
         )  # fmt: skip
 
-    _AUTO_KEYS = ("max_components", "smoothness", "n_bands", "max_fit_pixels")
+    @classmethod
+    def from_labels(
+        cls,
+        latent,
+        dataset,
+        labels,
+        *,
+        proba=None,
+        membership=None,
+        features=None,
+        feature_list=None,
+        method: str = "precomputed",
+        method_args=None,
+        model=None,
+    ) -> Self:
+        """A segmenter for labels computed elsewhere, with every edit, view and export.
 
-    def _auto_start_size(self, auto_args, n) -> int:
-        k0 = (auto_args or {}).get("max_components", 20)
-        if isinstance(k0, bool) or not isinstance(k0, int | np.integer) or k0 < 2:
-            raise bad_value("auto_args['max_components']", k0, "an int >= 2")
-        return int(min(k0, max(1, n // 4)))
+        For a clustering fitted on other points and applied to these (``--shared-phases``:
+        :func:`~sigma.clustering.fit_clusters` on a sample, then
+        :func:`~sigma.clustering.predict_clusters`), or labels from another tool.
 
-    def _analysis_counts(self, h, w, param, value, fix):
-        spectra = getattr(self.dataset, "analysis_spectra", None)
-        data = getattr(spectra, "data", None)
-        if data is None or getattr(data, "ndim", 0) != 3 or tuple(data.shape[:2]) != (h, w):
-            raise bad_value(
-                param, value, f"a dataset whose analysis_spectra hold an ({h}, {w}, C) cube, {fix}"
-            )
-        return data
+        Parameters
+        ----------
+        latent : array_like, shape (N, d)
+            One finite point per pixel.
+        dataset : dataset or None
+            As for the constructor (spectra, NMF, masks); ``None`` gives labels, edits and
+            colours only.
+        labels : array_like of int, shape (H, W) or (N,)
+            ``-1`` for noise, cluster ids ``>= 0``.
+        proba : array_like, shape (N, K) or (H, W, K), optional
+            Probability of each cluster id (column = id), finite in [0, 1].
+        membership : array_like, shape (N,) or (H, W), optional
+            HDBSCAN-style membership strength in [0, 1].
+        features : array_like, shape (H, W, F), optional
+            The features the labels describe; default the dataset's
+            ``normalised_elemental_data``. The dataset is not modified.
+        feature_list : list of str, optional
+            Their names; default the dataset's ``feature_list``.
+        method : str
+            How the labels were made (recorded in state files and reports).
+        method_args : dict, optional
+        model : object, optional
+            The fitted estimator, kept as :attr:`model` (never saved).
 
-    def _auto_phases(self, labels, h, w):
-        from sigma.clustering.auto_k import find_phases
-        from sigma.preprocessing.spectral_features import band_counts, energy_bands
-
-        args = self.auto_args
-        unknown = sorted(set(args) - set(self._AUTO_KEYS))
-        if unknown:
-            raise bad_value("auto_args", unknown[0], "keys among " + ", ".join(self._AUTO_KEYS))
-        key = "n_clusters" if "n_clusters" in self.method_args else "n_components"
-        data = self._analysis_counts(h, w, f"method_args['{key}']", "auto",
-                                     "or a fixed number of clusters")
-        if hasattr(data, "dask"):
-            from sigma._progress import compute
-
-            (total,) = compute(data.sum(axis=(0, 1), dtype=np.float64), desc="sum spectrum")
+        Examples
+        --------
+        >>> import numpy as np
+        >>> feats = np.zeros((2, 3, 1), np.float32)
+        >>> ps = PixelSegmenter.from_labels(np.zeros((6, 2)), None, [[0, 0, 1], [1, 1, -1]],
+        ...                                 features=feats, feature_list=["Fe_Ka"])
+        >>> ps.cluster_ids.tolist(), ps.counts.tolist(), ps.noise_count
+        ([0, 1], [2, 3], 1)
+        """
+        if not isinstance(method, str):
+            raise bad_value("method", method, "a name (str) for how the labels were made")
+        self = cls.__new__(cls)
+        self._bind_dataset(dataset, features, feature_list)
+        if self._features is not None:
+            h, w = self._features.shape[:2]
         else:
-            total = np.asarray(data).sum(axis=(0, 1), dtype=np.float64)
-        y = band_counts(data, energy_bands(total, int(args.get("n_bands", 64))))
-        smooth = args.get("smoothness", self.refine_args.get("smoothness", 1.0))
-        res = find_phases(
-            y, np.asarray(labels, dtype=np.int32).reshape(h, w), smoothness=smooth,
-            max_fit_pixels=int(args.get("max_fit_pixels", 20_000)), random_state=self.random_state,
-        )  # fmt: skip
-        k = res.evidence.n_components
-        return res.labels.ravel(), res.proba.reshape(h * w, k), res.evidence
+            shape = np.shape(labels)
+            if len(shape) != 2:
+                raise bad_value("labels", shape, "(H, W) labels, or pass features= or a dataset")
+            h, w = shape
+        n = h * w
+        latent = _check_latent(latent, h, w)
+        try:
+            lab = np.asarray(labels)
+            lab = check_labels(lab.reshape(h, w) if lab.size == n else lab, (h, w))
+            if proba is not None:
+                proba = np.asarray(proba)
+                proba = check_proba(proba.reshape(n, -1) if proba.ndim == 3 else proba, n)
+                if lab.max(initial=-1) >= proba.shape[1]:
+                    raise InvalidState("proba", f"has {proba.shape[1]} columns for cluster id "
+                                                f"{int(lab.max())} (column = id)")  # fmt: skip
+            if membership is not None:
+                membership = check_membership(np.asarray(membership).ravel(), n)
+        except InvalidState as exc:
+            raise bad_value(exc.key, exc.problem, "valid for these labels") from None
+        self.method = method
+        self.method_args = dict(method_args or {})
+        self.model = model
+        self.max_fit_samples = self.random_state = None
+        self.refine, self.refine_args = None, {}
+        self._setup(latent, h, w, lab, proba, membership)
+        return self
 
-    def _refined(self, labels, proba, h, w):
-        from sigma.clustering.refine import reassign_by_spectra
-
-        data = self._analysis_counts(h, w, "refine", "'spectra'", "or refine=None")
-        allowed = {"iterations", "smoothness", "icm_iterations"}
-        unknown = sorted(set(self.refine_args) - allowed)
-        if unknown:
-            raise bad_value("refine_args", unknown[0], "keys among " + ", ".join(sorted(allowed)))
-        lab = np.asarray(labels, dtype=np.int32).reshape(h, w)
-        new, post = reassign_by_spectra(data, lab, **self.refine_args)
-        moved = int((new != lab).sum())
-        logger.info("refine='spectra': %d of %d pixels changed cluster", moved, lab.size)
-        if proba is None:
-            return new.ravel(), None, None  # the clusterer gave no probabilities: none made up
-        k = proba.shape[1]
-        full = np.zeros((h * w, k), dtype=np.float32)
-        full[:, : post.shape[-1]] = post.reshape(h * w, -1)[:, :k]
-        return new.ravel(), full, None
+    def _bind_dataset(self, dataset, features=None, feature_list=None):
+        """Take what the segmenter needs from its dataset, once: a snapshot of the features,
+        the scanned map's geometry and the input's fingerprint."""
+        self.dataset = dataset
+        source = None
+        if features is not None:
+            feats = np.array(features, dtype=np.float32, copy=True)
+            if feats.ndim != 3:
+                raise bad_value("features", feats.shape, "an (H, W, F) array")
+            if not np.isfinite(feats).all():
+                raise bad_value("features", "an array with NaN or inf", "finite features")
+            names = list(feature_list) if feature_list is not None else [
+                str(s) for s in getattr(dataset, "feature_list", None) or []]  # fmt: skip
+            if len(names) != feats.shape[2]:
+                raise bad_value("feature_list", names, f"{feats.shape[2]} names, one per feature")
+            feats.flags.writeable = False
+        elif dataset is not None:
+            feats, names = feature_snapshot(dataset)
+            source = dataset.normalised_elemental_data
+        else:
+            feats, names = None, [str(s) for s in feature_list or []]
+        self._features, self._feature_list = feats, names
+        self._features_given = features is not None  # not the dataset's: never compared
+        try:
+            self._features_source = None if source is None else weakref.ref(source)
+        except TypeError:  # not weak-referenceable (a list): compare by content
+            self._features_source = None
+        if feats is not None:
+            grid = feats.shape[:2]
+            self.original_shape, self.bin_size = grid_geometry(dataset, grid)
+        else:
+            self.original_shape = self.bin_size = None
+        self._input = None if dataset is None else input_fingerprint(dataset, feats, names)
+        self._valid = None if feats is None else valid_pixels(dataset, feats.shape[:2])
 
     # ------------------------------------------------------------------ state set-up
     def _setup(self, latent, h, w, labels, proba, membership):
         self.latent = latent
         self.height, self.width = int(h), int(w)
+        if getattr(self, "original_shape", None) is None:
+            self.original_shape, self.bin_size = (self.height, self.width), (1, 1)
         self._labels = np.asarray(labels, dtype=np.int32).reshape(h, w).copy()
+        if getattr(self, "_valid", None) is not None:
+            self._labels[~self._valid] = -1  # excluded pixels are never in a cluster
         self._labels_original = self._labels.copy()
         self._labels_original.flags.writeable = False
         self._proba = None if proba is None else np.asarray(proba, dtype=np.float32)
@@ -359,8 +476,15 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
 
     @property
     def noise_count(self) -> int:
-        """Number of noise (-1) pixels."""
+        """Number of noise (-1) pixels (the excluded pixels among them)."""
         return int((self._labels == -1).sum())
+
+    @property
+    def excluded_count(self) -> int:
+        """Number of pixels the dataset excluded (outside the scan, NaN, negative or no
+        counts: its ``valid_mask``); they are labelled -1 and never clustered."""
+        valid = getattr(self, "_valid", None)
+        return 0 if valid is None else int(valid.size - np.count_nonzero(valid))
 
     def _group_means(self, values: np.ndarray) -> np.ndarray:
         pos = self._positions()
@@ -382,12 +506,56 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         return self._cache["mu"].copy()
 
     @property
+    def features(self) -> np.ndarray | None:
+        """(H, W, F) float32 features the clustering was fitted on (read-only snapshot)."""
+        return self._features
+
+    @property
+    def feature_list(self) -> list[str]:
+        """Names of the columns of :attr:`features`."""
+        return list(self._feature_list)
+
+    def _warn_if_dataset_features_changed(self):
+        """Warn once per new feature array when the dataset's features differ from the
+        snapshot (re-binned or re-normalised since): results use the snapshot."""
+        if getattr(self, "_features_given", False):
+            return
+        cur = getattr(self.dataset, "normalised_elemental_data", None)
+        ref = getattr(self, "_features_source", None)
+        if ref is not None and ref() is cur:
+            return
+        key = id(cur)
+        if getattr(self, "_features_checked", None) == key:
+            return
+        names = [str(s) for s in getattr(self.dataset, "feature_list", None) or []]
+        same = (
+            cur is not None and np.shape(cur) == self._features.shape
+            and names == self._feature_list and np.array_equal(cur, self._features)
+        )  # fmt: skip
+        if not same:
+            warnings.warn(
+                f"the dataset's features (shape {np.shape(cur) if cur is not None else None}, "
+                f"{names}) are no longer those this segmenter was fitted on (shape "
+                f"{self._features.shape}, {self._feature_list}); its results use the fitted "
+                "features (PixelSegmenter.features). Make a new PixelSegmenter to use the new ones.",
+                UserWarning, stacklevel=3,
+            )  # fmt: skip
+        self._features_checked = key
+        if same and cur is not None:
+            try:
+                self._features_source = weakref.ref(cur)
+            except TypeError:
+                pass
+
+    @property
     def feature_means(self) -> np.ndarray:
-        """Mean normalised feature vector per cluster, shape (K, F)."""
-        self._require_dataset("feature_means")
+        """Mean normalised feature vector per cluster, shape (K, F), of :attr:`features`."""
+        if self._features is None:
+            self._require_dataset("feature_means")
+        if self.dataset is not None:
+            self._warn_if_dataset_features_changed()
         if "feat" not in self._cache:
-            data = np.asarray(self.dataset.normalised_elemental_data, dtype=np.float64)
-            self._cache["feat"] = self._group_means(data)
+            self._cache["feat"] = self._group_means(self._features)
         return self._cache["feat"].copy()
 
     @property
@@ -429,6 +597,8 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
         if self._component_map is not None:
             new._component_map = self._component_map.copy()
         new._cache = {}
+        new._report_cache = dict(getattr(self, "_report_cache", None) or {})
+        new.__dict__.pop("_observers", None)  # views of this segmenter do not follow the copy
         return new
 
 
@@ -437,3 +607,21 @@ class PixelSegmenter(EditsMixin, SpectraMixin, StateMixin):
             f"PixelSegmenter(method={self._method_name()!r}, shape={(self.height, self.width)}, "
             f"n_clusters={self.n_clusters}, noise={self.noise_count}, edits={len(self._undo)})"
         )
+
+
+def _check_latent(latent, h, w) -> np.ndarray:
+    latent = np.asarray(latent)
+    if latent.ndim == 1:
+        latent = latent[:, None]
+    if latent.ndim != 2:
+        raise bad_value("latent", latent.shape, "an array of shape (N, d)")
+    if len(latent) != h * w:
+        raise bad_value(
+            "latent",
+            f"{len(latent)} points",
+            f"one point per pixel: {h * w} = {h} x {w} points from the dataset's "
+            f"normalised_elemental_data",
+        )
+    if not np.issubdtype(latent.dtype, np.number) or not np.isfinite(latent).all():
+        raise bad_value("latent", "an array with NaN or inf", "finite latent coordinates")
+    return latent

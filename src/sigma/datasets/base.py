@@ -1,8 +1,28 @@
-"""Dataset façades over :mod:`sigma.io` and :mod:`sigma.preprocessing`.
+"""Spectrum datasets: façades over :mod:`sigma.io` and :mod:`sigma.preprocessing`.
 
-``SEMDataset``/``TEMDataset`` hold spectra as eXSpy signals (lazy when loaded with
-``lazy=True``) and expose the tutorial's methods; the numeric work happens in the pure kernels
-of :mod:`sigma.preprocessing`.
+A :class:`SpectrumDataset` keeps the counts exactly as the reader gave them (a NumPy array, or
+a dask array when loaded with ``lazy=True``) and one :class:`~sigma.datasets._record.Processing`
+record of the pre-processing steps. The tutorial's attributes are views derived from the two:
+
+- ``spectra``: the full-resolution **counts** (energy-cropped), always counts;
+- ``spectra_raw``: the counts on the analysis grid (binned when binned);
+- ``spectra_bin``: the spectra on the analysis grid as the steps left them: binned counts, or
+  normalised (each pixel divided by its total) once
+  :meth:`~SpectrumDataset.peak_intensity_normalisation` ran; ``None`` before either step;
+- ``nav_img`` / ``nav_img_bin``: the navigation image, full resolution / binned (``None``
+  when not binned);
+- ``analysis_spectra``: the counts on the analysis grid (what clustering and NMF read);
+- ``valid_mask``: the pixels that are scanned, finite and hold counts.
+
+The normalised ``spectra_bin`` is a lazily evaluated eXSpy signal (dask, for eager data too):
+``plot``, ``get_lines_intensity``, slicing and ``compute()`` work as on any HyperSpy signal,
+and no float copy of the cube is held unless it is asked for.
+
+All the numbers the pre-processing needs (navigation image when the file has none, sum
+spectrum, pixel totals, the line-window sums of the current feature list, and the binned cube
+of an eager dataset) come from **one read** of the cube
+(:func:`sigma.preprocessing.cubepass.summarise_cube`), done when first needed; a later change
+of the feature list reads only the new lines' channels.
 """
 
 from __future__ import annotations
@@ -12,96 +32,31 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import bad_file, bad_value
+from .._errors import SigmaValueError, bad_file, bad_value
 from .._progress import compute
 from ..io import RawData, load
 from ..io._common import fit_image_to_grid
-from ..preprocessing import (
-    bin_image,
-    feature_maps,
-    line_windows,
-    normalise_spectra,
-    rebin_cube,
-)
-from ..preprocessing.normalisation import apply_chain, chain_names
+from ..preprocessing import bin_image, feature_maps, line_windows, normalise_spectra, rebin_cube
+from ..preprocessing.binning import _check_factors, _warn_dropped, binned_axis, binned_shape
+from ..preprocessing.cubepass import summarise_cube
+from ..preprocessing.features import Window
 from ..xray import (
     default_lines_for_elements,
     is_xray_line,
     lines_near_energy,
     propose_lines_from_spectrum,
 )
+from ._features import NAV_FEATURE, _FeatureMixin, _scaled01
+from ._linestats import _LineStatsMixin
+from ._record import Processing, ProcessingRecord
 from ._signals import eds_signal, image_signal, raw_from_signal
 
 log = logging.getLogger(__name__)
 
-#: Name of the navigation (BSE/SE/HAADF) image when it is used as a feature.
-NAV_FEATURE = "Navigator"
+__all__ = ["NAV_FEATURE", "SpectrumDataset", "SEMDataset", "TEMDataset"]
 
 
-def _scaled01(img) -> np.ndarray:
-    img = np.nan_to_num(np.asarray(img, dtype=np.float32))
-    lo, hi = float(img.min()), float(img.max())
-    return (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-
-
-class _FeatureMixin:
-    """Feature list, normalisation chain and the navigation image as a feature."""
-
-    nav_img_feature: bool
-    feature_list: list[str]
-    normalised_elemental_data: np.ndarray | None
-
-    @property
-    def feature_dict(self) -> dict[str, int]:
-        """Feature name → column of :attr:`normalised_elemental_data`."""
-        return {name: i for i, name in enumerate(self.feature_list)}
-
-    @property
-    def xray_lines(self) -> list[str]:
-        """The features that are X-ray lines (the feature list without the navigator)."""
-        return [f for f in self.feature_list if f != NAV_FEATURE]
-
-    def normalisation(self, norm_list=()):
-        """Feature maps of :attr:`feature_list`, then each normalisation in order.
-
-        Sets and returns :attr:`normalised_elemental_data`, ``(H, W, F)`` float32 on the
-        analysis grid (binned when the data were binned).
-
-        Parameters
-        ----------
-        norm_list
-            Functions from :mod:`sigma.utils.normalisation` (or their names), applied in order.
-        """
-        maps = self.get_feature_maps(self.feature_list)
-        self.norm_chain = chain_names(norm_list)
-        self.normalised_elemental_data = apply_chain(maps, norm_list)
-        log.info("normalised %d features with %s", maps.shape[-1], self.norm_chain or "no steps")
-        return self.normalised_elemental_data
-
-    def get_feature_maps_with_nav_img(self, normalisation=()):
-        """Append the navigation image as the feature ``'Navigator'`` and re-normalise.
-
-        The image (binned like the spectra, scaled to 0–1) joins the X-ray line maps before the
-        chain runs, so cross-feature steps such as softmax see every feature, and later calls
-        (re-normalising, a new feature list, cluster spectra) keep working.
-
-        Parameters
-        ----------
-        normalisation
-            The chain used for the line maps, e.g. ``[norm.neighbour_averaging, norm.zscore]``.
-        """
-        if NAV_FEATURE not in self.feature_list:
-            self.feature_list = [*self.feature_list, NAV_FEATURE]
-        self.nav_img_feature = True
-        return self.normalisation(normalisation)
-
-    def _renormalise_if_needed(self):
-        if self.normalised_elemental_data is not None:
-            log.info("feature set changed: recomputing normalised_elemental_data")
-            self.normalisation(getattr(self, "norm_chain", []))
-
-
-class SpectrumDataset(_FeatureMixin):
+class SpectrumDataset(_LineStatsMixin, _FeatureMixin):
     """An EDS spectrum image with the tutorial's pre-processing methods.
 
     Parameters
@@ -111,21 +66,25 @@ class SpectrumDataset(_FeatureMixin):
     nag_file_path
         Optional image file used as the navigation image instead of the file's own.
     lazy
-        Keep the cube on disk as a dask array chunked in whole rows; every step stays lazy and
-        the feature maps are computed in one streaming pass.
+        Keep the cube on disk as a dask array chunked in whole rows; nothing is read until a
+        result needs it, and then the cube is streamed once for everything.
     **reader_kwargs
         Passed to the reader (``site=``, ``energy_scale=`` ...).
 
     Attributes
     ----------
     spectra, spectra_bin, spectra_raw
-        Full-resolution spectra, binned spectra, and the counts on the analysis grid.
+        Full-resolution counts, the processed spectra on the analysis grid, and the counts on
+        the analysis grid (see the module notes).
     nav_img, nav_img_bin
         Navigation image (``Signal2D``) at full resolution and binned.
     feature_list, feature_dict
         X-ray lines used as features (plus ``'Navigator'`` once the image is added).
     normalised_elemental_data
         ``(H, W, F)`` float32 features after :meth:`normalisation`, else ``None``.
+    processing
+        :class:`~sigma.datasets._record.ProcessingRecord`: the analysis-grid counts, the
+        steps and the valid-pixel mask in one object.
 
     Examples
     --------
@@ -158,25 +117,26 @@ class SpectrumDataset(_FeatureMixin):
             raw.signal_type = self._signal_type
         self.info = raw
         self.lazy = hasattr(raw.data, "dask")
-        self.spectra = eds_signal(raw)
         self.fwhm_mnka = float(raw.energy_resolution_mnka or 130.0)
-        nav = self._initial_nav_image(raw, nag_file_path)
-        self.nav_img = image_signal(nav, raw, title=self._nav_title)
-        self.spectra_bin = None
-        self.nav_img_bin = None
-        self.spectra_raw = None
-        self.bin_size = (1, 1)
+        self._counts = raw.data
+        self._valid_in = None if raw.valid is None else np.asarray(raw.valid, dtype=bool)
+        if self._valid_in is not None and self._valid_in.shape != tuple(raw.shape[:2]):
+            raise bad_value("valid", self._valid_in.shape, f"a mask of the map's shape {raw.shape[:2]}")
+        self._steps = Processing(energy_scale=float(raw.energy_scale), energy_offset=float(raw.energy_offset))
+        self._summary = None  # one pass over the full-resolution cube (CubeSummary)
+        self._wins: dict[tuple[int, int], np.ndarray] = {}  # absolute channel window -> (H, W)
+        self._binned = None  # (bin_size, counts on the binned grid)
+        self._views: dict[str, object] = {}
+        self._nav_data = self._initial_nav_image(raw, nag_file_path)
         self.normalised_elemental_data = None
         self.nav_img_feature = False
-        self.norm_chain: list[str] = []
-        self.normalised_spectra = False
-        self._normalised_signal = None
-        self._totals = None
+        self._norm_steps = ()
+        self.feature_list: list[str] = []
         self.feature_list = self._initial_feature_list(raw)
-        self._write_lines_metadata()
 
     # ----------------------------------------------------------------- set-up helpers
-    def _initial_nav_image(self, raw: RawData, nag_file_path) -> np.ndarray:
+    def _initial_nav_image(self, raw: RawData, nag_file_path) -> np.ndarray | None:
+        """The file's (or the separate file's) image; ``None``: the counts' sum, read later."""
         shape = raw.shape[:2]
         if nag_file_path is not None:
             from ..io.images import read_image
@@ -187,11 +147,7 @@ class SpectrumDataset(_FeatureMixin):
             self._nav_title = next(iter(raw.nav_images))
             return np.asarray(next(iter(raw.nav_images.values())), dtype=np.float32)
         self._nav_title = "Sum of counts"
-        total = raw.data.sum(axis=-1, dtype=np.float64) if not hasattr(raw.data, "dask") else (
-            raw.data.sum(axis=-1, dtype=np.float32)
-        )
-        (total,) = compute(total, desc="navigation image")
-        return np.nan_to_num(np.asarray(total, dtype=np.float32))
+        return None
 
     def _initial_feature_list(self, raw: RawData) -> list[str]:
         lo, hi = self._energy_range()
@@ -201,8 +157,7 @@ class SpectrumDataset(_FeatureMixin):
         if not lines:
             spec = self.sum_spectrum()
             lines = propose_lines_from_spectrum(
-                spec, self.energy_axis_of(self.spectra), fwhm_mnka=self.fwhm_mnka,
-                beam_energy=raw.beam_energy,
+                spec, self.energy_axis, fwhm_mnka=self.fwhm_mnka, beam_energy=raw.beam_energy,
             )
             if lines:
                 log.info("%s names no elements; proposed lines from the sum spectrum: %s",
@@ -212,10 +167,230 @@ class SpectrumDataset(_FeatureMixin):
         return sorted({ln for ln in lines if lo <= line_energy(ln) <= hi})
 
     def _write_lines_metadata(self):
-        for s in (self.spectra, self.spectra_bin, self.spectra_raw):
-            if s is not None:
+        for s in self._views.values():
+            if hasattr(s, "metadata") and s.metadata.has_item("Sample"):
                 s.metadata.set_item("Sample.xray_lines", list(self.xray_lines))
                 s.metadata.set_item("Sample.elements", sorted({x.split("_")[0] for x in self.xray_lines}))
+
+    def _set_steps(self, **changes):
+        """Record a pre-processing step; every derived view is rebuilt on next access."""
+        self._steps = self._steps.step(**changes)
+        self._views.clear()
+
+    def _view(self, key: str, make):
+        if key not in self._views:
+            self._views[key] = make()
+        return self._views[key]
+
+    # ----------------------------------------------------------------- the one pass
+    def _feature_windows(self) -> list[tuple[int, int]]:
+        """Absolute channel windows of the current feature list (read with the first pass)."""
+        lines = [f for f in self.xray_lines if is_xray_line(f)]
+        try:
+            wins = self._line_windows(lines) if lines else []
+        except SigmaValueError:  # a line that no longer fits is refused later, clearly
+            return []
+        c0 = self._steps.crop
+        return [(w.lo + c0, w.hi + c0) for w in wins]
+
+    def _ensure_summary(self, windows=(), *, force: bool = False):
+        """Read the cube once: totals, finite flags, sum spectrum, the feature list's windows
+        (plus ``windows``) and, for an eager binned dataset, the binned cube."""
+        if self._summary is not None and not force:
+            return self._summary
+        wins = list(dict.fromkeys([*self._feature_windows(), *windows]))
+        bin_size = self._steps.bin_size if not self.lazy else None
+        s = summarise_cube(self._counts, wins, valid=self._valid_in, bin_size=bin_size,
+                           desc="reading the spectra")
+        self._summary = s
+        self._wins.update(s.windows)
+        if bin_size is not None:
+            self._binned = (bin_size, s.binned)
+        n_bad = int(s.valid.size - np.count_nonzero(s.valid))
+        if n_bad:
+            log.info("%s: %d of %d pixels excluded (outside the scan, NaN, negative or no counts)",
+                     self.info.path or "data", n_bad, s.valid.size)
+        return s
+
+    def _window_counts(self, pairs, full: bool) -> list[np.ndarray]:
+        """``(H, W)`` float32 counts in each absolute channel window, on the full-resolution
+        grid or the analysis grid; only windows never read before are read."""
+        missing = [p for p in dict.fromkeys(pairs) if p not in self._wins]
+        if missing and self._summary is None:
+            self._ensure_summary(missing)
+            missing = [p for p in missing if p not in self._wins]
+        if missing:
+            wins = [Window(f"{lo}:{hi}", 0.0, lo, hi) for lo, hi in missing]
+            (new,) = compute(feature_maps(self._counts, wins), desc="line maps")
+            new = np.asarray(new, dtype=np.float32)
+            for i, p in enumerate(missing):
+                self._wins[p] = new[..., i]
+        out = [self._wins[p] for p in pairs]
+        if full or self._steps.bin_size is None:
+            return out
+        return [bin_image(m, self._steps.bin_size) for m in out]
+
+    def _on_grid(self, img, full: bool):
+        if full or self._steps.bin_size is None:
+            return img
+        return bin_image(img, self._steps.bin_size)
+
+    def _totals(self, full: bool = False, from_channel: int = 0) -> np.ndarray:
+        """``(H, W)`` float64 pixel totals over channels ``from_channel:``."""
+        s = self._ensure_summary()
+        tot = s.totals
+        if from_channel:
+            (head,) = self._window_counts([(0, int(from_channel))], True)
+            tot = tot - head
+        if full or self._steps.bin_size is None:
+            return tot
+        fy, fx = self._steps.bin_size
+        h, w = binned_shape(tot.shape, (fy, fx))
+        return tot[: h * fy, : w * fx].reshape(h, fy, w, fx).sum(axis=(1, 3))
+
+    def _valid(self, full: bool = False) -> np.ndarray:
+        s = self._ensure_summary()
+        if full or self._steps.bin_size is None:
+            return s.valid
+        bad = s.bad if self._valid_in is None else (s.bad | ~self._valid_in)
+        return (bin_image(bad.astype(np.float32), self._steps.bin_size) == 0) & (self._totals() > 0)
+
+    def _valid_for_features(self):
+        v = self._valid()
+        return None if v.all() else v
+
+    # ----------------------------------------------------------------- derived views
+    def _grid_raw(self, data, factor=(1, 1), title: str | None = None) -> RawData:
+        info, st = self.info, self._steps
+        ys, yo = binned_axis(info.nav_scale[0], info.nav_offset[0], factor[0])
+        xs, xo = binned_axis(info.nav_scale[1], info.nav_offset[1], factor[1])
+        return RawData(
+            data=data, path=info.path, energy_scale=st.energy_scale, energy_offset=st.energy_offset,
+            nav_scale=(ys, xs), nav_offset=(yo, xo), nav_units=info.nav_units,
+            signal_type=self._signal_type, beam_energy=info.beam_energy,
+            energy_resolution_mnka=self.fwhm_mnka, elements=info.elements,
+            xray_lines=self.xray_lines, metadata={"title": title or self._title},
+        )
+
+    @property
+    def _title(self) -> str:
+        return str(self.info.metadata.get("title") or (self.info.path.stem if self.info.path else "EDS"))
+
+    def _binned_counts(self):
+        """Counts on the binned grid (uncropped); ``None`` when not binned."""
+        size = self._steps.bin_size
+        if size is None:
+            return None
+        if self._binned is None or self._binned[0] != size:
+            if self.lazy:
+                self._binned = (size, rebin_cube(self._counts, size))
+            else:
+                _warn_dropped(self._counts.shape, *size)
+                self._ensure_summary(force=True)
+        return self._binned[1]
+
+    def _analysis_counts(self):
+        """Counts on the analysis grid, energy-cropped (NumPy view or dask)."""
+        data = self._binned_counts()
+        data = self._counts if data is None else data
+        return data[..., self._steps.crop:] if self._steps.crop else data
+
+    @property
+    def spectra(self):
+        """Full-resolution counts as an eXSpy signal (energy-cropped by :meth:`remove_first_peak`)."""
+        c0 = self._steps.crop
+
+        def make():
+            return eds_signal(self._grid_raw(None), self._counts[..., c0:] if c0 else self._counts)
+
+        return self._view("spectra", make)
+
+    @property
+    def spectra_raw(self):
+        """Counts on the analysis grid (binned when :meth:`rebin_signal` ran)."""
+        if self._steps.bin_size is None:
+            return self.spectra
+        fy, fx = self._steps.bin_size
+
+        def make():
+            return eds_signal(self._grid_raw(None, (fy, fx), f"{self._title} binned {fy}×{fx}"),
+                              self._analysis_counts())
+
+        return self._view("spectra_raw", make)
+
+    @property
+    def spectra_bin(self):
+        """Spectra on the analysis grid as the steps left them; ``None`` before any step.
+
+        Binned counts after :meth:`rebin_signal`; after :meth:`peak_intensity_normalisation`
+        each pixel divided by its total (a lazily evaluated signal over the counts).
+        """
+        st = self._steps
+        if not st.normalised:
+            return None if st.bin_size is None else self.spectra_raw
+
+        def make():
+            from .._blocks import as_dask
+
+            counts = self._binned_counts()
+            counts = as_dask(self._counts if counts is None else counts)
+            data = normalise_spectra(counts[..., st.norm_crop:])[..., st.crop - st.norm_crop:]
+            base = self.spectra_raw.metadata.General.title
+            return eds_signal(self._grid_raw(data, st.grid_factor, f"{base} (normalised)"), data)
+
+        return self._view("spectra_bin", make)
+
+    @property
+    def nav_img(self):
+        """Navigation image (``Signal2D``): the file's electron image, or the counts' sum."""
+
+        def make():
+            img = self._nav_data
+            if img is None:
+                img = np.asarray(self._ensure_summary().totals, dtype=np.float32)
+            return image_signal(img, self._grid_raw(None), title=self._nav_title)
+
+        return self._view("nav_img", make)
+
+    @property
+    def nav_img_bin(self):
+        """Navigation image binned like the spectra; ``None`` when not binned."""
+        size = self._steps.bin_size
+        if size is None:
+            return None
+        return self._view("nav_img_bin", lambda: image_signal(
+            bin_image(self.nav_img.data, size), self._grid_raw(None, size), title=self._nav_title))
+
+    @property
+    def bin_size(self) -> tuple[int, int]:
+        """``(ny, nx)`` of the analysis grid, ``(1, 1)`` when not binned."""
+        return self._steps.grid_factor
+
+    @property
+    def normalised_spectra(self) -> bool:
+        """Whether :meth:`peak_intensity_normalisation` ran."""
+        return self._steps.normalised
+
+    @property
+    def processing(self) -> ProcessingRecord:
+        """Counts on the analysis grid, the steps that made them, and the valid-pixel mask."""
+        return ProcessingRecord(self._analysis_counts(), self._steps, self._valid())
+
+    @property
+    def valid_mask(self) -> np.ndarray:
+        """``(H, W)`` bool on the analysis grid: scanned, finite, non-negative, with counts.
+
+        A binned pixel is valid when none of its pixels is outside the scan or holds NaN, and
+        its total is positive. Invalid pixels stay out of the feature statistics, get the
+        label -1 when clustered, and stay out of cluster spectra and NMF.
+        """
+        return self._valid()
+
+    @property
+    def n_invalid(self) -> int:
+        """Number of invalid pixels on the analysis grid (see :attr:`valid_mask`)."""
+        v = self._valid()
+        return int(v.size - np.count_nonzero(v))
 
     # ----------------------------------------------------------------- properties
     @staticmethod
@@ -225,146 +400,110 @@ class SpectrumDataset(_FeatureMixin):
         return ax.offset + ax.scale * np.arange(ax.size)
 
     def _energy_range(self) -> tuple[float, float]:
-        e = self.energy_axis_of(self.spectra)
+        e = self.energy_axis
         return float(e[0]), float(e[-1])
 
     @property
     def analysis_spectra(self):
         """Counts on the analysis grid (binned and cropped when those steps ran)."""
-        if self.spectra_raw is not None:
-            return self.spectra_raw
-        return self.spectra_bin if self.spectra_bin is not None else self.spectra
+        return self.spectra_raw
 
     @property
     def analysis_nav_img(self) -> np.ndarray:
         """Navigation image on the analysis grid, ``(H, W)`` float32."""
-        img = self.nav_img_bin if self.nav_img_bin is not None else self.nav_img
+        img = self.nav_img_bin if self._steps.bin_size is not None else self.nav_img
         return np.asarray(img.data, dtype=np.float32)
 
     @property
     def energy_axis(self) -> np.ndarray:
-        """Channel energies (keV) of :attr:`analysis_spectra`."""
-        return self.energy_axis_of(self.analysis_spectra)
+        """Channel energies (keV) of the (cropped) spectra."""
+        st = self._steps
+        return st.energy_offset + st.energy_scale * np.arange(self._counts.shape[2] - st.crop)
 
     @property
     def shape(self) -> tuple[int, int]:
         """``(H, W)`` of the analysis grid."""
-        return tuple(self.analysis_spectra.data.shape[:2])
+        full = tuple(int(n) for n in self._counts.shape[:2])
+        return full if self._steps.bin_size is None else binned_shape(full, self._steps.bin_size)
 
     def sum_spectrum(self, binned: bool = False) -> np.ndarray:
-        """Sum of all pixels' spectra (float64), of the binned data when ``binned``."""
-        sig = self.spectra_bin if (binned and self.spectra_bin is not None) else self.spectra
-        total = sig.data.reshape(-1, sig.data.shape[-1])
-        if hasattr(total, "dask"):
-            (s,) = compute(total.sum(axis=0, dtype=np.float64), desc="sum spectrum")
-            return np.nan_to_num(np.asarray(s))
-        return np.nansum(total, axis=0, dtype=np.float64)
+        """Sum of the valid pixels' spectra (float64), of :attr:`spectra_bin` when ``binned``."""
+        if binned and self.spectra_bin is not None:
+            data = self.spectra_bin.data
+            flat = data.reshape(-1, data.shape[-1])
+            if hasattr(flat, "dask"):
+                import dask.array as da
+
+                (s,) = compute(da.nansum(flat, axis=0, dtype=np.float64), desc="sum spectrum")
+                return np.asarray(s)
+            return np.nansum(flat, axis=0, dtype=np.float64)
+        return np.asarray(self._ensure_summary().spectrum[self._steps.crop:], dtype=np.float64)
 
     # ----------------------------------------------------------------- pre-processing
     def rebin_signal(self, size=(2, 2)):
         """Sum counts over ``size = (ny, nx)`` pixel blocks; bins the navigation image alike.
 
+        Rows and columns that do not fill a whole block are dropped (HyperSpy's
+        ``rebin(crop=True)``; see :mod:`sigma.preprocessing.binning`). The counts are binned,
+        whatever steps ran before: after :meth:`peak_intensity_normalisation` the binned
+        spectra are normalised again from the binned counts.
+
         Returns
         -------
         (spectra_bin, nav_img_bin)
         """
-        data = self.spectra.data
-        binned = rebin_cube(data, size)
-        fy, fx = int(size[0]), int(size[1])
-        raw = self._derived_raw(binned, (fy, fx))
-        self.spectra_bin = eds_signal(raw, binned)
-        self.spectra_bin.metadata.General.title = f"{self.spectra.metadata.General.title} binned {fy}×{fx}"
-        self.spectra_raw = self.spectra_bin
-        self.nav_img_bin = image_signal(bin_image(self.nav_img.data, (fy, fx)), raw, title=self._nav_title)
-        self.bin_size = (fy, fx)
-        self.normalised_spectra = False
-        self._normalised_signal = None
-        self._totals = None
-        self._write_lines_metadata()
+        fy, fx = _check_factors(size, self._counts.shape)
+        self._set_steps(bin_size=(fy, fx))
         if self.normalised_elemental_data is not None:
             log.info("binning changed the grid: normalised_elemental_data must be recomputed")
             self.normalised_elemental_data = None
+        self._binned_counts()
         return self.spectra_bin, self.nav_img_bin
-
-    def _derived_raw(self, data, factors=(1, 1)) -> RawData:
-        ax = self.spectra.axes_manager
-        y, x = ax.navigation_axes[1], ax.navigation_axes[0]
-        e = ax.signal_axes[0]
-        info = self.info
-        return RawData(
-            data=data, path=info.path, energy_scale=float(e.scale), energy_offset=float(e.offset),
-            nav_scale=(float(y.scale) * factors[0], float(x.scale) * factors[1]),
-            nav_offset=(float(y.offset), float(x.offset)), nav_units=str(x.units),
-            signal_type=self._signal_type, beam_energy=info.beam_energy,
-            energy_resolution_mnka=self.fwhm_mnka, elements=info.elements,
-            xray_lines=self.xray_lines, metadata={"title": self.spectra.metadata.General.title},
-        )
 
     def peak_intensity_normalisation(self):
         """Divide every pixel's spectrum by its total counts (pixels then sum to 1).
 
-        Works on the binned spectra when they exist. The counts stay available as
-        :attr:`spectra_raw`; pixels with no counts (or NaN) become zero spectra.
+        The counts are kept (:attr:`spectra_raw`, :attr:`analysis_spectra`); the normalised
+        spectra are :attr:`spectra_bin`. Pixels with no counts (or NaN) become zero spectra.
+
+        Returns
+        -------
+        The normalised signal (:attr:`spectra_bin`).
         """
-        target = self.spectra_bin if self.spectra_bin is not None else self.spectra
-        if target is self._normalised_signal:
+        if self._steps.normalised:
             log.info("peak_intensity_normalisation: the spectra are already normalised")
-            return target
-        self.spectra_raw = target
-        # Pixel totals, kept so that line maps of the normalised spectra can be taken from the
-        # counts in one pass (window sum / total) without reading a float32 copy of the cube.
-        data = target.data
-        if hasattr(data, "dask"):
-            self._totals = data.sum(axis=-1, dtype=np.float64)
         else:
-            self._totals = np.nansum(data, axis=-1, dtype=np.float64)
-        raw = self._derived_raw(None, self.bin_size)
-        ax = target.axes_manager.signal_axes[0]
-        raw.energy_scale, raw.energy_offset = float(ax.scale), float(ax.offset)
-        norm = eds_signal(raw, normalise_spectra(target.data))
-        norm.metadata.General.title = f"{target.metadata.General.title} (normalised)"
-        if self.spectra_bin is not None:
-            self.spectra_bin = norm
-        else:
-            self.spectra = norm
-        self.normalised_spectra = True
-        self._normalised_signal = norm
-        self._write_lines_metadata()
-        return norm
+            self._set_steps(normalised=True, norm_crop=self._steps.crop)
+        return self.spectra_bin
 
     def remove_first_peak(self, end: float = 0.1):
         """Crop every spectrum below ``end`` keV, removing the zero-energy (noise) peak.
 
-        Applies to the full-resolution, binned and raw-count spectra alike (views, no copy).
+        The channel is found as HyperSpy's ``isig[end:]`` finds it; every view of the
+        spectra is cropped alike (views, no copy).
         """
+        from hyperspy.axes import UniformDataAxis
+
         lo, hi = self._energy_range()
         if not np.isfinite(end) or end >= hi:
             raise bad_value("end", end, f"an energy in keV below the top of the axis ({hi:.3f} keV)")
         if end <= lo:
             log.info("remove_first_peak: %.3f keV is below the axis start; nothing cropped", end)
             return
-        seen = {}
-        for name in ("spectra", "spectra_bin", "spectra_raw"):
-            s = getattr(self, name)
-            if s is None:
-                continue
-            if id(s) not in seen:
-                seen[id(s)] = s.isig[float(end):]
-                if s is self._normalised_signal:
-                    self._normalised_signal = seen[id(s)]
-            setattr(self, name, seen[id(s)])
+        st = self._steps
+        ax = UniformDataAxis(size=int(self._counts.shape[2] - st.crop), scale=st.energy_scale,
+                             offset=st.energy_offset)
+        i = int(ax.value2index(float(end)))
+        if i:
+            self._set_steps(crop=st.crop + i, energy_offset=float(ax.axis[i]))
 
     def set_energy_calibration(self, scale: float, offset: float):
-        """Set the energy axis (keV/channel, keV at channel 0) of every spectrum signal."""
+        """Set the energy axis (keV/channel, keV at the first channel) of every spectrum."""
         if not (np.isfinite(scale) and scale > 0):
             raise bad_value("scale", scale, "a positive energy step in keV per channel")
         if not np.isfinite(offset):
             raise bad_value("offset", offset, "a finite energy in keV")
-        for name in ("spectra", "spectra_bin", "spectra_raw"):
-            s = getattr(self, name)
-            if s is not None:
-                ax = s.axes_manager.signal_axes[0]
-                ax.scale, ax.offset = float(scale), float(offset)
+        self._set_steps(energy_scale=float(scale), energy_offset=float(offset))
         self.info.energy_scale, self.info.energy_offset, self.info.calibrated = scale, offset, True
         self._renormalise_if_needed()
 
@@ -397,8 +536,37 @@ class SpectrumDataset(_FeatureMixin):
         """X-ray lines within ``width/2`` keV of ``energy`` (the GUI's "Energy (keV)" box)."""
         return lines_near_energy(float(energy), width, only_major)
 
+    def _line_windows(self, lines, background: bool = False):
+        e = self.energy_axis
+        return line_windows(lines, float(e[1] - e[0]), float(e[0]), e.size,
+                            fwhm_mnka=self.fwhm_mnka, background=background)
+
+    def _line_counts(self, lines, background: bool = False, full: bool = False) -> np.ndarray:
+        """``(H, W, F)`` float32 counts in each line's window (background-subtracted when asked)."""
+        wins = self._line_windows(lines, background)
+        c0 = self._steps.crop
+        pairs = []
+        for w in wins:
+            pairs.append((w.lo + c0, w.hi + c0))
+            if background:
+                pairs += [(w.bg_left[0] + c0, w.bg_left[1] + c0), (w.bg_right[0] + c0, w.bg_right[1] + c0)]
+        sums = iter(self._window_counts(pairs, full))
+        cols = []
+        for w in wins:
+            s = next(sums)
+            if background:
+                left, right = next(sums), next(sums)
+                nl, nr = w.bg_left[1] - w.bg_left[0], w.bg_right[1] - w.bg_right[0]
+                s = s - np.float32(w.hi - w.lo) * np.float32(0.5) * (left / np.float32(nl) + right / np.float32(nr))
+            cols.append(s)
+        return np.stack(cols, axis=-1).astype(np.float32, copy=False)
+
     def get_feature_maps(self, feature_list=None, raw_data: bool = False, background: bool = False):
         """Line intensity maps ``(H, W, F)`` float32 summed over line ± FWHM.
+
+        After :meth:`peak_intensity_normalisation` the maps are those of the normalised
+        spectra (window counts divided by the pixel totals). Invalid pixels (see
+        :attr:`valid_mask`) are 0.
 
         Parameters
         ----------
@@ -406,7 +574,7 @@ class SpectrumDataset(_FeatureMixin):
             Features to compute (default :attr:`feature_list`); ``'Navigator'`` gives the
             navigation image scaled to 0–1.
         raw_data
-            Use the full-resolution spectra even when binned ones exist.
+            The full-resolution counts, even when the data are binned or normalised.
         background
             Subtract a linear background estimated either side of each line.
         """
@@ -417,32 +585,30 @@ class SpectrumDataset(_FeatureMixin):
                 "at least one X-ray line; this data names no elements and no peaks were found, "
                 "so set them with set_feature_list(['Fe_Ka', ...])",
             )
-        use_bin = self.spectra_bin is not None and not raw_data
-        src, counts, divide = self._count_source(raw_data)
+        full = raw_data or self._steps.bin_size is None
         lines = [f for f in feats if f != NAV_FEATURE]
-        e = self.energy_axis_of(src)
         maps = None
         if lines:
-            wins = line_windows(lines, float(e[1] - e[0]), float(e[0]), e.size,
-                                fwhm_mnka=self.fwhm_mnka, background=background)
-            sums = self._window_sums(counts, wins, background, with_totals=divide)
-            if divide:
+            maps = self._line_counts(lines, background, full)
+            if self._steps.normalised and not raw_data:
                 # window sums of the normalised spectra == window sums of the counts / total
-                tot = self._totals
+                tot = self._totals(full, self._steps.norm_crop)
                 safe = np.where(tot > 0, tot, 1.0).astype(np.float32)
-                maps = sums / safe[..., None] * (tot > 0)[..., None]
-            else:
-                maps = sums
+                maps = maps / safe[..., None] * (tot > 0)[..., None]
             maps = np.asarray(maps, dtype=np.float32)
         cols, j = [], 0
-        nav = (self.nav_img_bin if use_bin else self.nav_img).data
+        nav = self._on_grid(np.asarray(self.nav_img.data), full)
         for f in feats:
             if f == NAV_FEATURE:
                 cols.append(_scaled01(nav))
             else:
                 cols.append(maps[..., j])
                 j += 1
-        return np.stack(cols, axis=-1).astype(np.float32, copy=False)
+        out = np.stack(cols, axis=-1).astype(np.float32, copy=False)
+        valid = self._valid(full)
+        if not valid.all():
+            out[~valid] = 0.0
+        return out
 
     def spectral_features(self, n_components: int = 8, n_bands: int = 128) -> np.ndarray:
         """Poisson-PCA scores of the whole spectrum of every pixel, ``(H, W, d)`` float32
@@ -452,169 +618,10 @@ class SpectrumDataset(_FeatureMixin):
 
         return spectral_features(self.analysis_spectra.data, n_components, n_bands)
 
-    def _count_source(self, raw_data: bool = False):
-        """``(src, summed, divide)``: the spectra the features describe, the signal whose window
-        sums are taken, and whether those sums must be divided by the pixel totals (normalised
-        spectra whose counts are kept: the sums are then counts, read in one pass)."""
-        use_bin = self.spectra_bin is not None and not raw_data
-        src = self.spectra_bin if use_bin else self.spectra
-        counts = self.spectra_raw
-        if (src is self._normalised_signal and counts is not None and counts is not src
-                and counts.data.shape == src.data.shape and self._totals is not None):
-            return src, counts, True
-        return src, src, False
-
-    def _window_sums(self, sig, wins, background: bool, *, with_totals: bool = False):
-        """``(H, W, len(wins))`` window sums of ``sig``, computing only lines not cached yet.
-
-        The cache belongs to one signal object (held weakly) and one energy axis, FWHM and
-        background choice; any pre-processing step makes a new signal, so it never goes stale.
-        With ``with_totals`` the pixel totals are computed in the same pass when lazy.
-        """
-        import weakref
-
-        e = sig.axes_manager.signal_axes[0]
-        key = (float(e.scale), float(e.offset), int(e.size), float(self.fwhm_mnka), bool(background))
-        cache = getattr(self, "_sums_cache", None)
-        if cache is None or cache["ref"]() is not sig or cache["key"] != key:
-            cache = self._sums_cache = {"ref": weakref.ref(sig), "key": key, "maps": {}}
-        missing = [w for w in wins if w.line not in cache["maps"]]
-        todo = [feature_maps(sig.data, missing)] if missing else []
-        lazy_tot = with_totals and hasattr(self._totals, "dask")
-        if lazy_tot:
-            todo.append(self._totals)
-        if todo:
-            done = compute(*todo, desc="feature maps")
-            if missing:
-                new = np.asarray(done[0], dtype=np.float32)
-                for i, w in enumerate(missing):
-                    cache["maps"][w.line] = new[..., i]
-            if lazy_tot:
-                self._totals = np.asarray(done[-1], dtype=np.float64)
-        return np.stack([cache["maps"][w.line] for w in wins], axis=-1)
-
-    def line_counts(self, feature_list=None, top_fraction: float = 0.05) -> dict[str, dict[str, float]]:
-        """Counts per pixel in each line's window, on the analysis grid.
-
-        A line whose map is mostly 0s and 1s carries little per-pixel information, and
-        z-scoring turns its single counts into large jumps that split every phase into
-        islands in a UMAP projection. These figures tell such lines apart; they come from the
-        counts, so the call needs the raw counts (they are kept by
-        :meth:`peak_intensity_normalisation`). Computed maps are cached, so a following
-        :meth:`normalisation` of the same lines reads the spectra no more.
-
-        Parameters
-        ----------
-        feature_list : list of str, optional
-            X-ray lines (default: the lines of :attr:`feature_list`).
-        top_fraction : float
-            Share of brightest pixels averaged for ``'top_mean'`` (a phase covering this
-            share of the map shows its own level there).
-
-        Returns
-        -------
-        dict
-            ``{line: {'mean': counts per pixel over the map, 'top_mean': mean of the
-            brightest top_fraction of pixels}}``.
-
-        Examples
-        --------
-        >>> from sigma.synthetic import make_phantom
-        >>> ds = SEMDataset(make_phantom((24, 32), counts_per_pixel=100, seed=1).to_signal())
-        >>> _ = ds.peak_intensity_normalisation()
-        >>> c = ds.line_counts()
-        >>> c["Si_Ka"]["top_mean"] > 10 > c["C_Ka"]["top_mean"]
-        True
-        """
-        if not 0 < float(top_fraction) <= 1:
-            raise bad_value("top_fraction", top_fraction, "a share in (0, 1]")
-        lines = [f for f in (self.feature_list if feature_list is None else feature_list)
-                 if f != NAV_FEATURE]
-        src, summed, divide = self._count_source()
-        if summed is self._normalised_signal:
-            raise bad_value("line_counts", "normalised spectra without their counts",
-                            "a dataset whose counts are kept (peak_intensity_normalisation keeps them)")
-        e = self.energy_axis_of(summed)
-        wins = line_windows(lines, float(e[1] - e[0]), float(e[0]), e.size, fwhm_mnka=self.fwhm_mnka)
-        flat = self._window_sums(summed, wins, False, with_totals=divide).reshape(-1, len(wins))
-        n = flat.shape[0]
-        k = max(1, int(round(float(top_fraction) * n)))
-        top = np.partition(flat, n - k, axis=0)[n - k:].mean(axis=0, dtype=np.float64)
-        mean = flat.mean(axis=0, dtype=np.float64)
-        return {w.line: {"mean": float(mean[i]), "top_mean": float(top[i])} for i, w in enumerate(wins)}
-
-    def weak_lines(self, min_counts: float = 2.0, feature_list=None, top_fraction: float = 0.05) -> list[str]:
-        """Lines with fewer than ``min_counts`` counts per pixel in their brightest pixels.
-
-        See :meth:`line_counts`. Such lines are better dropped from the features (or the map
-        binned more, or ``neighbour_averaging`` added) before a UMAP projection.
-
-        Examples
-        --------
-        >>> from sigma.synthetic import make_phantom
-        >>> ds = SEMDataset(make_phantom((24, 32), counts_per_pixel=100, seed=1).to_signal())
-        >>> ds.weak_lines(2.0)
-        ['C_Ka']
-        """
-        counts = self.line_counts(feature_list, top_fraction)
-        return [line for line, c in counts.items() if c["top_mean"] < float(min_counts)]
-
-    def calibrate_spectra(self, measured_peaks: dict | None = None, tolerance: float = 0.2):
-        """Fix a wrong energy axis from peaks of known lines (linear fit E_true = a·E + b).
-
-        Parameters
-        ----------
-        measured_peaks
-            ``{'Fe_Ka': 6.37, 'Si_Ka': 1.72}`` measured positions in keV; when omitted, peaks of
-            the sum spectrum are matched to the nearest lines of :attr:`feature_list`.
-        tolerance
-            Largest distance (keV) between a peak and the line it is matched to.
-        """
-        from scipy.optimize import linear_sum_assignment
-        from scipy.signal import find_peaks
-
-        from ..xray import line_energy
-
-        if measured_peaks is None:
-            from scipy.stats import theilslopes
-
-            spec = self.sum_spectrum()
-            e = self.energy_axis_of(self.spectra)
-            pk, _ = find_peaks(spec, prominence=max(5 * np.sqrt(max(spec.max(), 1)), 1))
-            meas = e[pk][e[pk] > 0.15]  # never the zero-energy (noise) peak
-            refs = np.asarray([line_energy(x) for x in self.xray_lines])
-
-            def match(m, tol):
-                cost = np.abs(m[:, None] - refs[None, :])
-                cost[cost > tol] = 1e6
-                r, c = linear_sum_assignment(cost)
-                keep = cost[r, c] <= tol
-                return r[keep], c[keep]
-
-            r, c = match(meas, tolerance)
-            if len(r) < 2:
-                raise bad_value("measured_peaks", None, "at least two sum-spectrum peaks within "
-                                f"{tolerance} keV of the feature lines (found {len(r)})")
-            a, b = theilslopes(refs[c], meas[r])[:2]  # robust to a wrong first match
-            for tol in (tolerance / 3, tolerance / 6):
-                r, c = match(a * meas + b, tol)
-                if len(r) >= 2:
-                    a, b = np.polyfit(meas[r], refs[c], 1)
-            pairs = list(zip(meas[r], refs[c], strict=True))
-        else:
-            pairs = [(float(v), line_energy(k)) for k, v in measured_peaks.items()]
-        if len(pairs) < 2:
-            raise bad_value("measured_peaks", measured_peaks, "at least two peaks matched to known X-ray lines")
-        m, t = np.asarray(pairs).T
-        a, b = np.polyfit(m, t, 1)
-        ax = self.spectra.axes_manager.signal_axes[0]
-        self.set_energy_calibration(a * ax.scale, a * ax.offset + b)
-        return float(a), float(b)
-
     def __repr__(self) -> str:
-        h, w = self.spectra.data.shape[:2]
+        h, w, c = self._counts.shape
         src = self.file_path.name if self.file_path else "signal"
-        return (f"<{type(self).__name__} {src}: {h}×{w} px, {self.spectra.data.shape[2]} channels, "
+        return (f"<{type(self).__name__} {src}: {h}×{w} px, {c} channels, "
                 f"features={self.feature_list}{', lazy' if self.lazy else ''}>")
 
 

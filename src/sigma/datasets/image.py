@@ -11,8 +11,8 @@ from .._errors import bad_value
 from ..io import RawData, load
 from ..io.images import read_element_maps
 from ..preprocessing import bin_image, rebin_cube
+from ._features import NAV_FEATURE, _FeatureMixin, _scaled01
 from ._signals import image_signal
-from .base import NAV_FEATURE, _FeatureMixin, _scaled01
 
 log = logging.getLogger(__name__)
 

@@ -54,7 +54,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "The autoencoder needs PyTorch, which is not installed. "
-        "Install it with: pip install 'sigma2[torch]'"
+        "Install it with: pip install 'sigma2-eds[torch]'"
     ) from exc
 
 __all__ = [

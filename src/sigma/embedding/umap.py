@@ -32,7 +32,7 @@ import numpy as np
 
 from sigma._errors import bad_value
 
-__all__ = ["embed_umap", "place_by_neighbours", "warm_up", "enable_umap_numba_cache"]
+__all__ = ["embed_umap", "place_by_neighbours", "warm_up", "enable_umap_numba_cache", "tutorial_warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -300,13 +300,15 @@ def place_by_neighbours(
 
 
 def enable_umap_numba_cache() -> int:
-    """Switch on numba's on-disk cache for umap-learn's jitted functions.
+    """Switch on numba's on-disk cache for umap-learn's and pynndescent's jitted functions.
 
-    umap-learn compiles most of its numba functions without ``cache=True``, so every fresh
-    Python process recompiles them. This turns caching on for those (module-level)
-    dispatchers, so compiled code is written next to umap's sources (or to numba's user cache
-    folder, or ``NUMBA_CACHE_DIR``) and reused by later processes. Affects only this
-    process's umap functions; numba invalidates entries when umap's source files change.
+    umap-learn and pynndescent compile most of their numba functions without ``cache=True``,
+    so every fresh Python process recompiles them. This turns caching on for those
+    (module-level) dispatchers, so compiled code is written next to their sources (or to
+    numba's user cache folder, or ``NUMBA_CACHE_DIR``) and reused by later processes. Affects
+    only this process's functions; numba invalidates entries when the source files change.
+    pynndescent's main routines take the distance function as an argument and cannot be
+    stored (numba: "uses dynamic globals"); see :func:`tutorial_warm_up` for those.
 
     Returns
     -------
@@ -326,13 +328,13 @@ def enable_umap_numba_cache() -> int:
         return 0
     import sys
 
-    import umap  # noqa: F401 - imports the submodules that define the functions
+    import umap  # noqa: F401 - imports the submodules that define the functions (and pynndescent's)
     from numba.core.caching import NullCache
     from numba.core.registry import CPUDispatcher
 
     n = 0
     for name, mod in list(sys.modules.items()):
-        if mod is None or not (name == "umap" or name.startswith("umap.")):
+        if mod is None or name.split(".")[0] not in ("umap", "pynndescent"):
             continue
         for obj in list(vars(mod).values()):
             if isinstance(obj, CPUDispatcher) and isinstance(obj._cache, NullCache):
@@ -342,8 +344,48 @@ def enable_umap_numba_cache() -> int:
                 except Exception as exc:  # noqa: BLE001 - a function numba cannot cache
                     logger.debug("numba cannot cache %s: %s", obj, exc)
     _CACHE_ENABLED = True
-    logger.info("numba on-disk cache enabled for %d umap functions", n)
+    logger.info("numba on-disk cache enabled for %d umap/pynndescent functions", n)
     return n
+
+
+_TUTORIAL_THREAD = None
+
+
+def tutorial_warm_up():
+    """What the tutorial's imports do for its own ``UMAP(...).fit_transform`` cell.
+
+    The tutorial imports umap-learn (``from umap import UMAP``) before SIGMA2. When the
+    tutorial's modules (``sigma.utils``) are then imported, and only if umap is already
+    imported, this
+
+    1. switches on numba's on-disk cache for umap-learn's and pynndescent's functions
+       (:func:`enable_umap_numba_cache`): compiled once per machine, loaded afterwards;
+    2. starts :func:`warm_up` with ``include_pynndescent=True`` in a background thread,
+       compiling pynndescent's nearest-neighbour descent (used by UMAP from 4096 points on),
+       which numba cannot store on disk, while the user loads and pre-processes the data.
+
+    Set the environment variable ``SIGMA_UMAP_WARMUP=0`` to switch the background thread
+    off. Called once per process; returns the thread, or ``None`` when nothing was started.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["SIGMA_UMAP_WARMUP"] = "0"
+    >>> tutorial_warm_up() is None
+    True
+    """
+    global _TUTORIAL_THREAD
+    import os
+    import sys
+
+    if "umap" not in sys.modules or _TUTORIAL_THREAD is not None:
+        return None
+    enable_umap_numba_cache()
+    if os.environ.get("SIGMA_UMAP_WARMUP", "1").lower() in ("0", "false", "no"):
+        return None
+    _TUTORIAL_THREAD = warm_up(include_pynndescent=True, background=True)
+    logger.info("compiling UMAP's nearest-neighbour descent in the background")
+    return _TUTORIAL_THREAD
 
 
 def _warm(persistent_cache: bool, include_pynndescent: bool) -> float:

@@ -2,7 +2,8 @@
 
 Both only call the segmenter's public methods (``merge_clusters``, ``create_cluster``,
 ``create_cluster_from_latent_region``, ``recolour``, ``reset``) and then redraw colours from
-``ps.colors``.
+``ps.colors``. Both follow the segmenter: an edit made in one (or in any other view, or from
+code) redraws the other's colours, legend and counts.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
+from ..plot.annotate import feature_units, pixel_size
 from ..plot.colors import cluster_colors, label_rgba, palette
 from ..plot.interactive import color_codes
 from ._base import Panel, button
+from ._dataset import remember_segmenter
+from ._legend import ClusterLegend, calibration_caption
+from ._views import changes_text
 from .backend import BokehLatentScatter, BokehMapView, geometry_to_region
 
 log = logging.getLogger(__name__)
@@ -88,6 +93,7 @@ class LatentEditor(Panel):
     def __init__(self, ps, ratio_to_be_shown: float = 1.0, n_colours: int = 30, seed: int = 0):
         super().__init__()
         self.add_class("sigma-latent-editor")
+        remember_segmenter(ps)
         self.ps = ps
         n = len(np.asarray(ps.latent))
         self.sample = sample_points(n, ratio_to_be_shown, seed)
@@ -146,17 +152,16 @@ class LatentEditor(Panel):
         self.confirm_box = widgets.HBox([widgets.Label("Discard every edit?"), b["confirm"], b["cancel"]])
         self.confirm_box.add_class("sigma-confirm-box")
         self.confirm_box.layout.display = "none"
-        self.legend = widgets.HTML()
-        self.legend.add_class("sigma-legend")
+        self.legend = ClusterLegend(ps)
         controls = widgets.VBox([
             widgets.HTML("<b>Colour</b>"), swatch_box, self.color_picker, b["recolour"],
             widgets.HTML("<b>Clusters</b>"), b["merge"],
             widgets.HBox([b["points"], b["create"]]), widgets.HBox([b["include"], b["exclude"]]),
-            b["clear"], b["reset"], self.confirm_box, self.legend,
-        ], layout=widgets.Layout(min_width="260px"))
+            b["clear"], b["reset"], self.confirm_box,
+        ], layout=widgets.Layout(min_width="250px", max_width="270px"))
         controls.add_class("sigma-controls")
-        self.set_body(widgets.HBox([self.scatter.widget, controls]))
-        self._update_legend()
+        self.set_body(widgets.HBox([self.scatter.widget, controls, self.legend]))
+        self.follow(ps, self._on_change)
         self.say(f"Click a cluster, or box/lasso several. {_counts_text(ps)}.")
 
     # ------------------------------------------------------------------ drawing
@@ -186,12 +191,16 @@ class LatentEditor(Panel):
         self.scatter.set_colors(codes, pal)
 
     def _update_legend(self) -> None:
-        cols = cluster_colors(self.ps)
-        counts = dict(zip(np.asarray(self.ps.cluster_ids).tolist(), np.asarray(self.ps.counts).tolist(), strict=True))
-        items = [f'<span title="{counts.get(i, "")} px" style="display:inline-block;margin:1px 4px">'
-                 f'<span style="display:inline-block;width:10px;height:10px;background:{c}"></span> {i}</span>'
-                 for i, c in cols.items() if i in counts][:200]
-        self.legend.value = "<div style='max-width:260px;font-size:11px'>" + "".join(items) + "</div>"
+        self.legend.update()
+
+    def _on_change(self, changes) -> str:
+        """An edit made elsewhere (another widget, code): redraw, drop vanished selections."""
+        ids = set(np.asarray(self.ps.cluster_ids).tolist()) | {-1}
+        gone = [i for i in self.selected_clusters if i not in ids]
+        self.selected_clusters = [i for i in self.selected_clusters if i in ids]
+        self.redraw()
+        return (f"Updated after {changes_text(changes)}" + (f" (clusters {gone} no longer exist)" if gone else "")
+                + f". {_counts_text(self.ps)}.")
 
     # ------------------------------------------------------------------ selection
     def _on_select(self, idx: np.ndarray) -> None:
@@ -243,7 +252,8 @@ class LatentEditor(Panel):
         if not ids:
             raise ValueError("no cluster is selected; click a cluster or box/lasso several first")
         colour = self.color_picker.value
-        self.ps.recolour(ids, colour)
+        with self.editing():
+            self.ps.recolour(ids, colour)
         self.selected_clusters = []
         self._timed_redraw("recolour")
         return f"Recoloured clusters {_ids_text(ids)} to {colour}. {_counts_text(self.ps)}."
@@ -254,7 +264,8 @@ class LatentEditor(Panel):
         if len(ids) < 2:
             raise ValueError(f"select at least two clusters other than -1 to merge (selected: {self.selected_clusters})")
         t0 = time.perf_counter()
-        self.ps.merge_clusters(ids)
+        with self.editing():
+            self.ps.merge_clusters(ids)
         self.timings["merge_call"] = time.perf_counter() - t0
         self.selected_clusters = []
         self._timed_redraw("merge")
@@ -293,10 +304,12 @@ class LatentEditor(Panel):
         before = set(np.asarray(self.ps.cluster_ids).tolist())
         t0 = time.perf_counter()
         if regions:
-            self.ps.create_cluster_from_latent_region(regions[0], include_noise=self.include_noise)
+            with self.editing():
+                self.ps.create_cluster_from_latent_region(regions[0], include_noise=self.include_noise)
             how = "all pixels inside the drawn region"
         else:
-            self.ps.create_cluster(self.sample[idx], include_noise=self.include_noise)
+            with self.editing():
+                self.ps.create_cluster(self.sample[idx], include_noise=self.include_noise)
             how = "the selected points" + ("" if len(self.sample) == len(self.ps.latent) else " (displayed sample only)")
         self.timings["create_call"] = time.perf_counter() - t0
         new = sorted(set(np.asarray(self.ps.cluster_ids).tolist()) - before)
@@ -324,7 +337,8 @@ class LatentEditor(Panel):
         if self.confirm_box.layout.display == "none":
             raise ValueError("press Reset first")
         self.confirm_box.layout.display = "none"
-        self.ps.reset()
+        with self.editing():
+            self.ps.reset()
         self.scatter.clear_selection(notify=False)
         self.selected_clusters = []
         self._timed_redraw("reset")
@@ -357,6 +371,7 @@ class LatentMapInspector(Panel):
         from ._base import bokeh_widget
 
         self.add_class("sigma-check-latent")
+        remember_segmenter(ps)
         self.ps = ps
         self.alpha = float(alpha_cluster_map)
         n = len(np.asarray(ps.latent))
@@ -366,30 +381,56 @@ class LatentMapInspector(Panel):
         z = np.asarray(ps.latent)[self.sample]
         codes, pal = color_codes(np.asarray(ps.labels).ravel()[self.sample], cols)
         self.scatter = BokehLatentScatter(z[:, 0], z[:, 1] if z.shape[1] > 1 else np.zeros(len(z)), codes, pal,
-                                          title="Latent space")
+                                          title=f"Latent space ({len(self.sample):,} points)", width=470,
+                                          height=450)
         self.scatter.on_select(lambda idx: self.run("latent selection", self.select_latent, idx))
         self.scatter.on_clear(lambda: self.run("clear", self.select_latent, np.zeros(0, np.int64)))
-        feats = getattr(ps.dataset, "normalised_elemental_data", None)
+        # the features the clustering was fitted on (the segmenter's snapshot), else the dataset's
+        feats, names = getattr(ps, "features", None), list(getattr(ps, "feature_list", None) or [])
+        if feats is None:
+            feats, names = getattr(ps.dataset, "normalised_elemental_data", None), list(
+                getattr(ps.dataset, "feature_list", []))
         if feats is None:
             raise ValueError("the dataset has no normalised_elemental_data; run dataset.normalisation(...) first")
         self._features = np.asarray(feats, dtype=np.float32).reshape(-1, np.shape(feats)[-1])
-        names = list(getattr(ps.dataset, "feature_list", [])) or [f"f{i}" for i in range(self._features.shape[1])]
+        names = names or [f"f{i}" for i in range(self._features.shape[1])]
         lo, hi = float(np.nanmin(self._features)), float(np.nanmax(self._features))
         pad = 0.05 * (hi - lo or 1.0)
         self.bar_range = (min(lo - pad, 0.0), hi + pad)
-        self.bar_fig, self.bars = bar_figure(names, y_range=self.bar_range)
+        self.bar_fig, self.bars = bar_figure(names, y_range=self.bar_range, width=470, height=260,
+                                             y_label=f"mean {feature_units(ps.dataset)}")
         self.bar_widget = bokeh_widget(self.bar_fig, "sigma-bars")
         self.map = None
-        row = [self.scatter.widget]
+        right = []
         if show_map:
             nav = np.asarray(getattr(ps.dataset, "analysis_nav_img", np.zeros(np.shape(ps.labels))))
             self.map = BokehMapView(nav, label_rgba(ps.labels, cols, self.alpha, noise_alpha=0.0),
-                                    title="Navigation image and clusters")
+                                    title="Navigation image and clusters", pixel_size=pixel_size(ps),
+                                    width=470)
             self.map.on_select(lambda pix: self.run("map selection", self.select_pixels, pix))
-            row.append(self.map.widget)
-        self.set_body(widgets.HBox(row), self.bar_widget)
+            cap = widgets.HTML(calibration_caption(ps))
+            cap.add_class("sigma-caption")
+            cap.add_class("sigma-calibration")
+            right += [self.map.widget, cap]
+        right.append(self.bar_widget)
+        self.legend = ClusterLegend(ps)
+        self.set_body(widgets.HBox([self.scatter.widget, widgets.VBox(right), self.legend]))
+        self.follow(ps, self._on_change)
         self.say("Select points in the latent space (or a box on the map) to see where they are "
                  f"and their mean features. {_counts_text(ps)}.")
+
+    def _on_change(self, changes) -> str:
+        """The segmenter changed (e.g. a merge in ``interactive_latent_plot``): new colours on
+        the scatter and the map, legend and counts; the selection stays."""
+        cols = cluster_colors(self.ps)
+        codes, pal = color_codes(np.asarray(self.ps.labels).ravel()[self.sample], cols)
+        self.scatter.set_colors(codes, pal)
+        if self.map is not None:
+            self.map.set_overlay(label_rgba(self.ps.labels, cols, self.alpha, noise_alpha=0.0))
+        self.legend.update()
+        if len(self.selected_pixels):
+            self._show(self.selected_pixels)
+        return f"Updated after {changes_text(changes)}: {_counts_text(self.ps)}."
 
     def _mean_features(self, pix: np.ndarray) -> np.ndarray:
         if len(pix) == 0:

@@ -154,14 +154,15 @@ class BokehLatentScatter(LatentScatter):
     """
 
     def __init__(self, x, y, codes, palette, *, title: str = "Latent space", tap: bool = True,
-                 css: str = "sigma-latent"):
+                 css: str = "sigma-latent", width: int = 560, height: int = 520):
         super().__init__()
         from bokeh.events import DoubleTap, SelectionGeometry
 
         from ..gui._base import bokeh_widget
         from ..plot.interactive import latent_figure
 
-        self.fig, self.source, self.renderer, self.mapper = latent_figure(x, y, codes, palette, title=title, tap=tap)
+        self.fig, self.source, self.renderer, self.mapper = latent_figure(x, y, codes, palette, title=title, tap=tap,
+                                                                          width=width, height=height)
         self._muted = False
         self._last_set = None  # the selection Python last sent to the browser (echo suppression)
         self.source.selected.on_change("indices", self._on_indices)
@@ -276,12 +277,14 @@ class BokehMapView(MapView):
     >>> view.widget  # doctest: +SKIP
     """
 
-    def __init__(self, nav, overlay_rgba, *, title: str = "Phase map", css: str = "sigma-map"):
+    def __init__(self, nav, overlay_rgba, *, title: str = "Phase map", css: str = "sigma-map",
+                 pixel_size=None, width: int = 480):
         super().__init__()
         from ..gui._base import bokeh_widget
         from ..plot.interactive import image_figure
 
-        parts = image_figure(nav, overlay_rgba, title=title)
+        parts = image_figure(nav, overlay_rgba, title=title, pixel_size=pixel_size, width=width)
+        self.scale_bar = parts["scale_bar"]
         self.fig = parts["fig"]
         self.overlay, self.highlight, self.pixels = parts["overlay"], parts["highlight"], parts["pixels"]
         self.shape = parts["shape"]

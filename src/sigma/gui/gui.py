@@ -2,25 +2,32 @@
 
 Every function returns one top-level widget (shown when it is the cell's last expression)
 whose attributes expose its parts for scripts and tests: ``.status`` (a Label, CSS class
-``sigma-status``, saying what the last action did and the resulting number of clusters),
-``.buttons`` (by their tutorial text), ``.progress``, and the views. Figures come from
-:mod:`sigma.plot`; all edits go through the PixelSegmenter's public methods and every view
-takes cluster colours from the segmenter, so they agree everywhere.
+``sigma-status``, saying what the last action did and the resulting number of clusters; errors
+in red with ✖, warnings in amber with ⚠), ``.buttons`` (by their tutorial text), ``.progress``,
+and the views. Figures come from :mod:`sigma.plot`; all edits go through the PixelSegmenter's
+public methods and every view takes cluster colours from the segmenter, so they agree
+everywhere.
+
+Views follow the segmenter: after an edit made anywhere (an editor widget, another view, code
+calling ``ps.merge_clusters``...), every open view of the same segmenter redraws itself once
+(:meth:`sigma.clustering.PixelSegmenter.observe`); NMF views say when their result became stale.
 
 Interactive views (latent scatter, linked map) are Bokeh figures in jupyter_bokeh widgets,
-loaded from the installed package (no CDN); static figures are matplotlib PNGs.
+loaded from the installed package (no CDN); static figures are matplotlib PNGs rendered at twice
+their display size and shown at their natural size, with legends (HTML, beside the figure),
+scale bars from the file's calibration and labelled colour bars.
 """
 
 from __future__ import annotations
 
 import logging
 
-import ipywidgets as widgets
-import numpy as np
-
 from .. import plot
-from ._base import Panel, button, load_bokeh, png_widget, set_png
+from ._base import Panel, load_bokeh, png_widget
+from ._dataset import DatasetViewer, PixelDistributions, intensity_maps_panel, parse_features
 from ._latent import LatentEditor, LatentMapInspector
+from ._unmix import abundance_panel, nmf_panel
+from ._views import ClusterDistribution, cluster_spectra_panel, latent_space_panel, phase_map_panel
 
 log = logging.getLogger(__name__)
 
@@ -42,129 +49,20 @@ __all__ = [
 ]
 
 
-def _has_spectra(ds) -> bool:
-    return getattr(ds, "spectra", None) is not None and hasattr(ds, "energy_axis_of")
-
-
-def _is_binned(ds) -> bool:
-    return getattr(ds, "spectra_bin", None) is not None or getattr(ds, "chemical_maps_bin", None) is not None
-
-
-def _parse_features(text: str) -> list[str]:
-    """``"Fe_Ka, Si_Ka"`` or ``"['Fe_Ka', 'Si_Ka']"`` → ``['Fe_Ka', 'Si_Ka']``.
-
-    Examples
-    --------
-    >>> _parse_features("['Fe_Ka', 'Si_Ka']"), _parse_features("Fe_Ka Si_Ka,")
-    (['Fe_Ka', 'Si_Ka'], ['Fe_Ka', 'Si_Ka'])
-    """
-    for ch in "[]()'\"":
-        text = text.replace(ch, " ")
-    return [t for t in text.replace(",", " ").split() if t]
+_parse_features = parse_features  # the name older code used
 
 
 # ----------------------------------------------------------------------------- dataset
-class DatasetViewer(Panel):
-    """Widget of :func:`view_dataset`.
-
-    Attributes
-    ----------
-    energy, width : ipywidgets.FloatText
-        "Energy (keV)" (class ``sigma-energy``) and the search window (``sigma-energy-width``).
-    lines : ipywidgets.HTML
-        X-ray lines near the energy (class ``sigma-lines``); ``line_hits`` holds them as tuples.
-    features : ipywidgets.Text
-        "Feature List" (class ``sigma-features``), applied with the "Set" button
-        (``sigma-set-features``).
-    tabs : ipywidgets.Tab
-        "Navigation Signal", "Sum Spectrum", "Elemental Maps (raw)" and, once binned,
-        "Elemental maps (binned)" (spectrum datasets); image datasets have no spectrum tab.
-    images : dict
-        The ``Image`` widget of each tab by title.
-    """
-
-    def __init__(self, dataset):
-        super().__init__()
-        self.add_class("sigma-view-dataset")
-        self.dataset = dataset
-        self.line_hits: list = []
-        self.energy = widgets.FloatText(value=0.0, description="Energy (keV)", step=0.01,
-                                        style={"description_width": "initial"})
-        self.energy.add_class("sigma-energy")
-        self.width = widgets.BoundedFloatText(value=0.2, min=0.001, max=5.0, step=0.05, description="± window (keV)",
-                                              style={"description_width": "initial"})
-        self.width.add_class("sigma-energy-width")
-        self.lines = widgets.HTML()
-        self.lines.add_class("sigma-lines")
-        self.features = widgets.Text(value=", ".join(dataset.feature_list), description="Feature List",
-                                     continuous_update=False, layout=widgets.Layout(flex="1 1 auto", width="auto"),
-                                     style={"description_width": "initial"})
-        self.features.add_class("sigma-features")
-        set_btn = button("Set", "sigma-set-features", "Use these features")
-        set_btn.layout.min_width = "60px"  # never squeezed to "S…" by the full-width box
-        self.on_click(set_btn, "Set feature list", self.apply_features)
-        self.energy.observe(lambda _c: self.run("Energy search", self.search_energy), names="value")
-        self.width.observe(lambda _c: self.run("Energy search", self.search_energy), names="value")
-        self.tabs = widgets.Tab()
-        self.tabs.add_class("sigma-tabs")
-        self.images: dict[str, widgets.Image] = {}
-        self.set_body(widgets.HBox([self.energy, self.width]), self.lines,
-                      widgets.HBox([self.features, set_btn], layout=widgets.Layout(width="100%")), self.tabs)
-        self.run("view dataset", self.refresh)
-
-    def search_energy(self) -> str:
-        """List the X-ray lines within the window around the energy."""
-        e, w = float(self.energy.value), float(self.width.value)
-        finder = getattr(self.dataset, "lines_near_energy", None)
-        if finder is None:
-            from ..xray import lines_near_energy as finder
-        self.line_hits = list(finder(e, w))
-        rows = "".join(f"<tr><td>{n}</td><td>{en:.4f} keV</td><td>{wt:.2f}</td></tr>" for n, en, wt in self.line_hits)
-        self.lines.value = ("<table><tr><th>line</th><th>energy</th><th>weight</th></tr>" + rows + "</table>"
-                            if rows else f"<i>no X-ray line within ±{w / 2:g} keV of {e:g} keV</i>")
-        return f"{len(self.line_hits)} X-ray lines within ±{w / 2:g} keV of {e:g} keV."
-
-    def apply_features(self) -> str:
-        """Set the dataset's feature list from the text box, then redraw."""
-        feats = _parse_features(self.features.value)
-        self.dataset.set_feature_list(feats)
-        self.features.value = ", ".join(self.dataset.feature_list)
-        self.refresh()
-        return f"Feature list set: {len(self.dataset.feature_list)} features ({', '.join(self.dataset.feature_list)})."
-
-    def refresh(self) -> str:
-        """Rebuild every tab from the dataset."""
-        ds = self.dataset
-        feats = list(ds.feature_list)
-        panels: list[tuple[str, object]] = []
-        steps = 1 + _has_spectra(ds) + 1 + _is_binned(ds)
-        with self.busy(steps, "drawing") as step:
-            panels.append(("Navigation Signal", plot.plot_nav_image(ds, binned=False).figure))
-            step("navigation")
-            if _has_spectra(ds):
-                fig = plot.new_figure((9, 3.6), layout="constrained")
-                plot.plot_sum_spectrum(ds, ax=fig.add_subplot())
-                panels.append(("Sum Spectrum", fig))
-                step("sum spectrum")
-            panels.append(("Elemental Maps (raw)",
-                           plot.plot_feature_maps(ds.get_feature_maps(feats, raw_data=True), feats)))
-            step("raw maps")
-            if _is_binned(ds):
-                panels.append(("Elemental maps (binned)", plot.plot_feature_maps(ds.get_feature_maps(feats), feats)))
-                step("binned maps")
-        self.images = {title: png_widget(fig, "sigma-tab-figure") for title, fig in panels}
-        self.tabs.children = list(self.images.values())
-        self.tabs.titles = tuple(self.images)
-        return f"Showing {len(feats)} features in {len(self.images)} tabs."
-
-
 def view_dataset(dataset):
     """Navigation image, sum spectrum and element maps of a dataset, with line search.
 
-    Shows an "Energy (keV)" box listing the X-ray lines near an energy, a "Feature List"
-    box that sets the dataset's features, and tabs "Navigation Signal", "Sum Spectrum"
-    (feature lines marked at their tabulated energies on the real energy axis),
-    "Elemental Maps (raw)" and, after binning, "Elemental maps (binned)".
+    Shows an "Energy (keV)" box with a "± window (keV)" listing the X-ray lines within
+    energy ± window, each with a "+ line" button adding it to the features; a "Feature List"
+    box (always the dataset's real list, ``Navigator`` included) applied with "Set", which
+    says what it added and removed, flags lines whose peaks overlap (e.g. Mn Kβ on Fe Kα) and
+    warns when segmenters were built on the previous features; and tabs "Navigation Signal",
+    "Sum Spectrum" (the useful energy range, line names that never overlap), "Elemental Maps
+    (raw)" and, after binning, "Elemental maps (binned)" (labelled colour bars, scale bars).
 
     Parameters
     ----------
@@ -180,6 +78,12 @@ def view_dataset(dataset):
     >>> w = view_dataset(tiny_dataset())
     >>> w.tabs.titles
     ('Navigation Signal', 'Sum Spectrum', 'Elemental Maps (raw)')
+    >>> w.energy.value = 6.49  # Mn Kβ, on top of Fe Kα
+    >>> [b.description for b in w.add_buttons.children][:2]
+    ['+ Mn_Kb', '+ Dy_La']
+    >>> w.add_buttons.children[0].click()
+    >>> print(w.status.value)  # doctest: +ELLIPSIS
+    ⚠ Feature list set: 4 features (Fe_Ka, Si_Ka, Ca_Ka, Mn_Kb). Added: Mn_Kb. Overlap: Fe_Ka and Mn_Kb (also a feature) are 86 eV apart, ...
     """
     return DatasetViewer(dataset)
 
@@ -195,10 +99,13 @@ def view_pixel_distributions(dataset, norm_list=(), cmap: str = "viridis"):
     cmap : str
         Matplotlib colour map colouring the bars by value.
 
+    One row per feature (4 per page: ``.pager`` reaches the others), one column per stage,
+    every panel with labelled axes.
+
     Returns
     -------
     Panel
-        ``.image`` holds the figure.
+        ``.image`` holds the figure, ``.pager`` the page controls.
 
     Examples
     --------
@@ -210,19 +117,15 @@ def view_pixel_distributions(dataset, norm_list=(), cmap: str = "viridis"):
     '3 features × 2 stages.'
     >>> w  # doctest: +SKIP
     """
-    p = Panel()
-    p.add_class("sigma-pixel-distributions")
-    feats = list(dataset.feature_list)
-    with p.busy(1, "normalising"):
-        fig = plot.plot_pixel_distributions(dataset.get_feature_maps(feats), feats, norm_list, cmap=cmap)
-    p.image = png_widget(fig)
-    p.set_body(p.image)
-    p.say(f"{len(feats)} features × {len(list(norm_list)) + 1} stages.")
-    return p
+    return PixelDistributions(dataset, norm_list, cmap=cmap)
 
 
 def view_intensity_maps(spectra, element_list, cmap: str = "viridis"):
     """Grid of maps of an ``(H, W, F)`` array, one per name of ``element_list``.
+
+    The colour bars say what the values are: when ``spectra`` is a dataset's
+    ``normalised_elemental_data`` (found in the notebook), from its normalisation chain (and
+    its calibration gives scale bars); otherwise a z-score or softmax array is recognised.
 
     Returns
     -------
@@ -232,18 +135,13 @@ def view_intensity_maps(spectra, element_list, cmap: str = "viridis"):
     Examples
     --------
     >>> import numpy as np
-    >>> maps = np.random.default_rng(0).random((8, 10, 2))
-    >>> w = view_intensity_maps(maps, ["Fe_Ka", "Si_Ka"])
-    >>> w.status.value
-    '2 maps of 8×10 px.'
+    >>> maps = np.random.default_rng(0).normal(size=(8, 10, 2))
+    >>> w = view_intensity_maps((maps - maps.mean((0, 1))) / maps.std((0, 1)), ["Fe_Ka", "Si_Ka"])
+    >>> w.status.value, w.image.annotations["colorbar_labels"]
+    ('2 maps of 8×10 px (z-score).', ['z-score', 'z-score'])
     >>> w  # doctest: +SKIP
     """
-    p = Panel()
-    p.add_class("sigma-intensity-maps")
-    p.image = png_widget(plot.plot_intensity_maps(spectra, element_list, cmap=cmap))
-    p.set_body(p.image)
-    p.say(f"{len(element_list)} maps of {np.shape(spectra)[0]}×{np.shape(spectra)[1]} px.")
-    return p
+    return intensity_maps_panel(spectra, element_list, cmap=cmap)
 
 
 # ----------------------------------------------------------------------------- latent space
@@ -276,12 +174,13 @@ def view_latent_space(ps, color: bool = True):
     """Latent space coloured by cluster (grey when ``color=False``), GMM Gaussians as ellipses.
 
     A cluster Dropdown, a ColorPicker and "Recolour" change a cluster's colour in the
-    segmenter (so in every view).
+    segmenter (so in every view); a legend (``.legend``) names every cluster. The view
+    follows edits made elsewhere.
 
     Returns
     -------
     Panel
-        ``.image``, ``.cluster`` (Dropdown, ``sigma-cluster``), ``.color_picker``
+        ``.image``, ``.legend``, ``.cluster`` (Dropdown, ``sigma-cluster``), ``.color_picker``
         (``sigma-color``), ``.buttons['Recolour']`` (``sigma-recolour``).
 
     Examples
@@ -291,37 +190,12 @@ def view_latent_space(ps, color: bool = True):
     >>> w = view_latent_space(ps)
     >>> w.cluster.options, w.status.value
     ((0, 1, 2), '3 clusters.')
+    >>> ps.merge_clusters([0, 1])  # outside a kernel the views update at once
+    >>> w.cluster.options, w.legend.ids, w.status.value
+    ((0, 2), [0, 2], 'Updated after merge_clusters: 2 clusters.')
     >>> w  # doctest: +SKIP
     """
-    p = Panel()
-    p.add_class("sigma-view-latent")
-
-    def draw():
-        ax = plot.plot_latent(ps, color=color)
-        return ax.figure
-
-    p.image = png_widget(draw())
-    ids = [int(i) for i in plot.cluster_colors(ps)]
-    p.cluster = widgets.Dropdown(options=ids, description="Cluster")
-    p.cluster.add_class("sigma-cluster")
-    p.color_picker = widgets.ColorPicker(value=plot.cluster_colors(ps)[ids[0]] if ids else "#1f77b4",
-                                         description="Colour")
-    p.color_picker.add_class("sigma-color")
-    p.cluster.observe(lambda c: setattr(p.color_picker, "value", plot.cluster_colors(ps).get(c["new"], "#000000")),
-                      names="value")
-    rec = button("Recolour", "sigma-recolour", "Give the chosen cluster this colour")
-
-    def recolour():
-        ps.recolour([p.cluster.value], p.color_picker.value)
-        set_png(p.image, draw())
-        return f"Recoloured cluster {p.cluster.value} to {p.color_picker.value}. {len(ps.cluster_ids)} clusters."
-
-    p.on_click(rec, "Recolour", recolour)
-    controls = [p.cluster, p.color_picker, rec] if color else []
-    p.set_body(p.image, widgets.HBox(controls))
-    p.say(f"{len(ps.cluster_ids)} clusters" + ("; Gaussians drawn as 2σ ellipses." if plot.gaussian_ellipses(
-        getattr(ps, "model", None)) else "."))
-    return p
+    return latent_space_panel(ps, color=color)
 
 
 def interactive_latent_plot(ps, ratio_to_be_shown: float = 1.0, n_colours: int = 30):
@@ -362,6 +236,9 @@ def interactive_latent_plot(ps, ratio_to_be_shown: float = 1.0, n_colours: int =
 def check_latent_space(ps, show_map: bool = True, ratio_to_be_shown: float = 1.0, alpha_cluster_map: float = 0.5):
     """Latent space linked with the map: selections highlight pixels and show mean features.
 
+    The map carries a scale bar from the file's calibration and a legend; colours, legend and
+    counts follow edits made in :func:`interactive_latent_plot` or anywhere else.
+
     Returns
     -------
     LatentMapInspector
@@ -381,12 +258,14 @@ def check_latent_space(ps, show_map: bool = True, ratio_to_be_shown: float = 1.0
 
 # ----------------------------------------------------------------------------- clusters
 def view_phase_map(ps, alpha_cluster_map: float = 0.5):
-    """All clusters in their colours over the navigation image.
+    """All clusters in their colours over the navigation image, with a legend (id, name once
+    known, area) and a scale bar; it redraws itself after every edit of the clusters.
 
     Returns
     -------
     Panel
-        ``.image``, ``.alpha`` (FloatSlider, ``sigma-alpha``), ``.buttons['Refresh']``.
+        ``.image``, ``.legend``, ``.alpha`` (FloatSlider, ``sigma-alpha``),
+        ``.buttons['Refresh']``.
 
     Examples
     --------
@@ -397,55 +276,33 @@ def view_phase_map(ps, alpha_cluster_map: float = 0.5):
     ('Phase map: 3 clusters.', 0.7)
     >>> w  # doctest: +SKIP
     """
-    p = Panel()
-    p.add_class("sigma-phase-map")
-    p.alpha = widgets.FloatSlider(value=float(alpha_cluster_map), min=0, max=1, step=0.05, description="Opacity",
-                                  continuous_update=False)
-    p.alpha.add_class("sigma-alpha")
-
-    def draw():
-        return plot.plot_phase_map(ps, alpha=p.alpha.value).figure
-
-    p.image = png_widget(draw())
-
-    def redraw():
-        set_png(p.image, draw())
-        return f"Phase map: {len(ps.cluster_ids)} clusters, opacity {p.alpha.value:.2f}."
-
-    p.alpha.observe(lambda _c: p.run("opacity", redraw), names="value")
-    p.on_click(button("Refresh", "sigma-refresh", "Redraw with the segmenter's current clusters and colours"),
-               "Refresh", redraw)
-    p.set_body(p.image, widgets.HBox([p.alpha, p.buttons["Refresh"]]))
-    p.say(f"Phase map: {len(ps.cluster_ids)} clusters.")
-    return p
+    return phase_map_panel(ps, alpha_cluster_map)
 
 
-def show_cluster_distribution(ps, max_clusters: int = 40):
+def show_cluster_distribution(ps, max_clusters: int = 40, per_page: int = 4):
     """Per cluster: where its pixels are, its mean features and its mean spectrum.
+
+    ``per_page`` clusters are drawn at a time; ◀ ▶ and the page list (``.pager``) reach every
+    cluster. ``max_clusters`` is kept for the tutorial's signature and no longer hides any.
 
     Returns
     -------
-    Panel
-        ``.image`` holds the figure.
+    ClusterDistribution
+        ``.image`` holds the figure, ``.shown`` the cluster ids on it.
 
     Examples
     --------
     >>> from sigma.synthetic import tiny_segmenter
     >>> _, ps = tiny_segmenter()
-    >>> w = show_cluster_distribution(ps)
-    >>> w.status.value
-    '3 clusters.'
+    >>> w = show_cluster_distribution(ps, per_page=2)
+    >>> w.shown, w.status.value
+    ([0, 1], '3 clusters; 2 per page, use ◀ ▶ or the list for the others.')
+    >>> w.pager.next.click()
+    >>> w.shown
+    [2]
     >>> w  # doctest: +SKIP
     """
-    p = Panel()
-    p.add_class("sigma-cluster-distribution")
-    with p.busy(1, "cluster spectra"):
-        fig = plot.plot_cluster_distribution(ps, max_clusters=max_clusters)
-    p.image = png_widget(fig)
-    p.set_body(p.image)
-    n = len(ps.cluster_ids)
-    p.say(f"{n} clusters" + (f" (first {max_clusters} shown)" if n > max_clusters else "") + ".")
-    return p
+    return ClusterDistribution(ps, per_page=per_page)
 
 
 def view_clusters_sum_spectra(ps, normalisation: bool = True, spectra_range=None):
@@ -456,7 +313,10 @@ def view_clusters_sum_spectra(ps, normalisation: bool = True, spectra_range=None
     normalisation : bool
         Scale each spectrum to a maximum of 1.
     spectra_range : (float, float), optional
-        Energy range in keV (default: the data's whole axis).
+        Energy range in keV (default: up to the beam energy or just past the last feature
+        line).
+
+    The cluster choices follow edits (merged-away ids disappear).
 
     Returns
     -------
@@ -472,57 +332,26 @@ def view_clusters_sum_spectra(ps, normalisation: bool = True, spectra_range=None
     >>> w.clusters.options, w.status.value
     ((0, 1, 2), 'Showing clusters [0] of 3.')
     >>> w.clusters.value = (0, 2)
+    >>> ps.merge_clusters([1, 2])
+    >>> w.clusters.options, w.clusters.value
+    ((0, 1), (0,))
     >>> w  # doctest: +SKIP
     """
-    p = Panel()
-    p.add_class("sigma-cluster-spectra")
-    ids = [int(i) for i in ps.cluster_ids]
-    p.clusters = widgets.SelectMultiple(options=ids, value=ids[:1], description="Clusters", rows=min(10, len(ids)))
-    p.clusters.add_class("sigma-cluster-select")
-
-    def figs():
-        sel = list(p.clusters.value)
-        m = plot.plot_phase_map(ps, alpha=0.8, highlight=sel).figure
-        s = plot.new_figure((8, 3.6), layout="constrained")
-        plot.plot_cluster_spectra(ps, sel, normalisation=normalisation, spectra_range=spectra_range,
-                                  ax=s.add_subplot())
-        return m, s
-
-    with p.busy(1, "cluster spectra"):
-        m, s = figs()
-    p.map_image, p.spectra_image = png_widget(m), png_widget(s)
-
-    def redraw():
-        m, s = figs()
-        set_png(p.map_image, m)
-        set_png(p.spectra_image, s)
-        return f"Showing clusters {list(p.clusters.value)} of {len(ps.cluster_ids)}."
-
-    p.clusters.observe(lambda _c: p.run("cluster selection", redraw), names="value")
-    p.set_body(widgets.HBox([p.clusters, p.map_image]), p.spectra_image)
-    p.say(f"Showing clusters {list(p.clusters.value)} of {len(ids)}.")
-    return p
+    return cluster_spectra_panel(ps, normalisation=normalisation, spectra_range=spectra_range)
 
 
 # ----------------------------------------------------------------------------- unmixing
-def _weight_ids(ps, weights):
-    ids = getattr(ps, "nmf_cluster_ids", None)
-    n = np.shape(weights)[0]
-    if ids is not None and len(ids) == n:
-        return [int(i) for i in ids]
-    ids = [int(i) for i in ps.cluster_ids]
-    return ids if len(ids) == n else list(range(n))
-
-
 def show_unmixed_weights_and_components(ps, weights, components):
     """NMF weights per cluster and the end-member spectra, all or one at a time.
 
     Returns
     -------
     Panel
-        ``.component`` (Dropdown "All"/0/1/…, ``sigma-component``), ``.image``.
+        ``.component`` (Dropdown "All" (value ``'all'``)/0/1/…, ``sigma-component``), ``.image``.
 
     ``show_unmixed_weights_and_compoments`` (the tutorial's spelling) is the same function.
+    After an edit of the clusters the weights are marked stale (a warning in the status line);
+    a recolour redraws them.
 
     Examples
     --------
@@ -533,43 +362,12 @@ def show_unmixed_weights_and_components(ps, weights, components):
     >>> w.status.value
     '2 components unmixing 3 clusters.'
     >>> w.component.value = 1
+    >>> ps.merge_clusters([0, 1])
+    >>> print(w.status.value)  # doctest: +ELLIPSIS
+    ⚠ Stale: the clusters changed (merge_clusters) after these weights were computed; ...
     >>> w  # doctest: +SKIP
     """
-    p = Panel()
-    p.add_class("sigma-nmf")
-    k = int(np.shape(components)[0])
-    energy = getattr(ps, "energy_axis", None)
-    if energy is None or len(energy) != np.shape(components)[1]:
-        energy = None
-    ids = _weight_ids(ps, weights)
-
-    def draw():
-        return plot.plot_nmf(weights, components, energy=energy, cluster_ids=ids,
-                             cluster_colours=plot.cluster_colors(ps), component=p.component.value)
-
-    def message():
-        return f"Showing {'all components' if p.component.value is None else f'component {p.component.value}'}."
-
-    _component_view(p, k, draw, message, with_all=True)
-    p.say(f"{k} components unmixing {len(ids)} clusters.")
-    return p
-
-
-def _component_view(p, k: int, draw, message, *, with_all: bool) -> None:
-    """Give panel ``p`` a component Dropdown (``sigma-component``) and an image that ``draw()``
-    redraws on every choice; ``message()`` is the status after a redraw."""
-    options = ([("All", None)] if with_all else []) + [(f"component {j}", j) for j in range(k)]
-    p.component = widgets.Dropdown(options=options, value=None if with_all else 0,
-                                   description="Component")
-    p.component.add_class("sigma-component")
-    p.image = png_widget(draw())
-
-    def redraw():
-        set_png(p.image, draw())
-        return message()
-
-    p.component.observe(lambda _c: p.run("component", redraw), names="value")
-    p.set_body(p.component, p.image)
+    return nmf_panel(ps, weights, components)
 
 
 #: The tutorial's spelling.
@@ -579,11 +377,16 @@ show_unmixed_weights_and_compoments = show_unmixed_weights_and_components
 def show_abundance_map(ps, weights, components):
     """Per-pixel abundance of an NMF component (chosen from a Dropdown).
 
+    "Show" chooses what the map says, and its colour bar is labelled accordingly: the fraction
+    of each pixel's modelled counts that the component explains (0–1, default), or the NNLS
+    weight (1 = the counts of the component spectrum).
+
     Returns
     -------
     Panel
-        ``.component`` (Dropdown, ``sigma-component``), ``.image``, ``.abundance``
-        (``(H, W, k)`` from ``ps.abundance_maps``).
+        ``.component`` (Dropdown, ``sigma-component``), ``.quantity`` (ToggleButtons),
+        ``.image``, ``.abundance`` (``(H, W, k)`` NNLS weights from ``ps.abundance_maps``),
+        ``.fractions`` (the same as fractions).
 
     Examples
     --------
@@ -595,16 +398,6 @@ def show_abundance_map(ps, weights, components):
     ((8, 8, 2), 'Abundance of component 0 of 2.')
     >>> w  # doctest: +SKIP
     """
-    p = Panel()
-    p.add_class("sigma-abundance")
-    k = int(np.shape(components)[0])
-    with p.busy(1, "abundances"):
-        p.abundance = np.asarray(ps.abundance_maps(components, progress=False))
+    return abundance_panel(ps, weights, components)
 
-    def draw():
-        return plot.plot_abundance_map(p.abundance, p.component.value).figure
 
-    _component_view(p, k, draw, lambda: f"Abundance of component {p.component.value} of {k}.",
-                    with_all=False)
-    p.say(f"Abundance of component 0 of {k}.")
-    return p

@@ -13,7 +13,7 @@ from pathlib import Path
 from .._errors import bad_file
 from ._types import RawData
 
-__all__ = ["RawData", "load", "SUPPORTED_SUFFIXES"]
+__all__ = ["RawData", "load", "reader_options", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".bcf", ".emi", ".ser", ".hspy", ".hdf5", ".zspy", ".rpl", ".raw", ".h5oina")
 
@@ -28,7 +28,8 @@ def load(path, *, lazy: bool = False, **kwargs) -> RawData:
     lazy
         Keep the cube as a dask array chunked in whole rows, read on demand.
     **kwargs
-        Passed to the format's reader (for example ``site=`` for ``.h5oina``).
+        Passed to the format's reader (for example ``site=`` for ``.h5oina``); one the reader
+        does not take is an error (:func:`reader_options` lists them), never ignored.
 
     Raises
     ------
@@ -47,9 +48,11 @@ def load(path, *, lazy: bool = False, **kwargs) -> RawData:
     if suffix == ".raw" or suffix == ".rpl":
         from .ripple import read_ripple
 
-        return read_ripple(path, lazy=lazy, **kwargs)
+        return _call(read_ripple, path, suffix, lazy=lazy, **kwargs)
     if not path.exists():
         raise bad_file(path, "does not exist")
+    if path.is_dir() and suffix in SUPPORTED_SUFFIXES and suffix != ".zspy":
+        raise bad_file(path, "is a folder", f"a {suffix} file (only a .zspy store is a folder)")
     if path.is_dir() and suffix != ".zspy":  # a .zspy (Zarr) store is a folder too
         from .images import read_element_maps
 
@@ -59,19 +62,19 @@ def load(path, *, lazy: bool = False, **kwargs) -> RawData:
     if suffix == ".bcf":
         from .bruker import read_bcf
 
-        return read_bcf(path, lazy=lazy, **kwargs)
+        return _call(read_bcf, path, suffix, lazy=lazy, **kwargs)
     if suffix in (".emi", ".ser"):
         from .tia import read_emi
 
-        return read_emi(path, lazy=lazy)
+        return _call(read_emi, path, suffix, lazy=lazy, **kwargs)
     if suffix in (".hspy", ".hdf5", ".zspy"):
         from .hspy import read_hspy
 
-        return read_hspy(path, lazy=lazy)
+        return _call(read_hspy, path, suffix, lazy=lazy, **kwargs)
     if suffix == ".h5oina":
         from .h5oina import read_h5oina
 
-        return read_h5oina(path, lazy=lazy, **kwargs)
+        return _call(read_h5oina, path, suffix, lazy=lazy, **kwargs)
     from .images import IMAGE_SUFFIXES, read_element_maps
 
     if suffix in IMAGE_SUFFIXES:
@@ -81,3 +84,33 @@ def load(path, *, lazy: bool = False, **kwargs) -> RawData:
         f"has an unsupported extension '{suffix}'",
         "one of " + ", ".join(SUPPORTED_SUFFIXES) + ", a folder of element-map images or an image",
     )
+
+
+def reader_options(reader) -> list[str]:
+    """The keyword arguments a reader takes besides the path and ``lazy``.
+
+    Examples
+    --------
+    >>> from sigma.io.bruker import read_bcf
+    >>> reader_options(read_bcf)
+    ['downsample', 'cutoff_at_kV']
+    """
+    import inspect
+
+    return [n for n, p in inspect.signature(reader).parameters.items()
+            if p.kind is p.KEYWORD_ONLY and n != "lazy"]
+
+
+def _call(reader, path: Path, suffix: str, *, lazy: bool, **kwargs):
+    """Call ``reader``; reader arguments it does not take are an error, never ignored."""
+    known = reader_options(reader)
+    unknown = sorted(set(kwargs) - set(known))
+    if unknown:
+        from .._errors import bad_value
+
+        raise bad_value(
+            "reader_args", {k: kwargs[k] for k in unknown},
+            f"arguments the {suffix} reader takes: "
+            + (", ".join(repr(k) for k in known) if known else f"none (a {suffix} file takes no reader arguments)"),
+        )
+    return reader(path, lazy=lazy, **kwargs)

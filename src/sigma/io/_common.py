@@ -22,6 +22,8 @@ def nav_chunks(
 ) -> tuple:
     """Chunks for an ``(H, W, C)`` cube: blocks of whole rows of about ``target`` bytes.
 
+    The readers' face of :func:`sigma._blocks.get_chunking` (the one chunk utility).
+
     ``align`` (the rows of one chunk of the file, for example an HDF5 chunk) makes the number
     of rows per block a multiple of it, so no file chunk is read by two blocks; a block never
     holds fewer rows than ``align`` (nor more than ``H``).
@@ -35,13 +37,10 @@ def nav_chunks(
     >>> nav_chunks((100, 50, 2048), 2, target=2**20, align=15)
     (15, 50, 2048)
     """
-    h, w = shape[0], shape[1]
-    row_bytes = max(int(np.prod(shape[1:])) * itemsize, 1)
-    rows = int(max(1, min(h, target // row_bytes)))
-    align = max(1, int(align))
-    if align > 1 and rows < h:
-        rows = min(h, max(align, rows // align * align))
-    return (rows, w, *shape[2:])
+    from .._blocks import get_chunking
+
+    rows = get_chunking(shape, np.dtype((np.void, max(1, int(itemsize)))), limit=target, align=align)[0]
+    return (rows[0], shape[1], *shape[2:])
 
 
 def rechunk_nav(data, target: int = CHUNK_BYTES):
@@ -126,22 +125,50 @@ def from_rsciio_spectrum(
 
 
 def fit_image_to_grid(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bring an electron image onto the EDS grid: exact match, integer block mean, or resize."""
+    """Bring an electron image onto the EDS grid (same field of view): exact match, else the
+    area-weighted mean of :func:`sigma._resample.resample` (a block mean for integer factors).
+
+    Examples
+    --------
+    >>> fit_image_to_grid(np.arange(16.0).reshape(4, 4), (2, 2)).tolist()
+    [[2.5, 4.5], [10.5, 12.5]]
+    """
+    from .._resample import resample
+
     img = np.asarray(img, dtype=np.float32)
     if img.shape == tuple(shape):
         return img
-    fy, fx = img.shape[0] / shape[0], img.shape[1] / shape[1]
-    if fy == int(fy) and fx == int(fx) and fy >= 1 and fx >= 1:
-        fy, fx = int(fy), int(fx)
-        return img.reshape(shape[0], fy, shape[1], fx).mean(axis=(1, 3), dtype=np.float32)
-    from skimage.transform import resize
-
-    return resize(img, shape, order=1, anti_aliasing=True, preserve_range=True).astype(np.float32)
+    return resample(img, shape, mode="area")
 
 
-def wrap_reader_error(path: Path, exc: Exception):
-    """Turn a low-level reader exception into a file error naming the path."""
+def wrap_reader_error(path: Path, exc: BaseException):
+    """Turn a low-level reader exception into a file error naming the path.
+
+    Only a failure of the content is called "truncated or corrupt": a missing file, a
+    permission problem or a lack of memory says so instead.
+
+    Examples
+    --------
+    >>> str(wrap_reader_error(Path("a.bcf"), PermissionError(13, "Permission denied")))
+    "File 'a.bcf' could not be opened: permission denied; expected a file you may read (check its permissions)."
+    >>> str(wrap_reader_error(Path("a.bcf"), MemoryError()))[:64]
+    "File 'a.bcf' needs more memory than is free to read it (MemoryEr"
+    """
     log.debug("reader error for %s", path, exc_info=exc)
+    if isinstance(exc, PermissionError):
+        return bad_file(path, "could not be opened: permission denied",
+                        "a file you may read (check its permissions)")
+    if isinstance(exc, MemoryError):
+        detail = f": {exc}" if str(exc) else ""
+        return bad_file(path, f"needs more memory than is free to read it (MemoryError{detail}); "
+                        "the file itself may be fine",
+                        "more free memory, lazy=True, or a downsampled read")
+    if isinstance(exc, FileNotFoundError):
+        missing = getattr(exc, "filename", None) or path
+        need = f" (needed to read '{path}')" if str(missing) != str(path) else ""
+        return bad_file(missing, "does not exist" + need)
+    if isinstance(exc, IsADirectoryError):
+        return bad_file(path, "is a folder", "a file")
     return bad_file(
         path,
         f"could not be read ({type(exc).__name__}: {exc}); it may be truncated or corrupt",

@@ -21,6 +21,9 @@ from .._errors import bad_file, bad_value
 def read_hdf5(path: str | os.PathLike, dataset: str, selection: tuple) -> np.ndarray:
     """Open ``path`` read-only, read ``dataset[selection]`` and close the file.
 
+    Chunks compressed with gzip or LZF, or byte-shuffled, are decoded outside HDF5
+    (:mod:`sigma.io._hdf5chunks`), so blocks read from several threads decode in parallel.
+
     Errors (file moved, changed or cut short since it was opened) become a
     :class:`~sigma._errors.SigmaFileError` naming the path and the dataset.
 
@@ -41,9 +44,13 @@ def read_hdf5(path: str | os.PathLike, dataset: str, selection: tuple) -> np.nda
     """
     import h5py
 
+    from ._hdf5chunks import read_chunked
+
     try:
         with h5py.File(path, "r") as f:
-            return f[dataset][selection]
+            ds = f[dataset]
+            out = read_chunked(ds, selection) if isinstance(selection, tuple) else None
+            return ds[selection] if out is None else out
     except (OSError, KeyError) as exc:
         raise bad_file(
             path,

@@ -43,6 +43,10 @@ class RawData:
         Anything else worth keeping (flat, JSON-friendly where possible).
     calibrated
         False when the energy axis is a guess the user should check.
+    valid
+        ``(H, W)`` bool mask of the pixels inside the scanned area, when the file says which
+        are (``None``: every pixel was scanned). Pixels with NaN, negative or no counts are
+        found by the dataset itself; this mask adds what only the file knows.
 
     Examples
     --------
@@ -69,6 +73,7 @@ class RawData:
     feature_names: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     calibrated: bool = True
+    valid: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:

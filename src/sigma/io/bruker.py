@@ -3,6 +3,14 @@
 A hypermap is stored as one compressed stream of pixels; a row cannot be decoded without the
 rows before it. The lazy cube is therefore one task that decodes the whole cube (on whichever
 dask worker runs it), split afterwards into blocks of whole rows for the stages that follow.
+
+RosettaSciIO's compiled decoder does not check the stream it walks: a corrupt file can make it
+write outside its array and kill the interpreter. What can be checked cheaply is checked first
+(the container's chunk table against the file size, the stream's own map size against the
+header); the decode itself always runs in a helper process (:mod:`sigma.io._isolate`), so a
+crash there becomes a :class:`~sigma._errors.SigmaFileError` naming the file. Measured on the
+ten real ``.bcf`` files (``benchmarks/bench_bcf_isolation.py``): about twice the in-process
+time of reading a cube (tens of milliseconds each) plus a one-off start of the helper.
 """
 
 from __future__ import annotations
@@ -108,13 +116,18 @@ def read_bcf(path, *, lazy: bool = False, downsample: int = 1, cutoff_at_kV=None
     """
     from rsciio.bruker import file_reader
 
+    from ._isolate import prestart
+
     path = Path(path)
     _check_container(path)
-    try:
-        sigs = file_reader(str(path), lazy=lazy, downsample=downsample, cutoff_at_kV=cutoff_at_kV)
-    except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
+    if not lazy:
+        prestart()  # the decoding helper imports while the metadata is read here
+    try:  # metadata and images only: the cube is decoded in the helper process
+        sigs = file_reader(str(path), lazy=True, downsample=downsample, cutoff_at_kV=cutoff_at_kV)
+    except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
         raise wrap_reader_error(path, exc) from exc
     eds_sig = _eds_signal(path, sigs)
+    _check_stream(path, eds_sig["data"].shape, downsample)
     signal_type = eds_sig["metadata"]["Signal"]["signal_type"]
     nav_shape = tuple(eds_sig["data"].shape[:2])
     nav_images, other = {}, []
@@ -131,9 +144,43 @@ def read_bcf(path, *, lazy: bool = False, downsample: int = 1, cutoff_at_kV=None
         path, eds_sig, signal_type=signal_type, nav_images=nav_images,
         extra_md={"other_images": other, "format": "bcf"},
     )
+    if raw.energy_resolution_mnka is None:
+        raw.energy_resolution_mnka = header_fwhm_mnka(eds_sig.get("original_metadata", {}))
     if lazy:
         raw.data = rechunk_nav(_lazy_cube(path, raw.data, downsample, cutoff_at_kV))
+    else:
+        raw.data = _decode_cube(str(path), downsample, cutoff_at_kV, raw.data.shape,
+                                raw.data.dtype.str)
     return raw
+
+
+#: Energy of Mn Kα (keV), where detector resolutions are quoted.
+MN_KA_KEV = 5.8987
+
+
+def header_fwhm_mnka(original_metadata: dict) -> float | None:
+    """Detector FWHM at Mn Kα (eV) from a Bruker header's resolution model, or None.
+
+    Bruker stores the peak width as :math:`\\sigma^2 = \\text{SigmaAbs} + \\text{SigmaLin}\\,E`
+    (keV², E in keV) under ``Spectrum``; RosettaSciIO passes it on in ``original_metadata``
+    but does not convert it.
+
+    Examples
+    --------
+    >>> round(header_fwhm_mnka({"Spectrum": {"SigmaAbs": 2.2868e-4, "SigmaLin": 4.4664e-4}}), 1)
+    126.0
+    >>> header_fwhm_mnka({"Spectrum": {}}) is None
+    True
+    """
+    spec = (original_metadata or {}).get("Spectrum", {}) or {}
+    try:
+        var = float(spec["SigmaAbs"]) + float(spec["SigmaLin"]) * MN_KA_KEV
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not np.isfinite(var) or var <= 0:
+        return None
+    fwhm = 2.3548200450309493 * np.sqrt(var) * 1000.0
+    return float(fwhm) if 40.0 < fwhm < 400.0 else None
 
 
 def _eds_signal(path: Path, sigs: list[dict]) -> dict:
@@ -146,26 +193,72 @@ def _eds_signal(path: Path, sigs: list[dict]) -> dict:
     return eds[-1]
 
 
-def _decode_cube(path: str, downsample, cutoff_at_kV, shape: tuple, dtype: str) -> np.ndarray:
-    """Open a ``.bcf`` and decode its EDS cube (the task of a lazy cube; runs on a worker)."""
-    from rsciio.bruker import file_reader
+def _check_stream(path: Path, shape: tuple, downsample: int) -> None:
+    """Refuse a pixel stream whose own header disagrees with the file's header.
+
+    The compiled decoder takes the map's height and width from the first 8 bytes of the
+    stream and writes rows up to that height into an array sized from the file's header: a
+    mismatch would write outside the array.
+    """
+    from rsciio.bruker._api import SFS_reader
 
     from .._errors import bad_file
+
+    try:
+        sfs = SFS_reader(str(path))
+        names = sorted(n for n in sfs.vfs["EDSDatabase"] if "SpectrumData" in n)
+        item = sfs.get_file(f"EDSDatabase/{names[0]}")
+        head = next(item.get_iter_and_properties()[0], b"")[:8]  # decompressed when packed
+    except Exception as exc:  # noqa: BLE001
+        raise wrap_reader_error(path, exc) from exc
+    if len(head) < 8:
+        raise bad_file(path, "has a pixel stream shorter than its 8-byte header",
+                       "an intact .bcf")  # fmt: skip
+    h, w = (int(v) for v in np.frombuffer(head[:8], "<u4"))
+    d = max(int(downsample), 1)
+    if (-(-h // d), -(-w // d)) != tuple(int(n) for n in shape[:2]):
+        raise bad_file(
+            path,
+            f"has a pixel stream of {h} x {w} pixels but a header describing "
+            f"{shape[0] * d} x {shape[1] * d}; it is corrupt",
+            "an intact .bcf",
+        )
+
+
+def _decode_in_helper(path: str, downsample=1, cutoff_at_kV=None) -> np.ndarray:
+    """Open a ``.bcf`` and decode its EDS cube with RosettaSciIO's compiled decoder.
+
+    This is what runs in the helper process of :mod:`sigma.io._isolate`; call
+    :func:`read_bcf` instead, which never runs it in the calling process.
+    """
+    from rsciio.bruker import file_reader
 
     p = Path(path)
     _check_container(p)  # the file may have been cut short since it was opened
     try:
         sigs = file_reader(path, select_type="spectrum_image", downsample=downsample,
                            cutoff_at_kV=cutoff_at_kV)
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
         raise wrap_reader_error(p, exc) from exc
-    data = _eds_signal(p, sigs)["data"]
+    return _eds_signal(p, sigs)["data"]
+
+
+def _decode_cube(path: str, downsample, cutoff_at_kV, shape: tuple, dtype: str) -> np.ndarray:
+    """Decode the EDS cube of a ``.bcf`` in the helper process (a crash there is an error
+    naming the file); the task of a lazy cube, also on a dask worker."""
+    from .._errors import bad_file
+    from ._isolate import decode_isolated
+
+    p = Path(path)
+    data = decode_isolated("bcf", p, downsample=downsample, cutoff_at_kV=cutoff_at_kV)
     if data.shape != tuple(shape) or data.dtype != np.dtype(dtype):
         raise bad_file(
             p,
             f"decoded to a cube of shape {data.shape} and dtype {data.dtype}; was it changed "
             "after it was opened",
-            f"shape {tuple(shape)} and dtype {np.dtype(dtype)} as when the lazy cube was built",
+            f"shape {tuple(shape)} and dtype {np.dtype(dtype)} as when it was opened",
         )
     return data
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import bad_file
+from .._errors import SigmaFileError, bad_file
 from . import _common
 from ._common import (
     fit_image_to_grid,
@@ -113,8 +113,12 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
             f"cannot be read without the optional package {exc.name or 'zarr'!r}",
             "RosettaSciIO's zspy extra installed: pip install 'rosettasciio[zspy]'",
         ) from exc
+    if is_zarr:
+        _check_zarr_chunks(path)
     try:
-        sigs = file_reader(str(path), lazy=lazy)
+        # .hspy eager too: RosettaSciIO reads only the metadata, the cube is read below by
+        # this package's chunk decoder on every core (HDF5 decodes on one, under its lock)
+        sigs = file_reader(str(path), lazy=lazy or not is_zarr)
     except Exception as exc:  # noqa: BLE001
         raise wrap_reader_error(path, exc) from exc
     cubes = [s for s in sigs if "data" in s and s["data"].ndim in (2, 3)]
@@ -135,14 +139,47 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
         if s is not pick and "data" in s and s["data"].ndim == 2 and tuple(s["data"].shape) == nav_shape:
             title = get(s["metadata"], "General.title") or f"image{len(nav_images)}"
             nav_images[title] = np.asarray(s["data"], dtype=np.float32)
-    if lazy and not is_zarr:
+    if not is_zarr:
         index = next(i for i, s in enumerate(sigs) if s is pick)
-        pick = {**pick, "data": _lazy_hdf5_data(path, index, pick["data"])}
+        pick = {**pick, "data": _hdf5_cube(path, index, pick["data"], lazy)}
     raw = from_rsciio_spectrum(path, pick, signal_type=stype, nav_images=nav_images,
                                extra_md={"format": path.suffix.lower().lstrip(".")})
     if lazy and is_zarr:
         raw.data = rechunk_nav(raw.data)
     return raw
+
+
+def _check_zarr_chunks(path: Path) -> None:
+    """Refuse a ``.zspy`` store whose signal data lack chunk files.
+
+    Zarr reads a missing chunk as its fill value (0), so a store copied in part would load
+    with rows of zeros that then form a "phase". HyperSpy writes every chunk, empty or not.
+    """
+    import itertools
+
+    import zarr
+
+    try:
+        root = zarr.open(str(path), mode="r")
+        exp = root["Experiments"] if "Experiments" in root else None
+        groups = list(exp.groups()) if exp is not None else []
+    except Exception as exc:  # noqa: BLE001 - an unreadable store is a bad file
+        raise wrap_reader_error(path, exc) from exc
+    for _, group in groups:
+        arr = group.get("data") if hasattr(group, "get") else None
+        if not isinstance(arr, zarr.Array) or arr.nchunks_initialized >= arr.nchunks:
+            continue
+        sep = getattr(arr, "_dimension_separator", None) or "."
+        grid = [range(-(-n // c)) for n, c in zip(arr.shape, arr.chunks, strict=True)]
+        missing = [sep.join(map(str, idx)) for idx in itertools.product(*grid)
+                   if f"{arr.path}/{sep.join(map(str, idx))}" not in arr.store]
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise bad_file(
+            path,
+            f"is missing {len(missing)} of the {arr.nchunks} chunk files of '{arr.path}' "
+            f"({shown}); they would read as zeros",
+            "a complete copy of the .zspy folder",
+        )
 
 
 def _signal_dataset(path: Path, index: int, shape: tuple, dtype) -> tuple[str, tuple | None]:
@@ -168,6 +205,36 @@ def _signal_dataset(path: Path, index: int, shape: tuple, dtype) -> tuple[str, t
                 "the HyperSpy layout /Experiments/<title>/data for lazy reading",
             )
         return ds.name, ds.chunks
+
+
+def _hdf5_cube(path: Path, index: int, data, lazy: bool):
+    """The signal's cube: lazy (:func:`_lazy_hdf5_data`), or read into one NumPy array block by
+    block, the blocks decoded in parallel (peak memory: the cube plus a few blocks)."""
+    try:
+        cube = _lazy_hdf5_data(path, index, data)
+    except SigmaFileError:
+        if lazy:
+            raise
+        cube = data  # not the usual layout: RosettaSciIO's lazy array, read as it reads it
+    if lazy:
+        return cube
+    from .._blocks import map_row_blocks
+
+    out = np.empty(cube.shape, cube.dtype)
+    if out.ndim < 2:
+        out[...] = np.asarray(cube)
+        return out
+
+    def put(blk, r0, r1):
+        out[r0:r1] = blk
+
+    try:
+        map_row_blocks(put, cube, desc="reading the cube", in_process=True)
+    except SigmaFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
+        raise wrap_reader_error(path, exc) from exc
+    return out
 
 
 def _lazy_hdf5_data(path: Path, index: int, data):

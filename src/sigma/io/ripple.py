@@ -111,6 +111,36 @@ def read_par(path) -> dict:
     return out
 
 
+def _check_raw_size(rpl: Path, raw_file: Path) -> None:
+    """Refuse a ``.raw`` whose size is not what its header describes.
+
+    RosettaSciIO maps the first bytes of the ``.raw`` with the header's shape and data type and
+    ignores the rest, so a file written with another data type (twice the size for 32-bit
+    counts under a 16-bit header) would load as garbage without a word.
+    """
+    from rsciio.ripple._api import parse_ripple
+
+    try:
+        with open(rpl, encoding="latin-1", errors="replace") as fh:
+            info = parse_ripple(fh)
+        h, w, d = (int(info[k]) for k in ("height", "width", "depth"))
+        length, offset = int(info["data-length"]), int(info.get("offset", 0))
+    except Exception as exc:  # noqa: BLE001 - a header that cannot be parsed is a bad file
+        raise wrap_reader_error(rpl, exc) from exc
+    expected = offset + h * w * d * length
+    actual = raw_file.stat().st_size
+    if actual != expected:
+        ratio = f" ({actual / (expected - offset):.3g} times the data described)" if expected > offset else ""
+        raise bad_file(
+            raw_file,
+            f"holds {actual} bytes but its header '{rpl.name}' describes {h} x {w} x {d} values "
+            f"of {length} byte(s) ({info.get('data-type')}) after {offset} byte(s) = "
+            f"{expected} bytes{ratio}; the header's size or data type does not match the data",
+            "a .raw of exactly the size its .rpl describes (check data-length, data-type, "
+            "width, height and depth in the .rpl)",
+        )
+
+
 def read_ripple(path, *, lazy: bool = False, energy_scale=None, energy_offset=None) -> RawData:
     """Read a ``.rpl``/``.raw`` pair (either file may be given).
 
@@ -138,6 +168,7 @@ def read_ripple(path, *, lazy: bool = False, energy_scale=None, energy_offset=No
     raw_file = rpl.with_suffix(".raw")
     if not raw_file.exists():
         raise bad_file(raw_file, "was not found next to the header", "the .raw data file of the .rpl pair")
+    _check_raw_size(rpl, raw_file)
     try:
         sigs = file_reader(str(rpl), lazy=lazy)
     except Exception as exc:  # noqa: BLE001

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from glob import escape as glob_escape
 from pathlib import Path
 
 from .._errors import bad_file
@@ -51,6 +52,15 @@ def read_emi(path, *, lazy: bool = False) -> RawData:
     from rsciio.tia import file_reader
 
     path = Path(path)
+    if path.suffix.lower() == ".emi":
+        sers = sorted(path.parent.glob(f"{glob_escape(path.stem)}_*.ser"))
+        if not sers:
+            raise bad_file(
+                path,
+                f"has no .ser data file beside it (TIA keeps the spectra in "
+                f"'{path.stem}_1.ser' in the same folder)",
+                "the .emi copied together with its .ser files",
+            )
     try:
         sigs = file_reader(str(path), lazy=lazy)
     except Exception as exc:  # noqa: BLE001

@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import SigmaValueError, bad_file, bad_value
+from .._errors import SigmaFileError, SigmaValueError, bad_file, bad_value
 
 __all__ = [
     "CLUSTERING_METHODS",
     "ConfigError",
+    "ConfigFileError",
     "NORMALISATIONS",
     "default_config",
     "example_toml",
@@ -51,6 +52,17 @@ class ConfigError(SigmaValueError):
     ... except ConfigError as exc:
     ...     print(exc)
     The 'latent.method' parameter must be one of 'umap', 'autoencoder'. Got 'pca' instead.
+    """
+
+
+class ConfigFileError(ConfigError, SigmaFileError):
+    """The configuration file is missing, unreadable or not TOML: a :class:`ConfigError`
+    (``sigma`` exits with status 2) that is also a file error (an ``OSError``).
+
+    Examples
+    --------
+    >>> issubclass(ConfigFileError, ConfigError) and issubclass(ConfigFileError, OSError)
+    True
     """
 
 
@@ -209,6 +221,42 @@ def _all_or_ints(key, v):
     return _int_list(lo=0, allow_empty=False)(key, v)
 
 
+def _str_list(key, v):
+    if not isinstance(v, list | tuple) or not all(isinstance(x, str) and x for x in v):
+        raise _err(key, v, "a list of strings (may be empty)")
+    return list(v)
+
+
+def _elements_or_auto(key, v):
+    if v == "auto":
+        return v
+    from ..identify.physics import is_element
+
+    if not isinstance(v, list | tuple) or not all(isinstance(x, str) and is_element(x) for x in v):
+        raise _err(key, v, '"auto" or a list of chemical symbols such as ["C", "Cu"]')
+    return list(v)
+
+
+def _phase_classes(key, v):
+    v = _str_list(key, v)
+    if v:
+        from ..identify.library import default_library
+
+        known = default_library().classes
+        for x in v:
+            if x not in known:
+                close = difflib.get_close_matches(x, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise _err(key, x, "classes of the phase library" + hint + ": " + ", ".join(known))
+    return v
+
+
+def _probability(key, v):
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1:
+        raise _err(key, v, "a probability between 0 and 1 (exclusive)")
+    return float(v)
+
+
 @dataclass(frozen=True)
 class Opt:
     """One leaf of the schema: default value, checker and one-line documentation."""
@@ -361,6 +409,26 @@ _SCHEMA = Table(
                 "seed": Opt(0, _int(0), "seed of the sample"),
             },
         ),
+        "identify": Table(
+            "What each cluster is: elements, naming against a phase library, modal statistics, EMSA export.",
+            {
+                "enabled": Opt(True, _bool, "identify the clusters, write phase_identification.csv, modal statistics and EMSA spectra"),
+                "classes": Opt([], _phase_classes, "restrict the bundled library to these classes, e.g. [\"sulfide\", \"oxide\"]; [] keeps all"),
+                "library": Opt("", _path_or_empty, "a phase library CSV (columns name, formula, wt_percent, class, group, source, note) used instead of the bundled one; \"\" keeps the bundled"),
+                "extra_library": Opt([], _str_list, "library CSV files whose entries are added to the library"),
+                "references": Opt([], _str_list, "EMSA/MSA reference spectra added to the library (named by file stem), e.g. phases saved from another map"),
+                "nuisance": Opt("auto", _elements_or_auto, "elements fitted but not held against a candidate (coating, grid): \"auto\" is Cu for TEM, none for SEM"),
+                "min_p_value": Opt(0.001, _probability, "a cluster whose best candidate fits worse than this p-value is 'unknown'"),
+                "min_significance": Opt(3.0, _float(1.0), "an element is present when removing it raises the fit chi-square by this squared (sigma)"),
+                "calibrate": Opt(False, _bool, "learn line sensitivities shared by the clusters of the map (slower; off: no measured gain on the benchmark)"),
+                "beam_energy": Opt(0.0, _float(0.0), "kV, when the file gives none; 0 uses the file's"),
+                "export_emsa": Opt(True, _bool, "write spectra/cluster_<k>.msa (and NMF components) as EMSA/MSA 1.0"),
+                "kfactors": Table(
+                    "TEM: Cliff-Lorimer k-factors {\"Fe_Ka\" = 1.45, \"Pt_La\" = 5.08}; when given, cliff_lorimer.csv holds at % per cluster (eXSpy quantification).",
+                    free_default={},
+                ),
+            },
+        ),
         "report": Table(
             "The HTML report.",
             {
@@ -508,7 +576,20 @@ def validate_config(user: Mapping | None = None, *, source: str | Path | None = 
     _check_estimator_args("nmf.method_args", NMF, cfg["nmf"]["method_args"])
     if "n_components" in cfg["nmf"]["method_args"]:
         raise ConfigError("Key 'nmf.method_args.n_components' is set by 'nmf.n_components'; remove it.")
+    _check_kfactors(cfg["identify"]["kfactors"])
     return cfg
+
+
+def _check_kfactors(kf: Mapping) -> None:
+    from ..xray import is_xray_line
+
+    for line, k in kf.items():
+        if not is_xray_line(line):
+            raise _err(f"identify.kfactors.{line}", line, "X-ray lines written Element_Line, such as 'Fe_Ka'")
+        if isinstance(k, bool) or not isinstance(k, int | float) or not math.isfinite(k) or k <= 0:
+            raise _err(f"identify.kfactors.{line}", k, "a positive k-factor")
+    if len(kf) == 1:
+        raise _err("identify.kfactors", dict(kf), "at least two lines (Cliff-Lorimer gives ratios)")
 
 
 def load_config(path) -> dict:
@@ -522,14 +603,32 @@ def load_config(path) -> dict:
     >>> load_config(p)["preprocess"]["bin"]
     [1, 1]
     """
+    return validate_config(read_toml(path), source=Path(path))
+
+
+def read_toml(path) -> dict:
+    """The table of a TOML configuration file; a missing, unreadable or invalid file is a
+    :class:`ConfigError` (``sigma`` exits with status 2), naming it.
+
+    Examples
+    --------
+    >>> read_toml("nowhere.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sigma.pipeline.config.ConfigFileError: File 'nowhere.toml' does not exist; expected a TOML ...
+    """
     path = Path(path)
     if not path.is_file():
-        raise bad_file(path, "does not exist", "a TOML configuration file (see `sigma config --example`)")
+        raise ConfigFileError(str(bad_file(path, "does not exist",
+                                           "a TOML configuration file (see `sigma config --example`)")))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise bad_file(path, f"is not valid TOML ({exc})", "a TOML configuration file") from exc
-    return validate_config(data, source=path)
+        raise ConfigFileError(str(bad_file(path, f"is not valid TOML ({exc})",
+                                           "a TOML configuration file"))) from None
+    except OSError as exc:
+        raise ConfigFileError(str(bad_file(path, f"could not be read ({exc.strerror or exc})",
+                                           "a readable TOML configuration file"))) from None
 
 
 # ------------------------------------------------------------------------------ example

@@ -16,12 +16,11 @@ from __future__ import annotations
 import copy
 import logging
 import tempfile
-import tomllib
 from pathlib import Path
 
 import numpy as np
 
-from .config import validate_config
+from .config import read_toml, validate_config
 from .runner import RunResult, run_batch
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ def demo_config(config_path=None) -> dict:
     """The demo's validated configuration, optionally overridden by a TOML file."""
     user = {}
     if config_path is not None:
-        user = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
+        user = read_toml(config_path)
     return validate_config(_deep_merge(DEMO_CONFIG, user), source=config_path)
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._errors import bad_value
+
 log = logging.getLogger(__name__)
 
 __all__ = ["LatentProjector", "balanced_sample"]
@@ -37,19 +39,30 @@ _ENCODE_BATCH = 65536
 
 
 def balanced_sample(sizes, n_per_input: int, seed: int = 0) -> list[np.ndarray]:
-    """The same number of random pixel indices from every input (sorted, without repeats).
+    """Random pixel indices from every input, sorted and without repeats: ``n_per_input``
+    from each input that has them, all pixels of a smaller one.
 
-    ``n = min(n_per_input, smallest input)`` pixels are drawn from each input so every input
-    weighs the same in a shared fit, whatever its size.
+    Every input weighs the same in a shared fit unless it has fewer pixels than
+    ``n_per_input``; then it gives what it has, and the others are not cut down to its size.
 
     Examples
     --------
-    >>> [len(i) for i in balanced_sample([100, 30], 50)]
-    [30, 30]
+    >>> [len(i) for i in balanced_sample([100, 30, 80], 50)]
+    [50, 30, 50]
+    >>> balanced_sample([3], 10)[0].tolist()
+    [0, 1, 2]
     """
-    n = int(min(n_per_input, *sizes)) if len(sizes) else 0
+    n_per_input = int(n_per_input)
+    if n_per_input < 1:
+        raise bad_value("n_per_input", n_per_input, "an int >= 1")
+    sizes = [int(v) for v in sizes]
+    if any(s < 0 for s in sizes):
+        raise bad_value("sizes", sizes, "pixel counts >= 0")
     rng = np.random.default_rng(seed)
-    return [np.sort(rng.choice(int(s), size=n, replace=False)) for s in sizes]
+    out = []
+    for s in sizes:
+        out.append(np.sort(rng.choice(s, size=min(n_per_input, s), replace=False)))
+    return out
 
 
 class LatentProjector:

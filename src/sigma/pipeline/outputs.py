@@ -17,19 +17,22 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
+import json
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from .._errors import SigmaFileError, bad_file
+from .._files import (
+    FileLedger,
+    StagingDir,
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_npy,
+    atomic_write_text,
+    atomic_write_tiff,
+    clean_stale_staging,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,165 +45,189 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_tiff",
     "check_free",
+    "check_free_file",
+    "owner_record",
+    "replace_problem",
 ]
 
 
 class OutputExistsError(SigmaFileError, FileExistsError):
-    """The output folder exists and ``--overwrite`` was not given.
+    """The output exists, and ``--overwrite`` was not given or it is not SIGMA2's to replace.
 
     Examples
     --------
-    >>> import tempfile
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(d, "notes.txt"), "w").write("mine")
     >>> try:
-    ...     check_free(tempfile.mkdtemp(), overwrite=False)
+    ...     check_free(d, overwrite=True)
     ... except OutputExistsError as exc:
     ...     print(type(exc).__name__, isinstance(exc, FileExistsError))
     OutputExistsError True
     """
 
 
-def _umask() -> int:
-    old = os.umask(0o022)
-    os.umask(old)
-    return old
+#: Key of the ownership record in ``run.json``: the files SIGMA2 wrote into the folder.
+OWNER_KEY = "sigma2_output"
+_OWNER_VALUE = "output folder written by SIGMA2; --overwrite may replace it while it holds only these files"
+#: Names the operating system's file browsers drop into folders (never user data).
+_OS_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "._.DS_Store"})
 
 
-#: Permissions of written files and folders (mkstemp/mkdtemp would leave them private).
-_FILE_MODE = 0o666 & ~_umask()
-_DIR_MODE = 0o777 & ~_umask()
+def _listing(folder: Path) -> list[str]:
+    """Every file under ``folder`` (relative POSIX paths), folders included as ``name/``."""
+    out = []
+    for root, dirs, files in os.walk(folder):
+        rel = Path(root).relative_to(folder)
+        out += [(rel / d).as_posix() + "/" for d in dirs]
+        out += [(rel / f).as_posix() for f in files]
+    return sorted(out)
 
 
-@contextlib.contextmanager
-def _atomic(path: Path, mode: str = "wb"):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def owner_record(folder) -> dict:
+    """The ownership record :class:`StagedOutput` stores in ``run.json``: what is in the folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = atomic_write_text(d / "labels.npy", "x")
+    >>> owner_record(d)["files"]
+    ['labels.npy', 'run.json']
+    """
+    files = sorted({*_listing(Path(folder)), "run.json"})
+    return {"written_by": "SIGMA2", "note": _OWNER_VALUE, "files": files}
+
+
+def replace_problem(folder, protect=()) -> str | None:
+    """Why ``folder`` may not be replaced by ``--overwrite``, or ``None`` when it may.
+
+    It may be replaced only when it is a folder SIGMA2 wrote: its ``run.json`` holds SIGMA2's
+    ownership record, every file in it is listed there, and it holds none of ``protect``
+    (the inputs of the run).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = atomic_write_text(d / "notes.txt", "mine")
+    >>> replace_problem(d)
+    'it has no run.json written by SIGMA2 (it holds notes.txt), so it is not a SIGMA2 output folder'
+    """
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return "it is not a folder SIGMA2 wrote (a file or a link)"
     try:
-        os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, mode) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        resolved = folder.resolve()
+        inside = [str(p) for p in protect
+                  if Path(p).resolve() == resolved or resolved in Path(p).resolve().parents]
+    except OSError:
+        inside = []
+    if inside:
+        return f"it holds this run's input {inside[0]}"
+    present = _listing(folder)
+    shown = ", ".join(present[:5]) + (f" and {len(present) - 5} more" if len(present) > 5 else "")
+    try:
+        doc = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        doc = None
+    owner = doc.get(OWNER_KEY) if isinstance(doc, dict) else None
+    if not (isinstance(owner, dict) and owner.get("written_by") == "SIGMA2"
+            and isinstance(owner.get("files"), list)):
+        what = f" (it holds {shown})" if present else ""
+        return f"it has no run.json written by SIGMA2{what}, so it is not a SIGMA2 output folder"
+    listed = {str(f) for f in owner["files"]}
+    unknown = [f for f in present if f not in listed and Path(f).name not in _OS_LITTER]
+    if unknown:
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        return f"it holds files SIGMA2 did not write there: {', '.join(unknown[:5])}{more}"
+    return None
 
 
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and :func:`os.replace`.
+def check_free(path, overwrite: bool, *, protect=()) -> None:
+    """Refuse to reuse an existing output, and to replace anything SIGMA2 did not write.
 
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = atomic_write_bytes(os.path.join(tempfile.mkdtemp(), "x.bin"), b"ab")
-    >>> p.read_bytes()
-    b'ab'
-    """
-    with _atomic(Path(path)) as fh:
-        fh.write(data)
-    return Path(path)
-
-
-def atomic_write_text(path, text: str) -> Path:
-    """Write UTF-8 text atomically (see :func:`atomic_write_bytes`).
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = atomic_write_text(os.path.join(tempfile.mkdtemp(), "note.txt"), "phase α")
-    >>> p.read_text(encoding="utf-8")
-    'phase α'
-    """
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_npy(path, array) -> Path:
-    """Save a NumPy array (``.npy``) atomically.
-
-    Examples
-    --------
-    >>> import tempfile, os, numpy as np
-    >>> p = atomic_write_npy(os.path.join(tempfile.mkdtemp(), "a.npy"), np.arange(3))
-    >>> np.load(p).tolist()
-    [0, 1, 2]
-    """
-    with _atomic(Path(path)) as fh:
-        np.save(fh, np.asarray(array), allow_pickle=False)
-    return Path(path)
-
-
-def atomic_write_tiff(path, array) -> Path:
-    """Save an image or stack as TIFF (tifffile) atomically.
-
-    Examples
-    --------
-    >>> import tempfile, os, numpy as np, tifffile
-    >>> p = atomic_write_tiff(os.path.join(tempfile.mkdtemp(), "m.tiff"), np.eye(2, dtype="uint8"))
-    >>> tifffile.imread(p).tolist()
-    [[1, 0], [0, 1]]
-    """
-    import tifffile
-
-    buf = io.BytesIO()
-    tifffile.imwrite(buf, np.asarray(array))
-    return atomic_write_bytes(path, buf.getvalue())
-
-
-def atomic_write_csv(path, header: Sequence[str], rows) -> Path:
-    """Write a CSV file (one header row, then ``rows``) atomically.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = atomic_write_csv(os.path.join(tempfile.mkdtemp(), "t.csv"), ["a", "b"], [[1, 2.5]])
-    >>> p.read_text().splitlines()
-    ['a,b', '1,2.5']
-    """
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(list(header))
-    for r in rows:
-        w.writerow([_fmt(x) for x in r])
-    return atomic_write_text(path, buf.getvalue())
-
-
-def _fmt(x):
-    if isinstance(x, float | np.floating):
-        return repr(float(x))
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
-
-
-def check_free(path, overwrite: bool) -> None:
-    """Refuse to reuse an existing output unless ``overwrite``.
+    Parameters
+    ----------
+    path : path-like
+        ``OUT/<stem>``.
+    overwrite : bool
+        Whether an earlier SIGMA2 output there may be replaced.
+    protect : sequence of path-like
+        Files that must never be inside a replaced folder (the run's inputs).
 
     Raises
     ------
     OutputExistsError
-        ``path`` exists and ``overwrite`` is false; the message names it.
+        ``path`` exists and ``overwrite`` is false, or it is not a SIGMA2 output folder
+        (:func:`replace_problem`); the message names it and says what is in the way.
 
     Examples
     --------
     >>> import tempfile, os
     >>> out = tempfile.mkdtemp()
     >>> check_free(os.path.join(out, "new"), overwrite=False)  # does not exist: fine
-    >>> check_free(out, overwrite=True)  # exists, but may be replaced
-    >>> check_free(out, overwrite=False)  # doctest: +ELLIPSIS
+    >>> check_free(out, overwrite=False)  # an empty folder holds nothing to lose
+    >>> _ = open(os.path.join(out, "scan.bcf"), "wb").write(b"data")
+    >>> check_free(out, overwrite=True)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    sigma.pipeline.outputs.OutputExistsError: ...
+    sigma.pipeline.outputs.OutputExistsError: File '...' already exists and SIGMA2 will not replace it: it has no run.json written by SIGMA2 (it holds scan.bcf), ...
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        err = bad_file(path, "already exists", "a new output folder, or pass --overwrite to replace it")
-        raise OutputExistsError(str(err))
+    if not os.path.lexists(path):
+        return
+    if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+        return  # an empty folder holds nothing to lose
+    problem = replace_problem(path, protect)
+    if problem is not None:
+        err = bad_file(path, f"already exists and SIGMA2 will not replace it: {problem}",
+                       "another --out folder, or move it away first")
+    elif not overwrite:
+        err = bad_file(path, "already exists (an earlier SIGMA2 output)",
+                       "another --out folder, or --overwrite to replace it")
+    else:
+        return
+    raise OutputExistsError(str(err))
+
+
+def check_free_file(path, overwrite: bool) -> None:
+    """Like :func:`check_free` for a loose file SIGMA2 writes into ``OUT`` (e.g.
+    ``shared_proportions.csv``): it may be replaced only when the folder's
+    :class:`~sigma._files.FileLedger` shows SIGMA2 wrote it and nobody changed it since.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = tempfile.mkdtemp()
+    >>> _ = FileLedger(out).write_bytes("shared_proportions.csv", b"cluster\\n")
+    >>> check_free_file(os.path.join(out, "shared_proportions.csv"), overwrite=True)
+    >>> _ = open(os.path.join(out, "shared_proportions.csv"), "a").write("edited")
+    >>> check_free_file(os.path.join(out, "shared_proportions.csv"), overwrite=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sigma.pipeline.outputs.OutputExistsError: File '...' already exists and was not written by SIGMA2 (or changed since)...
+    """
+    path = Path(path)
+    if not os.path.lexists(path):
+        return
+    if not FileLedger(path.parent).owns(path.name):
+        try:
+            FileLedger(path.parent).check_writable([path.name])
+        except SigmaFileError as exc:
+            raise OutputExistsError(str(exc)) from None
+    if not overwrite:
+        raise OutputExistsError(str(bad_file(path, "already exists (an earlier SIGMA2 output)",
+                                             "another --out folder, or --overwrite to replace it")))
 
 
 class StagedOutput:
     """A folder built under a hidden temporary name and moved into place when complete.
+
+    On entry the staging folders of earlier runs that died are removed
+    (:func:`~sigma._files.clean_stale_staging`); at commit the folder's listing is stored in
+    its ``run.json`` (:func:`owner_record`), which is what lets a later ``--overwrite`` replace
+    it, and nothing else.
 
     Parameters
     ----------
@@ -209,8 +236,10 @@ class StagedOutput:
     name : str
         Final folder name ``OUT/<name>``.
     overwrite : bool
-        Replace an existing ``OUT/<name>``; otherwise :class:`OutputExistsError` is raised on
-        entry, before any work.
+        Replace an existing ``OUT/<name>`` that SIGMA2 wrote; otherwise
+        :class:`OutputExistsError` is raised on entry, before any work.
+    protect : sequence of path-like
+        The run's inputs: a folder holding one is never replaced.
 
     Attributes
     ----------
@@ -226,52 +255,76 @@ class StagedOutput:
     >>> with StagedOutput(out, "sample") as stage:
     ...     _ = atomic_write_text(stage.path / "a.txt", "done")
     >>> sorted(p.name for p in stage.final.iterdir()), stage.final.name
-    (['a.txt'], 'sample')
+    (['a.txt', 'run.json'], 'sample')
     """
 
-    def __init__(self, out_dir, name: str, *, overwrite: bool = False):
+    def __init__(self, out_dir, name: str, *, overwrite: bool = False, protect=()):
         self.out_dir = Path(out_dir)
         self.final = self.out_dir / name
         self.name = name
         self.overwrite = overwrite
+        self.protect = tuple(protect)
         self.path: Path | None = None
+        self._staging: StagingDir | None = None
 
     def __enter__(self) -> StagedOutput:
-        check_free(self.final, self.overwrite)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=f".{self.name}.partial-", dir=self.out_dir))
-        os.chmod(self.path, _DIR_MODE)
+        check_free(self.final, self.overwrite, protect=self.protect)
+        clean_stale_staging(self.out_dir)
+        self._staging = StagingDir(self.out_dir, f".{self.name}.partial")
+        self.path = self._staging.path
         return self
 
-    def commit(self) -> Path:
-        """Move the staging folder to :attr:`final` (replacing an old one when allowed)."""
-        old = None
-        if self.final.exists():
-            check_free(self.final, self.overwrite)
-            old = Path(tempfile.mkdtemp(prefix=f".{self.name}.old-", dir=self.out_dir))
-            os.replace(self.final, old / "x")
+    def _mark(self) -> None:
+        """Store the ownership record in ``run.json`` (created when the run wrote none)."""
+        run = self.path / "run.json"
         try:
+            doc = json.loads(run.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            doc = {}
+        if not isinstance(doc, dict):
+            doc = {"run": doc}
+        lock = self._staging.path / ".sigma2-lock" if self._staging else None
+        rec = owner_record(self.path)
+        if lock is not None:
+            rec["files"] = [f for f in rec["files"] if f != lock.name]
+        doc[OWNER_KEY] = rec
+        atomic_write_text(run, json.dumps(doc, indent=2))
+
+    def commit(self) -> Path:
+        """Move the staging folder to :attr:`final` (replacing an old SIGMA2 output when allowed)."""
+        self._mark()
+        old = None
+        if os.path.lexists(self.final):
+            check_free(self.final, self.overwrite, protect=self.protect)
+            old = StagingDir(self.out_dir, f".{self.name}.old")
+            os.replace(self.final, old.path / "x")
+        try:
+            self._staging.release()
             os.replace(self.path, self.final)
         except BaseException:
             if old is not None:
-                os.replace(old / "x", self.final)
+                os.replace(old.path / "x", self.final)
             raise
         finally:
             if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        self.path = None
+                old.remove()
+        self.path = self._staging = None
         return self.final
 
     def abort(self) -> None:
         """Remove the staging folder and everything in it."""
-        if self.path is not None:
-            shutil.rmtree(self.path, ignore_errors=True)
+        if self._staging is not None:
+            self._staging.remove()
             log.info("removed partial output %s", self.path)
-            self.path = None
+            self.path = self._staging = None
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
-            self.commit()
+            try:
+                self.commit()
+            except BaseException:
+                self.abort()  # e.g. a concurrent run committed first: leave no staging behind
+                raise
         else:
             self.abort()
         return False

@@ -26,9 +26,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["PACKAGES", "StageTimer", "file_sha256", "input_record", "package_versions"]
 
-#: Distributions whose versions go into ``run.json``.
+#: Distributions whose versions go into ``run.json`` (SIGMA2's own under ``"sigma2"``).
 PACKAGES = (
-    "sigma2", "numpy", "scipy", "hyperspy", "exspy", "rosettasciio", "scikit-learn",
+    "numpy", "scipy", "hyperspy", "exspy", "rosettasciio", "scikit-learn",
     "umap-learn", "torch", "dask", "distributed", "matplotlib",
 )
 
@@ -41,7 +41,9 @@ def package_versions(packages=PACKAGES) -> dict[str, str | None]:
     >>> package_versions(["numpy"])["numpy"] is not None
     True
     """
-    out: dict[str, str | None] = {}
+    import sigma
+
+    out: dict[str, str | None] = {"sigma2": sigma.__version__}
     for name in packages:
         try:
             out[name] = metadata.version(name)

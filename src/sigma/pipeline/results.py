@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._errors import SigmaError
 from .outputs import (
     StagedOutput,
     atomic_write_bytes,
@@ -44,6 +45,9 @@ class RunResult:
         ``OUT/<stem>`` and its ``report.html`` when done.
     error : str or None
         One-line reason of the failure.
+    failed_stage : str or None
+        The stage that failed after the clustering (``'nmf'``, ``'report'``): the outputs of
+        the stages before it are in ``out_dir`` and ``run.json`` says ``"status": "partial"``.
     timings : dict
         Seconds per stage.
     proportions : dict
@@ -67,7 +71,38 @@ class RunResult:
     error: str | None = None
     timings: dict = field(default_factory=dict)
     proportions: dict = field(default_factory=dict)
+    failed_stage: str | None = None
 
+    @property
+    def partial(self) -> bool:
+        """A later stage failed; the earlier stages' outputs were kept in ``out_dir``."""
+        return self.failed_stage is not None and self.out_dir is not None
+
+
+#: Errors that fail one stage of one input (anything else, e.g. Ctrl-C, stops the run).
+STAGE_ERRORS = (SigmaError, OSError, ValueError, RuntimeError, TypeError, KeyError, IndexError,
+                ArithmeticError, MemoryError, AssertionError)
+
+
+def stage_failure(stage: str, exc: BaseException) -> dict:
+    """What ``run.json`` records of a failed later stage."""
+    log.error("stage %r failed (%s: %s); keeping the outputs of the stages before it",
+              stage, type(exc).__name__, exc)
+    log.debug("%s", "".join(traceback.format_exception(exc)))
+    return {"stage": stage, "error": f"{type(exc).__name__}: {exc}"}
+
+
+
+def _done(res: RunResult, final, record: dict) -> None:
+    """Fill ``res`` after its folder was committed: complete, or partial with the failed stage."""
+    res.out_dir = final
+    res.report = final / "report.html" if (final / "report.html").exists() else None
+    res.proportions = record["results"]["proportions"]
+    failed = record.get("failed_stage")
+    res.ok = failed is None
+    if failed:
+        res.failed_stage = failed["stage"]
+        res.error = f"stage {failed['stage']!r} failed: {failed['error']}"
 
 
 def _stem(path: Path) -> str:
@@ -84,7 +119,7 @@ def _png(fig) -> bytes:
 
 def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
     """Write every per-input file into ``folder``; returns ``{name: relative path}``."""
-    from ..plot import new_figure, plot_feature_maps, plot_phase_map
+    from ..plot import new_figure, plot_phase_map
 
     folder = Path(folder)
     files = {}
@@ -96,7 +131,7 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
     files["labels_tiff"] = atomic_write_tiff(folder / "labels.tiff", labels)
     if cfg["masks"]["export"]:
         hr = cfg["masks"]["high_res_path"] or None
-        _export_masks(ps, folder / "masks", hr)
+        ps.export_cluster_masks(output_dir=folder / "masks", high_res_path=hr)
         files["masks"] = folder / "masks"
     energy = np.asarray(ps.energy_axis, dtype=float)
     ids = ps.cluster_ids.tolist()
@@ -116,52 +151,55 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
         folder / "phase_proportions.csv",
         ["cluster", "color", "pixels", "fraction", "fraction_of_all_pixels"], rows,
     )
-    if unmix is not None:
-        w, c, ab = unmix["weights"], unmix["components"], unmix["abundance"]
-        k = c.shape[0]
-        files["nmf_weights"] = atomic_write_csv(
-            folder / "nmf_weights.csv", ["cluster", *[f"w_{j}" for j in range(k)]],
-            [[int(i), *row] for i, row in zip(unmix["cluster_ids"], w, strict=True)],
-        )
-        files["nmf_components"] = atomic_write_csv(
-            folder / "nmf_components.csv", ["energy_keV", *[f"component_{j}" for j in range(k)]],
-            np.column_stack([energy, c.T]),
-        )
-        files["abundance_npy"] = atomic_write_npy(folder / "abundance_maps.npy", ab.astype(np.float32))
-        fig = plot_feature_maps(ab, [f"component {j}" for j in range(k)], title="NMF abundance maps")
-        files["abundance_png"] = atomic_write_bytes(folder / "abundance_maps.png", _png(fig))
     files["state"] = ps.save_state(folder / STATE_FILE)
-    record["outputs"] = sorted(str(Path(p).relative_to(folder)) for p in files.values())
     record["results"] = {
         "n_clusters": len(ids),
         "noise_pixels": int(ps.noise_count),
+        "excluded_pixels": int(getattr(ps, "excluded_count", 0)),
         "grid": [int(ps.height), int(ps.width)],
         "proportions": {str(i): float(p) for i, p in zip(ids, props, strict=True)},
         "colors": {str(k): v for k, v in ps.colors.items()},
     }
     if unmix is not None:
-        record["results"]["nmf_reconstruction_error"] = _float_or_none(ps.nmf_reconstruction_error)
+        try:
+            files.update(_write_nmf(folder, ps, unmix, energy))
+            record["results"]["nmf_reconstruction_error"] = _float_or_none(
+                ps.nmf_reconstruction_error)
+        except STAGE_ERRORS as exc:
+            record["failed_stage"] = stage_failure("nmf", exc)
+            for name in _NMF_FILES:  # none of that stage's files, rather than some
+                (folder / name).unlink(missing_ok=True)
     evidence = getattr(ps, "n_components_evidence", None)
     if evidence is not None:
         record["results"]["n_components_evidence"] = evidence.to_dict()
+    record["outputs"] = sorted(str(Path(p).relative_to(folder)) for p in files.values())
     return files
 
 
-def _export_masks(ps, folder: Path, high_res_path):
-    """``ps.export_cluster_masks``; if that fails on a file-handle quirk of tifffile (a file
-    object whose ``name`` is an int), the same masks are written here with the same names."""
-    try:
-        return ps.export_cluster_masks(output_dir=folder, high_res_path=high_res_path)
-    except TypeError as exc:
-        from ..clustering import read_image_shape, upscale_labels
+_NMF_FILES = ("nmf_weights.csv", "nmf_components.csv", "abundance_maps.npy", "abundance_maps.png")
 
-        log.warning("export_cluster_masks failed (%s); writing the masks directly", exc)
-        lab = np.asarray(ps.labels)
-        if high_res_path:
-            lab = upscale_labels(lab, read_image_shape(high_res_path))
-        return [atomic_write_tiff(folder / f"cluster_{int(i)}.tiff",
-                                  np.where(lab == int(i), np.uint8(255), np.uint8(0)))
-                for i in ps.cluster_ids]
+
+def _write_nmf(folder: Path, ps, unmix: dict, energy) -> dict:
+    """The NMF stage's files (weights, components, abundance maps)."""
+    from ..plot import ABUNDANCE_UNITS, abundance_fractions, plot_feature_maps
+
+    files = {}
+    w, c, ab = unmix["weights"], unmix["components"], unmix["abundance"]
+    k = c.shape[0]
+    files["nmf_weights"] = atomic_write_csv(
+        folder / "nmf_weights.csv", ["cluster", *[f"w_{j}" for j in range(k)]],
+        [[int(i), *row] for i, row in zip(unmix["cluster_ids"], w, strict=True)],
+    )
+    files["nmf_components"] = atomic_write_csv(
+        folder / "nmf_components.csv", ["energy_keV", *[f"component_{j}" for j in range(k)]],
+        np.column_stack([energy, c.T]),
+    )
+    files["abundance_npy"] = atomic_write_npy(folder / "abundance_maps.npy", ab.astype(np.float32))
+    fig = plot_feature_maps(abundance_fractions(ab, c), [f"component {j}" for j in range(k)],
+                            title="NMF abundance maps (abundance_maps.npy holds the NNLS weights)",
+                            units=ABUNDANCE_UNITS["fraction"], calibration=ps)
+    files["abundance_png"] = atomic_write_bytes(folder / "abundance_maps.png", _png(fig))
+    return files
 
 
 def _float_or_none(v):
@@ -177,6 +215,7 @@ def _dataset_record(ds) -> dict:
         "class": type(ds).__name__,
         "raw_shape": [int(s) for s in ds.spectra.data.shape],
         "grid": [int(s) for s in ds.shape],
+        "excluded_pixels": int(getattr(ds, "n_invalid", 0)),
         "bin_size": [int(s) for s in ds.bin_size],
         "lazy": bool(ds.lazy),
         "energy_axis_keV": {"start": float(e[0]), "stop": float(e[-1]), "channels": int(e.size)},
@@ -201,10 +240,31 @@ def _base_record(path, cfg, options) -> dict:
 
 
 def _finish(stage: StagedOutput, ps, ds, cfg, unmix, record, timer, bar, report_extra, progress,
-            after_outputs=None):
+            after_outputs=None, failed=None):
+    """Write the outputs, the report and ``run.json`` into the staging folder.
+
+    ``failed`` (:func:`stage_failure`) records that the NMF stage failed; a failure of the NMF
+    files or of the report is recorded the same way. Either way the clustering's outputs are
+    written and ``run.json`` says ``"status": "partial"`` and which stage failed.
+    """
     folder = stage.path
+    if failed is not None:
+        record["failed_stage"] = failed
+    ident = None
+    if cfg["identify"]["enabled"]:
+        from .identify import identify_for_run
+
+        with timer("identify"):  # before the outputs, so the phase-map legend carries names
+            ident = identify_for_run(ps, ds, cfg)
+    _tick(bar)
     with timer("outputs"):
         write_outputs(folder, ps, ds, cfg, unmix, record)
+        if ident is not None:
+            from .identify import write_identification
+
+            extra = write_identification(folder, ps, ident, cfg, record)
+            record["outputs"] = sorted({*record["outputs"],
+                                        *{str(Path(p).relative_to(folder)).split("/")[0] for p in extra}})
         if after_outputs is not None:
             record["extra"] = after_outputs(ps, record) or {}
     _tick(bar)
@@ -213,10 +273,14 @@ def _finish(stage: StagedOutput, ps, ds, cfg, unmix, record, timer, bar, report_
         if cfg["report"]["enabled"]:
             from ..report import build_report
 
-            html = build_report(ps, ds, cfg, unmix=unmix, record=record, extra=report_extra)
-            report_path = atomic_write_text(folder / "report.html", html)
-            record["outputs"] = sorted({*record["outputs"], "report.html"})
+            try:
+                html = build_report(ps, ds, cfg, unmix=unmix, record=record, extra=report_extra)
+                report_path = atomic_write_text(folder / "report.html", html)
+                record["outputs"] = sorted({*record["outputs"], "report.html"})
+            except STAGE_ERRORS as exc:
+                record.setdefault("failed_stage", stage_failure("report", exc))
     _tick(bar)
+    record["status"] = "partial" if record.get("failed_stage") else "complete"
     record["timings_s"] = dict(timer.timings)
     record["finished"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     record["outputs"] = sorted({*record["outputs"], "run.json"})

@@ -39,17 +39,24 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .._errors import SigmaError, bad_value
+from .._errors import bad_value
 from .config import validate_config
 from .latent import LatentProjector
-from .outputs import (
-    StagedOutput,
-    check_free,
-)
+from .outputs import StagedOutput, check_free, check_free_file
 from .provenance import StageTimer
-from .results import STATE_FILE, RunResult, _base_record, _dataset_record, _fail, _finish, _stem
+from .results import (
+    STAGE_ERRORS,
+    STATE_FILE,
+    RunResult,
+    _base_record,
+    _dataset_record,
+    _done,
+    _fail,
+    _finish,
+    _stem,
+)
 from .shared import run_shared
-from .stages import STAGES, _bar, _segment, _tick, _unmix, latent_input, prepare_dataset
+from .stages import STAGES, _bar, _segment, _tick, _unmix_stage, latent_input, prepare_dataset
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +64,7 @@ __all__ = ["RunResult", "prepare_dataset", "run_batch", "STAGES", "STATE_FILE"]
 
 # ----------------------------------------------------------------------------- one input
 def run_one(path, cfg: dict, out, *, overwrite=False, progress=True, lazy=None, options=None,
-            report_extra=None, after_outputs=None) -> RunResult:
+            report_extra=None, after_outputs=None, protect=()) -> RunResult:
     """Run every stage on one input; errors are caught and reported in the result
     (``KeyboardInterrupt`` is not: it removes the partial output and propagates)."""
     path = Path(path)
@@ -66,7 +73,7 @@ def run_one(path, cfg: dict, out, *, overwrite=False, progress=True, lazy=None, 
     record = _base_record(path, cfg, options or {})
     bar = _bar(len(STAGES), res.stem, progress)
     try:
-        with StagedOutput(out, res.stem, overwrite=overwrite) as stage:
+        with StagedOutput(out, res.stem, overwrite=overwrite, protect=(path, *protect)) as stage:
             ds = prepare_dataset(path, cfg, timer, lazy=lazy, bar=bar)
             x = latent_input(ds, cfg)
             with timer("latent"):
@@ -78,17 +85,13 @@ def run_one(path, cfg: dict, out, *, overwrite=False, progress=True, lazy=None, 
             with timer("clustering"):
                 ps = _segment(latent, ds, cfg)
             _tick(bar)
-            with timer("nmf"):
-                unmix = _unmix(ps, cfg, progress)
+            unmix, failed = _unmix_stage(ps, cfg, timer, progress)
             _tick(bar)
             record["dataset"] = _dataset_record(ds)
             res.report = _finish(stage, ps, ds, cfg, unmix, record, timer, bar, report_extra, progress,
-                                 after_outputs)
-        res.ok, res.out_dir = True, stage.final
-        res.report = stage.final / "report.html" if res.report else None
-        res.proportions = record["results"]["proportions"]
-    except (SigmaError, OSError, ValueError, RuntimeError, TypeError, KeyError, IndexError,
-            MemoryError) as exc:
+                                 after_outputs, failed)
+        _done(res, stage.final, record)
+    except STAGE_ERRORS as exc:
         _fail(res, exc)
     finally:
         bar.close()
@@ -111,8 +114,10 @@ def run_batch(inputs, cfg: dict | None, out, *, overwrite: bool = False, shared_
     out : path-like
         Output folder; each input writes ``OUT/<stem>/``.
     overwrite : bool
-        Replace existing ``OUT/<stem>/`` folders (otherwise they are an error, checked before
-        any work).
+        Replace existing ``OUT/<stem>/`` folders that an earlier SIGMA2 run wrote (their
+        ``run.json`` lists every file in them). A folder holding anything else (an input, a
+        user's file) is never replaced: it is an error, as is any existing output without
+        ``overwrite``; both are checked before any work.
     shared_phases : bool
         One latent space and clustering across all inputs.
     workers, scheduler
@@ -158,9 +163,9 @@ def run_batch(inputs, cfg: dict | None, out, *, overwrite: bool = False, shared_
                         f"files with distinct names (each writes OUT/<name>; repeated: {dupes})")
     out = Path(out)
     for s in stems:
-        check_free(out / s, overwrite)
+        check_free(out / s, overwrite, protect=inputs)
     if shared_phases:
-        check_free(out / "shared_proportions.csv", overwrite)
+        check_free_file(out / "shared_proportions.csv", overwrite)
     options = {
         "shared_phases": shared_phases, "workers": workers, "scheduler": scheduler,
         "overwrite": overwrite, "config_file": str(config_path) if config_path else None,
@@ -174,5 +179,6 @@ def run_batch(inputs, cfg: dict | None, out, *, overwrite: bool = False, shared_
             return run_shared(inputs, cfg, out, overwrite=overwrite, progress=progress, lazy=lazy,
                               options=options)
         return [run_one(p, cfg, out, overwrite=overwrite, progress=progress, lazy=lazy,
-                        options=options, report_extra=report_extra, after_outputs=after_outputs)
+                        options=options, report_extra=report_extra, after_outputs=after_outputs,
+                        protect=inputs)
                 for p in inputs]

@@ -94,7 +94,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, *, thr
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise bad_value(
             "workers" if workers is not None else "scheduler", workers or scheduler,
-            "used with the 'distributed' package installed (pip install 'sigma2[distributed]')",
+            "used with the 'distributed' package installed (pip install 'sigma2-eds[distributed]')",
         ) from exc
     if workers is not None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:

@@ -9,25 +9,30 @@ statistics pooled over all inputs, so a feature value means the same in every fi
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .._errors import SigmaError
+from .._errors import SigmaError, bad_value
+from .._files import FileLedger, StagingDir, clean_stale_staging
 from .latent import LatentProjector, balanced_sample
-from .outputs import (
-    StagedOutput,
-    atomic_write_csv,
-    check_free,
-)
+from .outputs import StagedOutput, atomic_write_csv, check_free
 from .provenance import StageTimer
-from .results import RunResult, _base_record, _dataset_record, _fail, _finish, _stem
+from .results import (
+    STAGE_ERRORS,
+    RunResult,
+    _base_record,
+    _dataset_record,
+    _done,
+    _fail,
+    _finish,
+    _stem,
+)
 from .stages import (
     _bar,
-    _flat_features,
-    _segment,
     _tick,
-    _unmix,
+    _unmix_stage,
     _weak_lines,
     load_dataset,
     preprocess_dataset,
@@ -38,37 +43,8 @@ log = logging.getLogger(__name__)
 __all__: list[str] = []  # used through run_batch(..., shared_phases=True)
 
 # ----------------------------------------------------------------------------- shared phases
-class _Assigned:
-    """An "estimator" whose ``fit_predict`` returns labels assigned elsewhere (shared fit)."""
-
-    def __init__(self, labels, proba=None):
-        self.labels = np.asarray(labels, dtype=np.int32)
-        if proba is not None:
-            self._proba = np.asarray(proba, dtype=np.float32)
-
-    def fit_predict(self, x):
-        return self.labels
-
-    def __getattr__(self, name):
-        if name == "predict_proba" and "_proba" in self.__dict__:
-            return lambda x: self._proba
-        raise AttributeError(name)
-
-    def __repr__(self):
-        return "SharedPhases()"
-
-
-def _shared_zscore(arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """zscore with mean and std pooled over all inputs (each input weighted by its pixels)."""
-    flat = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrays]).astype(np.float64)
-    mean, std = flat.mean(0), flat.std(0)
-    safe = np.where(std > 0, std, 1.0)
-    out = []
-    for a in arrays:
-        z = ((a - mean) / safe).astype(np.float32)
-        z[..., std == 0] = 0.0
-        out.append(z)
-    return out
+#: Fewest pixels a shared fit is made on (a latent projection of fewer is meaningless).
+MIN_SHARED_PIXELS = 10
 
 
 def _raw_feature_maps(ds, feature_list) -> np.ndarray:
@@ -77,34 +53,74 @@ def _raw_feature_maps(ds, feature_list) -> np.ndarray:
     return ds.get_feature_maps(list(feature_list))
 
 
-def _pooled_chain(datasets: dict, maps: dict, chain) -> None:
-    """Apply the normalisation chain to every input, zscore with pooled statistics."""
-    from ..preprocessing.normalisation import apply_chain
+def _pooled_features(maps: dict, chain, masks: dict | None = None) -> dict:
+    """The normalisation chain on every input's feature maps, ``zscore`` with the mean and
+    standard deviation pooled over all inputs (so a value means the same in every file);
+    ``masks`` (valid pixels per input) keep excluded pixels out of every statistic."""
+    from ..preprocessing.normalisation import apply_chain, pooled_mean_std, zscore
 
     keys = list(maps)
     arrays = [maps[k] for k in keys]
+    ms = [None if masks is None else masks.get(k) for k in keys]
     for step in chain:
         if step == "zscore":
-            arrays = _shared_zscore(arrays)
+            mean, std = pooled_mean_std(arrays, ms)
+            arrays = [zscore(a, mean, std, mask=m) for a, m in zip(arrays, ms, strict=True)]
         else:
-            arrays = [apply_chain(a, [step]) for a in arrays]
-    for k, a in zip(keys, arrays, strict=True):
-        ds = datasets[k]
-        ds.normalised_elemental_data = a
-        ds.norm_chain = list(chain)
-        ds.nav_img_feature = "Navigator" in ds.feature_list
+            arrays = [apply_chain(a, [step], mask=m) for a, m in zip(arrays, ms, strict=True)]
+    return dict(zip(keys, arrays, strict=True))
 
 
-def _assign(model, method: str, sample_latent, sample_labels, latent):
-    """Labels (and probabilities) of new latent points from the clusterer fitted on the sample."""
-    if hasattr(model, "predict") and method != "HDBSCAN":
-        lab = np.asarray(model.predict(latent), dtype=np.int32)
-        proba = model.predict_proba(latent) if hasattr(model, "predict_proba") else None
-        return lab, proba
-    from sklearn.neighbors import KNeighborsClassifier
+def _shared_fit(xs: dict, cfg: dict, out, progress):
+    """Fit the latent projection and the clustering on a balanced sample of every input, then
+    project and assign every pixel (:func:`~sigma.clustering.predict_clusters`)."""
+    from ..clustering import fit_clusters, predict_clusters
+    from ..clustering.auto_k import auto_request
 
-    knn = KNeighborsClassifier(n_neighbors=min(15, len(sample_latent))).fit(sample_latent, sample_labels)
-    return knn.predict(latent).astype(np.int32), None
+    keys = list(xs)
+    sh, cl = cfg["shared"], cfg["clustering"]
+    sizes = [len(xs[p]) for p in keys]
+    idx = balanced_sample(sizes, sh["pixels_per_input"], sh["seed"])
+    n_each = max(len(i) for i in idx)
+    small = [f"{_stem(p)} ({len(i)})" for p, i in zip(keys, idx, strict=True) if len(i) < n_each]
+    if small:
+        log.warning("shared fit: %s give all their pixels, fewer than the %d of the others; "
+                    "their phases weigh less in the fit", ", ".join(small), n_each)  # fmt: skip
+    sample = np.concatenate([xs[p][i] for p, i in zip(keys, idx, strict=True)])
+    k = cl["method_args"].get("n_components") or cl["method_args"].get("n_clusters") or 0
+    need = max(MIN_SHARED_PIXELS, int(k) if isinstance(k, int) else 0)
+    if len(sample) < need:
+        raise bad_value(
+            "shared.pixels_per_input", sh["pixels_per_input"],
+            f"inputs with at least {need} pixels together for a shared fit; these have "
+            f"{len(sample)} ({', '.join(f'{_stem(p)}: {s}' for p, s in zip(keys, sizes, strict=True))}"
+            f" after binning)",
+        )  # fmt: skip
+    log.info("shared fit on %d pixels (%s)", len(sample),
+             ", ".join(f"{_stem(p)}: {len(i)}" for p, i in zip(keys, idx, strict=True)))  # fmt: skip
+    tfit = StageTimer(prefix="shared: ")
+    # the autoencoder's working folder: locked while in use, removed however the fit ends
+    # (error, Ctrl-C, SIGTERM); one left by a killed run is removed by the next run
+    clean_stale_staging(out)
+    work = StagingDir(out, ".shared-autoencoder") if cfg["latent"]["method"] == "autoencoder" else None
+    try:
+        with tfit("latent"):
+            proj = LatentProjector(cfg["latent"], progress=progress,
+                                   work_dir=work.path if work is not None else None)
+            proj.fit(sample)
+            latents = {p: proj.transform(xs[p]) for p in keys}
+        with tfit("clustering"):
+            args = dict(cl["method_args"])
+            auto_key = auto_request(cl["method"], args)
+            if auto_key is not None:  # over-segment; the phases are decided from the counts
+                args[auto_key] = int(min(cl["max_components"], max(1, len(sample) // 4)))
+            fit = fit_clusters(proj.fit_latent_, cl["method"], args,
+                               random_state=cl["method_args"].get("random_state", 0) or 0)
+            assigned = {p: predict_clusters(fit, latents[p]) for p in keys}
+    finally:
+        if work is not None:
+            work.remove()
+    return idx, latents, fit, assigned, tfit
 
 
 #: Columns of left-out pixels between two inputs in the mosaic of :func:`_auto_across` (the
@@ -116,8 +132,7 @@ def _auto_across(datasets: dict, assigned: dict, cl: dict, seed: int = 0):
     """``n_components = "auto"`` for shared phases: the over-segmentation labels of every input
     laid side by side (a mosaic with gaps) and :func:`~sigma.clustering.auto_k.find_phases` run
     once, so phase *k* is the same spectrum in every input. Returns the new
-    ``{input: (labels, proba)}`` and the evidence."""
-    from .._errors import bad_value
+    ``{input: ClusterFit}`` (labels and probabilities of the phases) and the evidence."""
     from .._progress import compute
     from ..clustering.auto_k import find_phases
     from ..preprocessing.spectral_features import band_counts, energy_bands
@@ -142,21 +157,26 @@ def _auto_across(datasets: dict, assigned: dict, cl: dict, seed: int = 0):
     for p in keys:
         h, w, _ = ys[p].shape
         mosaic[:h, x0 : x0 + w] = ys[p]
-        start[:h, x0 : x0 + w] = np.asarray(assigned[p][0]).reshape(h, w)
+        lab = np.asarray(assigned[p].labels, np.int32).reshape(h, w).copy()
+        valid = getattr(datasets[p], "valid_mask", None)
+        if valid is not None and np.shape(valid) == (h, w):
+            lab[~np.asarray(valid, bool)] = -1  # pixels outside the scan tell nothing
+        start[:h, x0 : x0 + w] = lab
         where[p] = (h, w, x0)
         x0 += w + _MOSAIC_GAP
     res = find_phases(mosaic, start, smoothness=cl["smoothness"], random_state=seed)
     k = res.evidence.n_components
     out = {}
     for p, (h, w, x) in where.items():
-        out[p] = (res.labels[:h, x : x + w].ravel(), res.proba[:h, x : x + w].reshape(h * w, k))
+        out[p] = replace(assigned[p], labels=res.labels[:h, x : x + w].ravel(),
+                         proba=res.proba[:h, x : x + w].reshape(h * w, k), membership=None)
     return out, res.evidence
 
 
 def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=None,
                options=None) -> list[RunResult]:
     """One latent space and one clustering for all inputs (see the module notes)."""
-    from ..clustering import fit_clusters
+    from ..clustering import PixelSegmenter
     from ..clustering.auto_k import auto_request
 
     paths = [Path(p) for p in paths]
@@ -165,7 +185,7 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
     datasets = {}
     for p in paths:
         try:
-            check_free(Path(out) / results[p].stem, overwrite)
+            check_free(Path(out) / results[p].stem, overwrite, protect=paths)
             with timers[p]("load"):
                 ds = load_dataset(p, cfg, lazy=lazy)
             with timers[p]("preprocess"):
@@ -206,42 +226,30 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
         return list(results.values())
     keys = list(datasets)
     t0 = StageTimer()
+    chain = list(f["normalisation"])
     with t0("features"):
-        _pooled_chain(datasets, maps, f["normalisation"])
+        features = _pooled_features(maps, chain, {p: getattr(datasets[p], "valid_mask", None) for p in keys})
     del maps
-    xs = {p: _flat_features(datasets[p]) for p in keys}
+    xs = {p: features[p].reshape(-1, features[p].shape[-1]) for p in keys}
     if f["source"] != "lines":
         log.warning("features.source = %r is not used with --shared-phases (each input would get "
                     "its own PCA basis); the line maps are used", f["source"])
-    sh = cfg["shared"]
-    idx = balanced_sample([len(xs[p]) for p in keys], sh["pixels_per_input"], sh["seed"])
-    sample = np.concatenate([xs[p][i] for p, i in zip(keys, idx, strict=True)])
-    log.info("shared fit on %d pixels (%d from each of %d inputs)", len(sample), len(idx[0]), len(keys))
-    tfit = StageTimer(prefix="shared: ")
-    with tfit("latent"):
-        work = Path(out) / ".shared-autoencoder"
-        proj = LatentProjector(cfg["latent"], work_dir=work if cfg["latent"]["method"] == "autoencoder" else None,
-                               progress=progress).fit(sample)
-        latents = {p: proj.transform(xs[p]) for p in keys}
     cl = cfg["clustering"]
-    args = dict(cl["method_args"])
-    auto_key = auto_request(cl["method"], args)
-    if auto_key is not None:
-        args[auto_key] = int(min(cl["max_components"], max(1, len(proj.fit_latent_) // 4)))
     evidence = None
-    with tfit("clustering"):
-        fit = fit_clusters(proj.fit_latent_, cl["method"], args,
-                           random_state=cl["method_args"].get("random_state", 0) or 0)
-        assigned = {p: _assign(fit.model, cl["method"], proj.fit_latent_, fit.labels, latents[p]) for p in keys}
-        if auto_key is not None:
-            assigned, evidence = _auto_across(datasets, assigned, cl, sh["seed"])
-    if cfg["latent"]["method"] == "autoencoder":
-        import shutil
-
-        shutil.rmtree(work, ignore_errors=True)
+    try:
+        idx, latents, fit, assigned, tfit = _shared_fit(xs, cfg, out, progress)
+        if auto_request(cl["method"], cl["method_args"]) is not None:
+            with tfit("clustering_auto"):
+                assigned, evidence = _auto_across(datasets, assigned, cl, cfg["shared"]["seed"])
+    except (SigmaError, ValueError, RuntimeError, TypeError, MemoryError) as exc:
+        for p in keys:
+            _fail(results[p], exc if isinstance(exc, SigmaError) else
+                  RuntimeError(f"the shared fit failed ({type(exc).__name__}: {exc})"))  # fmt: skip
+        return list(results.values())
     shared_info = {
         "inputs": [str(p) for p in keys],
-        "pixels_per_input": int(len(idx[0])),
+        "pixels_per_input": int(max(len(i) for i in idx)),
+        "pixels_sampled": {_stem(p): int(len(i)) for p, i in zip(keys, idx, strict=True)},
         "feature_list": feats,
         "zscore": "pooled over all inputs",
         "timings_s": dict(tfit.timings),
@@ -253,32 +261,40 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
             timer.timings[f"shared_{k}"] = v
         record = _base_record(p, cfg, {**(options or {}), "shared_phases": True})
         record["shared"] = shared_info
-        bar = _bar(4, res.stem, progress)
+        bar = _bar(5, res.stem, progress)  # nmf, features, identify, outputs, report
         try:
-            with StagedOutput(out, res.stem, overwrite=overwrite) as stage:
-                labels, proba = assigned[p]
+            with StagedOutput(out, res.stem, overwrite=overwrite, protect=paths) as stage:
+                a = assigned[p]
                 with timer("clustering"):
-                    ps = _segment(latents[p], datasets[p], cfg, method=_Assigned(labels, proba))
+                    ps = PixelSegmenter.from_labels(
+                        latents[p], datasets[p], a.labels.reshape(features[p].shape[:2]),
+                        proba=a.proba, membership=a.membership, features=features[p],
+                        feature_list=feats, method=f"{cl['method']} (shared)",
+                        method_args=dict(cl["method_args"]), model=None if evidence is not None else fit.model,
+                    )
                     ps.n_components_evidence = evidence
                 _tick(bar)
-                with timer("nmf"):
-                    unmix = _unmix(ps, cfg, progress)
+                unmix, failed = _unmix_stage(ps, cfg, timer, progress)
                 _tick(bar)
                 record["dataset"] = _dataset_record(datasets[p])
-                _finish(stage, ps, datasets[p], cfg, unmix, record, timer, bar, None, progress)
-            res.ok, res.out_dir = True, stage.final
-            res.report = stage.final / "report.html" if cfg["report"]["enabled"] else None
-            res.proportions = record["results"]["proportions"]
-        except (SigmaError, OSError, ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
+                record["dataset"]["normalisation_chain"] = [
+                    "zscore (pooled over all inputs)" if c == "zscore" else c for c in chain]
+                _finish(stage, ps, datasets[p], cfg, unmix, record, timer, bar, None, progress,
+                        failed=failed)
+            _done(res, stage.final, record)
+        except STAGE_ERRORS as exc:
             _fail(res, exc)
         finally:
             bar.close()
             res.timings = dict(timer.timings)
-    done = [results[p] for p in keys if results[p].ok]
+    done = [results[p] for p in keys if results[p].out_dir is not None]
     if done:
         ids = sorted({int(i) for r in done for i in r.proportions})
         rows = [[i, *[r.proportions.get(str(i), 0.0) for r in done]] for i in ids]
-        atomic_write_csv(Path(out) / "shared_proportions.csv", ["cluster", *[r.stem for r in done]], rows)
+        ledger = FileLedger(out)
+        ledger.check_writable(["shared_proportions.csv"])
+        ledger.record([atomic_write_csv(Path(out) / "shared_proportions.csv",
+                                        ["cluster", *[r.stem for r in done]], rows)])
     return list(results.values())
 
 

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 __all__ = ["STAGES", "latent_input", "prepare_dataset"]
 
 #: The stages of one input, in order.
-STAGES = ("load", "preprocess", "features", "latent", "clustering", "nmf", "outputs", "report")
+STAGES = ("load", "preprocess", "features", "latent", "clustering", "nmf", "identify", "outputs", "report")
 
 
 def _bar(total: int, desc: str, progress: bool):
@@ -53,6 +53,16 @@ def preprocess_dataset(ds, cfg: dict) -> None:
     """Rebin, normalise each spectrum and crop the zero-energy peak (stage ``preprocess``)."""
     p = cfg["preprocess"]
     if tuple(p["bin"]) != (1, 1):
+        h, w = (int(n) for n in ds.shape[:2])
+        if p["bin"][0] > h or p["bin"][1] > w:
+            from .._errors import bad_file
+
+            raise bad_file(
+                getattr(ds, "file_path", None) or "the input",
+                f"holds a map of {h} × {w} pixels, smaller than the bin size "
+                f"{p['bin'][0]} × {p['bin'][1]} (preprocess.bin)",
+                "preprocess.bin = [1, 1] (or no larger than the map) for so small a map",
+            )
         ds.rebin_signal(size=tuple(p["bin"]))
     if p["peak_intensity_normalisation"]:
         ds.peak_intensity_normalisation()
@@ -66,6 +76,8 @@ def feature_dataset(ds, cfg: dict, feature_list=None) -> np.ndarray:
     lines = feature_list if feature_list is not None else (None if f["lines"] == "auto" else f["lines"])
     if lines is not None:
         ds.set_feature_list(list(lines))
+    elif not [x for x in ds.feature_list if x != "Navigator"]:
+        _no_lines_found(ds)
     elif f["min_line_counts"] > 0:
         _drop_weak_lines(ds, f["min_line_counts"])
     if f["bse"]:
@@ -73,6 +85,23 @@ def feature_dataset(ds, cfg: dict, feature_list=None) -> np.ndarray:
     if "Navigator" in ds.feature_list and feature_list is None and f["lines"] == "auto":
         ds.set_feature_list([x for x in ds.feature_list if x != "Navigator"])
     return ds.normalisation(f["normalisation"])
+
+
+def _no_lines_found(ds):
+    """Refuse a dataset on which no X-ray line was found automatically, saying why."""
+    from .._errors import bad_file
+    path = getattr(ds, "file_path", None) or "the input"
+    data = (ds.spectra_raw if ds.spectra_raw is not None else ds.spectra).data
+    total = float(np.asarray(data.sum(dtype=np.float64)))
+    if total == 0:
+        raise bad_file(path, "holds no counts (every channel of every pixel is 0)",
+                       "a spectrum image with counts")
+    raise bad_file(
+        path,
+        f"has no X-ray lines found automatically ({total:.0f} counts in total, no element "
+        "named in the file and no peak strong enough in its sum spectrum)",
+        "features.lines naming the lines to map, e.g. [\"Fe_Ka\", \"Si_Ka\"]",
+    )
 
 
 def _weak_lines(ds, min_counts: float, lines=None) -> list[str]:
@@ -111,7 +140,8 @@ def prepare_dataset(path, cfg: dict, timer: StageTimer | None = None, *, lazy=No
     >>> from sigma.synthetic import make_phantom
     >>> from sigma.pipeline.config import validate_config
     >>> cfg = validate_config({"preprocess": {"bin": [2, 2]}})
-    >>> ds = prepare_dataset(make_phantom((8, 10), n_channels=256, energy_scale=0.08).to_signal(), cfg)
+    >>> ph = make_phantom((8, 10), n_channels=256, energy_scale=0.08, counts_per_pixel=20)
+    >>> ds = prepare_dataset(ph.to_signal(), cfg)
     >>> ds.normalised_elemental_data.shape  # C_Ka is too weak per pixel and left out
     (4, 5, 7)
     """
@@ -166,12 +196,10 @@ def latent_input(ds, cfg: dict) -> np.ndarray:
     return scores if f["source"] == "spectrum" else np.concatenate([lines, scores], axis=1)
 
 
-def _segment(latent, ds, cfg: dict, method=None):
+def _segment(latent, ds, cfg: dict):
     from ..clustering import PixelSegmenter
 
     cl = cfg["clustering"]
-    if method is not None:
-        return PixelSegmenter(latent, ds, method, None)
     refine = None if cl["refine"] == "none" else cl["refine"]
     return PixelSegmenter(latent, ds, cl["method"], dict(cl["method_args"]),
                           random_state=cl["method_args"].get("random_state", 0) or 0,
@@ -217,3 +245,15 @@ def _unmix(ps, cfg: dict, progress: bool):
             "cluster_ids": np.asarray(ps.nmf_cluster_ids)}
 
 
+def _unmix_stage(ps, cfg: dict, timer, progress):
+    """The NMF stage; its failure is recorded, not raised (the clustering's outputs stay).
+
+    Returns ``(unmix, None)`` or ``(None, failure)`` (:func:`~sigma.pipeline.results.stage_failure`).
+    """
+    from .results import STAGE_ERRORS, stage_failure
+
+    try:
+        with timer("nmf"):
+            return _unmix(ps, cfg, progress), None
+    except STAGE_ERRORS as exc:
+        return None, stage_failure("nmf", exc)

@@ -3,6 +3,14 @@
 Cluster colours always come from the segmenter through :func:`cluster_colors`.
 """
 
+from .annotate import (
+    add_scale_bar,
+    cluster_label,
+    feature_units,
+    pixel_size,
+    place_line_labels,
+    useful_energy_range,
+)
 from .colors import NOISE_COLOR, cluster_colors, label_rgba, palette, to_hex
 from .evidence import plot_phase_evidence
 from .static import (
@@ -25,9 +33,18 @@ from .static import (
     save_png,
     sum_spectrum_lines,
 )
+from .unmixing import ABUNDANCE_UNITS, abundance_fractions
 
 __all__ = [
+    "ABUNDANCE_UNITS",
     "NOISE_COLOR",
+    "abundance_fractions",
+    "add_scale_bar",
+    "cluster_label",
+    "feature_units",
+    "pixel_size",
+    "place_line_labels",
+    "useful_energy_range",
     "cluster_colors",
     "cluster_spectra",
     "figure_to_png",

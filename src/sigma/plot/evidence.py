@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .static import _ax_or_new
+from ._figure import _ax_or_new
 
 __all__ = ["plot_phase_evidence"]
 

@@ -107,18 +107,19 @@ def rgba_uint32(rgba: np.ndarray) -> np.ndarray:
 
 
 def image_figure(nav: np.ndarray, overlay_rgba: np.ndarray | None = None, *, title: str = "Phase map",
-                 width: int = 520, selectable: bool = True):
+                 width: int = 520, selectable: bool = True, pixel_size=None, max_height: int = 620):
     """Navigation image (grey) with an RGBA cluster overlay and a selection highlight layer.
 
-    Pixel ``(i, j)`` covers ``x ∈ [j, j+1]`` and ``y ∈ [H-i-1, H-i]`` (row 0 at the top); the
-    arrays are flipped so Bokeh's bottom-left image anchor ``(0, 0)`` needs no reversed axis.
-    With ``selectable`` an invisible scatter of pixel centres takes box selections; its point
-    ``k`` is pixel ``k`` of the row-major ``(H, W)`` grid.
+    Pixel ``(i, j)`` covers ``x ∈ [j, j+1]`` and ``y ∈ [H-i-1, H-i]`` (row 0 at the top), in
+    pixels or, with ``pixel_size=(size, unit)``, in that unit (then a Bokeh ``ScaleBar`` follows
+    the zoom); the arrays are flipped so Bokeh's bottom-left image anchor ``(0, 0)`` needs no
+    reversed axis. With ``selectable`` an invisible scatter of pixel centres takes box
+    selections; its point ``k`` is pixel ``k`` of the row-major ``(H, W)`` grid.
 
     Returns
     -------
-    dict with ``fig``, ``overlay`` (image_rgba source), ``highlight`` (image_rgba source) and
-    ``pixels`` (pixel-centre source, or None).
+    dict with ``fig``, ``overlay`` (image_rgba source), ``highlight`` (image_rgba source),
+    ``pixels`` (pixel-centre source, or None), ``shape`` and ``scale_bar`` (or None).
 
     Examples
     --------
@@ -126,36 +127,51 @@ def image_figure(nav: np.ndarray, overlay_rgba: np.ndarray | None = None, *, tit
     >>> v = image_figure(np.zeros((2, 3)))
     >>> v["pixels"].data["y"].tolist()  # row 0 is drawn at the top
     [1.5, 1.5, 1.5, 0.5, 0.5, 0.5]
+    >>> v = image_figure(np.zeros((2, 3)), pixel_size=(8.74, "µm"))
+    >>> v["fig"].x_range.end, v["scale_bar"].unit
+    (26.22, 'µm')
     """
     from bokeh.models import BoxSelectTool, ColumnDataSource, Range1d
     from bokeh.plotting import figure
 
     nav = np.nan_to_num(np.asarray(nav, dtype=np.float32))
     h, w = nav.shape
-    height = int(max(120, min(900, width * h / max(w, 1))))
+    s = 1.0 if pixel_size is None else float(pixel_size[0])
+    W, H = w * s, h * s
+    height = int(max(120, min(max_height, width * h / max(w, 1))))
+    width = int(min(width, max(120, height * w / max(h, 1)))) if height == max_height else width
     box = BoxSelectTool(continuous=False)
     fig = figure(title=title, width=width, height=height, tools=["pan", "wheel_zoom", box, "reset", "save"],
-                 x_range=Range1d(0, w, bounds=(0, w)), y_range=Range1d(0, h, bounds=(0, h)),
+                 x_range=Range1d(0, W, bounds=(0, W)), y_range=Range1d(0, H, bounds=(0, H)),
                  active_drag=box)
-    fig.image([nav[::-1]], x=0, y=0, dw=w, dh=h, palette="Greys256")
+    fig.image([nav[::-1]], x=0, y=0, dw=W, dh=H, palette="Greys256")
     empty = np.zeros((h, w), dtype=np.uint32)
     ov = np.zeros((h, w), np.uint32) if overlay_rgba is None else rgba_uint32(overlay_rgba)
     overlay = ColumnDataSource({"image": [ov[::-1]]})
-    fig.image_rgba("image", source=overlay, x=0, y=0, dw=w, dh=h)
+    fig.image_rgba("image", source=overlay, x=0, y=0, dw=W, dh=H)
     highlight = ColumnDataSource({"image": [empty]})
-    fig.image_rgba("image", source=highlight, x=0, y=0, dw=w, dh=h)
+    fig.image_rgba("image", source=highlight, x=0, y=0, dw=W, dh=H)
     pixels = None
     if selectable:
         jj, ii = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        pixels = ColumnDataSource({"x": (jj + 0.5).ravel(), "y": (h - ii - 0.5).ravel()})
+        pixels = ColumnDataSource({"x": ((jj + 0.5) * s).ravel(), "y": ((h - ii - 0.5) * s).ravel()})
         pr = fig.scatter("x", "y", source=pixels, size=2, alpha=0.0)
         pr.selection_glyph = None
         pr.nonselection_glyph = None
         box.renderers = [pr]
+    bar = None
+    if pixel_size is not None:
+        from bokeh.models import MetricLength, ScaleBar
+
+        bar = ScaleBar(range=fig.x_range, unit=str(pixel_size[1]), dimensional=MetricLength(),
+                       location="bottom_right", bar_length=0.25, background_fill_alpha=0.75,
+                       label_text_font_size="11px", name="scale-bar")
+        fig.add_layout(bar)
     fig.axis.visible = False
     fig.grid.visible = False
     fig.toolbar.logo = None
-    return {"fig": fig, "overlay": overlay, "highlight": highlight, "pixels": pixels, "shape": (h, w)}
+    return {"fig": fig, "overlay": overlay, "highlight": highlight, "pixels": pixels, "shape": (h, w),
+            "scale_bar": bar}
 
 
 def set_image(source, rgba: np.ndarray) -> None:
@@ -175,7 +191,7 @@ def set_image(source, rgba: np.ndarray) -> None:
 
 
 def bar_figure(names, *, y_range=(0.0, 1.0), title: str = "Mean feature values of the selection",
-               width: int = 520, height: int = 300):
+               width: int = 520, height: int = 300, y_label: str = "mean feature value"):
     """Bar chart of one value per feature with a fixed y range (comparable between selections).
 
     Returns
@@ -197,6 +213,8 @@ def bar_figure(names, *, y_range=(0.0, 1.0), title: str = "Mean feature values o
                  y_range=Range1d(float(y_range[0]), float(y_range[1])), tools="save")
     fig.vbar(x="name", top="value", width=0.8, source=src, fill_color="color", line_color=None)
     fig.xaxis.major_label_orientation = 0.9
+    fig.xaxis.axis_label = "feature"
+    fig.yaxis.axis_label = y_label
     fig.toolbar.logo = None
     return fig, src
 

@@ -11,12 +11,16 @@ With ``background=True`` the mean of two windows of the same width placed at
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._blocks import map_row_blocks
 from .._errors import bad_value
 from ..xray import fwhm, line_energy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,20 @@ def line_windows(
         f = float(fwhm(e, fwhm_mnka)) * width
         lo = int(round((e - f - offset) / scale))
         hi = int(round((e + f - offset) / scale))
-        if lo < 0 or hi > n_channels or hi <= lo:
+        centre = (e - offset) / scale
+        if not 0 <= centre < n_channels or hi <= lo:
             raise bad_value(
                 "feature_list", line,
                 f"X-ray lines inside the energy axis {offset:.3f}–{e_max:.3f} keV ({line} is at {e:.3f} keV)",
             )
+        if lo < 0 or hi > n_channels:
+            # the line is on the axis but its window crosses an end (Be Kα at 0.103 keV on an
+            # axis cropped at 0.1 keV): integrate the part that is there
+            log.info("%s at %.3f keV: window %.3f-%.3f keV clipped to the energy axis %.3f-%.3f keV",
+                     line, e, e - f, e + f, offset, e_max)  # fmt: skip
+            lo, hi = max(lo, 0), min(hi, n_channels)
+            if hi - lo < 1:
+                raise bad_value("feature_list", line, f"X-ray lines with at least one channel on the axis {offset:.3f}–{e_max:.3f} keV")
         bl = br = None
         if background:
             n = hi - lo
@@ -119,9 +132,11 @@ def feature_maps(data, windows: list[Window]):
             chunks=(x.chunks[0], x.chunks[1], (len(windows),)),
         )
     out = np.empty(data.shape[:2] + (len(windows),), dtype=np.float32)
-    step = max(1, int(2**24 // max(1, data.shape[1] * data.shape[2] * data.itemsize)))
-    for r0 in range(0, data.shape[0], step):
-        out[r0 : r0 + step] = _maps_block(data[r0 : r0 + step], windows)
+
+    def work(blk, r0, r1):
+        out[r0:r1] = _maps_block(blk, windows)
+
+    map_row_blocks(work, data)
     if data.dtype.kind == "f":
         np.nan_to_num(out, copy=False)
     return out

@@ -6,6 +6,8 @@ import logging
 
 import numpy as np
 
+from .._blocks import map_row_blocks
+
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +26,8 @@ def normalise_spectra(data):
     """Divide each pixel's spectrum by its total so that it sums to 1.
 
     Pixels with no counts, or with NaN (outside a scanned area), become all-zero spectra
-    rather than NaN. Output is float32; dask in, dask out.
+    rather than NaN. Output is float32; dask in, dask out (a cube chunked along the channels
+    is first rechunked to whole spectra, since a pixel's total needs all its channels).
 
     Examples
     --------
@@ -35,10 +38,11 @@ def normalise_spectra(data):
             [0.  , 0.  ]]], dtype=float32)
     """
     if hasattr(data, "dask"):
-        return data.map_blocks(_normalise_block, dtype=np.float32)
+        return data.rechunk({data.ndim - 1: -1}).map_blocks(_normalise_block, dtype=np.float32)
     out = np.empty(data.shape, dtype=np.float32)
-    h = data.shape[0]
-    step = max(1, int(2**24 // max(1, int(np.prod(data.shape[1:])) * 4)))
-    for r0 in range(0, h, step):
-        out[r0 : r0 + step] = _normalise_block(data[r0 : r0 + step])
+
+    def work(blk, r0, r1):
+        out[r0:r1] = _normalise_block(blk)
+
+    map_row_blocks(work, data)
     return out

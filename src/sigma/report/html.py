@@ -102,31 +102,41 @@ def _safe(name: str, build):
 
 
 def _sum_spectrum_fig(ps, ds):
+    """Counts summed over the analysis grid, the feature lines labelled without overlaps."""
     from ..plot import new_figure, sum_spectrum_lines
+    from ..plot.annotate import LABEL_COLORS, place_line_labels, useful_energy_range
 
     energy = np.asarray(ps.energy_axis, dtype=float)
     total = np.asarray(ps.get_cluster_spectra("sum"), dtype=float).sum(axis=0)
     fig = new_figure((9, 3.4), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(energy, total, color="#333", lw=1)
-    ymax = float(total.max()) if total.size else 1.0
-    for name, e in sum_spectrum_lines(ds).items():
-        if energy[0] <= e <= energy[-1]:
-            ax.axvline(e, color="#c0392b", ls="--", lw=0.8)
-            ax.text(e, ymax * 0.97, name, rotation=90, va="top", ha="right", fontsize=8, color="#c0392b")
+    lines = sum_spectrum_lines(ds)
+    beam = getattr(getattr(ds, "info", None), "beam_energy", None)
+    lo, hi = useful_energy_range(energy, total, list(lines.values()), beam)
+    ax.set_xlim(lo, hi)
+    inside = (energy >= lo) & (energy <= hi)
+    top = float(total[inside].max()) if inside.any() else 0.0
+    ax.set_ylim(0, 1.05 * top if top > 0 else 1)
     ax.set_xlabel("Energy (keV)")
-    ax.set_ylabel("Counts (analysis grid)")
-    ax.set_title("Sum spectrum with the feature lines")
-    ax.set_xlim(energy[0], energy[-1])
+    ax.set_ylabel("Counts per channel (all pixels)")
+    order = sorted(lines, key=lines.get)
+    texts = place_line_labels(ax, lines, {n: LABEL_COLORS[k % len(LABEL_COLORS)] for k, n in enumerate(order)})
+    rows = len({round(t.get_position()[1], 4) for t in texts})
+    ax.set_title("Sum spectrum with the feature lines", pad=6 + 11 * rows)
     return fig
 
 
-def _feature_fig(ds):
-    from ..plot import plot_feature_maps
+def _feature_fig(ps, ds, record):
+    """The features the clustering was fitted on (the segmenter's snapshot)."""
+    from ..plot import feature_units, plot_feature_maps
 
-    chain = ", ".join(getattr(ds, "norm_chain", [])) or "raw"
-    return plot_feature_maps(ds.normalised_elemental_data, list(ds.feature_list),
-                             title=f"Normalised feature maps ({chain})")
+    chain = record.get("dataset", {}).get("normalisation_chain", getattr(ds, "norm_chain", []))
+    feats, names = ps.features, ps.feature_list
+    if feats is None:
+        feats, names = ds.normalised_elemental_data, list(ds.feature_list)
+    return plot_feature_maps(feats, names, title=f"Normalised feature maps ({', '.join(chain) or 'raw'})",
+                             units=feature_units(ds), calibration=ds)
 
 
 def _latent_fig(ps, max_points):
@@ -140,7 +150,10 @@ def _latent_fig(ps, max_points):
 def _phase_fig(ps, alpha):
     from ..plot import new_figure, plot_phase_map
 
-    fig = new_figure((6.5, 5), layout="constrained")
+    # the legend beside the map carries "id · name (area)": room for the longest name, so the
+    # map itself is not squeezed
+    longest = max((len(str(n)) for n in getattr(ps, "cluster_names", {}).values()), default=0)
+    fig = new_figure((6.5 + 0.085 * longest, 5), layout="constrained")
     plot_phase_map(ps, alpha=alpha, ax=fig.add_subplot())
     return fig
 
@@ -154,6 +167,11 @@ def _cluster_spectra_fig(ps):
 
 
 def _proportions_table(ps) -> str:
+    """Area of each cluster; with the cluster's name, elements, grains and best candidates
+    once it has been identified (:meth:`~sigma.clustering.PixelSegmenter.identify_phases`)."""
+    ident = ps.phase_identification if getattr(ps, "_identify_params", None) else None
+    if ident is not None:
+        return _named_phase_table(ps, ident)
     props = ps.phase_proportions(exclude_noise=True)
     rows = []
     for i, c, p in zip(ps.cluster_ids.tolist(), ps.counts.tolist(), props.tolist(), strict=True):
@@ -165,16 +183,85 @@ def _proportions_table(ps) -> str:
     return _table(["", "cluster", "pixels", "area fraction"], rows)
 
 
+def _named_phase_table(ps, ident) -> str:
+    rows = []
+    for r in ps.phase_table():
+        col = html.escape(r["color"])
+        label = f"{r['cluster']} · {r['name']} · {r['area_percent']:.1f} %"
+        cands = "<br>".join(f"{html.escape(lb)} <small>(p = {p:.2g})</small>" for lb, p in r["candidates"])
+        unit = html.escape(r.get("unit", ""))
+        rows.append([f'<span class="sw" style="background:{col}"></span>', html.escape(label),
+                     html.escape(r["elements"]), r["pixels"], r.get("grains", "–"),
+                     f"{r['ecd_d50']:.3g} / {r['ecd_d90']:.3g} {unit}" if "ecd_d50" in r else "–",
+                     cands or "–"])  # fmt: skip
+    if ps.noise_count:
+        col = html.escape(ps.colors.get(-1, "#888"))
+        rows.append([f'<span class="sw" style="background:{col}"></span>',
+                     f"noise (-1) · {100 * ps.noise_count / max(ps.n_pixels, 1):.1f} %", "", ps.noise_count,
+                     "", "", ""])  # fmt: skip
+    note = ("<p>Area % of all scanned pixels. Names: best library match of each cluster's summed "
+            "spectrum (p = probability of a fit this poor if the candidate were right, given "
+            "counting noise and the forward model's error); <i>unknown</i> when no candidate "
+            f"reaches p = {ident.params.get('min_p_value', 0.001):g}. Elements: lines above "
+            "3σ over a modelled background; A/B = overlapping lines the spectrum cannot tell "
+            "apart. Grains: 8-connected regions; ECD = equivalent circle diameter (median / d90)."
+            "</p>")  # fmt: skip
+    return note + _table(["", "phase", "elements", "pixels", "grains", "ECD d50 / d90", "best candidates"],
+                         rows, left=(1, 2, 6))  # fmt: skip
+
+
+def _identification_section(ps) -> str:
+    ident = ps.phase_identification if getattr(ps, "_identify_params", None) else None
+    if ident is None:
+        return ""
+    rows = []
+    for cid, r in ident.results.items():
+        els = r.elements.elements if r.elements is not None else []
+        el_txt = "; ".join(
+            f"{html.escape(e.label)} {e.net:,.0f}±{e.sigma:,.0f} ({e.significance:.0f}σ)" for e in els
+        ) or html.escape(r.name)
+        c = r.best
+        fit = f"χ² = {c.chi2:.1f} / {c.dof}, p = {c.p_value:.2g}" if c is not None else "–"
+        alts = html.escape("; ".join(r.alternatives)) or "–"
+        rows.append([cid, html.escape(r.name), html.escape(r.status), f"{r.total_counts:,.0f}", el_txt, fit, alts])
+    p = ident.params
+    head = (f"<p>Library of {p.get('library_phases', '?')} phases; beam {p.get('beam_energy_kv', 0):g} kV, "
+            f"{html.escape(str(p.get('kind', '')))}; calibration shared by clusters: "
+            f"{'on' if p.get('calibrate') else 'off'}. Net counts ± 1σ of each element's strongest "
+            "line family (fitted background under the lines). Candidates and scores for every "
+            "cluster are in <code>phase_identification.csv</code> and <code>run.json</code>; summed "
+            "spectra as EMSA files in <code>spectra/</code>.</p>")  # fmt: skip
+    return head + _table(["cluster", "name", "status", "counts", "elements (net ± σ, significance)",
+                          "best fit", "also fits"], rows, left=(1, 2, 4, 5, 6))  # fmt: skip
+
+
+def _modal_section(ps) -> str:
+    if not getattr(ps, "_identify_params", None):
+        return ""
+    st = ps.modal_statistics()
+    names = ps.cluster_names
+    head, rows = st.association_table()
+    cols = [f"{c}" + (f" {names.get(int(c), '')}" if c.isdigit() else "") for c in head[1:]]
+    body = [[f"{r[0]} {html.escape(names.get(int(r[0]), ''))}", *[f"{v:.1f}" for v in r[1:]]] for r in rows]
+    return ("<p>Phase association: percent of each phase's boundary (pixel edges) shared with each "
+            f"other phase (rows sum to 100). Pixel {st.pixel_size[1]:.4g} × {st.pixel_size[0]:.4g} "
+            f"{html.escape(st.unit)}; grain table and full statistics in <code>grains.csv</code>, "
+            "<code>modal_statistics.csv</code>, <code>phase_association.csv</code>.</p>"
+            + _table(["phase", *cols], body, left=(0,)))  # fmt: skip
+
+
 def _nmf_section(ps, unmix) -> str:
-    from ..plot import plot_feature_maps, plot_nmf
+    from ..plot import ABUNDANCE_UNITS, abundance_fractions, plot_feature_maps, plot_nmf
 
     parts = [img_tag(plot_nmf(unmix["weights"], unmix["components"], energy=np.asarray(ps.energy_axis),
                               cluster_ids=unmix["cluster_ids"].tolist(), cluster_colours=ps.colors),
                      "NMF weights and components")]
-    ab = unmix["abundance"]
+    ab = abundance_fractions(unmix["abundance"], unmix["components"])
     k = ab.shape[-1]
     parts.append(img_tag(plot_feature_maps(ab, [f"component {j}" for j in range(k)],
-                                           title="Abundance maps (per-pixel NNLS)"), "abundance maps"))
+                                           title="Abundance maps (per-pixel NNLS)",
+                                           units=ABUNDANCE_UNITS["fraction"], calibration=ps),
+                         "abundance maps"))
     w = unmix["weights"]
     rows = [[int(i), *[f"{v:.3g}" for v in r]] for i, r in zip(unmix["cluster_ids"], w, strict=True)]
     parts.append("<details><summary>Weights table</summary>"
@@ -220,6 +307,7 @@ def _run_section(record: dict) -> str:
     ds = record.get("dataset", {})
     if ds:
         rows += [["grid (H × W)", " × ".join(map(str, ds.get("grid", [])))],
+                 ["excluded pixels (outside the scan, NaN, no counts)", str(ds.get("excluded_pixels", 0))],
                  ["raw shape", " × ".join(map(str, ds.get("raw_shape", [])))],
                  ["features", html.escape(", ".join(ds.get("feature_list", [])))],
                  ["normalisation", html.escape(", ".join(ds.get("normalisation_chain", [])) or "none")]]
@@ -282,7 +370,7 @@ def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> s
     name = record.get("input", {}).get("path", "input")
     sections = [
         ("Sum spectrum", _safe("sum spectrum", lambda: img_tag(_sum_spectrum_fig(ps, ds), "sum spectrum"))),
-        ("Feature maps", _safe("feature maps", lambda: img_tag(_feature_fig(ds), "feature maps"))),
+        ("Feature maps", _safe("feature maps", lambda: img_tag(_feature_fig(ps, ds, record), "feature maps"))),
         ("Latent space", _safe("latent", lambda: img_tag(_latent_fig(ps, rep["max_latent_points"]),
                                                           "latent space coloured by cluster"))),
         *([("Number of phases", _safe("evidence", lambda: _evidence_section(ps.n_components_evidence)))]
@@ -291,6 +379,16 @@ def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> s
         ("Phase proportions", _safe("proportions", lambda: _proportions_table(ps))),
         ("Cluster spectra", _safe("cluster spectra", lambda: img_tag(_cluster_spectra_fig(ps), "cluster spectra"))),
     ]
+    if getattr(ps, "_identify_params", None):
+        sections.append(("Phase identification", _safe("identification", lambda: _identification_section(ps))))
+        sections.append(("Modal statistics", _safe("modal statistics", lambda: _modal_section(ps))))
+    failed = record.get("failed_stage")
+    if failed:
+        sections.insert(0, ("Incomplete run", (
+            f'<p class="note"><b>Stage {html.escape(str(failed.get("stage")))!r} failed:</b> '
+            f'{html.escape(str(failed.get("error")))}. The outputs of the stages before it '
+            "(phase map, labels, masks, cluster spectra, clustering state) are complete; "
+            "those of the failed stage are missing.</p>")))
     if unmix is not None:
         sections.append(("NMF", _safe("nmf", lambda: _nmf_section(ps, unmix))))
     for head, body in (extra or {}).items():

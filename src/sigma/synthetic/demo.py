@@ -8,12 +8,12 @@ never read.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .._errors import bad_value
+from .._files import atomic_path, atomic_write_tiff
 
 #: Recipe of the demo phantoms; bump ``version`` whenever it changes.
 DEMO = {
@@ -79,12 +79,9 @@ def demo_path(kind: str = "SEM") -> Path:
     path = cache_dir() / f"sigma2_demo_{kind}_v{DEMO['version']}.hspy"
     if not path.exists():
         ph = demo_phantom(kind)
-        fd, tmp = tempfile.mkstemp(suffix=".hspy", dir=path.parent)
-        os.close(fd)
-        os.unlink(tmp)
-        ph.save_hspy(tmp, compression="lzf")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".hspy") as tmp:
+            tmp.unlink()  # HyperSpy refuses to write over an existing file
+            ph.save_hspy(tmp, compression="lzf")
     return path
 
 
@@ -100,8 +97,6 @@ def demo_high_res_path(factor: int = 4) -> Path:
     >>> tifffile.imread(demo_high_res_path()).shape
     (768, 1024)
     """
-    import tifffile
-
     path = cache_dir() / f"sigma2_demo_high_res_x{factor}_v{DEMO['version']}.tif"
     if not path.exists():
         nav = demo_phantom("SEM").nav_img
@@ -110,9 +105,5 @@ def demo_high_res_path(factor: int = 4) -> Path:
         big = big + rng.normal(0, 0.02 * float(nav.std() or 1), big.shape).astype(np.float32)
         lo, hi = float(big.min()), float(big.max())
         img = ((big - lo) / (hi - lo or 1) * 65535).astype(np.uint16)
-        fd, tmp = tempfile.mkstemp(suffix=".tif", dir=path.parent)
-        os.close(fd)
-        tifffile.imwrite(tmp, img)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        atomic_write_tiff(path, img)
     return path

@@ -12,10 +12,17 @@ import logging
 
 import numpy as np
 
+from sigma._blocks import map_row_blocks
 from sigma._errors import bad_value
-from sigma.unmixing.spectra import iter_row_blocks
 
-__all__ = ["unmix_spectra", "seeded_initialisation", "nnls_abundances", "spectral_angle"]
+__all__ = [
+    "unmix_spectra",
+    "unmix_spectra_seeded",
+    "seeded_initialisation",
+    "nnls_abundances",
+    "spectral_angle",
+    "spectra_rank",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +73,58 @@ def _check_k(n_components, x) -> int:
     return int(n_components)
 
 
+def spectra_rank(x) -> int:
+    """How many end-members the spectra ``x`` can support: the numerical rank of its non-zero
+    rows (each row scaled to unit norm, so a faint phase counts as much as a bright one).
+
+    A cluster whose spectrum is all zero (pixels without counts) or a copy of another adds
+    nothing an NMF could separate; asking for more components than this yields all-zero ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spectra_rank(np.array([[1.0, 0, 2], [0, 0, 0], [2.0, 0, 4], [0, 1.0, 0]]))
+    2
+    """
+    x = np.asarray(x, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=1)
+    rows = x[norms > 0] / norms[norms > 0, None]
+    if rows.size == 0:
+        return 0
+    return int(np.linalg.matrix_rank(rows, tol=1e-9 * max(rows.shape)))
+
+
+def _cap_k(k: int, x, what: str = "cluster spectra") -> int:
+    """``min(k, spectra_rank(x))`` with a warning that says why; an error when it is 0."""
+    r = spectra_rank(x)
+    if r == 0:
+        raise bad_value("spectra", "all-zero spectra", f"{what} with counts to unmix")
+    if k > r:
+        zero = int((np.abs(np.asarray(x)).sum(axis=1) == 0).sum())
+        why = f" ({zero} of them all zero)" if zero else ""
+        logger.warning(
+            "n_components = %d but the %d %s%s support only %d independent end-members: "
+            "using %d", k, len(x), what, why, r, r,
+        )  # fmt: skip
+        return r
+    return k
+
+
+def _drop_zero_components(weights, components):
+    """Remove end-members that came out all zero (exactly: they add nothing to ``W @ H``)."""
+    norms = np.linalg.norm(components, axis=1)
+    keep = norms > 1e-12 * max(float(norms.max(initial=0.0)), 1e-300)
+    if keep.all():
+        return weights, components
+    logger.warning(
+        "NMF returned %d all-zero end-member(s) (no signal left for them); kept the other %d",
+        int((~keep).sum()), int(keep.sum()),
+    )  # fmt: skip
+    if not keep.any():
+        raise bad_value("components", "all-zero end-members", "an NMF with signal to unmix")
+    return weights[:, keep], components[keep]
+
+
 def _make_model(method, k, method_args):
     args = dict(method_args or {})
     if isinstance(method, str):
@@ -108,8 +167,11 @@ def unmix_spectra(x, n_components="All", *, method="NMF", method_args=None):
 
     Returns
     -------
-    weights : ndarray, shape (K, n_components)
-    components : ndarray, shape (n_components, C)
+    weights : ndarray, shape (K, k)
+    components : ndarray, shape (k, C)
+        ``k`` is ``n_components``, or fewer when the spectra support fewer end-members
+        (:func:`spectra_rank`: all-zero or repeated cluster spectra) or when an end-member came
+        out all zero; each reduction is logged as a warning. End-members are never all zero.
     model : fitted estimator
 
     Examples
@@ -120,12 +182,75 @@ def unmix_spectra(x, n_components="All", *, method="NMF", method_args=None):
     >>> w, h, _ = unmix_spectra(x, 2, method_args={"init": "nndsvda", "random_state": 0})
     >>> bool(np.allclose(w @ h, x, atol=1e-3))
     True
+
+    A cluster without counts adds no end-member:
+
+    >>> w, h, _ = unmix_spectra(np.vstack([x[:2], np.zeros(4)]), 3, method_args={"random_state": 0})
+    >>> h.shape, bool((np.linalg.norm(h, axis=1) > 0).all())
+    ((2, 4), True)
     """
     x = _check_x(x)
-    k = _check_k(n_components, x)
+    k = _cap_k(_check_k(n_components, x), x)
     model = _make_model(method, k, method_args)
     weights = np.asarray(model.fit_transform(x), dtype=np.float64)
     components = np.asarray(model.components_, dtype=np.float64)
+    weights, components = _drop_zero_components(weights, components)
+    return weights, components, model
+
+
+def unmix_spectra_seeded(x, seeds, n_components="All", *, method_args=None):
+    """NMF of ``x`` started from seed end-members (:func:`seeded_initialisation`).
+
+    Seeds that are all zero are left out, the rank is capped as in :func:`unmix_spectra`, and
+    end-members that come out all zero are dropped.
+
+    Parameters
+    ----------
+    x : array_like, shape (K, C)
+    seeds : array_like, shape (S, C)
+    n_components : 'All' or int
+    method_args : dict, optional
+        Keywords of scikit-learn's NMF; ``init`` picks how the unseeded rows start (default
+        ``'nndsvda'``), the fit itself uses ``init='custom'``.
+
+    Returns
+    -------
+    weights, components, model
+        As in :func:`unmix_spectra`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> comps = np.array([[1.0, 0, 2, 0], [0, 3.0, 0, 1]])
+    >>> x = np.array([[1.0, 0], [0, 1], [0.5, 0.5]]) @ comps
+    >>> w, h, _ = unmix_spectra_seeded(x, x[:2], 2, method_args={"random_state": 0})
+    >>> float(spectral_angle(h, comps).min(axis=1).max()) < 1
+    True
+    """
+    from sklearn.decomposition import NMF
+
+    x = _check_x(x)
+    k = _cap_k(_check_k(n_components, x), x)
+    seeds = np.atleast_2d(np.asarray(seeds, dtype=np.float64))
+    nonzero = np.abs(seeds).sum(axis=1) > 0 if seeds.ndim == 2 else np.ones(0, bool)
+    if seeds.ndim == 2 and not nonzero.all():
+        logger.warning("left out %d all-zero seed spectra", int((~nonzero).sum()))
+        seeds = seeds[nonzero]
+    args = dict(method_args or {})
+    fill = args.pop("init", None) or "nndsvda"
+    if fill == "custom":
+        fill = "nndsvda"
+    if seeds.ndim != 2 or len(seeds) == 0:
+        return unmix_spectra(x, k, method_args={**args, "init": fill})
+    w0, h0 = seeded_initialisation(x, seeds, k, init=fill, random_state=args.get("random_state"))
+    args.setdefault("max_iter", 1000)
+    try:
+        model = NMF(n_components=k, init="custom", **args)
+    except TypeError as exc:
+        raise bad_value("method_args", method_args, f"keyword arguments of NMF ({exc})") from None
+    weights = np.asarray(model.fit_transform(x, W=w0, H=h0), dtype=np.float64)
+    components = np.asarray(model.components_, dtype=np.float64)
+    weights, components = _drop_zero_components(weights, components)
     return weights, components, model
 
 
@@ -232,8 +357,9 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     """Per-pixel non-negative least-squares abundances of end-member spectra.
 
     For each pixel spectrum ``s`` finds ``a >= 0`` minimising ``||s - a @ components||``.
-    The cube is read once in row blocks (works on dask cubes without loading them whole);
-    the ``k x k`` problem per pixel is then solved for all pixels at once.
+    The cube is read once in row blocks (:func:`sigma._blocks.map_row_blocks`: a dask cube
+    is computed once, without loading it whole); the ``k x k`` problem per pixel is then
+    solved for all pixels at once.
 
     Parameters
     ----------
@@ -245,7 +371,7 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     tol : float
         Relative stopping tolerance of those sweeps.
     progress : bool
-        Show a tqdm bar over row blocks.
+        Show a progress bar (lazy cubes).
 
     Returns
     -------
@@ -259,8 +385,6 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     >>> nnls_abundances(cube, comps).round(6).tolist()
     [[[2.0, 0.0], [1.0, 3.0]], [[0.0, 0.0], [0.5, 0.0]]]
     """
-    from tqdm.auto import tqdm
-
     comps = np.asarray(components, dtype=np.float64)
     if comps.ndim == 1:
         comps = comps[None]
@@ -273,10 +397,14 @@ def nnls_abundances(spectra, components, *, max_iter=2000, tol=1e-10, progress=F
     nav = shape[:-1]
     if len(nav) == 0:
         spectra, nav = spectra[None], (1,)
-    b = np.empty((*nav, comps.shape[0]), dtype=np.float64)
-    blocks = tqdm(iter_row_blocks(spectra), desc="abundances", disable=not progress)
-    for r0, r1, blk in blocks:
-        b[r0:r1] = blk.astype(np.float64, copy=False) @ comps.T
+    def work(blk, r0, r1):  # returns its rows (a distributed worker cannot write into b)
+        return blk.astype(np.float64, copy=False) @ comps.T
+
+    # blocks of about 64 MiB once converted to float64 (not in the cube's own dtype)
+    limit = max(1, (64 << 20) * np.dtype(spectra.dtype).itemsize // 8)
+    parts = map_row_blocks(work, spectra, limit=limit, desc="abundances", progress=progress)
+    b = np.concatenate(parts, axis=0)
+    b = b.reshape((*nav, comps.shape[0]))
     flat_b = b.reshape(-1, comps.shape[0])
     a = _nnls_gram(gram, flat_b, max_iter, tol)
     out = a.reshape(b.shape)

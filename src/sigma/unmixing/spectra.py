@@ -8,13 +8,17 @@ from sigma._errors import bad_value
 
 __all__ = ["iter_row_blocks", "cluster_spectra"]
 
-_BLOCK_BYTES = 64 * 2**20
+from sigma._blocks import BLOCK_BYTES as _BLOCK_BYTES
+from sigma._blocks import map_row_blocks, row_blocks
 
 
 def iter_row_blocks(data, block_bytes: int = _BLOCK_BYTES):
     """Yield ``(r0, r1, block)`` with ``block = np.asarray(data[r0:r1])`` of an (H, W, C) cube.
 
-    For a dask array only that block of rows is computed, so memory stays bounded.
+    For a dask array only that block of rows is computed, so memory stays bounded; but each
+    block is then a separate computation (a source shared by all blocks, such as a lazy
+    ``.bcf``, is read once per block). A full pass should use
+    :func:`sigma._blocks.map_row_blocks`, which computes a dask cube once.
 
     Examples
     --------
@@ -22,20 +26,17 @@ def iter_row_blocks(data, block_bytes: int = _BLOCK_BYTES):
     >>> [(a, b, blk.shape) for a, b, blk in iter_row_blocks(np.zeros((4, 2, 3)), 48)]
     [(0, 1, (1, 2, 3)), (1, 2, (1, 2, 3)), (2, 3, (1, 2, 3)), (3, 4, (1, 2, 3))]
     """
-    h = data.shape[0]
-    row_bytes = max(1, int(np.prod(data.shape[1:])) * np.dtype(data.dtype).itemsize)
-    step = max(1, int(block_bytes // row_bytes))
-    for r0 in range(0, h, step):
-        r1 = min(h, r0 + step)
+    for r0, r1 in row_blocks(data, limit=block_bytes):
         yield r0, r1, np.asarray(data[r0:r1])
 
 
 def cluster_spectra(data, labels, cluster_ids=None, kind="sum", *, progress=False) -> np.ndarray:
     """Sum or mean spectrum of each cluster.
 
-    One pass over the cube in row blocks; inside a block the per-cluster sums are a sparse
-    indicator-matrix product (no per-pixel Python loop). Noise (``-1``) and labels not in
-    ``cluster_ids`` are ignored.
+    One pass over the cube in row blocks (:func:`sigma._blocks.map_row_blocks`: a dask cube
+    is computed once; a NumPy cube's blocks run on every core); inside a block the
+    per-cluster sums are a sparse indicator-matrix product (no per-pixel Python loop). Noise
+    (``-1``), labels not in ``cluster_ids`` and NaN values are ignored.
 
     Parameters
     ----------
@@ -46,7 +47,7 @@ def cluster_spectra(data, labels, cluster_ids=None, kind="sum", *, progress=Fals
         Row order of the result; default: sorted unique labels >= 0.
     kind : {'sum', 'mean'}
     progress : bool
-        Show a tqdm bar over row blocks.
+        Show a progress bar (lazy cubes).
 
     Returns
     -------
@@ -62,7 +63,6 @@ def cluster_spectra(data, labels, cluster_ids=None, kind="sum", *, progress=Fals
     [4.5, 5.5, 6.5]
     """
     import scipy.sparse as sp
-    from tqdm.auto import tqdm
 
     if kind not in ("sum", "mean"):
         raise bad_value("kind", kind, "'sum' or 'mean'")
@@ -80,21 +80,24 @@ def cluster_spectra(data, labels, cluster_ids=None, kind="sum", *, progress=Fals
         return out
     order = np.argsort(ids)
     sorted_ids = ids[order]
-    counts = np.zeros(k, dtype=np.int64)
-    row_bytes = max(1, data.shape[1] * c * np.dtype(data.dtype).itemsize)
-    n_blocks = -(-data.shape[0] // max(1, _BLOCK_BYTES // row_bytes))
-    blocks = tqdm(
-        iter_row_blocks(data), total=n_blocks, desc="cluster spectra", disable=not progress
-    )
-    for r0, r1, blk in blocks:
+
+    def work(blk, r0, r1):
         flat = lab[r0:r1].ravel()
         pos = np.minimum(np.searchsorted(sorted_ids, flat), k - 1)
         hit = sorted_ids[pos] == flat
         rows = order[pos[hit]]
         cols = np.flatnonzero(hit)
         ind = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(k, flat.size))
-        out += ind @ blk.reshape(flat.size, c).astype(np.float64, copy=False)
-        counts += np.bincount(rows, minlength=k)
+        x = blk.reshape(flat.size, c).astype(np.float64, copy=False)
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        return ind @ x, np.bincount(rows, minlength=k)
+
+    # blocks of about _BLOCK_BYTES once converted to float64 (not in the cube's own dtype)
+    limit = max(1, _BLOCK_BYTES * np.dtype(data.dtype).itemsize // 8)
+    parts = map_row_blocks(work, data, limit=limit, desc="cluster spectra", progress=progress)
+    out = np.sum([p[0] for p in parts], axis=0)
+    counts = np.sum([p[1] for p in parts], axis=0)
     if kind == "mean":
         out /= np.maximum(counts, 1)[:, None]
     return out

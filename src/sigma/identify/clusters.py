@@ -1,0 +1,184 @@
+"""Identification of every cluster of a phase map, as one result object.
+
+:func:`identify_clusters` runs element detection on each cluster's summed spectrum (reusing
+reports of spectra it has seen, so after a merge only the merged cluster is refitted), names
+every cluster against the library (:func:`~sigma.identify.match.identify_spectra`, with the
+map-level sensitivity calibration) and returns a :class:`ClusterIdentification`: the per-cluster
+results, short display names for legends and table rows for CSV, HTML and ``run.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import bad_value
+from .elements import ElementReport, detect_elements, map_calibration
+from .library import PhaseLibrary, default_library
+from .match import DEFAULT_NUISANCE, MIN_P_VALUE, PhaseIdentification, identify_spectra
+
+#: Columns of :meth:`ClusterIdentification.rows` (the ``phase_identification.csv`` header).
+ROW_COLUMNS = ["cluster", "status", "name", "best", "formula", "p_value", "chi2", "dof",
+               "alternatives", "elements", "ambiguous_elements", "total_counts", "candidates"]  # fmt: skip
+
+
+def spectrum_key(counts) -> str:
+    """A digest of a spectrum's counts (reports are reused for identical spectra).
+
+    Examples
+    --------
+    >>> spectrum_key([1, 2, 3]) == spectrum_key(np.array([1.0, 2.0, 3.0]))
+    True
+    """
+    return hashlib.sha1(np.ascontiguousarray(counts, dtype=np.float64).tobytes()).hexdigest()
+
+
+@dataclass
+class ClusterIdentification:
+    """What every cluster is.
+
+    Attributes
+    ----------
+    results : dict
+        ``{cluster id: PhaseIdentification}``.
+    params : dict
+        The settings used (beam energy, kind, library size, nuisance elements …).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> x = np.random.default_rng(0).poisson(3e4 * phase_spectrum("NaCl", e))[None]
+    >>> res = identify_clusters(x, [5], e, beam_energy=20.0)
+    >>> res.names, res.rows()[0][:3]
+    ({5: 'halite NaCl'}, [5, 'identified', 'halite NaCl'])
+    """
+
+    results: dict[int, PhaseIdentification]
+    params: dict = field(default_factory=dict)
+
+    @property
+    def names(self) -> dict[int, str]:
+        """``{cluster id: short name}``, e.g. ``'ilmenite FeTiO₃'`` or ``'unknown (Fe, Ti, O)'``."""
+        return {k: r.name for k, r in self.results.items()}
+
+    def __getitem__(self, cluster_id: int) -> PhaseIdentification:
+        return self.results[int(cluster_id)]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def rows(self) -> list[list]:
+        """One row per cluster in the order of :data:`ROW_COLUMNS`."""
+        out = []
+        for k, r in self.results.items():
+            best = r.best
+            els = r.elements.elements if r.elements is not None else []
+            amb = "; ".join(e.label for e in els if e.ambiguous)
+            cands = "; ".join(f"{c.label} (p={c.p_value:.2g})" for c in r.candidates[:5])
+            out.append([int(k), r.status, r.name, best.phase.name if best else "",
+                        best.phase.formula if best else "",
+                        float(best.p_value) if best else float("nan"),
+                        float(best.chi2) if best else float("nan"), int(best.dof) if best else 0,
+                        "; ".join(r.alternatives), " ".join(e.element for e in els), amb,
+                        float(r.total_counts), cands])  # fmt: skip
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-ready settings and per-cluster results (``run.json``)."""
+        return {"params": dict(self.params),
+                "clusters": {str(k): r.to_dict() for k, r in self.results.items()}}  # fmt: skip
+
+
+def identify_clusters(
+    spectra,
+    cluster_ids,
+    energy,
+    *,
+    beam_energy: float,
+    kind: str = "SEM",
+    fwhm_mnka: float = 130.0,
+    library: PhaseLibrary | None = None,
+    nuisance=None,
+    min_p_value: float = MIN_P_VALUE,
+    calibrate: bool = False,
+    report_cache: dict | None = None,
+    **detect_kw,
+) -> ClusterIdentification:
+    """Identify the summed spectrum of every cluster.
+
+    Parameters
+    ----------
+    spectra : array_like, shape (K, C)
+        Summed counts per cluster (``PixelSegmenter.get_cluster_spectra('sum')``).
+    cluster_ids : array_like of int, shape (K,)
+    energy : array_like, shape (C,)
+        keV.
+    beam_energy : float
+        kV.
+    kind : {'SEM', 'TEM'}
+    fwhm_mnka : float
+        eV.
+    library : PhaseLibrary, optional
+    nuisance : iterable of str, optional
+        See :func:`~sigma.identify.match.identify_spectrum`.
+    min_p_value : float
+    calibrate : bool
+        Learn line sensitivities across the clusters.
+    report_cache : dict, optional
+        ``{spectrum_key: ElementReport}`` reused and filled in place.
+    **detect_kw
+        Passed to :func:`~sigma.identify.elements.detect_elements`.
+
+    Returns
+    -------
+    ClusterIdentification
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(2048, 0.01, -0.2)
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.stack([rng.poisson(4e4 * phase_spectrum(f, e)) for f in ("SiO2", "NaCl")])
+    >>> res = identify_clusters(x, [0, 3], e, beam_energy=20.0)
+    >>> res.names[3]
+    'halite NaCl'
+    """
+    x = np.asarray(spectra, dtype=np.float64)
+    ids = [int(i) for i in np.asarray(cluster_ids).ravel()]
+    if x.ndim != 2 or x.shape[0] != len(ids):
+        raise bad_value("spectra", getattr(x, "shape", x), f"a (K, C) array with K = {len(ids)} clusters")
+    kind = str(kind).upper()
+    if not beam_energy:
+        raise bad_value("beam_energy", beam_energy,
+                        "the accelerating voltage in kV (the file gives none: set it on the dataset)")  # fmt: skip
+    library = default_library() if library is None else library
+    cache = {} if report_cache is None else report_cache
+    # one calibration for the map, refined on the sum of every cluster (the detector's, not a
+    # phase's): kept through edits, so the reports of unchanged clusters stay valid
+    setting = ("calibration", spectrum_key(energy), float(beam_energy), kind, float(fwhm_mnka),
+               repr(detect_kw.get("energy_range")))  # fmt: skip
+    if setting not in cache:
+        cache[setting] = map_calibration(x.sum(axis=0), energy, beam_energy=beam_energy, kind=kind,
+                                         fwhm_mnka=fwhm_mnka, energy_range=detect_kw.get("energy_range"))
+    cal, window = cache[setting]
+    kw = {**detect_kw, "energy_range": window}
+    reports: list[ElementReport] = []
+    for row in x:
+        key = (spectrum_key(row), setting, repr(sorted(detect_kw.items())))
+        if key not in cache:
+            cache[key] = detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
+                                         fwhm_mnka=fwhm_mnka, calibration=cal, **kw)  # fmt: skip
+        reports.append(cache[key])
+    res = identify_spectra(x, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
+                           library=library, nuisance=nuisance, min_p_value=min_p_value,
+                           calibrate=calibrate, reports=reports)  # fmt: skip
+    params = {"beam_energy_kv": float(beam_energy), "kind": kind, "fwhm_mnka_ev": float(fwhm_mnka),
+              "library_phases": len(library),
+              "nuisance": list(DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else nuisance),
+              "min_p_value": min_p_value, "calibrate": calibrate}  # fmt: skip
+    return ClusterIdentification(dict(zip(ids, res, strict=True)), params)

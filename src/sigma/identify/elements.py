@@ -1,0 +1,635 @@
+"""Which elements a spectrum holds: net line intensities, their uncertainties and significance.
+
+:func:`detect_elements` fits a spectrum (a cluster's summed counts) with
+:class:`~sigma.identify.fitting.SpectrumFitter` — every line family of an element as one
+Gaussian set on a background modelled under the lines — and chooses the elements by stepwise
+selection on the fit's χ²:
+
+1. **Forward.** Every element not yet in the model is scored by how much adding it would lower
+   the χ² (a score test, one vectorised pass over all ~85 candidates); the best is added if its
+   significance :math:`z = \\sqrt{\\Delta\\chi^2}` reaches ``min_significance`` (3 by default).
+2. **Calibration.** Energy offset, gain and resolution are refined on the chosen elements,
+   sum (pile-up) peaks of the strongest lines are added as nuisance terms, and step 1 resumes.
+3. **Backward.** An element whose removal raises the χ² by less than ``min_significance²`` is
+   dropped. Uncommon elements (Ba, Sr, Zr, Sn, REE La/Ce/Nd …) must reach one more sigma and
+   rare ones (other lanthanides, platinum-group metals, Tl …) three more (prior odds: a rare
+   element is not named on a misshapen neighbouring peak; a real one gives a large peak).
+4. **Overlaps.** For each element kept, every element with a line under its lines (S Kα / Mo Lα /
+   Pb Mα, Ti Kβ / V Kα, Ba Lα / Ti Kα, Mn Kβ / Fe Kα …) is tried in its place; when the swap
+   fits within ``min_significance²`` of χ², the two cannot be told apart and both are reported
+   (``ambiguous_with``).
+
+Net counts and their standard deviations come from the fit's covariance (Poisson variance plus
+the model-error terms), so an overlapped line's uncertainty includes the overlap. The classical
+criterion, net > 3√B with B the modelled background within ±1 FWHM of the line, is reported
+alongside (``above_3_sqrt_b``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import bad_value
+from ..xray.lines import _db, fwhm
+from . import physics
+from .fitting import Calibration, LinearFit, SpectrumFitter, score_test
+
+log = logging.getLogger(__name__)
+
+#: Fewer summed counts than this and a spectrum is reported as "insufficient counts".
+MIN_COUNTS = 1000
+#: χ² difference under which an overlapping element explains a peak as well (5 sigma): line
+#: shapes are where forward models are least exact, so ambiguity is reported generously.
+AMBIGUITY_CHI2 = 25.0
+#: How commonly an element occurs in rocks and engineering materials (0 most common); used
+#: only to choose which of two elements a spectrum cannot tell apart is named first.
+_COMMON = ("O Si Al Fe Ca Na K Mg Ti P Mn C S Cl F N Cu Zn Cr Ni Pb",
+           "Ba Sr Zr Sn Ag Au W Mo Co V Nb Ta Ce La Nd Y Bi Sb As Hg Pt B Ga Ge Se Cd In Te U Th "
+           "Pd Ar Br I Cs Rb Sc Hf Be")
+
+
+#: Extra significance (sigma) asked of an element by its rarity tier (0 common, 1, 2 rare).
+RARITY_EXTRA_SIGMA = (0.0, 1.0, 3.0)
+
+
+def element_rarity(element: str) -> int:
+    """0 for rock-forming and common engineering elements, 1 for common minor ones, 2 else.
+
+    Examples
+    --------
+    >>> element_rarity("Al"), element_rarity("Ba"), element_rarity("Tb")
+    (0, 1, 2)
+    """
+    for tier, names in enumerate(_COMMON):
+        if element in names.split():
+            return tier
+    return len(_COMMON)
+
+
+@dataclass
+class LineIntensity:
+    """Net counts of one line family of an element.
+
+    Attributes
+    ----------
+    line : str
+        Its alpha line, e.g. ``'Fe_Ka'``.
+    energy : float
+        keV.
+    net, sigma : float
+        Net counts of the whole family (escape peaks included) and their standard deviation.
+    background : float
+        Modelled background counts within ±1 FWHM of the line.
+
+    Examples
+    --------
+    >>> ln = LineIntensity("Fe_Ka", 6.404, net=900.0, sigma=35.0, background=400.0)
+    >>> ln.above_3_sqrt_b, ln.to_dict()["net"]
+    (True, 900.0)
+    """
+
+    line: str
+    energy: float
+    net: float
+    sigma: float
+    background: float
+
+    @property
+    def above_3_sqrt_b(self) -> bool:
+        """The classical detection criterion net > 3√B."""
+        return self.net > 3.0 * math.sqrt(max(self.background, 0.0))
+
+    def to_dict(self) -> dict:
+        """JSON-ready fields."""
+        return {"line": self.line, "energy_keV": round(self.energy, 4), "net": float(self.net),
+                "sigma": float(self.sigma), "background": float(self.background),
+                "above_3_sqrt_b": bool(self.above_3_sqrt_b)}  # fmt: skip
+
+
+@dataclass
+class ElementIntensity:
+    """An element found in a spectrum.
+
+    Attributes
+    ----------
+    element : str
+    net, sigma : float
+        Counts (and standard deviation) in its strongest family.
+    significance : float
+        :math:`\\sqrt{\\Delta\\chi^2}` of removing the element from the fit.
+    peak_to_background : float
+        ``net`` divided by the background per keV under its alpha line (keV).
+    lines : list of LineIntensity
+    ambiguous_with : list of str
+        Elements that explain the same peaks within the significance threshold.
+
+    Examples
+    --------
+    >>> el = ElementIntensity("S", 5000.0, 200.0, 25.0, 3.1, [], ambiguous_with=["Mo"])
+    >>> el.ambiguous, el.label
+    (True, 'S/Mo')
+    """
+
+    element: str
+    net: float
+    sigma: float
+    significance: float
+    peak_to_background: float
+    lines: list[LineIntensity]
+    ambiguous_with: list[str] = field(default_factory=list)
+
+    @property
+    def ambiguous(self) -> bool:
+        """Whether another element explains the same peaks."""
+        return bool(self.ambiguous_with)
+
+    @property
+    def label(self) -> str:
+        """``'Fe'`` or ``'S/Mo'`` when ambiguous."""
+        return "/".join([self.element, *self.ambiguous_with])
+
+    def to_dict(self) -> dict:
+        """JSON-ready fields, lines included."""
+        return {"element": self.element, "net": float(self.net), "sigma": float(self.sigma),
+                "significance": float(self.significance),
+                "peak_to_background_keV": float(self.peak_to_background),
+                "ambiguous_with": list(self.ambiguous_with),
+                "lines": [ln.to_dict() for ln in self.lines]}  # fmt: skip
+
+
+@dataclass
+class ElementReport:
+    """Elements found in one spectrum, and the fit they came from.
+
+    Attributes
+    ----------
+    elements : list of ElementIntensity
+        Significant elements, strongest first.
+    total_counts : float
+        Counts of the spectrum.
+    calibration : Calibration
+        Refined energy offset, gain and FWHM.
+    min_significance : float
+    sum_peaks : list of str
+        Pile-up peaks included as nuisance terms.
+    fitter : SpectrumFitter
+    fit : LinearFit
+        The final fit (None when there were too few counts).
+    insufficient : bool
+        True when the spectrum has fewer than ``min_counts`` counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis
+    >>> e = energy_axis(512, 0.04, 0.0)
+    >>> rep = detect_elements(np.ones(512), e, beam_energy=20.0)  # 512 counts in all
+    >>> rep.insufficient, rep.present, rep.summary()
+    (True, [], '')
+    """
+
+    elements: list[ElementIntensity]
+    total_counts: float
+    calibration: Calibration
+    min_significance: float
+    sum_peaks: list[str]
+    fitter: SpectrumFitter | None = None
+    fit: LinearFit | None = None
+    insufficient: bool = False
+    min_counts: float = MIN_COUNTS
+    sum_peak_terms: list = field(default_factory=list)
+
+    @property
+    def present(self) -> list[str]:
+        """Symbols of the elements found (the first candidate of an ambiguous group)."""
+        return [e.element for e in self.elements]
+
+    def get(self, element: str) -> ElementIntensity | None:
+        """The entry of an element, or None when it was not found."""
+        for e in self.elements:
+            if e.element == element:
+                return e
+        return None
+
+    def summary(self) -> str:
+        """``'Fe, Ti, O'``; ambiguous ones as ``'S/Mo'``."""
+        return ", ".join(e.label for e in self.elements)
+
+    def to_dict(self) -> dict:
+        """JSON-ready report (calibration, sum peaks, elements with their lines)."""
+        c = self.calibration
+        return {"total_counts": float(self.total_counts), "insufficient_counts": self.insufficient,
+                "min_significance": self.min_significance,
+                "calibration": {"shift_keV": c.shift, "gain": c.gain, "fwhm_mnka_eV": c.fwhm_mnka},
+                "sum_peaks": list(self.sum_peaks),
+                "elements": [e.to_dict() for e in self.elements]}  # fmt: skip
+
+
+def candidate_elements(beam_energy: float, energy_range: tuple[float, float]) -> list[str]:
+    """Elements with at least one excited family whose alpha line lies in ``energy_range``.
+
+    Examples
+    --------
+    >>> cands = candidate_elements(20.0, (0.2, 20.0))
+    >>> "Fe" in cands, "H" in cands, "Kr" in cands
+    (True, False, False)
+    """
+    out = []
+    for el in _db():
+        if el in physics.EXCLUDED_ELEMENTS:
+            continue
+        z, _ = physics.element_data(el)
+        if z < 5 or z > 92:
+            continue
+        for fam, lines in physics.families(el).items():
+            e_a = lines[physics.alpha_line(el, fam)][0]
+            if energy_range[0] <= e_a <= energy_range[1] and physics.family_edge(el, fam) < beam_energy:
+                out.append(el)
+                break
+    return sorted(out, key=lambda s: physics.element_data(s)[0])
+
+
+class _Selector:
+    """Stepwise selection state on one fitter."""
+
+    def __init__(self, fitter: SpectrumFitter, candidates, z_min: float, max_elements: int):
+        self.f = fitter
+        self.candidates = [c for c in candidates if fitter.families_in_range(c)]
+        self.z2 = z_min**2
+        self.z_min = z_min
+        self.max_elements = max_elements
+        self.sum_peaks: list = []
+
+    def threshold(self, element: str) -> float:
+        """χ² gain an element must bring: ``min_significance`` squared, raised for uncommon
+        elements (+1σ) and rare ones (+3σ) — prior odds, so that a rare element is not named
+        on a misshapen neighbouring peak."""
+        return (self.z_min + RARITY_EXTRA_SIGMA[element_rarity(element)]) ** 2
+
+    def fit(self, elements, **kw) -> LinearFit:
+        return self.f.fit(elements, sum_peaks=self.sum_peaks, **kw)
+
+    def bpk(self, fit: LinearFit):
+        return self.f.background_per_kev_function(fit.background)
+
+    def forward(self, chosen: list[str], limit: int | None = None) -> tuple[list[str], LinearFit]:
+        """Add elements while one lowers χ² by at least ``min_significance²``.
+
+        Candidates are ranked by the score test, then the best few are refitted with the
+        current weights and the one with the largest real χ² drop is taken (the score test is
+        a linear approximation that over-rates columns resembling a mis-shaped peak).
+        """
+        limit = self.max_elements if limit is None else min(limit, self.max_elements)
+        fit = self.fit(chosen)
+        while len(chosen) < limit:
+            bpk = self.bpk(fit)
+            names, cols = [], []
+            for el in self.candidates:
+                if el in chosen:
+                    continue
+                col, _, _ = self.f.element_column(el, bpk)
+                if col is not None and col.any():
+                    names.append(el)
+                    cols.append(col)
+            if not cols:
+                break
+            gain = score_test(fit, self.f.y, np.column_stack(cols))
+            margin = gain - np.array([self.threshold(n) for n in names])
+            order = [int(i) for i in np.argsort(-margin)[:3] if margin[i] >= 0]
+            best, best_margin = None, 0.0
+            for i in order:
+                trial = self.fit([*chosen, names[i]], weights=fit.weights, background_per_kev=bpk)
+                g = fit.chi2 - trial.chi2 - self.threshold(names[i])
+                if g >= best_margin and trial.coef[trial.index(names[i])] > 0:
+                    best, best_margin = names[i], g
+            if best is None:
+                break
+            chosen = [*chosen, best]
+            fit = self.fit(chosen)
+        return chosen, fit
+
+    def removal_gain(self, chosen, fit, el) -> float:
+        """χ² increase when ``el`` (its amplitude and deviation terms) is taken out of ``fit``.
+
+        With the fit's weights and penalties fixed the objective is quadratic, so the increase
+        is exactly :math:`c_B^T (\\Sigma_{BB})^{-1} c_B` over the element's block :math:`B` of
+        coefficients and covariance: no refit (the background's non-negativity aside).
+        """
+        block = [i for i, n in enumerate(fit.names) if n == el or n.startswith(f"dev:{el}:")]
+        c = fit.coef[block]
+        cov = fit.cov[np.ix_(block, block)]
+        return float(c @ np.linalg.pinv(cov, rcond=1e-10, hermitian=True) @ c)
+
+    def backward(self, chosen: list[str], fit: LinearFit) -> tuple[list[str], LinearFit]:
+        while chosen:
+            gains = {el: self.removal_gain(chosen, fit, el) for el in chosen}
+            # an element fitted with a negative amplitude is never kept
+            for el in chosen:
+                if fit.coef[fit.index(el)] <= 0:
+                    gains[el] = -np.inf
+            margins = {el: g - self.threshold(el) for el, g in gains.items()}
+            worst = min(margins, key=margins.get)
+            if margins[worst] >= 0:
+                break
+            chosen = [e for e in chosen if e != worst]
+            fit = self.fit(chosen)
+        return chosen, fit
+
+
+def _overlapping(fitter: SpectrumFitter, el: str, others, bpk) -> list[str]:
+    """Candidates whose tied column overlaps ``el``'s strongly (weighted cosine > 0.5)."""
+    col, _, _ = fitter.element_column(el, bpk)
+    if col is None:
+        return []
+    w = 1.0 / fitter.initial_variance()
+    out = []
+    for o in others:
+        oc, _, _ = fitter.element_column(o, bpk)
+        if oc is None:
+            continue
+        num = float(np.sum(w * col * oc))
+        den = math.sqrt(float(np.sum(w * col * col)) * float(np.sum(w * oc * oc)))
+        if den > 0 and num / den > 0.5:
+            out.append(o)
+    return out
+
+
+def _sum_peak_terms(fitter: SpectrumFitter, fit: LinearFit, n_top: int = 3) -> list:
+    """Pile-up peaks of the strongest alpha lines (pairs, self-pairs included) inside the window."""
+    lines = []
+    for el, (_, ratios) in fit.family_ratios.items():
+        a = fit.coef[fit.index(el)]
+        for fam, r in ratios.items():
+            e = fitter.alpha_energy(el, fam)
+            lines.append((a * r, f"{physics.alpha_line(el, fam)}", e))
+    lines.sort(reverse=True)
+    top = lines[:n_top]
+    out = []
+    cal = fitter.calibration
+    for i, (_, n1, e1) in enumerate(top):
+        for _, n2, e2 in top[i:]:
+            e_s = e1 + e2
+            if fitter.in_range(e_s):
+                f_s = math.hypot(float(fwhm(e1, cal.fwhm_mnka)), float(fwhm(e2, cal.fwhm_mnka)))
+                out.append((f"{n1}+{n2}", e_s, f_s))
+    return out
+
+
+def detect_elements(
+    counts,
+    energy,
+    *,
+    beam_energy: float,
+    kind: str = "SEM",
+    fwhm_mnka: float = 130.0,
+    min_significance: float = 3.0,
+    candidates=None,
+    refine_calibration: bool = True,
+    max_elements: int = 16,
+    min_counts: float = MIN_COUNTS,
+    energy_range: tuple[float, float] | None = None,
+    shape_error: float = 0.03,
+    ambiguity_chi2: float = AMBIGUITY_CHI2,
+    calibration: Calibration | None = None,
+) -> ElementReport:
+    """Find the elements of one spectrum, with net counts, uncertainties and significance.
+
+    Parameters
+    ----------
+    counts : array_like, shape (C,)
+        Counts (a cluster's summed spectrum; not a mean).
+    energy : array_like, shape (C,)
+        Channel energies in keV.
+    beam_energy : float
+        kV.
+    kind : {'SEM', 'TEM'}
+    fwhm_mnka : float
+        Detector resolution at Mn Kα (eV), the starting value of the refinement.
+    min_significance : float
+        An element is kept when removing it raises the fit's χ² by at least this squared
+        (3 → the usual "3 sigma").
+    candidates : iterable of str, optional
+        Elements to search (default: every element with a line in range,
+        :func:`candidate_elements`).
+    refine_calibration : bool
+        Refine energy offset, gain and FWHM on the elements found.
+    max_elements : int
+    min_counts : float
+        Below this many counts the report is empty with ``insufficient=True``.
+    energy_range : (float, float), optional
+        Fit window in keV.
+    shape_error : float
+        Model error of the peak shapes (fraction of the peak counts per channel).
+    ambiguity_chi2 : float
+        An overlapping element that fits within this χ² of the chosen one is reported in
+        ``ambiguous_with``.
+    calibration : Calibration, optional
+        Energy offset, gain and FWHM found elsewhere (:func:`map_calibration` on the whole
+        map's summed spectrum); used as is, without refinement.
+
+    Returns
+    -------
+    ElementReport
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(2048, 0.01, -0.2)
+    >>> y = np.random.default_rng(0).poisson(2e5 * phase_spectrum("FeTiO3", e))
+    >>> rep = detect_elements(y, e, beam_energy=20.0)
+    >>> sorted(rep.present)
+    ['Fe', 'O', 'Ti']
+    """
+    from threadpoolctl import threadpool_limits
+
+    # the fits solve many small (channels x ~50) systems: BLAS threads only add overhead
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _detect(counts, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
+                       min_significance=min_significance, candidates=candidates,
+                       refine_calibration=refine_calibration, max_elements=max_elements,
+                       min_counts=min_counts, energy_range=energy_range, shape_error=shape_error,
+                       ambiguity_chi2=ambiguity_chi2, calibration=calibration)
+
+
+def map_calibration(
+    counts, energy, *, beam_energy: float, kind: str = "SEM", fwhm_mnka: float = 130.0,
+    energy_range: tuple[float, float] | None = None, min_significance: float = 3.0,
+) -> tuple[Calibration, tuple[float, float]]:
+    """Energy offset, gain and FWHM refined on one spectrum with many counts (a map's sum).
+
+    The calibration belongs to the detector, not to a phase: found once on the summed spectrum
+    of every cluster (the most counts there are), it serves every cluster's fit, which then
+    share their line profiles (one set of columns per map instead of one per cluster).
+
+    Returns
+    -------
+    (Calibration, (float, float))
+        The calibration and the fit window (keV) to use for the clusters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(2048, 0.01, -0.2)
+    >>> y = np.random.default_rng(0).poisson(2e5 * phase_spectrum("FeTiO3", e))
+    >>> cal, window = map_calibration(y, e, beam_energy=20.0)
+    >>> abs(cal.shift) < 0.005 and abs(cal.gain - 1) < 0.001, window[1]
+    (True, 20.0)
+    """
+    from threadpoolctl import threadpool_limits
+
+    y = np.asarray(counts, dtype=np.float64)
+    fitter = SpectrumFitter(y, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
+                            energy_range=energy_range)  # fmt: skip
+    window = (fitter.e_lo, fitter.e_hi)
+    if float(y.sum()) < MIN_COUNTS:
+        return fitter.calibration, window
+    with threadpool_limits(limits=1, user_api="blas"):
+        cands = candidate_elements(fitter.beam_energy, window)
+        sel = _Selector(fitter, cands, min_significance, 16)
+        chosen, _ = sel.forward([], limit=3)
+        if chosen:
+            fitter.refine_calibration(chosen)
+            chosen, fit = sel.forward(chosen, limit=6)
+            fitter.refine_calibration(sorted(chosen, key=lambda el: -fit.coef[fit.index(el)])[:6])
+    return fitter.calibration, window
+
+
+def _detect(counts, energy, *, beam_energy, kind, fwhm_mnka, min_significance, candidates,
+            refine_calibration, max_elements, min_counts, energy_range, shape_error, ambiguity_chi2,
+            calibration=None):
+    y = np.asarray(counts, dtype=np.float64)
+    total = float(np.nansum(y))
+    if not np.isfinite(min_significance) or min_significance <= 0:
+        raise bad_value("min_significance", min_significance, "a positive number of standard deviations")
+    fitter = SpectrumFitter(y, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
+                            energy_range=energy_range, shape_error=shape_error)  # fmt: skip
+    if calibration is not None:
+        fitter.set_calibration(calibration)
+        refine_calibration = False
+    if total < min_counts:
+        return ElementReport([], total, fitter.calibration, min_significance, [], fitter, None,
+                             insufficient=True, min_counts=min_counts)  # fmt: skip
+    if candidates is None:
+        candidates = candidate_elements(fitter.beam_energy, (fitter.e_lo, fitter.e_hi))
+    else:
+        candidates = [str(c) for c in candidates]
+        for c in candidates:
+            physics.element_data(c)
+    sel = _Selector(fitter, candidates, min_significance, max_elements)
+    # the strongest peaks first: calibrate on them before weak lines are looked for, since a
+    # 10 eV offset on a peak of a million counts looks like a neighbouring element
+    chosen, fit = sel.forward([], limit=3)
+    if chosen and refine_calibration:
+        fitter.refine_calibration(chosen)
+        chosen, fit = sel.forward(chosen, limit=6)
+        strongest = sorted(chosen, key=lambda el: -fit.coef[fit.index(el)])[:6]
+        fitter.refine_calibration(strongest)
+    if chosen:
+        fit = sel.fit(chosen)
+        sel.sum_peaks = _sum_peak_terms(fitter, fit)
+        chosen, fit = sel.backward(chosen, sel.fit(chosen))
+        chosen, fit = sel.forward(chosen)
+        chosen, fit = sel.backward(chosen, fit)
+        chosen, fit = _prefer_better_overlaps(fitter, sel, chosen, fit)
+        chosen, fit = sel.backward(chosen, fit)
+    # drop sum peaks fitted negative (they are nuisance terms, never subtracted as negative)
+    if sel.sum_peaks:
+        keep = [s for s in sel.sum_peaks if fit.coef[fit.index(f"sum:{s[0]}")] > 0]
+        if len(keep) != len(sel.sum_peaks):
+            sel.sum_peaks = keep
+            fit = sel.fit(chosen)
+    return _report(fitter, sel, chosen, fit, total, min_significance, min_counts, ambiguity_chi2)
+
+
+def _prefer_better_overlaps(fitter, sel, chosen, fit):
+    """Swap an element for an overlapping one that fits better (forward selection is greedy)."""
+    for el in list(chosen):
+        bpk = fitter.background_per_kev_function(fit.background)
+        others = [c for c in sel.candidates if c not in chosen]
+        best = (fit.chi2, None)
+        for o in _overlapping(fitter, el, others, bpk):
+            swapped = [o if x == el else x for x in chosen]
+            sub = sel.fit(swapped, weights=fit.weights, background_per_kev=bpk)
+            if sub.chi2 < best[0] and sub.coef[sub.index(o)] > 0:
+                best = (sub.chi2, o)
+        if best[1] is not None:
+            chosen = [best[1] if x == el else x for x in chosen]
+            fit = sel.fit(chosen)
+    return chosen, fit
+
+
+def family_nets(fit: LinearFit, element: str) -> dict[str, tuple[float, float]]:
+    """``{family: (net counts, variance)}`` of an element in a fit (tied part + deviation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> y = np.random.default_rng(0).poisson(3e4 * phase_spectrum("Fe2O3", e))
+    >>> fit = SpectrumFitter(y, e, beam_energy=20.0).fit(["Fe", "O"])
+    >>> sorted(family_nets(fit, "Fe"))
+    ['K', 'L']
+    """
+    prim, ratios = fit.family_ratios[element]
+    i = fit.index(element)
+    a, var_a = fit.coef[i], fit.cov[i, i]
+    out = {}
+    for fam, r in ratios.items():
+        name = f"dev:{element}:{fam}"
+        if fam != prim and name in fit.names:
+            j = fit.index(name)
+            net = r * a + fit.coef[j]
+            var = r * r * var_a + fit.cov[j, j] + 2 * r * fit.cov[i, j]
+        else:
+            net, var = r * a, r * r * var_a
+        out[fam] = (float(net), float(max(var, 0.0)))
+    return out
+
+
+def _report(fitter, sel, chosen, fit, total, min_significance, min_counts,
+            ambiguity_chi2) -> ElementReport:
+    bpk = fitter.background_per_kev_function(fit.background)
+    e = fitter.energies()
+    out = []
+    for el in chosen:
+        prim, ratios = fit.family_ratios[el]
+        i = fit.index(el)
+        a, var_a = fit.coef[i], fit.cov[i, i]
+        lines = []
+        for fam, (net, var) in family_nets(fit, el).items():
+            e_a = fitter.alpha_energy(el, fam)
+            half = float(fwhm(e_a, fitter.calibration.fwhm_mnka))
+            win = np.abs(e - e_a) <= half
+            lines.append(LineIntensity(physics.alpha_line(el, fam), e_a, float(net),
+                                       math.sqrt(max(var, 0.0)), float(fit.background[win].sum())))
+        gain = sel.removal_gain(chosen, fit, el)
+        e_prim = fitter.alpha_energy(el, prim)
+        out.append(ElementIntensity(el, float(a), math.sqrt(max(var_a, 0.0)),
+                                    math.sqrt(max(gain, 0.0)), float(a / bpk(e_prim)), lines))
+    # overlaps: can another element replace this one?
+    others = [c for c in sel.candidates if c not in chosen]
+    for item in out:
+        alts = []
+        for o in _overlapping(fitter, item.element, others, bpk):
+            swapped = [o if x == item.element else x for x in chosen]
+            sub = sel.fit(swapped, weights=fit.weights, background_per_kev=bpk)
+            if sub.chi2 - fit.chi2 < ambiguity_chi2 and sub.coef[sub.index(o)] > 0:
+                alts.append((sub.chi2, o))
+        item.ambiguous_with = [o for _, o in sorted(alts)]
+        # of elements the spectrum cannot tell apart, name the commoner one first
+        group = [item.element, *item.ambiguous_with]
+        first = min(group, key=lambda el: (element_rarity(el), group.index(el)))
+        if first != item.element:
+            item.ambiguous_with = [el for el in group if el != first]
+            item.element = first
+    out.sort(key=lambda it: -it.net)
+    return ElementReport(out, total, fitter.calibration, min_significance,
+                         [s[0] for s in sel.sum_peaks], fitter, fit, min_counts=min_counts,
+                         sum_peak_terms=list(sel.sum_peaks))  # fmt: skip

@@ -1,0 +1,860 @@
+"""Name a spectrum: rank library phases by how well they predict its line intensities.
+
+For one spectrum (a cluster's summed counts) and one library candidate:
+
+1. The spectrum is fitted (:class:`~sigma.identify.fitting.SpectrumFitter`, with the calibration
+   refined when its elements were found) with the elements found in it *and* the candidate's
+   elements, so an overlapped line is shared out the same way for every candidate that has it.
+2. Each element's net counts in its strongest family are divided by the fitted background per
+   keV under that line: a peak-to-background ratio :math:`q` (keV), in which the detector
+   efficiency and absorption cancel to first order.
+3. The candidate predicts :math:`q` up to one common scale :math:`s`
+   (:func:`~sigma.identify.physics.peak_to_background`: Bethe ionisation, Burhop fluorescence
+   yields, Kramers continuum for its composition).
+4. Goodness of fit
+
+   .. math::
+
+       \\chi^2 = \\min_s \\sum_{el} \\frac{(\\ln q_{el} - \\ln s p_{el})^2}{(\\sigma_{el}/q_{el})^2
+       + \\epsilon_{el}^2}
+
+   over the elements found and the candidate's elements: log terms for lines measured at
+   more than 3σ, linear terms :math:`(q - s p)^2 / (\\sigma^2 + (\\epsilon s p)^2)` otherwise
+   (an element predicted but absent, or present but not predicted). :math:`\\epsilon_{el}` is a
+   **model error**: the relative error allowed to the forward model, 12 % for hard lines,
+   rising to about 45 % for soft lines (O Kα, C Kα, L lines below 1 keV) and 8 % more for L and
+   M families (:func:`model_error`). So a candidate is not rejected because the physics is
+   approximate, only when its pattern of intensities is wrong by more than that.
+
+The candidates are ranked by :math:`\\chi^2 - \\nu` (:math:`\\nu` the degrees of freedom, so
+that candidates compared on different numbers of elements are on an equal footing), each with the
+p-value of :math:`\\chi^2` with :math:`\\nu` degrees of freedom. When even the best has
+p < ``min_p_value`` (0.001 by default) the phase is **unknown**: nothing in the library fits
+within the noise and the model error. Phases of the same composition (polymorphs) are reported
+together; other candidates within 4 of the best score are listed as alternatives.
+
+A *reference spectrum* candidate is fitted on its own energy axis and compared in the same way
+with its measured :math:`q` in place of the prediction (model error 7 %).
+
+With several clusters of one map, :func:`identify_spectra` also learns a sensitivity correction
+of every line family shared by two or more clusters from their best matches (shrunk towards no
+correction), so a systematic error of the physics or detector for, say, O Kα is learned from
+the map itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import bad_value
+from . import physics
+from .elements import ElementReport, detect_elements
+from .library import Phase, PhaseLibrary, default_library, pretty_formula
+
+log = logging.getLogger(__name__)
+
+#: Model error (log scale) of a predicted line family: base, extra for soft lines (scale of an
+#: exp(-(E - 0.3 keV)/0.5 keV) rise), extra for L and M families, extra for secondary families.
+MODEL_ERROR = (0.15, 0.4, 0.15, 0.6)
+#: Candidates refitted exactly after the short-list (the others keep their approximate score).
+SHORTLIST = 12
+#: Default p-value under which the best candidate is rejected ("unknown").
+MIN_P_VALUE = 1e-3
+#: Score difference (χ² − ν) within which other candidates are listed as alternatives.
+ALTERNATIVE_DELTA = 4.0
+#: Mass fraction at which an element absent from a phase's ideal formula is tolerated (1 sigma):
+#: real minerals carry minor substitutions (Fe in feldspar, Mn in ilmenite, Ti in biotite).
+TRACE_FRACTION = 0.02
+#: Largest relative uncertainty credited to the background under a line.
+BACKGROUND_ERROR = 0.15
+#: Model error of a reference-spectrum comparison (relative).
+REFERENCE_ERROR = 0.07
+#: Elements treated as system peaks by default (fitted, but not held against a candidate).
+DEFAULT_NUISANCE = {"SEM": (), "TEM": ("Cu",)}
+
+
+def model_error(energy: float, family: str, primary: bool = True) -> float:
+    """Relative (log) error allowed to the predicted peak-to-background of a line family.
+
+    With :data:`MODEL_ERROR` ``= (base, soft, lm, secondary)``:
+    :math:`\\text{base} + \\text{soft}\\,e^{-(E - 0.3)/0.5}`, plus ``lm`` for L and M families
+    and ``secondary`` for an element's secondary family (its ratio to the main family, e.g.
+    Fe L / Fe K, is the least certain prediction of any model).
+
+    Examples
+    --------
+    >>> round(model_error(6.4, "K"), 3), round(model_error(0.525, "K"), 3)
+    (0.15, 0.405)
+    """
+    base, soft, lm, secondary = MODEL_ERROR
+    return (base + soft * math.exp(-(energy - 0.3) / 0.5) + (0.0 if family == "K" else lm)
+            + (0.0 if primary else secondary))  # fmt: skip
+
+
+@dataclass
+class Candidate:
+    """One library phase scored against a spectrum.
+
+    Attributes
+    ----------
+    phase : Phase
+    chi2 : float
+    dof : int
+    p_value : float
+        Probability of a χ² at least this large if the phase were right.
+    score : float
+        ``chi2 - dof`` (lower is better); candidates are ranked by it.
+    scale : float
+        Fitted common scale :math:`s`.
+    residuals : dict
+        Per element, the signed contribution to χ² (``+`` measured above prediction).
+    same_composition : list of str
+        Polymorphs (same composition) merged into this candidate.
+
+    Examples
+    --------
+    >>> from sigma.identify import default_library
+    >>> lib = default_library()
+    >>> c = Candidate(lib["calcite"], 1.2, 2, 0.55, -0.8, 1.0, same_composition=["aragonite"])
+    >>> c.label
+    'calcite / aragonite CaCO₃'
+    """
+
+    phase: Phase
+    chi2: float
+    dof: int
+    p_value: float
+    score: float
+    scale: float
+    residuals: dict = field(default_factory=dict)
+    same_composition: list = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``'calcite / aragonite CaCO₃'`` for a polymorph group, else the phase's label."""
+        if self.same_composition:
+            names = " / ".join([self.phase.name, *self.same_composition])
+            return f"{names} {pretty_formula(self.phase.formula)}" if self.phase.formula else names
+        return self.phase.label
+
+    def to_dict(self) -> dict:
+        """JSON-ready score (χ², dof, p-value, per-line residuals) and the phase's source."""
+        return {"name": self.phase.name, "label": self.label, "chi2": float(self.chi2),
+                "dof": int(self.dof), "p_value": float(self.p_value), "score": float(self.score),
+                "same_composition": list(self.same_composition),
+                "residuals": {k: round(float(v), 3) for k, v in self.residuals.items()},
+                "formula": self.phase.formula, "class": self.phase.phase_class,
+                "source": self.phase.source}  # fmt: skip
+
+
+@dataclass
+class PhaseIdentification:
+    """What one spectrum is.
+
+    Attributes
+    ----------
+    status : {'identified', 'unknown', 'insufficient counts'}
+    name : str
+        Short display name: ``'ilmenite FeTiO₃'``, ``'calcite / aragonite CaCO₃'``,
+        ``'unknown (Fe, Ti, O)'`` or ``'insufficient counts (812 counts)'``.
+    candidates : list of Candidate
+        Ranked, best first (at most ``top``).
+    alternatives : list of str
+        Other candidates the data cannot tell from the best (within 4 of its score).
+    elements : ElementReport
+    total_counts : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> res = identify_spectrum(np.random.default_rng(2).poisson(3e4 * phase_spectrum("KCl", e)), e,
+    ...                         beam_energy=20.0)
+    >>> res.status, res.best.phase.name, sorted(res.to_dict())[:3]
+    ('identified', 'sylvite', ['alternatives', 'candidates', 'elements'])
+    """
+
+    status: str
+    name: str
+    candidates: list[Candidate]
+    alternatives: list[str]
+    elements: ElementReport
+    total_counts: float
+
+    @property
+    def best(self) -> Candidate | None:
+        """The best-ranked candidate (even when the phase is 'unknown'), or None."""
+        return self.candidates[0] if self.candidates else None
+
+    def to_dict(self) -> dict:
+        """JSON-ready result with the elements and every kept candidate."""
+        return {"status": self.status, "name": self.name, "total_counts": float(self.total_counts),
+                "alternatives": list(self.alternatives),
+                "elements": self.elements.to_dict() if self.elements is not None else None,
+                "candidates": [c.to_dict() for c in self.candidates]}  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ measurement
+@dataclass
+class _Measured:
+    """Per line family ``'Fe K'``: peak-to-background (keV), its sigma, family, energy."""
+
+    q: dict
+    sigma: dict
+    family: dict
+    energy: dict
+    element: dict
+    primary: dict
+    z: dict = field(default_factory=dict)  # significance of the net counts alone
+
+
+def _measure(fitter, sum_terms, elements) -> _Measured:
+    from .elements import family_nets
+
+    fit = fitter.fit(sorted(elements), sum_peaks=sum_terms)
+    bpk = fitter.background_per_kev_function(fit.background)
+    return _measure_fit(fitter, fit, bpk, family_nets)
+
+
+def _measure_fit(fitter, fit, bpk, family_nets) -> _Measured:
+    """Peak-to-background of every family in a fit, with the background's own uncertainty
+    (and its covariance with the element's amplitude) propagated into ``sigma``."""
+    q, sig, fam, en, elem, prim, zs = {}, {}, {}, {}, {}, {}, {}
+    e = fitter.energies()
+    nb = fit.n_background
+    cov_bb = fit.cov[:nb, :nb]
+    width = fitter.channel_width()
+    robust = fitter.robust_background_per_kev()
+    for el, (primary, _) in fit.family_ratios.items():
+        i_el = fit.index(el)
+        for f, (net, var) in family_nets(fit, el).items():
+            key = f"{el} {f}"
+            e_a = fitter.alpha_energy(el, f)
+            # a fit may push its background to ~0 under a big peak it cannot shape; the
+            # continuum is then taken from the peak-free background fit (half of it at least)
+            b = max(bpk(e_a), 0.5 * robust(e_a))
+            # background per keV under the line = g . coef[:nb]; its variance and covariance
+            ch = int(np.clip(np.searchsorted(e, e_a), 0, e.size - 1))
+            g = fit.columns[ch, :nb] / width
+            # at most BACKGROUND_ERROR: where the fit leaves the continuum unconstrained (a big
+            # peak on a detector edge) it is still known that well from its smooth shape
+            var_b = min(max(float(g @ cov_bb @ g), 0.0), (BACKGROUND_ERROR * b) ** 2)
+            share = net / fit.coef[i_el] if fit.coef[i_el] else 0.0
+            cov_ab = float(fit.cov[i_el, :nb] @ g) * share
+            qq = net / b
+            # delta method for q = net / b
+            var_q = (var + qq * qq * var_b - 2.0 * qq * cov_ab) / (b * b)
+            q[key] = qq
+            sig[key] = math.sqrt(max(var_q, var / (b * b)))
+            zs[key] = net / math.sqrt(var) if var > 0 else 0.0
+            fam[key], en[key], elem[key], prim[key] = f, e_a, el, f == primary
+    return _Measured(q, sig, fam, en, elem, prim, zs)
+
+
+class _Scorer:
+    """Scores candidates against one spectrum; caches one fit per set of elements."""
+
+    def __init__(self, report: ElementReport, nuisance, offsets=None):
+        self.rep = report
+        self.f = report.fitter
+        self.detected = set(report.present)
+        self.nuisance = set(nuisance)
+        self.offsets = offsets or {}
+        self._cache: dict = {}
+        if report.fit is not None:
+            # the detection fit is the exact fit of the detected elements: no need to redo it
+            from .elements import family_nets
+
+            bpk = self.f.background_per_kev_function(report.fit.background)
+            self._cache[frozenset(self.detected)] = _measure_fit(self.f, report.fit, bpk, family_nets)
+
+    def measured(self, elements) -> _Measured:
+        key = frozenset(elements)
+        if self.approximate:
+            return self._approx(key)
+        if key not in self._cache:
+            self._cache[key] = _measure(self.f, self.rep.sum_peak_terms, key)
+        return self._cache[key]
+
+    approximate = False
+
+    def with_offsets(self, offsets: dict) -> _Scorer:
+        """The same scorer (and fit cache) with other sensitivity offsets."""
+        self.offsets = dict(offsets)
+        return self
+
+    def _approx(self, elements) -> _Measured:
+        """Intensities from the detection fit; elements not in it are estimated one family at
+        a time by the score formula (each added alone to that fit). Used to short-list."""
+        from .elements import family_nets
+
+        fit, f = self.rep.fit, self.f
+        if not hasattr(self, "_base"):
+            bpk = f.background_per_kev_function(fit.background)
+            self._bpk = bpk
+            self._base = _measure_fit(f, fit, bpk, family_nets)
+            self._extra: dict = {}
+        base = self._base
+        out = _Measured({}, {}, {}, {}, {}, {}, {})
+        for k in base.q:
+            if base.element[k] in elements:
+                for d, src in zip(out.__dict__.values(), base.__dict__.values(), strict=True):
+                    d[k] = src[k]
+        for el in sorted(elements - {base.element[k] for k in base.q}):
+            if el not in self._extra:
+                fams = f.families_in_range(el)
+                prim, _ = f.family_ratios(el, self._bpk)
+                entry = {}
+                if fams:
+                    cols = np.column_stack([f.family_profile(el, fam) for fam in fams])
+                    w = fit.weights
+                    r = f.y - fit.model
+                    wg = cols * w[:, None]
+                    xtwg = fit.columns.T @ wg
+                    den = np.einsum("ij,ij->j", cols, wg) - np.einsum("ij,ij->j", xtwg, fit.cov @ xtwg)
+                    den = np.maximum(den, 1e-12)
+                    a = (wg.T @ r) / den
+                    for fam, ai, di in zip(fams, a, den, strict=True):
+                        e_a = f.alpha_energy(el, fam)
+                        b = self._bpk(e_a)
+                        entry[f"{el} {fam}"] = (ai / b, math.sqrt(1.0 / di) / b, fam, e_a, el, fam == prim,
+                                                ai * math.sqrt(di))
+                self._extra[el] = entry
+            for k, (q, sg, fam, e_a, el2, pr, zz) in self._extra[el].items():
+                out.q[k], out.sigma[k], out.family[k] = q, sg, fam
+                out.energy[k], out.element[k], out.primary[k], out.z[k] = e_a, el2, pr, zz
+        return out
+
+    def elements_of(self, phase: Phase) -> list[str]:
+        f = self.f
+        key = ("els", phase.name, id(phase))
+        if key not in self._cache:
+            self._cache[key] = [el for el in _detectable(_comp_key(phase.composition), f.beam_energy,
+                                                           (f.e_lo, f.e_hi)) if f.families_in_range(el)]
+        return self._cache[key]
+
+    def rows(self, phase: Phase) -> _Rows | None:
+        """The lines a candidate is judged on, with its predictions (None: nothing to judge).
+
+        Built once per phase and mode (short-list or exact); the map's sensitivity offsets are
+        applied on top, so re-scoring with new offsets costs no new bookkeeping.
+        """
+        key = ("rows", phase.name, id(phase), self.approximate)
+        if key not in self._cache:
+            self._cache[key] = (self._reference_rows(phase) if phase.reference is not None
+                                else self._phase_rows(phase))  # fmt: skip
+        rows = self._cache[key]
+        if rows is None or not self.offsets or phase.reference is not None:
+            return rows
+        factor = np.exp([self.offsets.get(k, 0.0) for k in rows.keys])
+        return dataclasses.replace(rows, pred=rows.pred * factor, trace=rows.trace * factor)
+
+    def _phase_rows(self, phase: Phase) -> _Rows | None:
+        els = self.elements_of(phase)
+        if not els:
+            return None
+        m = self.measured(self.detected | set(els))
+        scored = [k for k in m.q if m.element[k] not in self.nuisance or m.element[k] in els]
+        f = self.f
+        comp = _comp_key(phase.composition)
+        pb = _predicted(comp, f.beam_energy, f.kind, tuple(els))
+        pred = [pb.get((m.element[k], m.family[k]), 0.0) for k in scored]
+        errs = [model_error(m.energy[k], m.family[k], m.primary[k]) for k in scored]
+        # an element missing from the ideal formula may still be there as a minor substitution:
+        # it is allowed at about TRACE_FRACTION (one standard deviation) of the phase's mass
+        trace = [0.0 if m.element[k] in els else
+                 _trace_pb(comp, m.element[k], f.beam_energy, f.kind).get((m.element[k], m.family[k]), 0.0)
+                 for k in scored]  # fmt: skip
+        return _Rows.build(phase, m, scored, pred, errs, None, trace)
+
+    def _reference_rows(self, phase: Phase) -> _Rows | None:
+        ref = phase.reference
+        f = self.f
+        if abs(ref.beam_energy - f.beam_energy) > 0.05 * f.beam_energy:
+            raise bad_value(f"reference spectrum {phase.name!r}",
+                            f"{ref.source or 'spectrum'} recorded at {ref.beam_energy:g} kV",
+                            f"the map's beam energy {f.beam_energy:g} kV ± 5 %"
+                            " (line ratios change with the beam energy)")  # fmt: skip
+        ref_rep = _reference_report(phase, f.kind)
+        ref_els = set(ref_rep.present)
+        fitted = self.detected | ref_els
+        m = self.measured(fitted)
+        rf = ref_rep.fitter
+        lo, hi = rf.e_lo, rf.e_hi
+        usable = sorted({m.element[k] for k in m.q if lo <= m.energy[k] <= hi})
+        if not usable:
+            return None
+        mr = _measure(rf, ref_rep.sum_peak_terms, usable)
+        scored = [k for k in m.q if k in mr.q and (m.element[k] not in self.nuisance or m.element[k] in ref_els)]
+        pred = [max(mr.q[k], 0.0) if mr.q[k] > 2 * mr.sigma[k] else 0.0 for k in scored]
+        extra = [(mr.sigma[k] / max(abs(mr.q[k]), 1e-12)) ** 2 for k in scored]
+        errs = [REFERENCE_ERROR] * len(scored)
+        return _Rows.build(phase, m, scored, pred, errs, extra, None)
+
+    def score_many(self, phases) -> list[Candidate]:
+        """Candidates for every phase that has something to be judged on, scored together."""
+        rows = [r for r in (self.rows(p) for p in phases) if r is not None]
+        return _score_rows(rows)
+
+    def score(self, phase: Phase) -> Candidate | None:
+        out = self.score_many([phase])
+        return out[0] if out else None
+
+
+@functools.cache
+def _detectable(comp: tuple, beam_energy: float, window: tuple) -> list[str]:
+    return physics.composition_detectable_elements(dict(comp), beam_energy, window)
+
+
+def _comp_key(composition) -> tuple:
+    return tuple(sorted((el, round(float(c), 12)) for el, c in composition.items()))
+
+
+@functools.lru_cache(maxsize=20000)
+def _predicted(comp: tuple, beam_energy: float, kind: str, elements: tuple) -> dict:
+    """Predicted peak-to-background of a composition's families (cached per library entry)."""
+    return physics.peak_to_background(dict(comp), beam_energy, kind, elements=list(elements))
+
+
+@functools.lru_cache(maxsize=50000)
+def _trace_pb(comp: tuple, element: str, beam_energy: float, kind: str) -> dict:
+    """Peak-to-background of ``element`` added at :data:`TRACE_FRACTION` to a composition."""
+    c2 = {k: v * (1 - TRACE_FRACTION) for k, v in comp}
+    c2[element] = c2.get(element, 0.0) + TRACE_FRACTION
+    return physics.peak_to_background(c2, beam_energy, kind, elements=[element])
+
+
+@dataclass
+class _Rows:
+    """The lines one candidate is judged on (arrays over its scored line families)."""
+
+    phase: Phase
+    keys: list
+    q: np.ndarray
+    sigma: np.ndarray
+    pred: np.ndarray
+    eps: np.ndarray
+    trace: np.ndarray
+    z: np.ndarray
+
+    @classmethod
+    def build(cls, phase, m: _Measured, scored, pred, errs, extra_rel_var, trace) -> _Rows:
+        n = len(scored)
+        q = np.array([m.q[k] for k in scored], dtype=float)
+        sg = np.array([max(m.sigma[k], 1e-9) for k in scored], dtype=float)
+        eps = np.asarray(errs, dtype=float)
+        if extra_rel_var is not None:
+            eps = np.sqrt(eps**2 + np.asarray(extra_rel_var, dtype=float))
+        tr = np.zeros(n) if trace is None else np.asarray(trace, dtype=float)
+        z = np.array([m.z.get(k, m.q[k] / max(m.sigma[k], 1e-9)) for k in scored], dtype=float)
+        return cls(phase, list(scored), q, sg, np.asarray(pred, dtype=float).reshape(n), eps.reshape(n),
+                   tr.reshape(n), z)
+
+
+def lognormal_terms(q, sigma, mu, eps) -> np.ndarray:
+    r"""χ² of measurements ``q ± sigma`` against predictions :math:`e^{\mu}` with a log-normal
+    model error ``eps``: :math:`\min_t (\ln t - \mu)^2/\epsilon^2 + (q - t)^2/\sigma^2`.
+
+    A line predicted but absent costs what it should (the prediction cannot fall to zero), and
+    a well-measured line costs :math:`\approx (\ln q - \mu)^2 / (\epsilon^2 + (\sigma/q)^2)`.
+    Arrays broadcast; the minimum over :math:`\ln t` is taken on nine points between the
+    prediction and the measurement, then polished by two Newton steps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = lognormal_terms(np.array([100.0, 0.0]), np.array([1.0, 1.0]), np.log([100.0, 100.0]),
+    ...                     np.array([0.2, 0.2]))
+    >>> float(round(t[0], 6)), bool(t[1] > 100)
+    (0.0, True)
+    """
+    q, sg, mu, ep = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (q, sigma, mu, eps)))
+    lq = np.log(np.maximum(q, 0.5 * sg))
+    lo = np.minimum(mu, lq) - ep
+    hi = np.maximum(mu, lq) + 0.25 * ep
+    k = np.linspace(0.0, 1.0, 9)
+    u = lo[..., None] + (hi - lo)[..., None] * k
+    f = ((u - mu[..., None]) / ep[..., None]) ** 2 + ((q[..., None] - np.exp(u)) / sg[..., None]) ** 2
+    j = np.argmin(f, axis=-1)
+    uu = np.take_along_axis(u, j[..., None], axis=-1)[..., 0]
+    fmin = np.take_along_axis(f, j[..., None], axis=-1)[..., 0]
+    for _ in range(2):
+        t = np.exp(uu)
+        g = 2 * (uu - mu) / ep**2 - 2 * (q - t) * t / sg**2
+        h = 2 / ep**2 + 2 * t * (2 * t - q) / sg**2
+        step = np.where(h > 0, g / np.where(h > 0, h, 1.0), 0.0)
+        uu = uu - np.clip(step, -0.5 * ep, 0.5 * ep)
+    val = ((uu - mu) / ep) ** 2 + ((q - np.exp(uu)) / sg) ** 2
+    return np.minimum(val, fmin)
+
+
+#: Offsets (natural log) around the first estimate of a candidate's scale that are searched.
+_SCALE_GRID = np.linspace(-4.0, 4.0, 81)
+
+
+def _score_rows(cands: list[_Rows]) -> list[Candidate]:
+    """χ² of every candidate, each minimised over its common scale, in one vectorised pass.
+
+    Lines a candidate predicts are compared with a log-normal model error
+    (:func:`lognormal_terms`); lines of elements it lacks are compared with zero, with a
+    Gaussian tolerance ``trace`` (the peak-to-background a minor substitution of
+    :data:`TRACE_FRACTION` would give). The scale comes from the candidate's own lines only (the
+    tolerance for foreign elements must not be able to pull it up); a candidate none of whose
+    own lines is measured explains nothing and gets χ² = ∞.
+    """
+    from scipy.stats import chi2 as chi2_dist
+
+    if not cands:
+        return []
+    n = np.array([c.q.size for c in cands])
+    idx = np.repeat(np.arange(len(cands)), n)
+    cat = {name: np.concatenate([getattr(c, name) for c in cands]) for name in
+           ("q", "sigma", "pred", "eps", "trace", "z")}  # fmt: skip
+    q, sq, p, eps, tr, z = (cat[k] for k in ("q", "sigma", "pred", "eps", "trace", "z"))
+    own = p > 0
+    lnp = np.log(np.where(own, p, 1.0))
+    # a foreign line is judged on its net counts (not on the background under it)
+    s_stat = np.where(np.abs(z) > 1e-12, np.abs(q) / np.maximum(np.abs(z), 1e-12), sq)
+    measured = own & (z > 3) & (q > 0)
+    w = np.where(measured, 1.0 / ((sq / np.where(measured, q, 1.0)) ** 2 + eps**2), 0.0)
+    lr = np.where(measured, np.log(np.where(measured, q, 1.0)) - lnp, 0.0)
+    sw = np.bincount(idx, w, minlength=len(cands))
+    has_scale = sw > 0
+    x0 = np.bincount(idx, w * lr, minlength=len(cands)) / np.where(has_scale, sw, 1.0)
+    # own-line χ² on a grid of scales, then a parabola through the best three points
+    o = np.where(own)[0]
+    lns = x0[idx[o]][:, None] + _SCALE_GRID[None, :]
+    t_own = lognormal_terms(q[o, None], sq[o, None], lns + lnp[o, None], eps[o, None])
+    chi_grid = np.zeros((len(cands), _SCALE_GRID.size))
+    np.add.at(chi_grid, idx[o], t_own)
+    j = np.clip(np.argmin(chi_grid, axis=1), 1, _SCALE_GRID.size - 2)
+    rr = np.arange(len(cands))
+    f0, f1, f2 = chi_grid[rr, j - 1], chi_grid[rr, j], chi_grid[rr, j + 1]
+    den = f0 - 2 * f1 + f2
+    step = _SCALE_GRID[1] - _SCALE_GRID[0]
+    shift = np.where(den > 0, 0.5 * (f0 - f2) / np.where(den > 0, den, 1.0), 0.0)
+    ln_s = x0 + _SCALE_GRID[j] + np.clip(shift, -1.0, 1.0) * step
+    s = np.exp(ln_s)[idx]
+    t = np.zeros(q.size)
+    t[o] = lognormal_terms(q[o], sq[o], np.log(s[o]) + lnp[o], eps[o])
+    f = ~own
+    t[f] = q[f] ** 2 / (s_stat[f] ** 2 + (s[f] * tr[f]) ** 2)
+    chi2 = np.bincount(idx, t, minlength=len(cands))
+    res = []
+    starts = np.r_[0, np.cumsum(n)[:-1]]
+    for i, (c, ok) in enumerate(zip(cands, has_scale, strict=True)):
+        tt = t[starts[i] : starts[i] + n[i]]
+        if ok:
+            chi = float(chi2[i])
+            n_par = 1
+            scale = float(math.exp(ln_s[i]))
+            sign = np.sign(c.q - scale * c.pred)
+            resid = {k: float(sg * v) for k, sg, v in zip(c.keys, sign, tt, strict=True)}
+        else:
+            chi, n_par, scale = math.inf, 0, 0.0
+            resid = {k: math.inf for k in c.keys}
+        dof = max(int(c.q.size) - n_par, 1)
+        res.append(Candidate(c.phase, chi, dof, 0.0, chi - dof, scale, resid))
+    pvals = chi2_dist.sf([c.chi2 for c in res], [c.dof for c in res])
+    for c, pv in zip(res, pvals, strict=True):
+        c.p_value = float(pv) if math.isfinite(c.chi2) else 0.0
+    return res
+
+
+def _reference_report(phase: Phase, kind: str) -> ElementReport:
+    ref = phase.reference
+    rep = getattr(ref, "_report", None)
+    if rep is None:
+        rep = detect_elements(ref.counts, ref.energy, beam_energy=ref.beam_energy,
+                              kind=ref.kind or kind, fwhm_mnka=ref.fwhm_mnka)  # fmt: skip
+        if rep.insufficient:
+            raise bad_value(f"reference spectrum {phase.name!r}",
+                            f"{rep.total_counts:.0f} counts",
+                            f"at least {rep.min_counts:.0f} counts")  # fmt: skip
+        ref._report = rep
+    return rep
+
+
+# ------------------------------------------------------------------------------ public API
+def _insufficient(report: ElementReport) -> PhaseIdentification:
+    n = report.total_counts
+    return PhaseIdentification("insufficient counts",
+                               f"insufficient counts ({n:,.0f} counts; need ≥ {report.min_counts:,.0f})",
+                               [], [], report, n)  # fmt: skip
+
+
+def _unseen(scorer: _Scorer, phase: Phase) -> float:
+    """Mass fraction of a phase in elements whose lines are not measured here (ties go to the
+    candidate the spectrum says more about: graphite before boron carbide when B is unseen)."""
+    if phase.reference is not None:
+        return 0.0
+    seen = set(scorer.elements_of(phase))
+    return float(sum(c for el, c in phase.composition.items() if el not in seen and el != "H"))
+
+
+def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) -> PhaseIdentification:
+    rep = scorer.rep
+    groups = library.composition_groups()
+    # short-list on intensities taken from the detection fit, then refit the best exactly
+    scorer.approximate = rep.fit is not None
+    rough = scorer.score_many(list(library))
+    rough.sort(key=lambda c: (c.score, _unseen(scorer, c.phase), c.phase.name))
+    scorer.approximate = False
+    short = {c.phase.name for c in rough[:SHORTLIST]}
+    for c in rough[:SHORTLIST]:
+        short.update(groups[c.phase.name])
+    scored = scorer.score_many([library[n] for n in sorted(short)])
+    scored += [c for c in rough if c.phase.name not in short]
+    scored.sort(key=lambda c: (round(c.score, 6), _unseen(scorer, c.phase), c.phase.name))
+    # merge phases of the same composition into the best-scored of them
+    merged: list[Candidate] = []
+    taken = set()
+    for c in scored:
+        if c.phase.name in taken:
+            continue
+        same = [n for n in groups[c.phase.name] if n != c.phase.name]
+        c.same_composition = same
+        taken.update(same)
+        taken.add(c.phase.name)
+        merged.append(c)
+    if not merged:
+        return PhaseIdentification("unknown", f"unknown ({rep.summary() or 'no elements'})", [], [],
+                                   rep, rep.total_counts)  # fmt: skip
+    best = merged[0]
+    alts = [c.label for c in merged[1:] if c.score - best.score < ALTERNATIVE_DELTA and c.p_value >= min_p_value]
+    if best.p_value < min_p_value:
+        status, name = "unknown", f"unknown ({rep.summary() or 'no elements'})"
+    else:
+        status, name = "identified", best.label
+    return PhaseIdentification(status, name, merged[:top], alts, rep, rep.total_counts)
+
+
+def identify_spectrum(
+    counts,
+    energy,
+    *,
+    beam_energy: float,
+    kind: str = "SEM",
+    fwhm_mnka: float = 130.0,
+    library: PhaseLibrary | None = None,
+    nuisance=None,
+    min_p_value: float = MIN_P_VALUE,
+    top: int = 5,
+    elements: ElementReport | None = None,
+    offsets: dict | None = None,
+    **detect_kw,
+) -> PhaseIdentification:
+    """Rank library phases for one spectrum of counts and name it (or say it is unknown).
+
+    Parameters
+    ----------
+    counts, energy : array_like, shape (C,)
+        Summed counts and channel energies (keV).
+    beam_energy : float
+        kV.
+    kind : {'SEM', 'TEM'}
+    fwhm_mnka : float
+        Detector resolution at Mn Kα (eV).
+    library : PhaseLibrary, optional
+        Default: :func:`~sigma.identify.library.default_library`.
+    nuisance : iterable of str, optional
+        Elements fitted but not held against a candidate that lacks them (coating, grid).
+        Default: Cu for TEM (the grid), none for SEM.
+    min_p_value : float
+        Below this the best candidate is rejected and the phase is ``'unknown'``.
+    top : int
+        Candidates kept in the result.
+    elements : ElementReport, optional
+        A previous :func:`~sigma.identify.elements.detect_elements` result of this spectrum.
+    offsets : dict, optional
+        Per-element log-sensitivity corrections (see :func:`identify_spectra`).
+    **detect_kw
+        Passed to :func:`~sigma.identify.elements.detect_elements`.
+
+    Returns
+    -------
+    PhaseIdentification
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(2048, 0.01, -0.2)
+    >>> y = np.random.default_rng(1).poisson(1e5 * phase_spectrum("FeTiO3", e))
+    >>> res = identify_spectrum(y, e, beam_energy=20.0)
+    >>> res.status, res.name
+    ('identified', 'ilmenite FeTiO₃')
+    """
+    from threadpoolctl import threadpool_limits
+
+    kind = str(kind).upper()
+    if not 0 < min_p_value < 1:
+        raise bad_value("min_p_value", min_p_value, "a probability in (0, 1)")
+    library = default_library() if library is None else library
+    if not isinstance(library, PhaseLibrary) or not len(library):
+        raise bad_value("library", library, "a non-empty PhaseLibrary")
+    nuisance = DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else tuple(nuisance)
+    with threadpool_limits(limits=1, user_api="blas"):
+        rep = elements if elements is not None else detect_elements(
+            counts, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka, **detect_kw)
+        if rep.insufficient:
+            return _insufficient(rep)
+        return _rank(_Scorer(rep, nuisance, offsets), library, min_p_value, top)
+
+
+def identify_spectra(
+    spectra,
+    energy,
+    *,
+    beam_energy: float,
+    kind: str = "SEM",
+    fwhm_mnka: float = 130.0,
+    library: PhaseLibrary | None = None,
+    nuisance=None,
+    min_p_value: float = MIN_P_VALUE,
+    top: int = 5,
+    calibrate: bool = False,
+    calibration_prior: float = 0.5,
+    calibration_iterations: int = 4,
+    reports: list[ElementReport] | None = None,
+    **detect_kw,
+) -> list[PhaseIdentification]:
+    """Identify every spectrum of one map, learning element sensitivities across them.
+
+    The energy offset, gain and resolution are refined once, on the sum of the spectra
+    (:func:`~sigma.identify.elements.map_calibration`), and used for each of them. Each spectrum
+    is named alone (:func:`identify_spectrum`). Then, when ``calibrate``
+    and at least three spectra are named with p ≥ 1e-4, a log-sensitivity correction of each
+    line family seen in at least two of them is estimated as the precision-weighted mean of
+    their log residuals (each spectrum's residuals centred, since its scale is free), shrunk
+    towards zero by a prior of standard deviation ``calibration_prior``; every spectrum is
+    scored again with those corrections, and this repeats (``calibration_iterations``) until
+    no name changes. A systematic error of the physics or the detector for a line (O Kα is
+    the usual one) is so learned from the map, while a line seen in one spectrum only is never
+    corrected from that spectrum alone.
+
+    Parameters
+    ----------
+    spectra : array_like, shape (K, C)
+        Summed counts per cluster.
+    energy : array_like, shape (C,)
+    calibrate : bool
+    calibration_prior : float
+        Prior standard deviation of a log-sensitivity correction.
+    calibration_iterations : int
+    reports : list of ElementReport, optional
+        Element reports of the spectra already computed (they are reused, not redone).
+    Other parameters are those of :func:`identify_spectrum`.
+
+    Returns
+    -------
+    list of PhaseIdentification
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.stack([rng.poisson(3e4 * phase_spectrum(f, e)) for f in ("NaCl", "CaF2")])
+    >>> [r.name for r in identify_spectra(x, e, beam_energy=20.0)]
+    ['halite NaCl', 'fluorite CaF₂']
+    """
+    from threadpoolctl import threadpool_limits
+
+    x = np.asarray(spectra, dtype=np.float64)
+    if x.ndim != 2:
+        raise bad_value("spectra", getattr(x, "shape", x), "a (K, C) array of summed spectra")
+    kind = str(kind).upper()
+    library = default_library() if library is None else library
+    nuisance = DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else tuple(nuisance)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if reports is None:
+            from .elements import map_calibration
+
+            # one energy calibration for all (the detector's), refined on their sum
+            if "calibration" not in detect_kw and len(x) > 1:
+                cal, window = map_calibration(x.sum(axis=0), energy, beam_energy=beam_energy, kind=kind,
+                                              fwhm_mnka=fwhm_mnka, energy_range=detect_kw.get("energy_range"))
+                detect_kw = {**detect_kw, "calibration": cal, "energy_range": window}
+            reports = [detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
+                                       fwhm_mnka=fwhm_mnka, **detect_kw) for row in x]  # fmt: skip
+        elif len(reports) != len(x):
+            raise bad_value("reports", f"{len(reports)} reports", f"one per spectrum ({len(x)})")
+        scorers = [None if r.insufficient else _Scorer(r, nuisance) for r in reports]
+        res = [(_insufficient(r) if sc is None else _rank(sc, library, min_p_value, top))
+               for r, sc in zip(reports, scorers, strict=True)]  # fmt: skip
+        if not calibrate:
+            return res
+        for _ in range(calibration_iterations):
+            logres = [_log_residuals(r, sc) if (sc is not None and r.best is not None
+                                                and r.best.p_value >= 1e-6) else {}
+                      for r, sc in zip(res, scorers, strict=True)]  # fmt: skip
+            if sum(1 for d in logres if len(d) >= 2) < 3:
+                break
+            offsets = _shared_offsets(logres, calibration_prior)
+            new = [(r if sc is None else _rank(sc.with_offsets(offsets), library, min_p_value, top))
+                   for r, sc in zip(res, scorers, strict=True)]  # fmt: skip
+            changed = any(a.name != b.name for a, b in zip(res, new, strict=True))
+            res = new
+            if not changed:
+                break
+        return res
+
+
+def _log_residuals(res: PhaseIdentification, sc: _Scorer) -> dict:
+    """``{line family: (ln q - ln p, variance)}`` of the best candidate's well-measured lines,
+    without any sensitivity offsets (the spectrum's scale is left in; see
+    :func:`_shared_offsets`)."""
+    best = res.best
+    if best is None or best.phase.reference is not None:
+        return {}
+    els = sc.elements_of(best.phase)
+    m = sc.measured(set(res.elements.present) | set(els))
+    pb = physics.peak_to_background(best.phase.composition, sc.f.beam_energy, sc.f.kind, elements=els)
+    pairs = {}
+    for k in m.q:
+        p = pb.get((m.element[k], m.family[k]), 0.0)
+        q, sg = m.q[k], m.sigma[k]
+        if p > 0 and q > 3 * sg:
+            var = (sg / q) ** 2 + model_error(m.energy[k], m.family[k], m.primary[k]) ** 2
+            pairs[k] = (math.log(q) - math.log(p), var)
+    return pairs if len(pairs) >= 2 else {}
+
+
+def _shared_offsets(logres: list[dict], prior: float) -> dict:
+    """Log-sensitivity offset of every line family from the spectra's log residuals.
+
+    Least squares of :math:`r_{kl} = a_k + \\delta_l` (a free scale :math:`a_k` per spectrum,
+    one offset :math:`\\delta_l` per line family) weighted by the residuals' variances, with a
+    Gaussian prior of standard deviation ``prior`` on each :math:`\\delta_l` (0.02 for a family
+    seen in one spectrum only: a spectrum cannot calibrate itself).
+    """
+    keys = sorted({k for d in logres for k in d})
+    spectra = [d for d in logres if d]
+    if not keys or len(spectra) < 2:
+        return {}
+    seen = {k: sum(1 for d in spectra if k in d) for k in keys}
+    n_a, n_d = len(spectra), len(keys)
+    m = np.zeros((n_a + n_d, n_a + n_d))
+    v = np.zeros(n_a + n_d)
+    for i, d in enumerate(spectra):
+        for k, (r, var) in d.items():
+            j = n_a + keys.index(k)
+            w = 1.0 / var
+            for a, b in ((i, i), (i, j), (j, i), (j, j)):
+                m[a, b] += w
+            v[i] += w * r
+            v[j] += w * r
+    for k in keys:
+        j = n_a + keys.index(k)
+        m[j, j] += 1.0 / (prior if seen[k] >= 2 else 0.02) ** 2
+    sol = np.linalg.solve(m + 1e-9 * np.eye(n_a + n_d), v)
+    return {k: float(sol[n_a + keys.index(k)]) for k in keys if seen[k] >= 2}

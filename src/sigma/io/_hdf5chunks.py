@@ -1,0 +1,160 @@
+"""Read a hyperslab of an HDF5 dataset chunk by chunk, decoding the chunks outside HDF5.
+
+HDF5 (and so h5py) decodes a dataset's chunks one at a time, in the calling thread, under a
+library-wide lock: reading a gzip-compressed or byte-shuffled spectrum cube from several
+threads is no faster than from one. :func:`read_chunked` instead fetches each chunk's stored
+bytes (``read_direct_chunk``, a plain read) and undoes the filters itself: zlib's inflate
+releases the GIL, and the byte unshuffle and LZF decoders are numba kernels that release it
+too, so the blocks of a lazy cube decode on every core at once.
+
+Handled filter pipelines: any combination of shuffle (2), deflate/gzip (1) and LZF (32000).
+Anything else (szip, scale-offset, Fletcher checksums, external plugins) and any selection
+that is not a plain hyperslab is read by h5py as usual.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+
+import numpy as np
+
+__all__ = ["read_chunked", "decodable"]
+
+DEFLATE, SHUFFLE, LZF = 1, 2, 32000
+_KERNELS = None
+
+
+def _read_buffer(nbytes: int) -> np.ndarray:
+    """A buffer for one stored chunk (not kept: a cached one per thread would hold a chunk's
+    worth of memory per thread for the life of the process, for no measurable gain)."""
+    return np.empty(nbytes, np.uint8)
+
+
+def _kernels():
+    global _KERNELS
+    if _KERNELS is None:
+        from ._hdf5chunks_kernels import lzf_decompress, unshuffle
+
+        _KERNELS = (lzf_decompress, unshuffle)
+    return _KERNELS
+
+
+def decodable(ds) -> tuple[int, ...] | None:
+    """The filter ids of a chunked dataset whose chunks this module can decode, else ``None``.
+
+    Examples
+    --------
+    >>> import tempfile, h5py, numpy as np
+    >>> from pathlib import Path
+    >>> p = Path(tempfile.mkdtemp()) / "a.h5"
+    >>> with h5py.File(p, "w") as f:
+    ...     d = f.create_dataset("x", data=np.zeros((4, 4), np.uint16), chunks=(2, 4),
+    ...                          compression="gzip", shuffle=True)
+    ...     decodable(d)
+    (2, 1)
+    """
+    if ds.chunks is None:
+        return None
+    plist = ds.id.get_create_plist()
+    ids = tuple(int(plist.get_filter(i)[0]) for i in range(plist.get_nfilters()))
+    if not set(ids) <= {DEFLATE, SHUFFLE, LZF} or ds.dtype.kind not in "uif":
+        return None
+    return ids
+
+
+def _decode(raw: bytes, filters, mask: int, chunk_shape, dtype, dest=None) -> np.ndarray:
+    """Undo ``filters`` (in reverse order) on one stored chunk.
+
+    ``dest``, a C-contiguous array of ``chunk_shape`` and ``dtype``, receives the result of
+    the last step without another copy (it is returned).
+    """
+    dtype = np.dtype(dtype)
+    n_values = int(np.prod(chunk_shape))
+    n = n_values * dtype.itemsize
+    steps = [filters[i] for i in range(len(filters) - 1, -1, -1) if not mask & (1 << i)]
+    if dtype.itemsize == 1:
+        steps = [f for f in steps if f != SHUFFLE]
+    buf = raw
+    for k, f in enumerate(steps):
+        last = k == len(steps) - 1
+        if f == DEFLATE:
+            buf = zlib.decompress(buf, bufsize=n)  # its size is known: no regrowing
+            continue
+        out = dest.reshape(-1).view(np.uint8) if (last and dest is not None) else np.empty(n, np.uint8)
+        if f == LZF:
+            lzf, _ = _kernels()
+            got = lzf(np.frombuffer(buf, np.uint8), out)
+            if got != n:
+                raise ValueError(f"an LZF chunk decoded to {got} bytes, expected {n}")
+        else:  # SHUFFLE
+            _, unshuffle = _kernels()
+            src = np.frombuffer(buf, np.uint8)
+            if src.size != n:
+                raise ValueError(f"a shuffled chunk holds {src.size} bytes, expected {n}")
+            unshuffle(src, out, dtype.itemsize)
+        buf = out
+    if dest is not None and steps and steps[-1] != DEFLATE:
+        return dest  # the last step wrote into it
+    arr = np.frombuffer(buf, dtype=dtype)
+    if arr.size != n_values:
+        raise ValueError(f"a chunk decoded to {arr.size} values, expected {n_values}")
+    if dest is None:
+        return arr.reshape(chunk_shape)
+    dest.reshape(-1)[:] = arr
+    return dest
+
+
+def read_chunked(ds, selection: tuple) -> np.ndarray | None:
+    """``ds[selection]`` read chunk by chunk with the filters undone here, or ``None`` when the
+    dataset's filters or the selection need h5py (the caller then reads it with h5py).
+
+    ``selection`` is a tuple of slices with step 1, one per axis.
+
+    Examples
+    --------
+    >>> import tempfile, h5py, numpy as np
+    >>> from pathlib import Path
+    >>> p = Path(tempfile.mkdtemp()) / "a.h5"
+    >>> x = np.arange(5 * 6 * 7, dtype=np.uint16).reshape(5, 6, 7)
+    >>> with h5py.File(p, "w") as f:
+    ...     d = f.create_dataset("x", data=x, chunks=(2, 3, 7), compression="lzf", shuffle=True)
+    ...     bool((read_chunked(d, (slice(1, 4), slice(0, 6), slice(2, 7))) == x[1:4, :, 2:]).all())
+    True
+    """
+    filters = decodable(ds)
+    if filters is None or len(selection) != ds.ndim:
+        return None
+    if not all(isinstance(s, slice) and (s.step in (None, 1)) for s in selection):
+        return None
+    ranges = [s.indices(n)[:2] for s, n in zip(selection, ds.shape, strict=True)]
+    out = np.empty([max(0, b - a) for a, b in ranges], dtype=ds.dtype)
+    if out.size == 0:
+        return out
+    cs = ds.chunks
+    starts = [range((a // c) * c, b, c) for (a, b), c in zip(ranges, cs, strict=True)]
+    dsid = ds.id
+    # chunks spanning every trailing axis whole land in ``out`` without a copy
+    whole_tail = all(c == n and a == 0 and b == n for c, n, (a, b) in
+                     zip(cs[1:], ds.shape[1:], ranges[1:], strict=True))
+    nbytes = int(np.prod(cs)) * ds.dtype.itemsize
+    room = nbytes + nbytes // 64 + 4096  # deflate may store an incompressible chunk a bit larger
+    for origin in itertools.product(*starts):
+        src, dst = [], []
+        for o, c, (a, b), n in zip(origin, cs, ranges, ds.shape, strict=True):
+            lo, hi = max(a, o), min(b, o + c, n)
+            src.append(slice(lo - o, hi - o))
+            dst.append(slice(lo - a, hi - a))
+        inside = whole_tail and src[0] == slice(0, cs[0])
+        try:
+            if not filters and inside:  # stored as is: straight into the block
+                dsid.read_direct_chunk(origin, out=out[tuple(dst)].reshape(-1).view(np.uint8))
+                continue
+            mask, raw = dsid.read_direct_chunk(origin, out=_read_buffer(room))
+            if inside:
+                _decode(raw, filters, mask, cs, ds.dtype, dest=out[tuple(dst)])
+            else:
+                out[tuple(dst)] = _decode(raw, filters, mask, cs, ds.dtype)[tuple(src)]
+        except (OSError, ValueError, RuntimeError, zlib.error):
+            return None  # an unwritten or damaged chunk: h5py reads it, or says what is wrong
+    return out

@@ -1,0 +1,72 @@
+"""The segmenter's naming, modal statistics and EMSA export: current through edits."""
+
+import numpy as np
+import pytest
+
+from sigma.clustering import PixelSegmenter
+from sigma.datasets import SEMDataset
+from sigma.synthetic import make_phantom
+
+PHASES = {"halite": "NaCl", "fluorite": "CaF2", "sylvite": "KCl"}
+
+
+@pytest.fixture(scope="module")
+def seg():
+    ph = make_phantom((32, 40), phases=PHASES, counts_per_pixel=60, n_channels=1024,
+                      energy_scale=0.02, energy_offset=-0.1, seed=3)
+    ds = SEMDataset(ph.to_signal())
+    ds.set_feature_list(["Na_Ka", "Cl_Ka", "Ca_Ka", "F_Ka", "K_Ka"])
+    ds.normalisation(["zscore"])
+    lat = ds.normalised_elemental_data.reshape(-1, 5)
+    ps = PixelSegmenter(lat, ds, "GaussianMixture", {"n_components": 3, "random_state": 0})
+    return ph, ps
+
+
+def test_names_follow_the_truth_and_edits(seg):
+    ph, base = seg
+    ps = base.copy()
+    assert ps.cluster_names == {}  # nothing until asked
+    res = ps.identify_phases()
+    names = ps.cluster_names
+    assert isinstance(names, dict) and all(isinstance(k, int) and isinstance(v, str) for k, v in names.items())
+    # every cluster is named after the phantom phase covering most of its pixels
+    for cid in ps.cluster_ids:
+        truth = np.bincount(ph.labels[ps.labels == cid]).argmax()
+        assert names[int(cid)].startswith(list(PHASES)[truth])
+    assert res.params["library_phases"] >= 150
+    label = ps.cluster_label(int(ps.cluster_ids[0]))
+    assert label.count("·") == 2 and label.endswith("%")
+    # an edit drops the names; the next read re-identifies only what changed
+    ids = ps.cluster_ids.tolist()
+    ps.merge_clusters(ids[:2])
+    assert "identify" not in ps._cache
+    merged = ps.cluster_names
+    assert set(merged) == set(ps.cluster_ids.tolist())
+    assert merged[ids[0]].startswith("unknown")  # NaCl + CaF2 is no single phase
+    ps.undo()
+    assert ps.cluster_names == names
+
+
+def test_modal_statistics_use_the_dataset_pixel_size(seg):
+    _, ps = seg
+    st = ps.modal_statistics()
+    assert st.unit == "µm" and st.pixel_size == pytest.approx((0.1, 0.1))
+    assert st.area_percent.sum() + 100 * st.noise_pixels / ps.n_pixels == pytest.approx(100.0)
+    assert st.n_grains.sum() >= len(st.ids)
+
+
+def test_export_phase_spectra_round_trips(seg, tmp_path):
+    import hyperspy.api as hs
+
+    _, base = seg
+    ps = base.copy()
+    ps.identify_phases()
+    paths = ps.export_phase_spectra(tmp_path)
+    assert [p.name for p in paths] == [f"cluster_{i}.msa" for i in ps.cluster_ids]
+    s = hs.load(paths[0])
+    assert np.allclose(s.data, ps.get_cluster_spectra("sum")[0])
+    assert s.axes_manager[0].scale == pytest.approx(0.02)
+    assert s.metadata.Acquisition_instrument.SEM.beam_energy == 20.0
+    assert ps.cluster_names[int(ps.cluster_ids[0])].split(" ")[0] in s.metadata.General.title
+    with pytest.raises(FileExistsError):
+        ps.export_phase_spectra(tmp_path)

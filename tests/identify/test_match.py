@@ -1,0 +1,87 @@
+"""Naming spectra against the library: right names, 'unknown', polymorphs, user entries and
+reference spectra, and the bad-input messages."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sigma._errors import SigmaValueError
+from sigma.identify import PhaseLibrary, default_library, identify_spectra, identify_spectrum
+from sigma.io.emsa import write_emsa
+from sigma.synthetic import energy_axis
+
+_spec = importlib.util.spec_from_file_location("sigma_test_identify_spectra", Path(__file__).with_name("_spectra.py"))
+_spectra = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_spectra)
+E = _spectra.E
+counts = _spectra.counts
+
+LIB = default_library()
+
+
+@pytest.mark.parametrize("formula, name", [("NaCl", "halite"), ("KCl", "sylvite"), ("CaF2", "fluorite")])
+def test_names_simple_phases(formula, name):
+    res = identify_spectrum(counts(formula, 3e4), E, beam_energy=20.0, library=LIB)
+    assert res.status == "identified"
+    assert res.best.phase.name == name
+    assert res.best.p_value > 1e-3
+    # the runner-up is clearly worse
+    assert res.candidates[1].score - res.best.score > 2
+
+
+def test_a_phase_missing_from_the_library_is_unknown_not_a_wrong_name():
+    sulfides = LIB.restrict(classes=["sulfide"])
+    res = identify_spectrum(counts("NaCl", 3e4), E, beam_energy=20.0, library=sulfides)
+    assert res.status == "unknown"
+    assert res.name.startswith("unknown (") and "Na" in res.name and "Cl" in res.name
+    assert res.best.p_value < 1e-3
+
+
+def test_polymorphs_are_reported_together():
+    res = identify_spectrum(counts("ZnS", 5e4, seed=4), E, beam_energy=20.0, library=LIB)
+    names = {res.best.phase.name, *res.best.same_composition}
+    assert names == {"sphalerite", "wurtzite"}
+    assert "sphalerite" in res.name and "wurtzite" in res.name
+
+
+def test_user_entry_is_found():
+    lib = PhaseLibrary()
+    lib.add("halite-like", {"Na": 39.3, "Cl": 60.7})
+    lib.add("sylvite-like", "KCl")
+    res = identify_spectrum(counts("NaCl", 3e4, seed=1), E, beam_energy=20.0, library=lib)
+    assert res.name == "halite-like"
+
+
+def test_reference_spectrum_on_another_calibration_names_the_phase(tmp_path):
+    other = energy_axis(2048, 0.01, -0.47)  # another channel width and offset
+    ref = counts("NaCl", 1e5, seed=7, axis=other)
+    path = write_emsa(tmp_path / "my_halite.msa", ref, energy_scale=0.01, energy_offset=-0.47,
+                      beam_energy=20.0, elements=["Na", "Cl"])
+    lib = LIB.restrict(classes=["sulfide"])
+    lib.add_reference("my halite", path)
+    res = identify_spectrum(counts("NaCl", 3e4, seed=8), E, beam_energy=20.0, library=lib)
+    assert res.name == "my halite"
+    assert res.best.p_value > 1e-3
+
+
+def test_reference_at_another_beam_energy_is_refused_clearly(tmp_path):
+    path = write_emsa(tmp_path / "r.msa", counts("NaCl", 5e4, beam_energy=15.0), energy_scale=0.02,
+                      energy_offset=-0.1, beam_energy=15.0)
+    lib = PhaseLibrary()
+    lib.add_reference("r", path)
+    with pytest.raises(SigmaValueError, match=r"reference spectrum 'r'.*beam energy 20 kV.*r.msa recorded at 15 kV"):
+        identify_spectrum(counts("NaCl"), E, beam_energy=20.0, library=lib)
+
+
+def test_insufficient_counts_says_how_many():
+    res = identify_spectrum(counts("NaCl", 400), E, beam_energy=20.0, library=LIB)
+    assert res.status == "insufficient counts"
+    assert res.name.startswith("insufficient counts (") and "need ≥ 1,000" in res.name
+
+
+def test_several_spectra_named_together():
+    x = np.stack([counts(f, 3e4, seed=i) for i, f in enumerate(["NaCl", "KCl", "CaF2"])])
+    res = identify_spectra(x, E, beam_energy=20.0, library=LIB)
+    assert [r.best.phase.name for r in res] == ["halite", "sylvite", "fluorite"]
