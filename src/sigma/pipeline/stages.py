@@ -180,8 +180,8 @@ def latent_input(ds, cfg: dict) -> np.ndarray:
     >>> cfg = validate_config({"preprocess": {"bin": [1, 1]}, "features": {"source": "both",
     ...                        "spectrum_components": 3}})
     >>> ds = prepare_dataset(make_phantom((8, 10), n_channels=256, energy_scale=0.08).to_signal(), cfg)
-    >>> latent_input(ds, cfg).shape  # 7 lines + 3 scores
-    (80, 10)
+    >>> latent_input(ds, cfg).shape  # 8 lines + 3 scores
+    (80, 11)
     """
     f = cfg["features"]
     lines = _flat_features(ds)
