@@ -66,14 +66,12 @@ class FitMixin:
         key = "n_clusters" if "n_clusters" in self.method_args else "n_components"
         data = self._analysis_counts(h, w, f"method_args['{key}']", "auto",
                                      "or a fixed number of clusters")
-        total = _summary_total(self.dataset, data)
-        if total is not None:
-            pass  # no pass over the cube (a lazy file is read once less)
-        elif hasattr(data, "dask"):
+        total = _summary_total(self.dataset, data)  # when known: a lazy file is read once less
+        if total is None and hasattr(data, "dask"):
             from sigma._progress import compute
 
             (total,) = compute(data.sum(axis=(0, 1), dtype=np.float64), desc="sum spectrum")
-        else:
+        elif total is None:
             total = np.asarray(data).sum(axis=(0, 1), dtype=np.float64)
         y = band_counts(data, energy_bands(total, int(args.get("n_bands", 64))))
         smooth = args.get("smoothness", self.refine_args.get("smoothness", 1.0))
