@@ -37,7 +37,7 @@ from .._errors import bad_value
 
 __all__ = ["band_counts", "energy_bands", "poisson_pca", "spectral_features"]
 
-#: Bytes of one row block read at a time by :func:`band_counts`.
+#: Bytes of one row block of :func:`band_counts`, once cast to float32.
 _BLOCK_BYTES = 64 * 2**20
 
 
@@ -113,8 +113,10 @@ def band_counts(counts, edges) -> np.ndarray:
         out[r0:r1] = np.add.reduceat(blk, e[:-1], axis=2, dtype=np.float32)
 
     # blocks in parallel threads (reduceat releases the GIL); a dask cube in one graph, its
-    # row chunks kept whole, instead of one graph per slice
-    map_row_blocks(put, counts, limit=_BLOCK_BYTES, desc="band counts", in_process=True)
+    # row chunks kept whole, instead of one graph per slice. reduceat casts a block to float32
+    # whole: blocks of _BLOCK_BYTES once cast (a 64 MiB uint8 block took 256 MiB more)
+    limit = max(1, _BLOCK_BYTES * np.dtype(counts.dtype).itemsize // 4)
+    map_row_blocks(put, counts, limit=limit, desc="band counts", in_process=True)
     return out
 
 
