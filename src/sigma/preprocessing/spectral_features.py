@@ -252,6 +252,16 @@ def spectral_decomposition(counts, n_components: int = 8, n_bands: int = 128, *,
     Returns
     -------
     SpectralDecomposition
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.dirichlet(np.ones(50)), rng.dirichlet(np.ones(50))
+    >>> truth = np.zeros((10, 12), int); truth[:, 6:] = 1
+    >>> d = spectral_decomposition(rng.poisson(200 * np.stack([a, b])[truth]), 3, 16)
+    >>> bool(d.explained_variance_ratio[0] > 5 * d.explained_variance_ratio[1])  # one real component
+    True
     """
     if getattr(counts, "ndim", None) != 3:
         counts = np.asarray(counts)
