@@ -55,6 +55,7 @@ class SpectralTab(widgets.VBox):
         self.dataset = dataset
         self.decomposition = None
         self.n_components = widgets.BoundedIntText(value=int(n_components), min=1, max=32, description="Components",
+                                                   style={"description_width": "initial"},
                                                    layout=widgets.Layout(width="170px"))
         self.n_components.add_class("sigma-pca-components")
         self.compute_button = button("Compute", "sigma-pca-compute", "Poisson-PCA of the whole spectrum")

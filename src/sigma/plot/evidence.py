@@ -43,6 +43,9 @@ def plot_phase_evidence(evidence, ax=None):
     ax.axvline(kf, color="#c0392b", lw=1.5,
                label=f"phases: {kf} ({steps.count('mixture')} mixtures dropped, "
                      f"{steps.count('new phase')} new)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # numbers of spectra
     ax.set_xlabel("spectra in the count model (merge path)")
     ax.set_ylabel("BIC − min (symlog)")
     ax.set_title("Number of phases from the counts")

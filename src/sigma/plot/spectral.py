@@ -61,7 +61,7 @@ def plot_spectral_scree(decomposition, ax=None):
     ax.set_xlabel("component")
     ax.set_ylabel("explained variance (%)")
     ax.set_title("Scree (Poisson-scaled PCA)", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, loc="center right")
+    ax.legend(fontsize=8, frameon=False, loc="best")
     return ax
 
 
@@ -109,7 +109,8 @@ def plot_spectral_components(decomposition, energy, ax=None, n: int = 4):
 
 
 def plot_spectral_scores(decomposition, calibration=None, cmap: str = "viridis"):
-    """Score maps of a decomposition, titled with their share of the variance.
+    """Score maps of a decomposition, titled with their share of the variance (colour limits at
+    the 1st and 99th percentiles: a few extreme pixels do not flatten the others).
 
     Parameters
     ----------
@@ -134,7 +135,7 @@ def plot_spectral_scores(decomposition, calibration=None, cmap: str = "viridis")
     from .dataset import plot_feature_maps
 
     return plot_feature_maps(decomposition.scores, spectral_score_titles(decomposition), cmap=cmap,
-                             units=SCORE_UNITS, calibration=calibration)
+                             units=SCORE_UNITS, calibration=calibration, robust=True)
 
 
 def spectral_summary_figure(decomposition, energy, n: int = 4):
