@@ -102,7 +102,7 @@ def auto_ps():
 
 def test_view_phase_evidence_shows_the_bic_curve_and_every_decision(auto_ps):
     ps = auto_ps.copy()
-    ps.n_components_evidence = auto_ps.n_components_evidence
+    assert ps.n_components_evidence is auto_ps.n_components_evidence  # a copy keeps the evidence
     ev = ps.n_components_evidence
     w = gui.view_phase_evidence(ps)
     assert w.last_error is None
@@ -126,7 +126,7 @@ def test_view_phase_evidence_shows_the_bic_curve_and_every_decision(auto_ps):
 
 def test_evidence_belongs_to_the_fit_edits_since_are_counted(auto_ps):
     ps = auto_ps.copy()
-    ps.n_components_evidence = auto_ps.n_components_evidence
+    assert ps.n_components_evidence is auto_ps.n_components_evidence  # a copy keeps the evidence
     k = ps.n_components_evidence.n_components
     w = gui.view_phase_evidence(ps)
     pm = gui.view_phase_map(ps)

@@ -40,9 +40,11 @@ def plot_phase_evidence(evidence, ax=None):
     kb, kf = int(d["k_bic"]), int(d["n_components"])
     ax.axvline(kb, color="#888", ls="--", lw=1, label=f"BIC minimum: {kb} spectra")
     steps = [s.get("step") for s in d.get("decisions", [])]
+    hollow = steps.count("no interior")  # so that the drops add up from the BIC's choice
     ax.axvline(kf, color="#c0392b", lw=1.5,
-               label=f"phases: {kf} ({steps.count('mixture')} mixtures dropped, "
-                     f"{steps.count('new phase')} new)")
+               label=f"phases: {kf} ({steps.count('mixture')} mixtures"
+                     + (f" and {hollow} without interior" if hollow else "")
+                     + f" dropped, {steps.count('new phase')} new)")
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # numbers of spectra
