@@ -164,3 +164,29 @@ def test_count_model_statistics():
     lab[:, 3:] = 1
     inner = cm.interior(lab, 2)
     assert inner[:, [0, 1, 4, 5]].all() and not inner[:, [2, 3]].any()
+
+
+def test_particles_on_a_film_are_told_apart_by_their_count_rate():
+    """Particles whose spectra differ little from the film's but hold five times its counts
+    (a TEM map: thickness) are a phase of their own: band fractions alone cannot see them."""
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(3)
+    film = rng.dirichlet(np.ones(16) * 5)
+    part = 0.8 * film + 0.2 * rng.dirichlet(np.ones(16) * 5)
+    yy, xx = np.mgrid[:48, :48]
+    truth = np.zeros((48, 48), int)
+    for cy, cx in ((10, 10), (12, 34), (34, 14), (36, 36)):
+        truth[(yy - cy) ** 2 + (xx - cx) ** 2 <= 25] = 1
+    rate = np.where(truth == 1, 50.0, 10.0)
+    y = rng.poisson(rate[..., None] * np.stack([film, part])[truth]).astype(np.float32)
+    start = (truth * 3 + rng.integers(0, 3, truth.shape)).astype(np.int32)
+    shape_only = find_phases(y, start, intensity=0.0)
+    with_rate = find_phases(y, start)
+    assert with_rate.evidence.n_components == 2
+    assert adjusted_rand_score(truth.ravel(), with_rate.labels.ravel()) > 0.9
+    assert adjusted_rand_score(truth.ravel(), shape_only.labels.ravel()) < \
+        adjusted_rand_score(truth.ravel(), with_rate.labels.ravel())
+    assert with_rate.log_spectra.shape == (2, 16)  # the rate band is not part of the spectra
+    with pytest.raises(SigmaValueError, match="intensity"):
+        find_phases(y, start, intensity=-1)

@@ -5,7 +5,10 @@ decide how many phases a map holds with :func:`find_phases`, from the X-ray coun
 from the geometry of the latent space. Every pixel is a row of counts in energy bands of equal
 total counts (:func:`~sigma.preprocessing.spectral_features.energy_bands`: the whole spectrum,
 narrow bands on the peaks), and a phase is one spectrum: its pixels' counts are multinomial
-with that spectrum's band fractions.
+with that spectrum's band fractions. One more band models how many counts a pixel holds (the
+count rate: thickness and density in a TEM, mean atomic number in an SEM; see
+:data:`INTENSITY_WEIGHT`), so particles on a film whose spectra differ little from it are
+still seen.
 
 1. **Over-segmentation.** The clusterer (Gaussian mixture or k-means on the latent space) is
    fitted with more clusters than any map is expected to hold; they seed a multinomial
@@ -77,6 +80,19 @@ AUTO_METHODS = ("GaussianMixture", "BayesianGaussianMixture", "Kmeans")
 #: its deviance from the nearest single spectrum (measured: 0.003–0.2 for boundary bands,
 #: 0.7–1.0 for phases on the phantom family of :mod:`sigma.synthetic.family`).
 MIXTURE_RATIO = 0.25
+#: Weight of the count-rate band. Band fractions alone ignore how many counts a pixel holds,
+#: and that is often what tells phases apart: particles on a thin film in a TEM (thickness,
+#: density) or light and heavy phases in an SEM. A pixel with ``n`` counts gets one more band
+#: of ``w * (c - n)`` counts, ``c`` = :data:`RATE_CEILING` times the largest ``n``: the
+#: multinomial over the bands then also models the pixel total (a binomial count rate per
+#: phase), tempered by ``w`` for the spread of count rate within one phase (thickness
+#: profiles, topography). Measured on independent phantoms (particles on a film at 20 counts
+#: per particle pixel, binned 2×2; started from the true labels split in three): ARI 0.00 (one
+#: phase) without the band, 0.60 with ``w = 1``, 0.77 with ``w = 0.3``; Voronoi-grain SEM maps
+#: unchanged (0.992).
+INTENSITY_WEIGHT = 0.3
+#: The count-rate band counts up to this multiple of the largest pixel total.
+RATE_CEILING = 3.0
 #: A component with at least this share of interior pixels is never called a mixture.
 INTERIOR_MIN = 0.5
 #: Robust z-score of a pixel's deviance above which it is "unexplained".
@@ -384,7 +400,8 @@ def _drop_without_interior(y, logp, logpi, lab, valid, beta, decisions):
 
 
 def find_phases(band_counts, start_labels, *, smoothness: float = 1.0, max_fit_pixels: int = 20_000,
-                max_new_phases: int = 3, merge_iterations: int = 5, random_state=0) -> PhaseResult:
+                max_new_phases: int = 3, merge_iterations: int = 5, intensity: float = INTENSITY_WEIGHT,
+                random_state=0) -> PhaseResult:
     """Decide the phases of a map from its counts (see the module description).
 
     Parameters
@@ -402,6 +419,9 @@ def find_phases(band_counts, start_labels, *, smoothness: float = 1.0, max_fit_p
         Rounds of the search for unexplained pixels.
     merge_iterations : int
         EM iterations after each merge.
+    intensity : float
+        Weight ``w`` of the count-rate band (see :data:`INTENSITY_WEIGHT`); 0 models the
+        spectrum's shape only.
     random_state : int or None
         Seed of the pixel sample.
 
@@ -431,8 +451,13 @@ def find_phases(band_counts, start_labels, *, smoothness: float = 1.0, max_fit_p
         raise bad_value("start_labels", getattr(start, "shape", start), f"(H, W) int labels of shape {y3.shape[:2]}")
     if not np.isfinite(smoothness) or smoothness < 0:
         raise bad_value("smoothness", smoothness, "a number >= 0")
+    if not np.isfinite(intensity) or intensity < 0:
+        raise bad_value("intensity", intensity, "a number >= 0")
     h, w, nb = y3.shape
     y = np.nan_to_num(y3.reshape(h * w, nb), copy=False)
+    n_spec = nb
+    if intensity > 0:
+        y, nb = _with_rate_band(y, float(intensity)), nb + 1
     valid = start >= 0
     if not valid.any():
         raise bad_value("start_labels", "only -1", "at least one labelled pixel")
@@ -494,4 +519,14 @@ def find_phases(band_counts, start_labels, *, smoothness: float = 1.0, max_fit_p
     proba = cm.softmax_rows(t[:, order]).reshape(h, w, k)
     evidence.n_components = int(k)
     log.info("phases from the counts: %s", evidence.summary().splitlines()[0])
-    return PhaseResult(lab, proba, logp[order], evidence)
+    lp = logp[order][:, :n_spec].astype(np.float64)  # the spectrum's shape, without the rate band
+    lp = (lp - np.log(np.exp(lp).sum(1, keepdims=True))).astype(np.float32)
+    return PhaseResult(lab, proba, lp, evidence)
+
+
+def _with_rate_band(y, weight: float) -> np.ndarray:
+    """``y`` with the count-rate band ``weight * (RATE_CEILING * max n - n)`` appended."""
+    n = y.sum(1, dtype=np.float64)
+    ceiling = RATE_CEILING * max(float(n.max()), 1.0)
+    extra = (weight * (ceiling - n)).astype(np.float32)
+    return np.concatenate([y, extra[:, None]], axis=1)
