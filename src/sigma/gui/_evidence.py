@@ -120,7 +120,11 @@ class PhaseEvidenceView(Panel):
         color = "#6b4200" if changed else "#444"
         self.state.value = f"<span style='color:{color}'>{html.escape(text)}</span>"
         ev = self.evidence
-        head = ev.summary().splitlines()[0]
+        steps = [d.get("step") for d in ev.decisions]
+        hollow = steps.count("no interior")  # counted so that the drops add up to the phases
+        head = (f"{ev.n_components} phases: BIC chose {ev.k_bic} spectra of {ev.n_start} clusters; "
+                f"{steps.count('mixture')} mixtures" + (f" and {hollow} without interior" if hollow else "")
+                + f" dropped, {steps.count('new phase')} new phases")
         return Warning(f"{head}. {text}") if changed else f"{head}."
 
     def _on_change(self, changes):
