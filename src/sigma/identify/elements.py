@@ -8,8 +8,10 @@ selection on the fit's χ²:
 1. **Forward.** Every element not yet in the model is scored by how much adding it would lower
    the χ² (a score test, one vectorised pass over all ~85 candidates); the best is added if its
    significance :math:`z = \\sqrt{\\Delta\\chi^2}` reaches ``min_significance`` (3 by default).
-2. **Calibration.** Energy offset, gain and resolution are refined on the chosen elements,
-   sum (pile-up) peaks of the strongest lines are added as nuisance terms, and step 1 resumes.
+2. **Calibration.** Energy offset, gain and resolution are refined on the strongest lines of
+   the commonest elements (up to six found among O, Si, Al, Fe … first, every element found
+   fitted alongside; :func:`_anchored_calibration`), sum (pile-up) peaks of the strongest
+   lines are added as nuisance terms, and step 1 resumes.
 3. **Backward.** An element whose removal raises the χ² by less than ``min_significance²`` is
    dropped. Uncommon elements (Ba, Sr, Zr, Sn, REE La/Ce/Nd …) must reach one more sigma and
    rare ones (other lanthanides, platinum-group metals, Tl …) three more (prior odds: a rare
@@ -377,7 +379,7 @@ class _Selector:
 
 def _anchored_calibration(fitter: SpectrumFitter, sel: _Selector) -> tuple[list[str], LinearFit]:
     """Refine the energy calibration on the strongest lines of common elements, then return the
-    forward selection (six elements at most) on the refined axis.
+    forward selection on the refined axis.
 
     The calibration is anchored on the commonest elements found (rarity tier 0 when the
     spectrum has any, else tier 1, else any; :func:`element_rarity`):
@@ -387,7 +389,7 @@ def _anchored_calibration(fitter: SpectrumFitter, sel: _Selector) -> tuple[list[
     """
     for tier in range(len(RARITY_EXTRA_SIGMA)):
         anchors = [c for c in sel.candidates if element_rarity(c) <= tier]
-        chosen, fit = sel.forward([], limit=3, candidates=anchors)
+        chosen, fit = sel.forward([], limit=6, candidates=anchors)
         if chosen:
             break
     else:

@@ -48,7 +48,7 @@ import dataclasses
 import functools
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -78,6 +78,13 @@ SHORTLIST = 12
 MIN_P_VALUE = 1e-3
 #: Score difference (χ² − ν) within which other candidates are listed as alternatives.
 ALTERNATIVE_DELTA = 4.0
+#: χ² distance between two candidates' predictions (at this spectrum's uncertainties and the
+#: model error) under which EDS cannot tell them apart: with :math:`D` the expected χ² of one
+#: when the other is true, the better-fitting one is the right one with probability
+#: :math:`\Phi(\sqrt{D}/2)`; under :math:`4 \times 1.645^2` that is less than 95 %.
+INDISTINGUISHABLE_CHI2 = 4 * 1.645**2
+#: Phases named in the display name of an indistinguishable group (the rest are counted).
+GROUP_NAMES_SHOWN = 3
 #: Mass fraction at which an element absent from a phase's ideal formula is tolerated (1 sigma):
 #: real minerals carry minor substitutions (Fe in feldspar, Mn in ilmenite, Ti in biotite).
 TRACE_FRACTION = 0.02
@@ -103,6 +110,10 @@ class PhaseIdentification:
         Other candidates the data cannot tell from the best (within 4 of its score).
     elements : ElementReport
     total_counts : float
+    group : list of str
+        Phases EDS cannot tell from the best at these counts (:func:`indistinguishable`), the
+        best and its polymorphs first; the name then reads ``'jadeite … or analcime …'``.
+        Empty for an unknown phase.
 
     Examples
     --------
@@ -121,6 +132,7 @@ class PhaseIdentification:
     alternatives: list[str]
     elements: ElementReport
     total_counts: float
+    group: list[str] = field(default_factory=list)
 
     @property
     def best(self) -> Candidate | None:
@@ -130,7 +142,7 @@ class PhaseIdentification:
     def to_dict(self) -> dict:
         """JSON-ready result with the elements and every kept candidate."""
         return {"status": self.status, "name": self.name, "total_counts": float(self.total_counts),
-                "alternatives": list(self.alternatives),
+                "alternatives": list(self.alternatives), "group": list(self.group),
                 "elements": self.elements.to_dict() if self.elements is not None else None,
                 "candidates": [c.to_dict() for c in self.candidates]}  # fmt: skip
 
@@ -371,10 +383,48 @@ def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) 
     best = merged[0]
     alts = [c.label for c in merged[1:] if c.score - best.score < ALTERNATIVE_DELTA and c.p_value >= min_p_value]
     if best.p_value < min_p_value:
-        status, name = "unknown", f"unknown ({rep.summary() or 'no elements'})"
-    else:
-        status, name = "identified", best.label
-    return PhaseIdentification(status, name, merged[:top], alts, rep, rep.total_counts)
+        return PhaseIdentification("unknown", f"unknown ({rep.summary() or 'no elements'})", merged[:top],
+                                   alts, rep, rep.total_counts)  # fmt: skip
+    fitting = [c for c in merged[1:] if c.p_value >= min_p_value and c.phase.name in short]
+    members = [best, *indistinguishable(scorer, best, fitting)]
+    group = [n for c in members for n in (c.phase.name, *c.same_composition)]
+    labels = [c.label for c in members]
+    name = " or ".join(labels[:GROUP_NAMES_SHOWN])
+    if len(labels) > GROUP_NAMES_SHOWN:
+        name += f" (or {len(labels) - GROUP_NAMES_SHOWN} more)"
+    return PhaseIdentification("identified", name, merged[:top], alts, rep, rep.total_counts, group)
+
+
+def indistinguishable(scorer: _Scorer, best: Candidate, others: list[Candidate]) -> list[Candidate]:
+    """The candidates whose predicted line intensities EDS cannot tell from ``best``'s.
+
+    For each other candidate :math:`B`, its χ² is computed against the noiseless measurement
+    ``best`` predicts (its fitted scale times its predicted peak-to-background ratios; zero for
+    lines it does not have), with this spectrum's uncertainties and the model error: the
+    distance :math:`D` is the χ² by which :math:`B` is expected to fit worse when ``best`` is
+    true. Those with :math:`D <` :data:`INDISTINGUISHABLE_CHI2` are returned, nearest first.
+    Phases whose differences lie in elements EDS does not see (H, Li, Be: kaolinite /
+    halloysite, vivianite / triphylite) or within the model error of soft lines (diaspore /
+    gibbsite at few counts) so come out together, while the same pair is told apart at
+    counts high enough to resolve it.
+    """
+    if best.phase.reference is not None:
+        return []
+    ra = scorer.rows(best.phase)
+    if ra is None:
+        return []
+    expected = dict(zip(ra.keys, best.scale * ra.pred, strict=True))
+    rows, cands = [], []
+    for c in others:
+        rb = scorer.rows(c.phase)
+        if rb is None or c.phase.reference is not None:
+            continue
+        q = np.array([expected.get(k, 0.0) for k in rb.keys])
+        rows.append(dataclasses.replace(rb, q=q, z=q / np.maximum(rb.sigma, 1e-9)))
+        cands.append(c)
+    dist = [d.chi2 for d in _score_rows(rows)]
+    near = sorted((d, i) for i, d in enumerate(dist) if d < INDISTINGUISHABLE_CHI2)
+    return [cands[i] for _, i in near]
 
 
 def identify_spectrum(
