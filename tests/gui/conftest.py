@@ -55,8 +55,11 @@ def lab_server(browser_available):
         remove_tree(home)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(browser_available):
+    # Module scope: Playwright's sync API keeps an asyncio loop marked as running in the main
+    # thread while it is started; left running for the session, every later test would see a
+    # "kernel" loop (views then update in a later loop turn that never comes).
     profile = Path(tempfile.mkdtemp(prefix="sigma-chromium-"))
     pw, ctx = launch_chromium(profile, width=1600, height=1000)
     try:

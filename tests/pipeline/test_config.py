@@ -85,3 +85,28 @@ def test_load_config_file_errors(tmp_path):
     p.write_text("[latent.umap]\nn_neighbours = 3\n")
     with pytest.raises(ConfigError, match=r"Unknown key 'latent\.umap\.n_neighbours' in .*c\.toml; did you mean"):
         load_config(p)
+
+
+def test_number_of_phases_is_automatic_by_default():
+    cfg = default_config()
+    assert cfg["clustering"]["method_args"]["n_components"] == "auto"
+    assert cfg["clustering"]["max_components"] == 20
+    # another mixture or k-means without arguments stays automatic; HDBSCAN gets its own
+    assert validate_config({"clustering": {"method": "Kmeans"}})["clustering"]["method_args"] == {"n_components": "auto"}
+    assert validate_config({"clustering": {"method": "HDBSCAN"}})["clustering"]["method_args"] == {}
+    fixed = validate_config({"clustering": {"method_args": {"n_components": 6}}})
+    assert fixed["clustering"]["method_args"] == {"n_components": 6}
+
+
+@pytest.mark.parametrize(("user", "match"), [
+    ({"clustering": {"method": "HDBSCAN", "method_args": {"n_components": "auto"}}},
+     r"The 'clustering\.method_args\.n_components' parameter must be an int for method 'HDBSCAN' "
+     r"\(\"auto\" is accepted for GaussianMixture, BayesianGaussianMixture, Kmeans\)\. Got 'auto' instead"),
+    ({"clustering": {"method": "Birch", "method_args": {"n_clusters": "auto"}}},
+     r"'clustering\.method_args\.n_clusters' parameter must be an int for method 'Birch'"),
+    ({"clustering": {"max_components": 1}}, r"'clustering\.max_components' parameter must be an int in \[2, inf\]"),
+    ({"features": {"source": "pca"}}, r"'features\.source' parameter must be one of 'lines', 'spectrum', 'both'"),
+])
+def test_automatic_number_rejects(user, match):
+    with pytest.raises(ConfigError, match=match):
+        validate_config(user)

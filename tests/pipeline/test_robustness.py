@@ -4,6 +4,8 @@ stage keeps the earlier stages' outputs, and staging folders never outlive their
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sigma.cli.main import main
@@ -250,12 +252,15 @@ def test_every_real_file_gives_a_phase_map_or_a_clear_refusal(real_dir, tmp_path
             assert r.error.startswith(("SigmaFileError: File '", "SigmaValueError: ")), r.error
             assert r.input.name in r.error or "parameter" in r.error, r.error
             refused[r.input.name] = r.error
-    # every .bcf and .hspy gives a map (two of them failed at NMF before; issue 14), except
+    # every .bcf and .hspy gives a map (two of them failed at NMF before; issue 14).
     # bcf-edx-ebsd.bcf: 19 of its 8700 pixels hold counts, 4 binned pixels of 957 are left once
-    # the empty ones are excluded (issue 14 item 5), fewer than the 10 clusters asked for
+    # the empty ones are excluded (issue 14 item 5); with the number of phases decided from the
+    # counts (issue 10) that is one phase, the rest excluded (label -1) and counted
     sparse = "bcf-edx-ebsd.bcf"
-    assert {p.name for p in inputs if p.suffix in (".bcf", ".hspy")} - {sparse} <= set(maps)
-    assert "4 valid pixels of 957" in refused[sparse], refused.get(sparse)
+    assert {p.name for p in inputs if p.suffix in (".bcf", ".hspy")} <= set(maps)
+    rec = json.loads((tmp_path / "bcf-edx-ebsd" / "run.json").read_text())
+    assert rec["results"]["n_clusters"] == 1
+    assert rec["results"]["excluded_pixels"] == 957 - 4, sparse
     assert all(r.ok for r in results if r.out_dir is not None), [r.error for r in results]
     # the TIA files: one holds no counts, the other is a 1 x 5 line scan
     assert "holds no counts" in refused["16x16-spectrum_image_5x5x4000-not_square.emi"]

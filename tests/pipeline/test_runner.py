@@ -310,3 +310,36 @@ def test_nmf_auto_seeds_when_components_equal_clusters():
     cfg["nmf"]["seed_clusters"] = []
     plain = _unmix(ps, cfg, False)
     assert worst_angle(plain["components"]) > worst_angle(auto["components"])
+
+
+def test_automatic_number_of_phases_in_run_json_and_report(tmp_path, make_input, fast_cfg):
+    path, ph = make_input("auto", seed=4, shape=(48, 64))
+    cfg = dict(fast_cfg)
+    cfg["preprocess"] = {**cfg["preprocess"], "bin": [2, 2]}
+    cfg["clustering"] = {**cfg["clustering"], "method_args": {"n_components": "auto", "random_state": 0}}
+    cfg["report"] = {**cfg["report"], "enabled": True}
+    [res] = run_batch([path], cfg, tmp_path / "out", progress=False)
+    assert res.ok, res.error
+    rec = json.loads((res.out_dir / "run.json").read_text())
+    ev = rec["results"]["n_components_evidence"]
+    assert ev["n_components"] == rec["results"]["n_clusters"] == 5  # the phantom's five minerals
+    assert ev["bic_path"]["k"][0] == 1 and len(ev["bic_path"]["bic"]) == ev["n_start"]
+    html = (res.out_dir / "report.html").read_text()
+    assert "<h2>Number of phases</h2>" in html and "BIC along the merge path" in html
+
+
+def test_shared_phases_with_an_automatic_number(tmp_path, make_input, fast_cfg):
+    a, pha = make_input("sa", seed=1, shape=(48, 64))
+    b, phb = make_input("sb", seed=2, shape=(48, 64))
+    cfg = dict(fast_cfg)
+    cfg["preprocess"] = {**cfg["preprocess"], "bin": [2, 2]}
+    cfg["clustering"] = {**cfg["clustering"], "method_args": {"n_components": "auto", "random_state": 0}}
+    cfg["shared"] = {"pixels_per_input": 600, "seed": 0}
+    res = run_batch([a, b], cfg, tmp_path / "out", shared_phases=True, progress=False)
+    assert all(r.ok for r in res), [r.error for r in res]
+    la, lb = (np.load(r.out_dir / "labels.npy") for r in res)
+    f = lambda ph: ph.labels[::2, ::2]  # noqa: E731  (2x2 binning keeps the block's first pixel)
+    ma, mb = _majority(la, f(pha)), _majority(lb, f(phb))
+    assert ma == mb and len(set(ma.values())) == 5
+    rec = json.loads((res[0].out_dir / "run.json").read_text())
+    assert rec["results"]["n_components_evidence"]["n_components"] == 5

@@ -150,12 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record, not at set-up.
+
+    ``main()`` is also called in-process (tests, notebooks with ``%run``); a handler bound to
+    the stderr of the first call would write to a closed stream afterwards.
+    """
+
+    def emit(self, record):
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _setup_logging(quiet: bool, verbose: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     root = logging.getLogger("sigma")
     root.setLevel(level)
     if not any(getattr(h, "_sigma_cli", False) for h in root.handlers):
-        h = logging.StreamHandler(sys.stderr)
+        h = _StderrHandler(sys.stderr)
         h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         h._sigma_cli = True
         root.addHandler(h)

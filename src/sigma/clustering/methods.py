@@ -351,6 +351,14 @@ def fit_clusters(
     ):
         raise bad_value("max_fit_samples", max_fit_samples, "an int >= 2 or None")
     n = len(latent)
+    for key in ("n_components", "n_clusters"):
+        k = args.get(key)
+        if isinstance(k, int | np.integer) and not isinstance(k, bool) and k > n:
+            raise bad_value(
+                f"method_args['{key}']", int(k),
+                f"an int <= {n}, the number of pixels (points) to cluster"
+                + (", or 'auto'" if method in ("GaussianMixture", "BayesianGaussianMixture", "Kmeans") else ""),
+            )
     if method == "HDBSCAN" and max_fit_samples is not None and n > max_fit_samples:
         return _fit_hdbscan_sampled(latent, args, int(max_fit_samples), random_state)
 

@@ -28,6 +28,7 @@ from sigma.clustering._dataset import (
     valid_pixels,
 )
 from sigma.clustering._edits import EditsMixin
+from sigma.clustering._fitting import FitMixin
 from sigma.clustering._identify import IdentifyMixin
 from sigma.clustering._persist import StateMixin
 from sigma.clustering._unmixing import SpectraMixin
@@ -59,7 +60,7 @@ def _expand_fit(fit, keep):
     return dataclasses.replace(fit, **changes)
 
 
-class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
+class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
     """Cluster the latent points of every pixel and edit the resulting phase map.
 
     Parameters
@@ -79,7 +80,14 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
         ``'HDBSCAN'`` (scikit-learn's) or any object with ``fit_predict``.
     method_args : dict, optional
         Keyword arguments of that scikit-learn class, e.g.
-        ``{'n_components': 50, 'random_state': 0, 'init_params': 'kmeans'}``.
+        ``{'n_components': 50, 'random_state': 0, 'init_params': 'kmeans'}``. For
+        ``'GaussianMixture'``, ``'BayesianGaussianMixture'`` and ``'Kmeans'``,
+        ``n_components='auto'`` (or ``n_clusters='auto'``) decides the number of phases from
+        the counts (:func:`sigma.clustering.auto_k.find_phases`): the method over-segments
+        the latent space into ``auto_args['max_components']`` clusters, which are merged,
+        cleared of boundary mixtures and completed with phases no cluster explains, using the
+        dataset's ``analysis_spectra`` counts; the labels come with a neighbour prior (as
+        ``refine='spectra'``). The evidence is in :attr:`n_components_evidence`.
     max_fit_samples : int or None, keyword-only
         HDBSCAN is fitted on a random sample of at most this many points and the others are
         assigned to their nearest sampled neighbour (or -1), so its cost stays near linear.
@@ -95,6 +103,10 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
     refine_args : dict, optional, keyword-only
         ``iterations``, ``smoothness``, ``icm_iterations`` of
         :func:`~sigma.clustering.refine.reassign_by_spectra`.
+    auto_args : dict, optional, keyword-only
+        With ``n_components='auto'``: ``max_components`` (clusters of the over-segmentation,
+        default 20), ``smoothness`` (Potts weight, default ``refine_args['smoothness']`` or
+        1), ``n_bands`` (energy bands, default 64), ``max_fit_pixels`` (default 20000).
 
     Attributes
     ----------
@@ -137,8 +149,14 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
         HDBSCAN's membership strength (``probabilities_``) of each pixel in its own cluster;
         not a probability over clusters. ``None`` after :meth:`create_cluster`, like
         ``prob_map``.
+    n_components_evidence : PhaseEvidence or None
+        With ``n_components='auto'``: how the number of phases was decided (the BIC along the
+        merge path, every dropped mixture and new phase with its statistics;
+        ``.summary()``, ``.to_dict()``). ``None`` for a fixed number.
     model : estimator or None
-        The fitted estimator. Not stored in state files: ``None`` after
+        The fitted estimator; ``None`` with ``n_components='auto'``, whose phases are not
+        components of a latent-space model (the over-segmentation's estimator is
+        ``start_model``). Not stored in state files: ``None`` after
         :meth:`from_saved_state` (labels, probabilities and colours are restored; refit by
         building a new PixelSegmenter if the model itself is needed).
 
@@ -160,6 +178,9 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
     [0, 1]
     """
 
+    #: The over-segmentation's estimator with ``n_components='auto'`` (else ``None``).
+    start_model = None
+
     def __init__(
         self,
         latent,
@@ -171,23 +192,34 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
         random_state=0,
         refine=None,
         refine_args=None,
+        auto_args=None,
     ):
+        from sigma.clustering.auto_k import auto_request
+
         h, w, _ = nav_shape(dataset)
         if refine not in (None, "spectra"):
             raise bad_value("refine", refine, "None or 'spectra'")
         if refine_args is not None and not isinstance(refine_args, dict):
             raise bad_value("refine_args", refine_args, "a dict or None")
         latent = _check_latent(latent, h, w)
+        auto_key = auto_request(method, method_args)
+        if auto_args is not None and not isinstance(auto_args, dict):
+            raise bad_value("auto_args", auto_args, "a dict or None")
         self._bind_dataset(dataset)
         keep = None if self._valid is None else self._valid.ravel()
         if keep is not None and not keep.any():
             raise bad_value("dataset", "no valid pixel",
                             "a map with pixels that were scanned, are finite and hold counts")
+        fit_args = method_args
+        if auto_key is not None:
+            fit_args = dict(method_args)
+            n_fit = len(latent) if keep is None else int(keep.sum())
+            fit_args[auto_key] = self._auto_start_size(auto_args, n_fit)
         try:
             fit = fit_clusters(  # excluded pixels (outside the scan, NaN, no counts) stay out
                 latent if keep is None else latent[keep],
                 method,
-                method_args,
+                fit_args,
                 max_fit_samples=max_fit_samples,
                 random_state=random_state,
             )
@@ -204,15 +236,24 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
             fit = _expand_fit(fit, keep)
         self.method = method
         self.method_args = dict(method_args or {})
-        self.model = fit.model
+        # with 'auto' the phases are not components of the latent-space model: no model to
+        # draw or predict with (the over-segmentation's estimator stays as start_model)
+        self.model = None if auto_key is not None else fit.model
+        self.start_model = fit.model if auto_key is not None else None
         self.max_fit_samples = max_fit_samples
         self.random_state = random_state
         self.refine = refine
         self.refine_args = dict(refine_args or {})
+        self.auto_args = dict(auto_args or {})
         labels, proba, membership = fit.labels, fit.proba, fit.membership
-        if refine == "spectra":
+        evidence = None
+        if auto_key is not None:
+            labels, proba, evidence = self._auto_phases(labels, h, w)
+            membership = None
+        elif refine == "spectra":
             labels, proba, membership = self._refined(labels, proba, h, w)
         self._setup(latent, h, w, labels, proba, membership)
+        self.n_components_evidence = evidence
         logger.info(
             "%s: %d clusters, %d noise pixels", self._method_name(), self.n_clusters,
             int((self._labels == -1).sum()),
@@ -341,31 +382,6 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
         self._input = None if dataset is None else input_fingerprint(dataset, feats, names)
         self._valid = None if feats is None else valid_pixels(dataset, feats.shape[:2])
 
-    def _refined(self, labels, proba, h, w):
-        from sigma.clustering.refine import reassign_by_spectra
-
-        spectra = getattr(self.dataset, "analysis_spectra", None)
-        data = getattr(spectra, "data", None)
-        if data is None or getattr(data, "ndim", 0) != 3 or tuple(data.shape[:2]) != (h, w):
-            raise bad_value(
-                "refine", "'spectra'",
-                f"a dataset whose analysis_spectra hold an ({h}, {w}, C) cube, or refine=None",
-            )
-        allowed = {"iterations", "smoothness", "icm_iterations"}
-        unknown = sorted(set(self.refine_args) - allowed)
-        if unknown:
-            raise bad_value("refine_args", unknown[0], "keys among " + ", ".join(sorted(allowed)))
-        lab = np.asarray(labels, dtype=np.int32).reshape(h, w)
-        new, post = reassign_by_spectra(data, lab, **self.refine_args)
-        moved = int((new != lab).sum())
-        logger.info("refine='spectra': %d of %d pixels changed cluster", moved, lab.size)
-        if proba is None:
-            return new.ravel(), None, None  # the clusterer gave no probabilities: none made up
-        k = proba.shape[1]
-        full = np.zeros((h * w, k), dtype=np.float32)
-        full[:, : post.shape[-1]] = post.reshape(h * w, -1)[:, :k]
-        return new.ravel(), full, None
-
     # ------------------------------------------------------------------ state set-up
     def _setup(self, latent, h, w, labels, proba, membership):
         self.latent = latent
@@ -389,6 +405,7 @@ class PixelSegmenter(EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
             None if self._component_map is None else self._component_map.copy()
         )
         self._prob_valid = True
+        self.n_components_evidence = None
         palette = cluster_palette(max(self._n_fit, int(self._labels.max()) + 1, 0))
         self.colors = {int(i): palette[int(i)] for i in self._unique_ids()}
         self.colors[-1] = NOISE_COLOR

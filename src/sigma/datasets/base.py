@@ -610,6 +610,14 @@ class SpectrumDataset(_LineStatsMixin, _FeatureMixin):
             out[~valid] = 0.0
         return out
 
+    def spectral_features(self, n_components: int = 8, n_bands: int = 128) -> np.ndarray:
+        """Poisson-PCA scores of the whole spectrum of every pixel, ``(H, W, d)`` float32
+        (:func:`sigma.preprocessing.spectral_features.spectral_features` of the counts on the
+        analysis grid); features beside or instead of the line maps."""
+        from ..preprocessing.spectral_features import spectral_features
+
+        return spectral_features(self.analysis_spectra.data, n_components, n_bands)
+
     def __repr__(self) -> str:
         h, w, c = self._counts.shape
         src = self.file_path.name if self.file_path else "signal"

@@ -80,6 +80,8 @@ CLUSTERING_METHODS = {
 }
 #: ``n_components`` is accepted as a spelling of ``n_clusters`` for these methods.
 _N_CLUSTERS_ALIAS = ("Kmeans", "Birch")
+#: Methods that accept ``n_components = "auto"`` (:data:`sigma.clustering.auto_k.AUTO_METHODS`).
+_AUTO_METHODS = ("GaussianMixture", "BayesianGaussianMixture", "Kmeans")
 
 _FREE = object()  # marks a table whose keys are checked against an estimator, not the schema
 
@@ -304,6 +306,8 @@ _SCHEMA = Table(
                 "min_line_counts": Opt(2.0, _float(0.0), "with lines = \"auto\": drop lines with fewer counts per pixel than this in their brightest 5 % of pixels (maps of mostly 0s and 1s split phases once z-scored); 0 keeps every line"),
                 "bse": Opt(False, _bool, "add the navigation image as the feature 'Navigator' (get_feature_maps_with_nav_img)"),
                 "normalisation": Opt(["neighbour_averaging", "zscore"], _norm_chain, "applied in order; from " + ", ".join(NORMALISATIONS)),
+                "source": Opt("lines", _choice("lines", "spectrum", "both"), "what the latent space sees: the line maps, Poisson-PCA scores of the whole binned spectrum (sigma.preprocessing.spectral_features, as HyperSpy's decomposition with normalize_poissonian_noise), or both side by side; the normalisation chain applies to each"),
+                "spectrum_components": Opt(8, _int(1), "Poisson-PCA scores kept with source = \"spectrum\" or \"both\""),
             },
         ),
         "latent": Table(
@@ -369,9 +373,10 @@ _SCHEMA = Table(
                 "method_args": Table(
                     "Keywords of the estimator (checked against its parameters). HDBSCAN example: "
                     "{min_cluster_size = 10, min_samples = 10, cluster_selection_epsilon = 0.1}.",
-                    free_default={"n_components": 10, "random_state": 0, "init_params": "kmeans"},
+                    free_default={"n_components": "auto", "random_state": 0, "init_params": "kmeans"},
                 ),
-                "refine": Opt("spectra", _choice("spectra", "none"), "reassign each pixel to the cluster whose mean spectrum best explains its counts, with a neighbour prior (undoes the boundary blur of neighbour_averaging); not used with --shared-phases"),
+                "max_components": Opt(20, _int(2), "with n_components = \"auto\" (GaussianMixture, BayesianGaussianMixture, Kmeans): clusters of the over-segmentation that the counts then merge into phases (sigma.clustering.auto_k)"),
+                "refine": Opt("spectra", _choice("spectra", "none"), "with a fixed number of clusters: reassign each pixel to the cluster whose mean spectrum best explains its counts, with a neighbour prior (undoes the boundary blur of neighbour_averaging); n_components = \"auto\" always does this; not used with --shared-phases"),
                 "smoothness": Opt(1.0, _float(0.0), "weight of each agreeing neighbour in that prior; 0 scores every pixel alone"),
             },
         ),
@@ -554,10 +559,17 @@ def validate_config(user: Mapping | None = None, *, source: str | Path | None = 
     cl = cfg["clustering"]
     user_cl = (user or {}).get("clustering", {})
     if "method" in user_cl and "method_args" not in user_cl and cl["method"] != "GaussianMixture":
-        cl["method_args"] = {}  # GMM's defaults make no sense for another estimator
+        # GMM's defaults make no sense for another estimator; the number of phases stays automatic
+        cl["method_args"] = {"n_components": "auto"} if cl["method"] in _AUTO_METHODS else {}
     args = dict(cl["method_args"])
     if cl["method"] in _N_CLUSTERS_ALIAS and "n_components" in args:
         args.setdefault("n_clusters", args.pop("n_components"))
+    for key in ("n_components", "n_clusters"):
+        if isinstance(args.get(key), str) and args[key] == "auto":
+            if cl["method"] not in _AUTO_METHODS:
+                raise _err(f"clustering.method_args.{key}", "auto", f"an int for method {cl['method']!r} "
+                           "(\"auto\" is accepted for " + ", ".join(_AUTO_METHODS) + ")")
+            args.pop(key)  # the over-segmentation size comes from clustering.max_components
     _check_estimator_args("clustering.method_args", _resolve_class(CLUSTERING_METHODS[cl["method"]]), args)
     from sklearn.decomposition import NMF
 

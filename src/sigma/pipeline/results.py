@@ -169,6 +169,9 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
             record["failed_stage"] = stage_failure("nmf", exc)
             for name in _NMF_FILES:  # none of that stage's files, rather than some
                 (folder / name).unlink(missing_ok=True)
+    evidence = getattr(ps, "n_components_evidence", None)
+    if evidence is not None:
+        record["results"]["n_components_evidence"] = evidence.to_dict()
     record["outputs"] = sorted(str(Path(p).relative_to(folder)) for p in files.values())
     return files
 

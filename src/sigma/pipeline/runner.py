@@ -56,7 +56,7 @@ from .results import (
     _stem,
 )
 from .shared import run_shared
-from .stages import STAGES, _bar, _flat_features, _segment, _tick, _unmix_stage, prepare_dataset
+from .stages import STAGES, _bar, _segment, _tick, _unmix_stage, latent_input, prepare_dataset
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def run_one(path, cfg: dict, out, *, overwrite=False, progress=True, lazy=None, 
     try:
         with StagedOutput(out, res.stem, overwrite=overwrite, protect=(path, *protect)) as stage:
             ds = prepare_dataset(path, cfg, timer, lazy=lazy, bar=bar)
-            x = _flat_features(ds)
+            x = latent_input(ds, cfg)
             with timer("latent"):
                 proj = LatentProjector(cfg["latent"], work_dir=stage.path / "autoencoder",
                                        progress=progress)

@@ -9,6 +9,7 @@ statistics pooled over all inputs, so a feature value means the same in every fi
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,7 @@ def _shared_fit(xs: dict, cfg: dict, out, progress):
     """Fit the latent projection and the clustering on a balanced sample of every input, then
     project and assign every pixel (:func:`~sigma.clustering.predict_clusters`)."""
     from ..clustering import fit_clusters, predict_clusters
+    from ..clustering.auto_k import auto_request
 
     keys = list(xs)
     sh, cl = cfg["shared"], cfg["clustering"]
@@ -108,7 +110,11 @@ def _shared_fit(xs: dict, cfg: dict, out, progress):
             proj.fit(sample)
             latents = {p: proj.transform(xs[p]) for p in keys}
         with tfit("clustering"):
-            fit = fit_clusters(proj.fit_latent_, cl["method"], dict(cl["method_args"]),
+            args = dict(cl["method_args"])
+            auto_key = auto_request(cl["method"], args)
+            if auto_key is not None:  # over-segment; the phases are decided from the counts
+                args[auto_key] = int(min(cl["max_components"], max(1, len(sample) // 4)))
+            fit = fit_clusters(proj.fit_latent_, cl["method"], args,
                                random_state=cl["method_args"].get("random_state", 0) or 0)
             assigned = {p: predict_clusters(fit, latents[p]) for p in keys}
     finally:
@@ -117,10 +123,61 @@ def _shared_fit(xs: dict, cfg: dict, out, progress):
     return idx, latents, fit, assigned, tfit
 
 
+#: Columns of left-out pixels between two inputs in the mosaic of :func:`_auto_across` (the
+#: count model looks two pixels around each pixel).
+_MOSAIC_GAP = 3
+
+
+def _auto_across(datasets: dict, assigned: dict, cl: dict, seed: int = 0):
+    """``n_components = "auto"`` for shared phases: the over-segmentation labels of every input
+    laid side by side (a mosaic with gaps) and :func:`~sigma.clustering.auto_k.find_phases` run
+    once, so phase *k* is the same spectrum in every input. Returns the new
+    ``{input: ClusterFit}`` (labels and probabilities of the phases) and the evidence."""
+    from .._progress import compute
+    from ..clustering.auto_k import find_phases
+    from ..preprocessing.spectral_features import band_counts, energy_bands
+
+    keys = list(assigned)
+    cubes = {p: datasets[p].analysis_spectra.data for p in keys}
+    if len({c.shape[2] for c in cubes.values()}) != 1:
+        raise bad_value("clustering.method_args.n_components", "auto",
+                        "a fixed number with --shared-phases when the inputs' spectra have "
+                        "different numbers of channels")
+    total = 0.0
+    for c in cubes.values():
+        s = c.sum(axis=(0, 1), dtype=np.float64)
+        total = total + (compute(s, desc="sum spectrum")[0] if hasattr(s, "dask") else np.asarray(s))
+    edges = energy_bands(total, 64)
+    ys = {p: band_counts(cubes[p], edges) for p in keys}
+    hmax = max(y.shape[0] for y in ys.values())
+    width = sum(y.shape[1] for y in ys.values()) + _MOSAIC_GAP * (len(keys) - 1)
+    mosaic = np.zeros((hmax, width, len(edges) - 1), np.float32)
+    start = np.full((hmax, width), -1, np.int32)
+    where, x0 = {}, 0
+    for p in keys:
+        h, w, _ = ys[p].shape
+        mosaic[:h, x0 : x0 + w] = ys[p]
+        lab = np.asarray(assigned[p].labels, np.int32).reshape(h, w).copy()
+        valid = getattr(datasets[p], "valid_mask", None)
+        if valid is not None and np.shape(valid) == (h, w):
+            lab[~np.asarray(valid, bool)] = -1  # pixels outside the scan tell nothing
+        start[:h, x0 : x0 + w] = lab
+        where[p] = (h, w, x0)
+        x0 += w + _MOSAIC_GAP
+    res = find_phases(mosaic, start, smoothness=cl["smoothness"], random_state=seed)
+    k = res.evidence.n_components
+    out = {}
+    for p, (h, w, x) in where.items():
+        out[p] = replace(assigned[p], labels=res.labels[:h, x : x + w].ravel(),
+                         proba=res.proba[:h, x : x + w].reshape(h * w, k), membership=None)
+    return out, res.evidence
+
+
 def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=None,
                options=None) -> list[RunResult]:
     """One latent space and one clustering for all inputs (see the module notes)."""
     from ..clustering import PixelSegmenter
+    from ..clustering.auto_k import auto_request
 
     paths = [Path(p) for p in paths]
     results = {p: RunResult(input=p, stem=_stem(p)) for p in paths}
@@ -174,14 +231,21 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
         features = _pooled_features(maps, chain, {p: getattr(datasets[p], "valid_mask", None) for p in keys})
     del maps
     xs = {p: features[p].reshape(-1, features[p].shape[-1]) for p in keys}
+    if f["source"] != "lines":
+        log.warning("features.source = %r is not used with --shared-phases (each input would get "
+                    "its own PCA basis); the line maps are used", f["source"])
+    cl = cfg["clustering"]
+    evidence = None
     try:
         idx, latents, fit, assigned, tfit = _shared_fit(xs, cfg, out, progress)
+        if auto_request(cl["method"], cl["method_args"]) is not None:
+            with tfit("clustering_auto"):
+                assigned, evidence = _auto_across(datasets, assigned, cl, cfg["shared"]["seed"])
     except (SigmaError, ValueError, RuntimeError, TypeError, MemoryError) as exc:
         for p in keys:
             _fail(results[p], exc if isinstance(exc, SigmaError) else
                   RuntimeError(f"the shared fit failed ({type(exc).__name__}: {exc})"))  # fmt: skip
         return list(results.values())
-    cl = cfg["clustering"]
     shared_info = {
         "inputs": [str(p) for p in keys],
         "pixels_per_input": int(max(len(i) for i in idx)),
@@ -206,8 +270,9 @@ def run_shared(paths, cfg: dict, out, *, overwrite=False, progress=True, lazy=No
                         latents[p], datasets[p], a.labels.reshape(features[p].shape[:2]),
                         proba=a.proba, membership=a.membership, features=features[p],
                         feature_list=feats, method=f"{cl['method']} (shared)",
-                        method_args=dict(cl["method_args"]), model=fit.model,
+                        method_args=dict(cl["method_args"]), model=None if evidence is not None else fit.model,
                     )
+                    ps.n_components_evidence = evidence
                 _tick(bar)
                 unmix, failed = _unmix_stage(ps, cfg, timer, progress)
                 _tick(bar)

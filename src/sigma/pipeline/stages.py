@@ -17,7 +17,7 @@ from .provenance import StageTimer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["STAGES", "prepare_dataset"]
+__all__ = ["STAGES", "latent_input", "prepare_dataset"]
 
 #: The stages of one input, in order.
 STAGES = ("load", "preprocess", "features", "latent", "clustering", "nmf", "identify", "outputs", "report")
@@ -165,6 +165,37 @@ def _flat_features(ds) -> np.ndarray:
     return x.reshape(-1, x.shape[-1])
 
 
+def latent_input(ds, cfg: dict) -> np.ndarray:
+    """``(N, F)`` feature vectors the latent projection sees (``features.source``).
+
+    ``"lines"``: the normalised line maps (``ds.normalised_elemental_data``). ``"spectrum"``:
+    Poisson-PCA scores of the whole binned spectrum
+    (:func:`~sigma.preprocessing.spectral_features.spectral_features` of the dataset's counts),
+    through the same normalisation chain. ``"both"``: the two side by side.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.pipeline.config import validate_config
+    >>> cfg = validate_config({"preprocess": {"bin": [1, 1]}, "features": {"source": "both",
+    ...                        "spectrum_components": 3}})
+    >>> ds = prepare_dataset(make_phantom((8, 10), n_channels=256, energy_scale=0.08).to_signal(), cfg)
+    >>> latent_input(ds, cfg).shape  # 8 lines + 3 scores
+    (80, 11)
+    """
+    f = cfg["features"]
+    lines = _flat_features(ds)
+    if f["source"] == "lines":
+        return lines
+    from ..preprocessing.normalisation import apply_chain
+    from ..preprocessing.spectral_features import spectral_features
+
+    scores = apply_chain(spectral_features(ds.analysis_spectra.data, f["spectrum_components"]),
+                         f["normalisation"])
+    scores = scores.reshape(-1, scores.shape[-1])
+    return scores if f["source"] == "spectrum" else np.concatenate([lines, scores], axis=1)
+
+
 def _segment(latent, ds, cfg: dict):
     from ..clustering import PixelSegmenter
 
@@ -172,7 +203,9 @@ def _segment(latent, ds, cfg: dict):
     refine = None if cl["refine"] == "none" else cl["refine"]
     return PixelSegmenter(latent, ds, cl["method"], dict(cl["method_args"]),
                           random_state=cl["method_args"].get("random_state", 0) or 0,
-                          refine=refine, refine_args={"smoothness": cl["smoothness"]})
+                          refine=refine, refine_args={"smoothness": cl["smoothness"]},
+                          auto_args={"max_components": cl["max_components"],
+                                     "smoothness": cl["smoothness"]})
 
 
 def _unmix(ps, cfg: dict, progress: bool):

@@ -12,6 +12,7 @@ from .annotate import (
     useful_energy_range,
 )
 from .colors import NOISE_COLOR, cluster_colors, label_rgba, palette, to_hex
+from .evidence import plot_phase_evidence
 from .static import (
     cluster_spectra,
     figure_to_png,
@@ -59,6 +60,7 @@ __all__ = [
     "plot_latent",
     "plot_nav_image",
     "plot_nmf",
+    "plot_phase_evidence",
     "plot_phase_map",
     "plot_pixel_distributions",
     "plot_projection",

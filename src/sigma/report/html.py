@@ -269,6 +269,36 @@ def _nmf_section(ps, unmix) -> str:
     return "".join(parts)
 
 
+def _evidence_section(ev) -> str:
+    from ..plot import new_figure, plot_phase_evidence
+
+    fig = new_figure((7, 3.4), layout="constrained")
+    plot_phase_evidence(ev, ax=fig.add_subplot())
+    d = ev.to_dict()
+    parts = [
+        "<p>The number of phases was decided from the X-ray counts (<code>n_components = "
+        "\"auto\"</code>): the clusterer over-segmented the latent space into "
+        f"{d['n_start']} clusters, whose counts were merged pair by pair; the BIC "
+        f"(penalty {d['penalty_per_spectrum']:.0f} per spectrum, {d['n_bands']} energy bands, "
+        f"{d['n_fit_pixels']} pixels) chose {d['k_bic']} spectra. Components made of boundary "
+        "pixels (no interior, counts explained by a mixture of their neighbours) were then "
+        "dropped, and groups of pixels that no phase explains were tested as new phases.</p>",
+        img_tag(fig, "BIC along the merge path"),
+    ]
+    rows = []
+    for i, dec in enumerate(d["decisions"], 1):
+        stats = ", ".join(f"{html.escape(str(k))} = {html.escape(str(v))}" for k, v in dec.items() if k != "step")
+        rows.append([i, html.escape(dec["step"]), stats])
+    if rows:
+        parts.append(_table(["#", "decision", "statistics"], rows, left=(1, 2)))
+        parts.append('<p class="note">rho: deviance of the summed counts from the best mixture of '
+                     'the neighbouring phases over their deviance from the nearest single phase '
+                     '(a mixture below 0.25); interior: share of pixels whose 8 neighbours share '
+                     'their label; G: deviance of a new phase\'s counts from every known phase '
+                     'and mixture, against the chi-square critical value.</p>')
+    return "".join(parts)
+
+
 def _run_section(record: dict) -> str:
     inp = record.get("input", {})
     rows = [["input", html.escape(str(inp.get("path", "")))],
@@ -343,6 +373,8 @@ def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> s
         ("Feature maps", _safe("feature maps", lambda: img_tag(_feature_fig(ps, ds, record), "feature maps"))),
         ("Latent space", _safe("latent", lambda: img_tag(_latent_fig(ps, rep["max_latent_points"]),
                                                           "latent space coloured by cluster"))),
+        *([("Number of phases", _safe("evidence", lambda: _evidence_section(ps.n_components_evidence)))]
+          if getattr(ps, "n_components_evidence", None) is not None else []),
         ("Phase map", _safe("phase map", lambda: img_tag(_phase_fig(ps, rep["alpha"]), "phase map"))),
         ("Phase proportions", _safe("proportions", lambda: _proportions_table(ps))),
         ("Cluster spectra", _safe("cluster spectra", lambda: img_tag(_cluster_spectra_fig(ps), "cluster spectra"))),

@@ -10,8 +10,17 @@ Examples
 
 from .demo import demo_high_res_path, demo_path, demo_phantom
 from .examples import tiny_dataset, tiny_segmenter
+from .family import (
+    binned_truth,
+    family_specs,
+    make_family_phantom,
+    make_grain_phantom,
+    make_particle_phantom,
+)
+from .generate import make_phantom, write_large_phantom
+from .maps import mixed_abundances, phase_map
 from .metrics import ground_truth_ari, spectral_angle
-from .phantom import Phantom, make_phantom, mixed_abundances, phase_map, write_large_phantom
+from .phantom import Phantom
 from .spectra import (
     DEFAULT_SEM_PHASES,
     DEFAULT_TEM_PHASES,
@@ -29,10 +38,15 @@ __all__ = [
     "DEFAULT_SEM_PHASES",
     "DEFAULT_TEM_PHASES",
     "Phantom",
+    "binned_truth",
     "energy_axis",
+    "family_specs",
     "formula_to_weight_fractions",
     "ground_truth_ari",
     "line_intensities",
+    "make_family_phantom",
+    "make_grain_phantom",
+    "make_particle_phantom",
     "make_phantom",
     "mean_atomic_number",
     "mixed_abundances",

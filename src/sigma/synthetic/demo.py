@@ -51,7 +51,7 @@ def demo_phantom(kind: str = "SEM"):
     >>> demo_phantom("SEM").labels.shape
     (192, 256)
     """
-    from .phantom import make_phantom
+    from .generate import make_phantom
 
     kind = str(kind).upper()
     if kind not in ("SEM", "TEM"):

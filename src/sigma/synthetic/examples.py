@@ -48,7 +48,7 @@ def tiny_dataset(shape: tuple[int, int] = (8, 8), *, features=TINY_FEATURES, see
     """
     from sigma.datasets import SEMDataset
 
-    from .phantom import make_phantom
+    from .generate import make_phantom
 
     phantom = make_phantom(shape, n_channels=256, energy_scale=0.04, seed=seed)
     dataset = SEMDataset(phantom.to_signal())

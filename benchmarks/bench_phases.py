@@ -1,0 +1,326 @@
+"""The right phases with no tuning: ``sigma run``'s default against HyperSpy told the true K.
+
+Two parts, each printing a table and adding to one JSON file:
+
+``accuracy``
+    Over the phantom family of :mod:`sigma.synthetic.family` (``family_specs(--n)``: SEM maps
+    of Voronoi grains with look-alike phases, round inclusions, mixed pixels and gradients at
+    boundaries, 4–10 phases, 10/25/100 counts per pixel, 128×128 to 512×512, binned 3×3; TEM
+    maps of core–shell, gold, ceria and titania particles on a carbon film with Cu at 200 kV,
+    20/60 counts per particle pixel, binned 2×2), every phantom in its own process:
+
+    * **sigma**: the shipped default configuration with no number of phases given (``sigma
+      run``'s stages: load, bin, normalise, line features, UMAP, Gaussian mixture with
+      ``n_components = "auto"``), the phantom's bin factor.
+    * **HyperSpy**, written as its documentation shows: ``rebin`` to the same grid, the same
+      crop below 0.1 keV, ``decomposition(normalize_poissonian_noise=True)`` (SVD) and
+      ``cluster_analysis("decomposition", n_clusters=K, number_of_components=K,
+      preprocessing="norm", algorithm="kmeans", n_init=8)`` told the **true** K; and, for
+      context, its own automatic K, ``estimate_number_of_clusters("decomposition",
+      max_clusters=12, preprocessing="norm", metric="gap")`` (components from its elbow
+      estimate).
+    * **oracle**: each pixel to the true phase spectrum of highest likelihood (no spatial
+      prior), the limit of any per-pixel classifier.
+
+    Scores, against the majority true phase of each analysis pixel: adjusted Rand index, the
+    number of phases found, missed phases (a true phase whose best-matching cluster mean
+    spectrum is more than 5° from it; spectra are the noise-free expected spectra of the
+    pixels, because the Poisson noise of a 20-pixel cluster's summed counts alone is 10–20°;
+    the angle of the noisy sums is reported too) and wall time (sigma: from the loaded signal
+    to the labels; HyperSpy: from the loaded signal to its labels, without the K estimate).
+``speed``
+    ``sigma run`` with the default configuration on a 1024×768×2048 phantom (``.hspy``), in
+    fresh processes, alternating a baseline source tree (``--baseline-src``, e.g. ``git
+    archive`` of the commit before this change) and this one, ``--repeats`` times each, so
+    both see the same machine state. Stage times come from ``run.json``.
+
+Usage::
+
+    python benchmarks/bench_phases.py --parts accuracy --n 24 --json phases.json
+    python benchmarks/bench_phases.py --parts speed --baseline-src /tmp/base/src --workdir /tmp/big
+
+Figures depend on the machine and its load; compare ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_analysis import _child  # noqa: E402  (one child-process runner for the benchmarks)
+
+MISSED_DEG = 5.0
+
+
+# ----------------------------------------------------------------------------- accuracy
+def _binned_weights(ph, f):
+    """``(Hb, Wb, P)`` expected counts per phase on the binned grid (counts x abundance)."""
+    h, w = ph.labels.shape[0] // f, ph.labels.shape[1] // f
+    wab = ph.abundances * (ph.counts_per_pixel * (1.0 if ph.intensity is None else ph.intensity))[..., None]
+    return wab[: h * f, : w * f].reshape(h, f, w, f, -1).sum((1, 3))
+
+
+def _scores(labels, truth, wab, spectra, counts, refs_idx):
+    """ARI, K found, missed phases (noise-free and noisy angles) of one labelling."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from sigma.synthetic.metrics import spectral_angle
+
+    lab = np.asarray(labels).reshape(truth.shape)
+    ids = np.unique(lab[lab >= 0])
+    flat, t = lab.ravel(), truth.ravel()
+    w = wab.reshape(-1, wab.shape[-1])
+    present = np.unique(t)
+    ref = np.stack([w[t == k].sum(0) for k in present]) @ spectra
+    clus = np.stack([w[flat == c].sum(0) for c in ids]) @ spectra
+    ang = spectral_angle(ref[:, None], clus[None]).min(1)
+    x = counts.reshape(-1, counts.shape[-1])
+    noisy = np.stack([np.asarray(x[flat == c].sum(0), dtype=np.float64) for c in ids])
+    ang_noisy = spectral_angle(ref[:, None], noisy[None]).min(1)
+    return {
+        "ari": round(float(adjusted_rand_score(t, flat)), 4),
+        "k": int(len(ids)),
+        "missed": int((ang > MISSED_DEG).sum()),
+        "worst_angle_deg": round(float(ang.max()), 2),
+        "missed_noisy": int((ang_noisy > MISSED_DEG).sum()),
+        "worst_angle_noisy_deg": round(float(ang_noisy.max()), 2),
+    }
+
+
+def _sigma_default(signal, kind, f, source=None):
+    from sigma.pipeline.config import validate_config
+    from sigma.pipeline.latent import LatentProjector
+    from sigma.pipeline.stages import _segment, latent_input, prepare_dataset
+
+    user = {"input": {"kind": kind}, "preprocess": {"bin": [f, f]}}
+    if source:
+        user["features"] = {"source": source}
+    cfg = validate_config(user)
+    t = time.perf_counter()
+    ds = prepare_dataset(signal, cfg)
+    x = latent_input(ds, cfg)
+    latent = LatentProjector(cfg["latent"], progress=False).fit_transform_sampled(
+        x, cfg["latent"]["fit_pixels"], seed=cfg["shared"]["seed"])
+    ps = _segment(latent, ds, cfg)
+    dt = time.perf_counter() - t
+    return ps, ds, dt
+
+
+def _hyperspy(signal, k, f):
+    import hyperspy.api as hs  # noqa: F401  (registers the signal classes)
+
+    t = time.perf_counter()
+    ny, nx = signal.data.shape[:2]
+    s = signal.inav[: nx // f * f, : ny // f * f].rebin(scale=(f, f, 1))
+    s.change_dtype("float32")
+    s = s.isig[0.1:]
+    s.decomposition(normalize_poissonian_noise=True, print_info=False)
+    s.cluster_analysis("decomposition", n_clusters=k, number_of_components=k, preprocessing="norm",
+                       algorithm="kmeans", n_init=8, random_state=0)
+    labels = np.asarray(s.learning_results.cluster_labels).argmax(0).reshape(s.data.shape[:2])
+    dt = time.perf_counter() - t
+    t = time.perf_counter()
+    k_gap = s.estimate_number_of_clusters("decomposition", max_clusters=12, preprocessing="norm",
+                                          metric="gap", show_progressbar=False)
+    return labels, dt, int(k_gap), time.perf_counter() - t
+
+
+def accuracy_one(spec: dict, source=None, hyperspy: bool = True) -> dict:
+    """One phantom of the family: sigma default, HyperSpy with the true K, oracle."""
+    from sigma.synthetic.family import binned_truth, make_family_phantom
+
+    f = int(spec["bin"])
+    t = time.perf_counter()
+    ph = make_family_phantom(spec)
+    t_gen = time.perf_counter() - t
+    truth = binned_truth(ph, f)
+    k_true = int(len(np.unique(truth)))
+    wab = _binned_weights(ph, f)
+    ps, ds, t_sigma = _sigma_default(ph.to_signal(), spec["kind"], f, source)
+    counts = np.asarray(ds.analysis_spectra.data)
+    e = np.asarray(ds.energy_axis)
+    sel = int(np.searchsorted(ph.energy_axis, e[0] - 1e-9))
+    spectra = ph.phase_spectra[:, sel : sel + e.size]
+    out = {"spec": spec, "phases": ph.phase_names, "k_true": k_true, "grid": list(truth.shape),
+           "seconds_generate": round(t_gen, 1)}
+    out["sigma"] = {**_scores(ps.labels, truth, wab, spectra, counts, None), "seconds": round(t_sigma, 1)}
+    ev = ps.n_components_evidence
+    out["sigma"]["evidence"] = ev.summary().splitlines()[0] if ev is not None else None
+    if hyperspy:
+        hs_labels, t_hs, k_gap, t_gap = _hyperspy(ph.to_signal(), k_true, f)
+        out["hyperspy_true_k"] = {**_scores(hs_labels, truth, wab, spectra, counts, None),
+                                  "seconds": round(t_hs, 1)}
+        out["hyperspy_gap_k"] = {"k": k_gap, "seconds": round(t_gap, 1)}
+    # oracle: maximum likelihood with the true (noise-free, per phase) spectra, no prior
+    flat_t = truth.ravel()
+    w = wab.reshape(-1, wab.shape[-1])
+    present = np.unique(flat_t)
+    ref = np.stack([w[flat_t == k].sum(0) for k in present]) @ spectra
+    logp = np.log(ref / ref.sum(1, keepdims=True) + 1e-12).astype(np.float32)
+    pred = (counts.reshape(-1, counts.shape[-1]).astype(np.float32) @ logp.T).argmax(1)
+    from sklearn.metrics import adjusted_rand_score
+
+    out["oracle_ari"] = round(float(adjusted_rand_score(flat_t, present[pred])), 4)
+    return out
+
+
+ACC_CHILD = r"""
+import json, sys, warnings, logging
+warnings.simplefilter("ignore")
+logging.disable(logging.WARNING)
+sys.path.insert(0, sys.argv[1])
+import bench_phases as b
+print("RESULT " + json.dumps(b.accuracy_one(json.loads(sys.argv[2]), sys.argv[3] or None, sys.argv[4] == "1")))
+"""
+
+
+def summarise(rows: list[dict]) -> dict:
+    """The issue's targets over a list of :func:`accuracy_one` results."""
+    n = len(rows)
+    if not n:
+        return {}
+    if "hyperspy_true_k" not in rows[0]:
+        ari = np.array([r["sigma"]["ari"] for r in rows])
+        return {"cases": n, "k_exact_share": round(sum(r["sigma"]["k"] == r["k_true"] for r in rows) / n, 3),
+                "median_ari": round(float(np.median(ari)), 4),
+                "no_missed_share": round(sum(r["sigma"]["missed"] == 0 for r in rows) / n, 3)}
+    ds = [r["sigma"]["k"] - r["k_true"] for r in rows]
+    ari = np.array([r["sigma"]["ari"] for r in rows])
+    hs = np.array([r["hyperspy_true_k"]["ari"] for r in rows])
+    low = [r["sigma"]["ari"] for r in rows if r["spec"]["kind"] == "SEM" and r["spec"]["counts_per_pixel"] == 10]
+    return {
+        "cases": n,
+        "k_exact_share": round(sum(d == 0 for d in ds) / n, 3),
+        "k_max_abs_error": int(max(abs(d) for d in ds)),
+        "ari_ge_hyperspy_share": round(float(np.mean(ari >= hs)), 3),
+        "median_ari": round(float(np.median(ari)), 4),
+        "median_ari_hyperspy": round(float(np.median(hs)), 4),
+        "min_ari_sem_10_counts": round(float(min(low)), 4) if low else None,
+        "no_missed_share": round(sum(r["sigma"]["missed"] == 0 for r in rows) / n, 3),
+        "no_missed_share_hyperspy": round(sum(r["hyperspy_true_k"]["missed"] == 0 for r in rows) / n, 3),
+        "hyperspy_gap_k_exact_share": round(sum(r["hyperspy_gap_k"]["k"] == r["k_true"] for r in rows) / n, 3),
+        "seconds_sigma_total": round(sum(r["sigma"]["seconds"] for r in rows), 1),
+        "seconds_hyperspy_total": round(sum(r["hyperspy_true_k"]["seconds"] for r in rows), 1),
+    }
+
+
+def accuracy(n: int, seed: int, only=None, source=None, hyperspy: bool = True):
+    from sigma.synthetic.family import family_specs
+
+    here = str(Path(__file__).resolve().parent)
+    specs = family_specs(n, seed=seed)
+    rows = []
+    print("case | kind shape counts | K true | K sigma (HS gap) | ARI sigma / HS(true K) / oracle | "
+          "missed sigma / HS | worst angle sigma / HS | s sigma / HS")
+    for i, spec in enumerate(specs):
+        if only is not None and i not in only:
+            continue
+        r = _child(ACC_CHILD, here, json.dumps(spec), source or "", "1" if hyperspy else "0")
+        r["case"] = i
+        rows.append(r)
+        s = r["sigma"]
+        h = r.get("hyperspy_true_k", {"ari": float("nan"), "missed": -1, "worst_angle_deg": float("nan"),
+                                      "seconds": float("nan")})
+        r.setdefault("hyperspy_gap_k", {"k": -1})
+        print(f"{i:4d} | {spec['kind']} {spec['shape'][0]}x{spec['shape'][1]} {spec['counts_per_pixel']:>3} | "
+              f"{r['k_true']:2d} | {s['k']:2d} ({r['hyperspy_gap_k']['k']:2d}) | "
+              f"{s['ari']:.3f} / {h['ari']:.3f} / {r['oracle_ari']:.3f} | {s['missed']} / {h['missed']} | "
+              f"{s['worst_angle_deg']:.1f} / {h['worst_angle_deg']:.1f} | {s['seconds']:.0f} / {h['seconds']:.0f}",
+              flush=True)
+    summary = summarise(rows)
+    print("\nsummary:", json.dumps(summary, indent=1))
+    return {"rows": rows, "summary": summary}
+
+
+# ----------------------------------------------------------------------------- speed
+RUN_CHILD = r"""
+import json, sys, time
+from sigma.cli.main import main
+t, c = time.perf_counter(), time.process_time()
+rc = main(sys.argv[1:])
+print("BENCH " + json.dumps({"rc": rc, "wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c}))
+"""
+
+
+def _sigma_run(src: Path, path: Path, out: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(src), "SIGMA_PROGRESS": "0"}
+    r = subprocess.run([sys.executable, "-c", RUN_CHILD, "-q", "run", str(path), "--out", str(out),
+                        "--overwrite"], capture_output=True, text=True, env=env, cwd=ROOT)
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("BENCH ")]
+    if not line:
+        raise RuntimeError(f"sigma run failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    res = json.loads(line[0][6:])
+    run = json.loads(next(out.glob("*/run.json")).read_text())
+    res["stages_s"] = run.get("timings_s", {})
+    res["n_clusters"] = run["results"]["n_clusters"]
+    return res
+
+
+def speed(workdir: Path, baseline_src: Path, repeats: int, shape=(1024, 768), channels=2048):
+    from sigma.synthetic import write_large_phantom
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"map{shape[0]}x{shape[1]}.hspy"
+    if not path.exists():
+        write_large_phantom(path, shape=shape, n_channels=channels, counts_per_pixel=25, num_workers=1)
+    now_src = ROOT / "src"
+    res = {"baseline": [], "now": []}
+    for _ in range(int(repeats)):
+        for name, src in (("baseline", baseline_src), ("now", now_src)):
+            r = _sigma_run(src, path, workdir / f"out_{name}")
+            res[name].append(r)
+            print(name, json.dumps({k: r[k] for k in ("wall_s", "cpu_s", "n_clusters")}), json.dumps(r["stages_s"]),
+                  flush=True)
+    med = {k: float(np.median([r["wall_s"] for r in res[k]])) for k in ("baseline", "now")}
+    cpu = {k: float(np.median([r["cpu_s"] for r in res[k]])) for k in ("baseline", "now")}
+    res["median_wall_s"], res["median_cpu_s"] = med, cpu
+    res["ratio_now_over_baseline"] = round(med["now"] / med["baseline"], 3)
+    res["cpu_ratio_now_over_baseline"] = round(cpu["now"] / cpu["baseline"], 3)
+    print("median wall s:", med, "ratio now/baseline:", res["ratio_now_over_baseline"])
+    print("median cpu s:", cpu, "ratio now/baseline:", res["cpu_ratio_now_over_baseline"])
+    return res
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--parts", nargs="+", default=["accuracy"], choices=["accuracy", "speed"])
+    p.add_argument("--n", type=int, default=24, help="phantoms of the family")
+    p.add_argument("--seed", type=int, default=0, help="seed offset of the family")
+    p.add_argument("--cases", type=int, nargs="*", default=None, help="run only these case numbers")
+    p.add_argument("--source", choices=["lines", "spectrum", "both"], default=None,
+                   help="features.source of sigma (default: the shipped default)")
+    p.add_argument("--no-hyperspy", action="store_true", help="sigma only (for variants)")
+    p.add_argument("--baseline-src", type=Path, default=None, help="source tree (…/src) of the baseline for speed")
+    p.add_argument("--repeats", type=int, default=2, help="speed: runs of each version")
+    p.add_argument("--workdir", type=Path, default=None, help="folder for the big phantom (temporary by default)")
+    p.add_argument("--json", type=Path, default=None, help="write every figure here")
+    a = p.parse_args(argv)
+    os.environ.setdefault("SIGMA_PROGRESS", "0")
+    warnings.filterwarnings("ignore")
+    out = {"cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        if "accuracy" in a.parts:
+            out["accuracy"] = accuracy(a.n, a.seed, None if a.cases is None else set(a.cases), a.source,
+                                       not a.no_hyperspy)
+        if "speed" in a.parts:
+            if a.baseline_src is None:
+                p.error("--parts speed needs --baseline-src (the source tree to compare with)")
+            out["speed"] = speed(a.workdir or Path(tmp), a.baseline_src, a.repeats)
+    if a.json:
+        a.json.write_text(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""Kernels of the count model behind ``n_components='auto'`` (see :mod:`sigma.clustering.auto_k`).
+
+Pixels are rows of band counts ``y`` (``(N, B)`` float32, from
+:func:`sigma.preprocessing.spectral_features.band_counts`); a phase is a spectrum ``p_k`` (band
+fractions) and a pixel of phase ``k`` has multinomial counts with probabilities ``p_k``. All
+log-likelihoods below leave out the multinomial coefficient, which does not depend on the phase.
+Labels live on the ``(H, W)`` grid, ``-1`` marking pixels left out (no vote, no fit).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+#: Pseudo-count added to every band of a summed spectrum (no log of zero).
+PSEUDO = 0.5
+#: Shares of the majority phase tried for a pixel that mixes two phases.
+ALPHAS = (0.9, 0.8, 0.7, 0.6, 0.52)
+
+
+def _simplex(step: float = 0.05) -> np.ndarray:
+    n = int(round(1 / step))
+    pts = [(i / n, j / n, (n - i - j) / n) for i in range(n + 1) for j in range(n + 1 - i)]
+    return np.array(pts)
+
+
+_W3 = _simplex()
+_W2 = np.c_[np.linspace(0, 1, 51), 1 - np.linspace(0, 1, 51)]
+
+
+def log_spectra(sums) -> np.ndarray:
+    """``log`` of band fractions of summed counts ``(K, B)`` (pseudo-count added), float32."""
+    s = np.asarray(sums, dtype=np.float64) + PSEUDO
+    return np.log(s / s.sum(1, keepdims=True)).astype(np.float32)
+
+
+def log_weights(n) -> np.ndarray:
+    """``log`` of mixture weights from pixel counts per component, float32."""
+    n = np.asarray(n, dtype=np.float64) + 1e-3
+    return np.log(n / n.sum()).astype(np.float32)
+
+
+def _logsumexp(s):
+    m = s.max(1, keepdims=True)
+    return (m + np.log(np.exp(s - m).sum(1, keepdims=True)))[:, 0]
+
+
+def _posterior(s, ll):
+    """``exp(s - ll)`` with shares below e^-60 set to exactly 0: denormal floats would make
+    the following matrix products a hundred times slower."""
+    d = s - ll[:, None]
+    return np.where(d > -60.0, np.exp(np.maximum(d, -60.0)), 0.0).astype(np.float32)
+
+
+def em(y, logp, logpi, iters: int = 20, tol: float = 1e-7):
+    """EM of a multinomial mixture: ``(logp, logpi, responsibilities, log-likelihood)``."""
+    prev = -np.inf
+    for _ in range(int(iters)):
+        s = y @ logp.T + logpi
+        ll = _logsumexp(s)
+        r = _posterior(s, ll)
+        logp, logpi = log_spectra(r.T @ y), log_weights(r.sum(0))
+        cur = float(ll.sum())
+        if cur - prev <= tol * abs(cur):
+            break
+        prev = cur
+    s = y @ logp.T + logpi
+    ll = _logsumexp(s)
+    return logp, logpi, _posterior(s, ll), float(ll.sum())
+
+
+def merge_cost(sums) -> tuple[float, int, int]:
+    """The pair of components whose merge loses least: ``(G, a, b)``, G the likelihood-ratio
+    statistic of "one spectrum" against "two spectra" on their summed counts."""
+    s = np.asarray(sums, dtype=np.float64)
+    lp = np.log((s + PSEUDO) / (s + PSEUDO).sum(1, keepdims=True))
+    own = (s * lp).sum(1)
+    best = (np.inf, 0, 1)
+    for a in range(len(s) - 1):
+        m = s[a] + s[a + 1 :]
+        lm = np.log((m + PSEUDO) / (m + PSEUDO).sum(1, keepdims=True))
+        g = 2 * (own[a] + own[a + 1 :] - (m * lm).sum(1))
+        j = int(np.argmin(g))
+        if g[j] < best[0]:
+            best = (float(g[j]), a, a + 1 + j)
+    return best
+
+
+def mixture_deviance(counts, spectra) -> float:
+    """Deviance of summed ``counts`` (B,) from the best convex mixture of two or three rows of
+    ``spectra`` (band fractions), over every pair and triple of rows (grid of shares)."""
+    s = np.asarray(counts, dtype=np.float64)
+    p = np.asarray(spectra, dtype=np.float64)
+    n = s.sum()
+    if n <= 0 or len(p) < 2:
+        return np.inf
+    ls = np.log((s + 1e-12) / n)
+    best = np.inf
+    for r, wts in ((2, _W2), (3, _W3)):
+        for idx in combinations(range(len(p)), r):
+            q = wts @ p[list(idx)]
+            g = 2 * ((ls[None] - np.log(np.maximum(q, 1e-300))) @ s)
+            best = min(best, float(g.min()))
+    return best
+
+
+def deviance_to_nearest(counts, spectra) -> float:
+    """Deviance of summed ``counts`` from the nearest single spectrum among ``spectra``."""
+    s = np.asarray(counts, dtype=np.float64)
+    n = s.sum()
+    if n <= 0:
+        return 0.0
+    ls = np.log((s + 1e-12) / n)
+    lp = np.log(np.maximum(np.asarray(spectra, dtype=np.float64), 1e-300))
+    return float((2 * ((ls[None] - lp) @ s)).min())
+
+
+# ----------------------------------------------------------------------------- the grid
+def one_hot(lab2d, k) -> np.ndarray:
+    """``(H, W, K)`` bool; label ``-1`` is all False."""
+    return lab2d[..., None] == np.arange(k)
+
+
+def neighbour_votes(lab2d, k) -> np.ndarray:
+    """``(H, W, K)`` float32: how many of each pixel's 8 neighbours carry each label."""
+    oh = one_hot(lab2d, k).astype(np.float32)
+    p = np.pad(oh, ((1, 1), (1, 1), (0, 0)))
+    c = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
+    return c[:-2] + c[1:-1] + c[2:] - oh
+
+
+def present(lab2d, k, radius: int = 2) -> np.ndarray:
+    """``(H, W, K)`` bool: label present within ``radius`` pixels (a square window)."""
+    from scipy.ndimage import maximum_filter
+
+    size = 2 * int(radius) + 1
+    return maximum_filter(one_hot(lab2d, k), size=(size, size, 1), mode="constant")
+
+
+def interior(lab2d, k) -> np.ndarray:
+    """``(H, W)`` bool: pixels whose 8 neighbours (inside the map) all share their label."""
+    v = neighbour_votes(lab2d, k)
+    inside = neighbour_votes(np.zeros(lab2d.shape, np.int32), 1)[..., 0]
+    own = np.take_along_axis(v, np.clip(lab2d, 0, None)[..., None], 2)[..., 0]
+    return (lab2d >= 0) & (own == inside)
+
+
+def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True) -> np.ndarray:
+    """``(N, K)`` score of each label for each pixel.
+
+    ``mixed=False``: the multinomial log-likelihood plus ``log`` weight. ``mixed=True``: a
+    pixel labelled ``k`` may also hold up to half of a phase present within two pixels
+    (``alpha * p_k + (1 - alpha) * p_j``, ``alpha`` in :data:`ALPHAS`), the best share taken:
+    a boundary pixel then goes to the phase that dominates it, not to the phase whose peaks
+    are the most exclusive. Only pixels near more than one label are scored that way.
+    """
+    k = len(logpi)
+    s = y @ logp.T
+    if mixed and k > 1:
+        pres = present(lab2d, k).reshape(len(y), k)
+        idx = np.flatnonzero(pres.sum(1) > 1)
+        if idx.size:
+            p = np.exp(logp.astype(np.float64))
+            yb = y[idx]
+            best = None
+            for a in ALPHAS:
+                q = np.log(a * p[:, None, :] + (1 - a) * p[None, :, :]).reshape(k * k, -1)
+                t = (yb @ q.T.astype(np.float32)).reshape(len(idx), k, k)
+                best = t if best is None else np.maximum(best, t)
+            best = np.where(pres[idx][:, None, :], best, -np.inf)
+            s[idx] = np.maximum(s[idx], best.max(2))
+    return s + logpi
+
+
+def icm(y, logp, logpi, lab2d, valid, *, beta: float = 1.0, iters: int = 5, mixed: bool = True):
+    """Iterated conditional modes with a Potts prior (``beta`` per agreeing neighbour).
+
+    Returns ``(labels (H, W), scores (N, K))``; pixels outside ``valid`` stay ``-1``.
+    """
+    h, w = lab2d.shape
+    k = len(logpi)
+    lab = lab2d.copy()
+    flat_valid = valid.ravel()
+    s = None
+    for i in range(int(iters)):
+        if mixed or s is None:
+            s = label_scores(y, logp, logpi, lab, mixed=mixed)
+        t = s + np.float32(beta) * neighbour_votes(lab, k).reshape(h * w, k)
+        new = np.where(flat_valid, t.argmax(1), -1).reshape(h, w).astype(np.int32)
+        if i and np.array_equal(new, lab):
+            break
+        lab = new
+    return lab, s
+
+
+def spectra_from_labels(y, lab2d, k, *, interior_only: bool = True, min_pixels: int = 5):
+    """Summed band counts ``(K, B)`` and pixel counts ``(K,)`` per label; with
+    ``interior_only`` a label's spectrum comes from its interior pixels (boundary pixels mix
+    phases) when it has at least ``min_pixels`` of them."""
+    flat = lab2d.ravel()
+    n = np.bincount(flat[flat >= 0], minlength=k)[:k].astype(np.float64)
+    use = flat.copy()
+    if interior_only:
+        inner = interior(lab2d, k).ravel()
+        ni = np.bincount(flat[inner], minlength=k)[:k]
+        ok = ni >= min_pixels
+        use = np.where(ok[np.clip(flat, 0, None)] & ~inner, -1, flat)
+    return group_sums(y, use, k), n
+
+
+def group_sums(y, labels, k) -> np.ndarray:
+    """``(K, B)`` float64 sums of the rows of ``y`` per label (``-1`` left out)."""
+    import scipy.sparse as sp
+
+    lab = np.asarray(labels).ravel()
+    keep = np.flatnonzero(lab >= 0)
+    ind = sp.csr_matrix((np.ones(keep.size), (lab[keep], keep)), shape=(k, len(lab)))
+    return np.asarray(ind @ y, dtype=np.float64)
+
+
+def softmax_rows(s) -> np.ndarray:
+    """Row-wise softmax, float32."""
+    z = np.asarray(s, dtype=np.float64)
+    z = _posterior(z, z.max(1)).astype(np.float64)
+    return (z / z.sum(1, keepdims=True)).astype(np.float32)

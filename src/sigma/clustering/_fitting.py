@@ -1,0 +1,84 @@
+"""How a segmenter turns a first clustering into its labels: the number of phases decided from the
+counts (``n_components='auto'``, :mod:`sigma.clustering.auto_k`) or a spectral refinement of a
+fixed number (``refine='spectra'``, :mod:`sigma.clustering.refine`).
+
+Both read the dataset's counts on the analysis grid (``analysis_spectra``); the mixin keeps
+that wiring out of the segmenter's state and edit logic.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from sigma._errors import bad_value
+
+logger = logging.getLogger("sigma.clustering.segmenter")
+
+
+class FitMixin:
+    """``n_components='auto'`` and ``refine='spectra'`` for :class:`PixelSegmenter`."""
+
+    #: Keys accepted in ``auto_args``.
+    _AUTO_KEYS = ("max_components", "smoothness", "n_bands", "max_fit_pixels")
+
+    def _auto_start_size(self, auto_args, n) -> int:
+        k0 = (auto_args or {}).get("max_components", 20)
+        if isinstance(k0, bool) or not isinstance(k0, int | np.integer) or k0 < 2:
+            raise bad_value("auto_args['max_components']", k0, "an int >= 2")
+        return int(min(k0, max(1, n // 4)))
+
+    def _analysis_counts(self, h, w, param, value, fix):
+        spectra = getattr(self.dataset, "analysis_spectra", None)
+        data = getattr(spectra, "data", None)
+        if data is None or getattr(data, "ndim", 0) != 3 or tuple(data.shape[:2]) != (h, w):
+            raise bad_value(
+                param, value, f"a dataset whose analysis_spectra hold an ({h}, {w}, C) cube, {fix}"
+            )
+        return data
+
+    def _auto_phases(self, labels, h, w):
+        from sigma.clustering.auto_k import find_phases
+        from sigma.preprocessing.spectral_features import band_counts, energy_bands
+
+        args = self.auto_args
+        unknown = sorted(set(args) - set(self._AUTO_KEYS))
+        if unknown:
+            raise bad_value("auto_args", unknown[0], "keys among " + ", ".join(self._AUTO_KEYS))
+        key = "n_clusters" if "n_clusters" in self.method_args else "n_components"
+        data = self._analysis_counts(h, w, f"method_args['{key}']", "auto",
+                                     "or a fixed number of clusters")
+        if hasattr(data, "dask"):
+            from sigma._progress import compute
+
+            (total,) = compute(data.sum(axis=(0, 1), dtype=np.float64), desc="sum spectrum")
+        else:
+            total = np.asarray(data).sum(axis=(0, 1), dtype=np.float64)
+        y = band_counts(data, energy_bands(total, int(args.get("n_bands", 64))))
+        smooth = args.get("smoothness", self.refine_args.get("smoothness", 1.0))
+        res = find_phases(
+            y, np.asarray(labels, dtype=np.int32).reshape(h, w), smoothness=smooth,
+            max_fit_pixels=int(args.get("max_fit_pixels", 20_000)), random_state=self.random_state,
+        )  # fmt: skip
+        k = res.evidence.n_components
+        return res.labels.ravel(), res.proba.reshape(h * w, k), res.evidence
+
+    def _refined(self, labels, proba, h, w):
+        from sigma.clustering.refine import reassign_by_spectra
+
+        data = self._analysis_counts(h, w, "refine", "'spectra'", "or refine=None")
+        allowed = {"iterations", "smoothness", "icm_iterations"}
+        unknown = sorted(set(self.refine_args) - allowed)
+        if unknown:
+            raise bad_value("refine_args", unknown[0], "keys among " + ", ".join(sorted(allowed)))
+        lab = np.asarray(labels, dtype=np.int32).reshape(h, w)
+        new, post = reassign_by_spectra(data, lab, **self.refine_args)
+        moved = int((new != lab).sum())
+        logger.info("refine='spectra': %d of %d pixels changed cluster", moved, lab.size)
+        if proba is None:
+            return new.ravel(), None, None  # the clusterer gave no probabilities: none made up
+        k = proba.shape[1]
+        full = np.zeros((h * w, k), dtype=np.float32)
+        full[:, : post.shape[-1]] = post.reshape(h * w, -1)[:, :k]
+        return new.ravel(), full, None

@@ -1,0 +1,192 @@
+"""``n_components='auto'``: the number of phases from the counts (sigma.clustering.auto_k)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from sigma._errors import SigmaValueError
+from sigma.clustering import PixelSegmenter, fit_clusters
+from sigma.clustering.auto_k import find_phases
+from sigma.synthetic.family import binned_truth, make_grain_phantom
+
+#: A short energy axis keeps the phantoms small (1024 channels of 20 eV from -0.2 keV).
+AXIS = {"n_channels": 1024, "energy_scale": 0.02, "energy_offset": -0.2}
+
+
+def _prepared(ph, f=3):
+    """The tutorial's pre-processing: bin, normalise, crop, neighbour averaging + z-score."""
+    from sigma.datasets import SEMDataset
+
+    ds = SEMDataset(ph.to_signal())
+    ds.rebin_signal((f, f))
+    ds.peak_intensity_normalisation()
+    ds.remove_first_peak(0.1)
+    data = ds.normalisation(["neighbour_averaging", "zscore"])
+    return ds, data.reshape(-1, data.shape[-1])
+
+
+@pytest.fixture(scope="module")
+def grains():
+    """Four minerals (two look-alikes among them), mixed boundaries and gradients, 40 counts/px."""
+    ph = make_grain_phantom((96, 96), n_phases=4, counts_per_pixel=40, seed=3, inclusions=0, **AXIS)
+    ds, x = _prepared(ph)
+    return ph, ds, x
+
+
+def test_auto_finds_the_phases_of_a_grain_map(grains):
+    ph, ds, x = grains
+    truth = binned_truth(ph, 3)
+    ps = PixelSegmenter(x, ds, "GaussianMixture", {"n_components": "auto", "random_state": 0})
+    assert ps.n_clusters == len(np.unique(truth)) == 4
+    assert adjusted_rand_score(truth.ravel(), ps.labels.ravel()) > 0.9
+    ev = ps.n_components_evidence
+    assert ev.n_components == 4 and ev.n_start == 20
+    # the BIC wanted spectra for the boundary pixels too; they were dropped as mixtures
+    assert ev.k_bic > 4 and sum(d["step"] == "mixture" for d in ev.decisions) >= ev.k_bic - 4
+    assert all(d["rho"] < 0.25 and d["interior"] < 0.5 for d in ev.decisions if d["step"] == "mixture")
+    assert ev.path_k.tolist() == list(range(1, 21)) and np.argmin(ev.path_bic) == ev.k_bic - 1
+    json.dumps(ev.to_dict())  # JSON-ready for run.json
+    assert ps.prob_map.shape == (32, 32, 4)
+    assert np.allclose(ps.prob_map.sum(-1), 1, atol=1e-5)
+
+
+def test_kmeans_and_the_n_clusters_spelling_agree(grains):
+    ph, ds, x = grains
+    truth = binned_truth(ph, 3).ravel()
+    ps = PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"})
+    assert ps.n_clusters == 4
+    assert adjusted_rand_score(truth, ps.labels.ravel()) > 0.9
+
+
+def test_a_small_inclusion_survives_neighbour_averaging():
+    phases = {"quartz": "SiO2", "albite": "NaAlSi3O8", "zircon": "ZrSiO4"}
+    ph = make_grain_phantom((96, 96), n_phases=3, phases=phases, inclusions=1, inclusion_radius=(5.5, 5.5),
+                            gradient_fraction=0, counts_per_pixel=40, seed=1, **AXIS)
+    ds, x = _prepared(ph)
+    truth = binned_truth(ph, 3)
+    inc = truth == 2
+    assert 8 <= inc.sum() <= 14  # about 10 analysis pixels
+    ps = PixelSegmenter(x, ds, "GaussianMixture", {"n_components": "auto", "random_state": 0})
+    assert ps.n_clusters == 3
+    lab = ps.labels
+    mine = np.bincount(lab[inc]).argmax()
+    assert (lab[inc] == mine).mean() >= 0.9  # the inclusion is one cluster...
+    assert (truth[lab == mine] == 2).mean() >= 0.8  # ...that is mostly the inclusion
+
+
+def test_a_fixed_number_behaves_as_before(grains):
+    _, ds, x = grains
+    args = {"n_components": 6, "random_state": 0}
+    ps = PixelSegmenter(x, ds, "GaussianMixture", args)
+    fit = fit_clusters(x, "GaussianMixture", args)
+    assert np.array_equal(ps.labels.ravel(), fit.labels)
+    assert ps.n_components_evidence is None and ps.n_clusters == 6
+
+
+def test_find_phases_drops_a_band_of_mixed_pixels():
+    rng = np.random.default_rng(0)
+    a, b = rng.dirichlet(np.ones(12) * 2), rng.dirichlet(np.ones(12) * 2)
+    frac = np.clip((np.linspace(0, 1, 40) - 0.4) / 0.2, 0, 1)[None, :].repeat(30, 0)
+    y = rng.poisson(150 * ((1 - frac)[..., None] * a + frac[..., None] * b)).astype("float32")
+    start = np.minimum((np.linspace(0, 1, 40) * 6).astype(int), 5)[None, :].repeat(30, 0)
+    res = find_phases(y, start)
+    assert res.evidence.n_components == 2
+    truth = (frac > 0.5).astype(int)
+    assert adjusted_rand_score(truth.ravel(), res.labels.ravel()) > 0.95
+    assert res.labels[0, 0] == res.labels[-1, 0] != res.labels[0, -1]
+
+
+def test_find_phases_keeps_noise_out():
+    rng = np.random.default_rng(1)
+    y = rng.poisson(30.0, (10, 12, 8)).astype("float32")
+    start = np.zeros((10, 12), int)
+    start[:, :3] = -1
+    res = find_phases(y, start)
+    assert (res.labels[:, :3] == -1).all() and (res.labels[:, 3:] == 0).all()
+
+
+def test_auto_with_a_method_that_cannot_use_it(grains):
+    _, ds, x = grains
+    with pytest.raises(SigmaValueError, match=r"\"method_args\['n_components'\]\" parameter must be an int "
+                       r"for method 'HDBSCAN' \('auto' is accepted for 'GaussianMixture', "
+                       r"'BayesianGaussianMixture', 'Kmeans'.*Got 'auto' instead"):
+        PixelSegmenter(x, ds, "HDBSCAN", {"n_components": "auto"})
+    with pytest.raises(SigmaValueError, match=r"method_args\['n_clusters'\].*'Birch'"):
+        PixelSegmenter(x, ds, "Birch", {"n_clusters": "auto"})
+
+
+def test_a_fixed_number_larger_than_the_pixels(grains):
+    _, ds, x = grains
+    with pytest.raises(SigmaValueError, match=r"\"method_args\['n_components'\]\" parameter must be an int "
+                       r"<= 1024, the number of pixels \(points\) to cluster, or 'auto'\. Got 5000 instead"):
+        PixelSegmenter(x, ds, "GaussianMixture", {"n_components": 5000})
+    with pytest.raises(SigmaValueError, match=r"method_args\['n_clusters'\].*<= 1024.*Got 2000"):
+        PixelSegmenter(x, ds, "Kmeans", {"n_components": 2000})
+
+
+def test_auto_needs_counts():
+    rng = np.random.default_rng(0)
+    ds = SimpleNamespace(normalised_elemental_data=rng.random((8, 8, 2), dtype=np.float32))
+    with pytest.raises(SigmaValueError, match=r"method_args\['n_components'\]\" parameter must be a dataset whose "
+                       r"analysis_spectra hold an \(8, 8, C\) cube, or a fixed number of clusters"):
+        PixelSegmenter(rng.random((64, 2)), ds, "GaussianMixture", {"n_components": "auto"})
+
+
+def test_auto_args_are_checked(grains):
+    _, ds, x = grains
+    with pytest.raises(SigmaValueError, match=r"'auto_args' parameter must be keys among max_components"):
+        PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"max_k": 5})
+    with pytest.raises(SigmaValueError, match=r"auto_args\['max_components'\]\" parameter must be an int >= 2"):
+        PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"max_components": 1})
+
+
+def test_count_model_statistics():
+    from sigma.clustering import _count_model as cm
+
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(20), size=3)
+    # the pair with the same spectrum is merged first, and its G is about its degrees of freedom
+    sums = np.stack([rng.poisson(1e4 * p[0]), rng.poisson(1e4 * p[0]), rng.poisson(1e4 * p[1])])
+    g, a, b = cm.merge_cost(sums)
+    assert (a, b) == (0, 1) and g < 60
+    # an exact 30/70 mixture of two spectra is a mixture; a third spectrum is not
+    mix = rng.poisson(5e4 * (0.3 * p[0] + 0.7 * p[1]))
+    assert cm.mixture_deviance(mix, p[:2]) < 60 < cm.deviance_to_nearest(mix, p[:2])
+    other = rng.poisson(5e4 * p[2])
+    assert cm.mixture_deviance(other, p[:2]) > 100 * cm.mixture_deviance(mix, p[:2])
+    # interior: pixels whose 8 neighbours share their label (map edges count as inside)
+    lab = np.zeros((5, 6), np.int32)
+    lab[:, 3:] = 1
+    inner = cm.interior(lab, 2)
+    assert inner[:, [0, 1, 4, 5]].all() and not inner[:, [2, 3]].any()
+
+
+def test_particles_on_a_film_are_told_apart_by_their_count_rate():
+    """Particles whose spectra differ little from the film's but hold five times its counts
+    (a TEM map: thickness) are a phase of their own: band fractions alone cannot see them."""
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(3)
+    film = rng.dirichlet(np.ones(16) * 5)
+    part = 0.8 * film + 0.2 * rng.dirichlet(np.ones(16) * 5)
+    yy, xx = np.mgrid[:48, :48]
+    truth = np.zeros((48, 48), int)
+    for cy, cx in ((10, 10), (12, 34), (34, 14), (36, 36)):
+        truth[(yy - cy) ** 2 + (xx - cx) ** 2 <= 25] = 1
+    rate = np.where(truth == 1, 50.0, 10.0)
+    y = rng.poisson(rate[..., None] * np.stack([film, part])[truth]).astype(np.float32)
+    start = (truth * 3 + rng.integers(0, 3, truth.shape)).astype(np.int32)
+    shape_only = find_phases(y, start, intensity=0.0)
+    with_rate = find_phases(y, start)
+    assert with_rate.evidence.n_components == 2
+    assert adjusted_rand_score(truth.ravel(), with_rate.labels.ravel()) > 0.9
+    assert adjusted_rand_score(truth.ravel(), shape_only.labels.ravel()) < \
+        adjusted_rand_score(truth.ravel(), with_rate.labels.ravel())
+    assert with_rate.log_spectra.shape == (2, 16)  # the rate band is not part of the spectra
+    with pytest.raises(SigmaValueError, match="intensity"):
+        find_phases(y, start, intensity=-1)
