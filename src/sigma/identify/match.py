@@ -407,6 +407,20 @@ def indistinguishable(scorer: _Scorer, best: Candidate, others: list[Candidate])
     halloysite, vivianite / triphylite) or within the model error of soft lines (diaspore /
     gibbsite at few counts) so come out together, while the same pair is told apart at
     counts high enough to resolve it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.identify import default_library
+    >>> from sigma.identify.elements import detect_elements
+    >>> from sigma.synthetic import energy_axis, phase_spectrum
+    >>> lib = default_library()
+    >>> e = energy_axis(1024, 0.02, -0.1)
+    >>> y = np.random.default_rng(2).poisson(3e4 * phase_spectrum("NaAlSi3O8", e, beam_energy=15.0))
+    >>> sc = _Scorer(detect_elements(y, e, beam_energy=15.0), ())
+    >>> albite, *others = sc.score_many([lib[n] for n in ("albite", "jadeite", "quartz")])
+    >>> [c.phase.name for c in indistinguishable(sc, albite, others)]
+    ['jadeite']
     """
     if best.phase.reference is not None:
         return []
@@ -480,8 +494,14 @@ def identify_spectrum(
     >>> e = energy_axis(2048, 0.01, -0.2)
     >>> y = np.random.default_rng(1).poisson(1e5 * phase_spectrum("FeTiO3", e))
     >>> res = identify_spectrum(y, e, beam_energy=20.0)
-    >>> res.status, res.name
-    ('identified', 'ilmenite FeTiO₃')
+    >>> res.status, res.best.phase.name
+    ('identified', 'ilmenite')
+
+    Fe and Ti oxides whose Fe/Ti ratios differ by less than the model error of the line
+    intensities allows are named with it, as a group EDS cannot tell apart:
+
+    >>> res.group
+    ['ilmenite', 'ulvospinel', 'pseudobrookite']
     """
     from threadpoolctl import threadpool_limits
 
