@@ -31,7 +31,11 @@ that candidates compared on different numbers of elements are on an equal footin
 p-value of :math:`\\chi^2` with :math:`\\nu` degrees of freedom. When even the best has
 p < ``min_p_value`` (0.001 by default) the phase is **unknown**: nothing in the library fits
 within the noise and the model error. Phases of the same composition (polymorphs) are reported
-together; other candidates within 4 of the best score are listed as alternatives.
+together; other candidates within 4 of the best score are listed as alternatives. Candidates
+that also fit and whose *predicted* intensities differ from the best's by less than the noise
+and the model error (:func:`indistinguishable`) are named with it as one group, "jadeite … or
+analcime …": EDS cannot tell them apart at these counts (water, Li, Be, or line ratios within
+the model error), and the group shrinks as counts grow, down to what the model error allows.
 
 A *reference spectrum* candidate is fitted on its own energy axis and compared in the same way
 with its measured :math:`q` in place of the prediction (model error 7 %).
