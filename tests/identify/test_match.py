@@ -94,10 +94,15 @@ def test_phases_eds_cannot_tell_apart_are_named_as_a_group():
     assert {"kaolinite", "halloysite"} <= set(res.group)
     assert res.group[0] == res.best.phase.name
     assert " or " in res.name and res.to_dict()["group"] == res.group
+    # legends get the best name and how many are alike; the full list stays in `name`
+    n_alike = len(res.name.split(" or ")) - 1
+    assert res.short_name.endswith(" alike") and res.short_name.startswith(res.best.label)
+    assert n_alike >= 1 and len(res.short_name) < len(res.name)
 
 
 def test_a_phase_unlike_any_other_is_named_alone():
     res = identify_spectrum(counts("NaCl", 3e4), E, beam_energy=20.0, library=LIB)
+    assert res.short_name == res.name
     assert res.group == ["halite"]
     assert res.name == "halite NaCl"
 

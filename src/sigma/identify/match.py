@@ -118,6 +118,9 @@ class PhaseIdentification:
         Phases EDS cannot tell from the best at these counts (:func:`indistinguishable`), the
         best and its polymorphs first; the name then reads ``'jadeite … or analcime …'``.
         Empty for an unknown phase.
+    short_name : str
+        For legends: the best's label, and how many others EDS cannot tell from it
+        (``'jadeite NaAlSi₂O₆ or 2 alike'``); the same as ``name`` when it stands alone.
 
     Examples
     --------
@@ -137,6 +140,11 @@ class PhaseIdentification:
     elements: ElementReport
     total_counts: float
     group: list[str] = field(default_factory=list)
+    short_name: str = ""
+
+    def __post_init__(self):
+        if not self.short_name:
+            self.short_name = self.name
 
     @property
     def best(self) -> Candidate | None:
@@ -145,7 +153,8 @@ class PhaseIdentification:
 
     def to_dict(self) -> dict:
         """JSON-ready result with the elements and every kept candidate."""
-        return {"status": self.status, "name": self.name, "total_counts": float(self.total_counts),
+        return {"status": self.status, "name": self.name, "short_name": self.short_name,
+                "total_counts": float(self.total_counts),
                 "alternatives": list(self.alternatives), "group": list(self.group),
                 "elements": self.elements.to_dict() if self.elements is not None else None,
                 "candidates": [c.to_dict() for c in self.candidates]}  # fmt: skip
@@ -396,7 +405,8 @@ def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) 
     name = " or ".join(labels[:GROUP_NAMES_SHOWN])
     if len(labels) > GROUP_NAMES_SHOWN:
         name += f" (or {len(labels) - GROUP_NAMES_SHOWN} more)"
-    return PhaseIdentification("identified", name, merged[:top], alts, rep, rep.total_counts, group)
+    legend = labels[0] + (f" or {len(labels) - 1} alike" if len(labels) > 1 else "")
+    return PhaseIdentification("identified", name, merged[:top], alts, rep, rep.total_counts, group, legend)
 
 
 def indistinguishable(scorer: _Scorer, best: Candidate, others: list[Candidate]) -> list[Candidate]:
