@@ -147,6 +147,7 @@ GUI_CELLS = [
     ("check_latent_space", "gui.check_latent_space(", None, True, True),
     ("interactive_latent_plot_loaded", "gui.interactive_latent_plot(ps=ps_loaded", None, True, False),
     ("view_phase_map", "gui.view_phase_map(", None, True, True),
+    ("view_phase_evidence", "gui.view_phase_evidence(", None, False, False),
     ("show_cluster_distribution", "gui.show_cluster_distribution(", None, False, False),
     ("view_clusters_sum_spectra", "gui.view_clusters_sum_spectra(", None, True, False),
     ("show_unmixed_weights_and_components", "gui.show_unmixed_weights_and_compoments(", None, False, False),
@@ -252,6 +253,22 @@ def check_every_widget(nbp, cells, shots_prefix: str) -> list[str]:
     return problems
 
 
+def _check_whole_spectrum_tab(nbp) -> list[str]:
+    """Open the "Whole spectrum (PCA)" tab of the binned view: the kernel computes it, and its
+    figures (scree, components over energy, score maps) show at natural size."""
+    from _layout import layout_problems, layout_report
+
+    out = nbp.output("gui.view_dataset(sem)", 1)
+    tab = out.locator(".lm-TabBar-tab", has_text="Whole spectrum (PCA)").first
+    tab.scroll_into_view_if_needed()
+    tab.click()
+    out.locator("img.sigma-pca-maps").first.wait_for(timeout=120_000)
+    out.locator("img.sigma-pca-summary").first.wait_for(timeout=10_000)
+    assert "Whole-spectrum PCA: 8 components" in out.locator(".sigma-status").first.inner_text()
+    nbp.shot("tutorial_view_dataset_pca", out)
+    return layout_problems(layout_report(out), "view_dataset_pca")
+
+
 @pytest.fixture
 def tutorial_copy(lab_server, real_dir):
     """The SEM tutorial on the real P45 map in the server's root, epochs cut as in
@@ -290,6 +307,7 @@ def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
     assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), (prompts, nbp.error_outputs())
     assert not nbp.error_outputs(), nbp.error_outputs()
     problems += check_every_widget(nbp, GUI_CELLS, "tutorial_")
+    problems += _check_whole_spectrum_tab(nbp)
 
     probe = KernelProbe.for_notebook(lab_server, tutorial_copy)
     try:
@@ -462,7 +480,7 @@ def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
 
 #: The GUI cells of the TEM tutorial (same functions, the dataset is called ``tem``).
 TEM_GUI_CELLS = [(n.replace("sem", "tem"), s.replace("(sem)", "(tem)"), nth, leg, cap) for n, s, nth, leg, cap
-                 in GUI_CELLS]
+                 in GUI_CELLS if n != "view_phase_evidence"]  # the SEM tutorial's optional auto-K cell
 
 
 @pytest.mark.timeout(480)

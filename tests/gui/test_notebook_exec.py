@@ -50,6 +50,10 @@ _report = {
     "components_shape": list(_np.shape(components)),
     "components_guessed_shape": list(_np.shape(components_guessed)),
     "high_res_shape": list(__import__("tifffile").imread(high_res_image).shape),
+    "both_shape": list(_np.shape(data_both)),
+    "both_names": sem.normalised_feature_names("both", 8),
+    "auto_n_phases": int(ps_auto.n_components_evidence.n_components),
+    "auto_n_clusters": int(ps_auto.n_clusters),
 }
 print("SIGMA_REPORT " + _json.dumps(_report))
 """
@@ -151,6 +155,11 @@ def _check_outputs(tmp_path, nb, rep):
     assert 2 <= n_gmm <= 50
     assert rep["loaded_equal"], "the state file did not restore the labels"
     assert "BSE" in " ".join(rep["feature_list"]) or len(rep["feature_list"]) >= 2
+
+    # whole-spectrum features beside the line maps, and the number of phases from the counts
+    assert rep["both_shape"] == [h, w, len(rep["feature_list"]) + 8]
+    assert rep["both_names"] == rep["feature_list"] + [f"PC{i}" for i in range(1, 9)]
+    assert 2 <= rep["auto_n_phases"] == rep["auto_n_clusters"] <= 20
 
     # files the notebook writes
     assert (tmp_path / "gmm_merged_with_bse.pkl").is_file()

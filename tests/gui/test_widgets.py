@@ -110,7 +110,8 @@ def test_view_dataset_tabs_energy_search_and_feature_errors(sem_ps):
         "Navigation Signal",
         "Sum Spectrum",
         "Elemental Maps (raw)",
-        "Elemental maps (binned)",
+        "Elemental maps (binned 2×2, normalised spectra)",
+        "Whole spectrum (PCA)",
     )
     assert all(len(img.value) > 1000 for img in w.images.values())
     assert "sigma-status" in w.status._dom_classes
@@ -142,11 +143,11 @@ def test_view_dataset_on_tem_and_image_datasets(tmp_path):
         tifffile.imwrite(tmp_path / f"{name}.tif", np.full((4, 6), i + 1, np.uint8))
     ids = ImageDataset(tmp_path)
     w = gui.view_dataset(ids)
-    assert w.tabs.titles == ("Navigation Signal", "Elemental Maps (raw)")
+    assert w.tabs.titles == ("Navigation Signal", "Elemental Maps (raw)")  # no spectra: no PCA tab
     w.energy.value = 1.74
     assert "Si_Ka" in [n for n, _, _ in w.line_hits]
     ids.rebin_signal((2, 2))
-    assert gui.view_dataset(ids).tabs.titles[-1] == "Elemental maps (binned)"
+    assert gui.view_dataset(ids).tabs.titles[-1] == "Elemental maps (binned 2×2)"
 
 
 def test_static_views_render(sem_ps):

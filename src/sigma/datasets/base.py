@@ -50,13 +50,14 @@ from ._features import NAV_FEATURE, _FeatureMixin, _scaled01
 from ._linestats import _LineStatsMixin
 from ._record import Processing, ProcessingRecord
 from ._signals import eds_signal, image_signal, raw_from_signal
+from ._spectral import _SpectralMixin
 
 log = logging.getLogger(__name__)
 
 __all__ = ["NAV_FEATURE", "SpectrumDataset", "SEMDataset", "TEMDataset"]
 
 
-class SpectrumDataset(_LineStatsMixin, _FeatureMixin):
+class SpectrumDataset(_LineStatsMixin, _SpectralMixin, _FeatureMixin):
     """An EDS spectrum image with the tutorial's pre-processing methods.
 
     Parameters
@@ -609,14 +610,6 @@ class SpectrumDataset(_LineStatsMixin, _FeatureMixin):
         if not valid.all():
             out[~valid] = 0.0
         return out
-
-    def spectral_features(self, n_components: int = 8, n_bands: int = 128) -> np.ndarray:
-        """Poisson-PCA scores of the whole spectrum of every pixel, ``(H, W, d)`` float32
-        (:func:`sigma.preprocessing.spectral_features.spectral_features` of the counts on the
-        analysis grid); features beside or instead of the line maps."""
-        from ..preprocessing.spectral_features import spectral_features
-
-        return spectral_features(self.analysis_spectra.data, n_components, n_bands)
 
     def __repr__(self) -> str:
         h, w, c = self._counts.shape

@@ -127,6 +127,11 @@ def call_soon(fn) -> None:
     loop.call_soon(fn)
 
 
+def changes_text(changes) -> str:
+    """``'merge_clusters, recolour'``: the operations behind a batch of changes, in order."""
+    return ", ".join(dict.fromkeys(c.op for c in changes))
+
+
 def _annotations(fig) -> dict:
     """Texts a reader relies on, read from a figure: colour-bar labels, scale bars, legends,
     axis labels (kept with the widget so tests and scripts can check them)."""

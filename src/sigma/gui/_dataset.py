@@ -20,6 +20,8 @@ import numpy as np
 from .. import plot
 from ._base import Pager, Panel, button, png_widget, set_png
 from ._legend import calibration_caption
+from ._spectral import TITLE as SPECTRAL_TITLE
+from ._spectral import SpectralTab, has_spectral_features
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,26 @@ def _is_binned(ds) -> bool:
     return getattr(ds, "spectra_bin", None) is not None or getattr(ds, "chemical_maps_bin", None) is not None
 
 
+def processed_maps_title(ds) -> str:
+    """Title of the tab of the maps on the analysis grid, saying what was done to them:
+    ``'Elemental maps (binned 3×3, normalised spectra)'``, ``'Elemental maps (normalised
+    spectra)'`` (not binned), ...
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> processed_maps_title(SimpleNamespace(bin_size=(1, 1), normalised_spectra=True))
+    'Elemental maps (normalised spectra)'
+    >>> processed_maps_title(SimpleNamespace(bin_size=(3, 2), normalised_spectra=False))
+    'Elemental maps (binned 3×2)'
+    """
+    fy, fx = getattr(ds, "bin_size", (1, 1)) or (1, 1)
+    done = [f"binned {fy}×{fx}"] if (fy, fx) != (1, 1) else []
+    if getattr(ds, "normalised_spectra", False):
+        done.append("normalised spectra")
+    return f"Elemental maps ({', '.join(done) or 'analysis grid'})"
+
+
 def parse_features(text: str) -> list[str]:
     """``"Fe_Ka, Si_Ka"`` or ``"['Fe_Ka', 'Si_Ka']"`` → ``['Fe_Ka', 'Si_Ka']`` (in order, repeats kept).
 
@@ -119,10 +141,13 @@ class DatasetViewer(Panel):
         "Feature List" (class ``sigma-features``), applied with "Set" (``sigma-set-features``);
         it always shows the dataset's current list.
     tabs : ipywidgets.Tab
-        "Navigation Signal", "Sum Spectrum", "Elemental Maps (raw)" and, once binned,
-        "Elemental maps (binned)" (spectrum datasets); image datasets have no spectrum tab.
+        "Navigation Signal", "Sum Spectrum", "Elemental Maps (raw)", once binned or normalised
+        "Elemental maps (binned 3×3, normalised spectra)" (the title says which), and "Whole
+        spectrum (PCA)" (spectrum datasets); image datasets have no spectrum tabs.
     images : dict
-        The ``Image`` widget of each tab by title.
+        The ``Image`` widget of each figure tab by title.
+    spectral : SpectralTab or None
+        The "Whole spectrum (PCA)" tab (computed when opened), for spectrum datasets.
     """
 
     def __init__(self, dataset):
@@ -152,6 +177,8 @@ class DatasetViewer(Panel):
         self.tabs = widgets.Tab()
         self.tabs.add_class("sigma-tabs")
         self.images: dict[str, widgets.Image] = {}
+        self.spectral = SpectralTab(self, dataset) if has_spectral_features(dataset) else None
+        self.tabs.observe(self._tab_opened, names="selected_index")
         self._show_features()
         self.set_body(widgets.HBox([self.energy, self.width]), self.lines, self.add_buttons,
                       widgets.HBox([self.features, set_btn], layout=widgets.Layout(width="100%")), self.tabs)
@@ -294,7 +321,7 @@ class DatasetViewer(Panel):
             step("raw maps")
             if _is_binned(ds):
                 maps = ds.get_feature_maps(feats)
-                panels.append(("Elemental maps (binned)",
+                panels.append((processed_maps_title(ds),
                                plot.plot_feature_maps(maps, feats, units=_binned_units(ds), calibration=ds),
                                calibration_caption(ds, maps.shape[1])))
                 step("binned maps")
@@ -303,9 +330,21 @@ class DatasetViewer(Panel):
         for title, fig, caption in panels:
             self.images[title], box = _figure_tab(fig, caption)
             boxes.append(box)
+        titles = list(self.images)
+        if self.spectral is not None:
+            boxes.append(self.spectral)
+            titles.append(SPECTRAL_TITLE)
+            if self.spectral.decomposition is not None:  # the grid may have changed: redraw
+                self.spectral.compute()
         self.tabs.children = boxes
-        self.tabs.titles = tuple(self.images)
-        return f"Showing {len(feats)} features in {len(self.images)} tabs."
+        self.tabs.titles = tuple(titles)
+        return f"Showing {len(feats)} features in {len(titles)} tabs."
+
+    def _tab_opened(self, change) -> None:
+        i = change["new"]
+        if (self.spectral is not None and i is not None and i < len(self.tabs.titles)
+                and self.tabs.titles[i] == SPECTRAL_TITLE and self.spectral.decomposition is None):
+            self.run("Whole-spectrum PCA", self.spectral.compute)
 
 
 def _binned_units(ds) -> str:

@@ -17,10 +17,9 @@ import numpy as np
 from ..plot.annotate import feature_units, pixel_size
 from ..plot.colors import cluster_colors, label_rgba, palette
 from ..plot.interactive import color_codes
-from ._base import Panel, button
+from ._base import Panel, button, changes_text
 from ._dataset import remember_segmenter
 from ._legend import ClusterLegend, calibration_caption
-from ._views import changes_text
 from .backend import BokehLatentScatter, BokehMapView, geometry_to_region
 
 log = logging.getLogger(__name__)

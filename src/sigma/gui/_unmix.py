@@ -13,10 +13,9 @@ import ipywidgets as widgets
 import numpy as np
 
 from .. import plot
-from ._base import Panel, png_widget, set_png
+from ._base import Panel, changes_text, png_widget, set_png
 from ._dataset import remember_segmenter
 from ._legend import calibration_caption
-from ._views import changes_text
 
 log = logging.getLogger(__name__)
 

@@ -12,16 +12,12 @@ import ipywidgets as widgets
 import numpy as np
 
 from .. import plot
-from ._base import Pager, Panel, button, png_widget, set_png
+from ._base import Pager, Panel, button, changes_text, png_widget, set_png
 from ._dataset import remember_segmenter
+from ._evidence import evidence_state
 from ._legend import ClusterLegend, calibration_caption
 
 log = logging.getLogger(__name__)
-
-
-def changes_text(changes) -> str:
-    """``'merge_clusters, recolour'``: the operations behind a batch of changes, in order."""
-    return ", ".join(dict.fromkeys(c.op for c in changes))
 
 
 def _n_clusters(ps) -> str:
@@ -102,10 +98,26 @@ def phase_map_panel(ps, alpha_cluster_map: float = 0.5) -> Panel:
 
     p.image = png_widget(draw())
     p.legend = ClusterLegend(ps)
+    # the number of phases decided from the counts: say so, and whether the map still is that fit
+    p.evidence_note = widgets.HTML()
+    p.evidence_note.add_class("sigma-caption")
+    p.evidence_note.add_class("sigma-evidence-note")
+
+    def note():
+        ev = getattr(ps, "n_components_evidence", None)
+        p.evidence_note.layout.display = "none" if ev is None else "flex"
+        if ev is not None:
+            text, changed = evidence_state(ps)
+            style = " style='color:#6b4200'" if changed else ""
+            p.evidence_note.value = (f"<span{style}>Number of phases decided from the counts (n_components="
+                                     f"\"auto\"): {ev.n_components} (BIC minimum {ev.k_bic} of {ev.n_start} "
+                                     f"clusters). {html.escape(text)} The curve and decisions: "
+                                     "<code>gui.view_phase_evidence(ps)</code>.</span>")
 
     def redraw():
         set_png(p.image, draw())
         p.legend.update()
+        note()
         return f"Phase map: {len(ps.cluster_ids)} clusters, opacity {p.alpha.value:.2f}."
 
     def on_change(changes):
@@ -116,7 +128,9 @@ def phase_map_panel(ps, alpha_cluster_map: float = 0.5) -> Panel:
     p.on_click(button("Refresh", "sigma-refresh", "Redraw with the segmenter's current clusters and colours"),
                "Refresh", redraw)
     p.follow(ps, on_change)
-    p.set_body(widgets.HBox([p.alpha, p.buttons["Refresh"]]), widgets.HBox([p.image, p.legend]), _caption(ps))
+    note()
+    p.set_body(widgets.HBox([p.alpha, p.buttons["Refresh"]]), widgets.HBox([p.image, p.legend]), _caption(ps),
+               p.evidence_note)
     p.say(f"Phase map: {len(ps.cluster_ids)} clusters.")
     return p
 

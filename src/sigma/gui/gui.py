@@ -25,6 +25,7 @@ import logging
 from .. import plot
 from ._base import Panel, load_bokeh, png_widget
 from ._dataset import DatasetViewer, PixelDistributions, intensity_maps_panel, parse_features
+from ._evidence import PhaseEvidenceView
 from ._latent import LatentEditor, LatentMapInspector
 from ._unmix import abundance_panel, nmf_panel
 from ._views import ClusterDistribution, cluster_spectra_panel, latent_space_panel, phase_map_panel
@@ -44,6 +45,7 @@ __all__ = [
     "view_dataset",
     "view_intensity_maps",
     "view_latent_space",
+    "view_phase_evidence",
     "view_phase_map",
     "view_pixel_distributions",
 ]
@@ -62,7 +64,11 @@ def view_dataset(dataset):
     says what it added and removed, flags lines whose peaks overlap (e.g. Mn Kβ on Fe Kα) and
     warns when segmenters were built on the previous features; and tabs "Navigation Signal",
     "Sum Spectrum" (the useful energy range, line names that never overlap), "Elemental Maps
-    (raw)" and, after binning, "Elemental maps (binned)" (labelled colour bars, scale bars).
+    (raw)", after binning or normalising "Elemental maps (binned 3×3, normalised spectra)" (the
+    title says what was done; labelled colour bars, scale bars), and "Whole spectrum (PCA)":
+    Poisson-PCA of every channel, not only the line windows (scree, components over energy,
+    score maps), computed when the tab is opened. Its scores are features for the latent space
+    through ``dataset.normalised_features("both")`` (or ``"spectrum"``).
 
     Parameters
     ----------
@@ -77,7 +83,10 @@ def view_dataset(dataset):
     >>> from sigma.synthetic import tiny_dataset
     >>> w = view_dataset(tiny_dataset())
     >>> w.tabs.titles
-    ('Navigation Signal', 'Sum Spectrum', 'Elemental Maps (raw)')
+    ('Navigation Signal', 'Sum Spectrum', 'Elemental Maps (raw)', 'Whole spectrum (PCA)')
+    >>> w.tabs.selected_index = 3  # opening the tab computes the decomposition
+    >>> w.status.value  # doctest: +ELLIPSIS
+    'Whole-spectrum PCA: 8 components over ... energy bands explain ... % of the Poisson-scaled variance (PC1 ...'
     >>> w.energy.value = 6.49  # Mn Kβ, on top of Fe Kα
     >>> [b.description for b in w.add_buttons.children][:2]
     ['+ Mn_Kb', '+ Dy_La']
@@ -277,6 +286,41 @@ def view_phase_map(ps, alpha_cluster_map: float = 0.5):
     >>> w  # doctest: +SKIP
     """
     return phase_map_panel(ps, alpha_cluster_map)
+
+
+def view_phase_evidence(ps):
+    """How the number of phases was decided, for a segmenter fitted with ``n_components="auto"``.
+
+    Shows the BIC along the merge path of the count model (the BIC's minimum and the final
+    number of phases marked), what was decided after it (components made of boundary pixels
+    dropped as mixtures, new phases opened from counts no phase explains) as a table with their
+    statistics, and whether the segmenter still holds the clusters of that fit: after an edit
+    (merge, create...) the view says "evidence of the automatic fit; N edits since". A segmenter
+    fitted with a fixed number has no evidence, and the view says so.
+
+    Returns
+    -------
+    PhaseEvidenceView
+        ``.image`` (the BIC curve), ``.rows`` (the decisions), ``.table``, ``.state``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sigma.clustering.auto_k import PhaseEvidence
+    >>> from sigma.synthetic import tiny_segmenter
+    >>> _, ps = tiny_segmenter()
+    >>> ps.n_components_evidence = PhaseEvidence(  # normally set by n_components="auto"
+    ...     3, 6, np.arange(6, 0, -1), np.array([9.0, 4.0, 0.0, 20.0, 60.0, 90.0]), np.zeros(6), 4, 30.0,
+    ...     32, 64, 1.0, [{"step": "mixture", "pixels": 5, "rho": 0.1, "interior": 0.0, "neighbours": 2}])
+    >>> w = view_phase_evidence(ps)
+    >>> [(r["decision"], r["pixels"]) for r in w.rows], w.status.value
+    ([('mixture', 5)], '3 phases: BIC chose 4 spectra of 6 clusters; 1 mixtures dropped, 0 new phases.')
+    >>> ps.merge_clusters([0, 1])
+    >>> print(w.status.value)  # doctest: +ELLIPSIS
+    ⚠ Updated after merge_clusters: ... 1 edit since (merge_clusters): the segmenter now has 2 clusters ...
+    >>> w  # doctest: +SKIP
+    """
+    return PhaseEvidenceView(ps)
 
 
 def show_cluster_distribution(ps, max_clusters: int = 40, per_page: int = 4):

@@ -62,8 +62,10 @@ class ClusterIdentification:
 
     @property
     def names(self) -> dict[int, str]:
-        """``{cluster id: short name}``, e.g. ``'ilmenite FeTiO₃'`` or ``'unknown (Fe, Ti, O)'``."""
-        return {k: r.name for k, r in self.results.items()}
+        """``{cluster id: short name}``, e.g. ``'ilmenite FeTiO₃'``, ``'jadeite NaAlSi₂O₆ or 2
+        alike'`` (a group EDS cannot tell apart; the full list is the result's ``name``) or
+        ``'unknown (Fe, Ti, O)'``."""
+        return {k: r.short_name for k, r in self.results.items()}
 
     def __getitem__(self, cluster_id: int) -> PhaseIdentification:
         return self.results[int(cluster_id)]

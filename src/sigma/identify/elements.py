@@ -8,8 +8,10 @@ selection on the fit's χ²:
 1. **Forward.** Every element not yet in the model is scored by how much adding it would lower
    the χ² (a score test, one vectorised pass over all ~85 candidates); the best is added if its
    significance :math:`z = \\sqrt{\\Delta\\chi^2}` reaches ``min_significance`` (3 by default).
-2. **Calibration.** Energy offset, gain and resolution are refined on the chosen elements,
-   sum (pile-up) peaks of the strongest lines are added as nuisance terms, and step 1 resumes.
+2. **Calibration.** Energy offset, gain and resolution are refined on the strongest lines of
+   the commonest elements (up to six found among O, Si, Al, Fe … first, every element found
+   fitted alongside; :func:`_anchored_calibration`), sum (pile-up) peaks of the strongest
+   lines are added as nuisance terms, and step 1 resumes.
 3. **Backward.** An element whose removal raises the χ² by less than ``min_significance²`` is
    dropped. Uncommon elements (Ba, Sr, Zr, Sn, REE La/Ce/Nd …) must reach one more sigma and
    rare ones (other lanthanides, platinum-group metals, Tl …) three more (prior odds: a rare
@@ -47,13 +49,20 @@ MIN_COUNTS = 1000
 AMBIGUITY_CHI2 = 25.0
 #: How commonly an element occurs in rocks and engineering materials (0 most common); used
 #: only to choose which of two elements a spectrum cannot tell apart is named first.
+#: Elements that are geochemical traces (Ga, Ge, Rb, Cs, Hf …) or halogens and gases that hardly
+#: ever make a phase of their own (Br, I, Ar) are in the rare tier with the heavy lanthanides.
 _COMMON = ("O Si Al Fe Ca Na K Mg Ti P Mn C S Cl F N Cu Zn Cr Ni Pb",
-           "Ba Sr Zr Sn Ag Au W Mo Co V Nb Ta Ce La Nd Y Bi Sb As Hg Pt B Ga Ge Se Cd In Te U Th "
-           "Pd Ar Br I Cs Rb Sc Hf Be")
+           "Ba Sr Zr Sn Ag Au W Mo Co V Nb Ta Ce La Nd Y Bi Sb As Hg Pt B Te U Th Be")
 
 
 #: Extra significance (sigma) asked of an element by its rarity tier (0 common, 1, 2 rare).
 RARITY_EXTRA_SIGMA = (0.0, 1.0, 3.0)
+#: Relative χ² gain within which two elements explain a peak equally well while the energy
+#: calibration and peak shapes are still unrefined (forward selection takes the commoner).
+TIE_FRACTION = 0.02
+#: Factor on the peak-shape model error under which an uncommon or rare element must still be
+#: significant: its evidence must not be the misfit of a neighbouring major peak's shape.
+RARE_SHAPE_FACTOR = 3.0
 
 
 def element_rarity(element: str) -> int:
@@ -276,7 +285,8 @@ class _Selector:
     def bpk(self, fit: LinearFit):
         return self.f.background_per_kev_function(fit.background)
 
-    def forward(self, chosen: list[str], limit: int | None = None) -> tuple[list[str], LinearFit]:
+    def forward(self, chosen: list[str], limit: int | None = None,
+                candidates=None) -> tuple[list[str], LinearFit]:
         """Add elements while one lowers χ² by at least ``min_significance²``.
 
         Candidates are ranked by the score test, then the best few are refitted with the
@@ -288,7 +298,7 @@ class _Selector:
         while len(chosen) < limit:
             bpk = self.bpk(fit)
             names, cols = [], []
-            for el in self.candidates:
+            for el in self.candidates if candidates is None else candidates:
                 if el in chosen:
                     continue
                 col, _, _ = self.f.element_column(el, bpk)
@@ -300,14 +310,20 @@ class _Selector:
             gain = score_test(fit, self.f.y, np.column_stack(cols))
             margin = gain - np.array([self.threshold(n) for n in names])
             order = [int(i) for i in np.argsort(-margin)[:3] if margin[i] >= 0]
-            best, best_margin = None, 0.0
+            gains = {}
             for i in order:
                 trial = self.fit([*chosen, names[i]], weights=fit.weights, background_per_kev=bpk)
                 g = fit.chi2 - trial.chi2 - self.threshold(names[i])
-                if g >= best_margin and trial.coef[trial.index(names[i])] > 0:
-                    best, best_margin = names[i], g
-            if best is None:
+                if g >= 0 and trial.coef[trial.index(names[i])] > 0:
+                    gains[names[i]] = g
+            if not gains:
                 break
+            # explanations of one peak within TIE_FRACTION of the best are not told apart by a
+            # fit whose calibration and line shapes are not yet refined: the commoner is taken
+            # (Al Ka, not Tm Ma 24 eV below it, before the calibration is refined on it)
+            top = max(gains.values())
+            tied = [n for n, g in gains.items() if g >= top - TIE_FRACTION * (top + self.threshold(n))]
+            best = min(tied, key=lambda n: (element_rarity(n), -gains[n]))
             chosen = [*chosen, best]
             fit = self.fit(chosen)
         return chosen, fit
@@ -324,9 +340,30 @@ class _Selector:
         cov = fit.cov[np.ix_(block, block)]
         return float(c @ np.linalg.pinv(cov, rcond=1e-10, hermitian=True) @ c)
 
+    def robust_removal_gain(self, chosen, fit, el) -> float:
+        """:meth:`removal_gain` in a refit whose peak-shape model error is
+        :data:`RARE_SHAPE_FACTOR` times larger (the weights of ``fit`` otherwise kept)."""
+        nb = fit.n_background
+        peaks = np.maximum(fit.columns[:, nb:] @ fit.coef[nb:], 0.0)
+        extra = (RARE_SHAPE_FACTOR**2 - 1.0) * (self.f.shape_error * peaks) ** 2
+        w = 1.0 / (1.0 / fit.weights + extra)
+        sub = self.fit(chosen, weights=w, background_per_kev=self.bpk(fit))
+        return self.removal_gain(chosen, sub, el)
+
+    def gains(self, chosen, fit) -> dict:
+        """χ² each chosen element brings; an uncommon or rare one is held to the smaller of its
+        gain and its gain under a larger peak-shape error (:meth:`robust_removal_gain`)."""
+        out = {}
+        for el in chosen:
+            g = self.removal_gain(chosen, fit, el)
+            if element_rarity(el) > 0 and g >= self.threshold(el):
+                g = min(g, self.robust_removal_gain(chosen, fit, el))
+            out[el] = g
+        return out
+
     def backward(self, chosen: list[str], fit: LinearFit) -> tuple[list[str], LinearFit]:
         while chosen:
-            gains = {el: self.removal_gain(chosen, fit, el) for el in chosen}
+            gains = self.gains(chosen, fit)
             # an element fitted with a negative amplitude is never kept
             for el in chosen:
                 if fit.coef[fit.index(el)] <= 0:
@@ -338,6 +375,33 @@ class _Selector:
             chosen = [e for e in chosen if e != worst]
             fit = self.fit(chosen)
         return chosen, fit
+
+
+def _anchored_calibration(fitter: SpectrumFitter, sel: _Selector) -> tuple[list[str], LinearFit]:
+    """Refine the energy calibration on the strongest lines of common elements, then return the
+    forward selection on the refined axis.
+
+    The calibration is anchored on the commonest elements found (rarity tier 0 when the
+    spectrum has any, else tier 1, else any; :func:`element_rarity`):
+    before the axis is refined, a rare element whose many lines (Tm M and L, Br L and K) each
+    catch part of a shifted major peak can out-score the element that really made the peak, and
+    an axis refined on it is then wrong for every line. Rare elements are looked for afterwards.
+    """
+    for tier in range(len(RARITY_EXTRA_SIGMA)):
+        anchors = [c for c in sel.candidates if element_rarity(c) <= tier]
+        chosen, fit = sel.forward([], limit=6, candidates=anchors)
+        if chosen:
+            break
+    else:
+        return chosen, fit
+    fitter.refine_calibration(chosen)
+    chosen, fit = sel.forward(chosen)
+    # read from the strongest lines of common elements, every element found fitted alongside:
+    # an unmodelled neighbour of an anchor line (Bi M by S K in a map's sum) would pull it
+    common = [el for el in chosen if element_rarity(el) <= tier]
+    anchors = sorted(common, key=lambda el: -fit.coef[fit.index(el)])[:6]
+    fitter.refine_calibration(chosen, anchors=anchors)
+    return chosen, fit
 
 
 def _overlapping(fitter: SpectrumFitter, el: str, others, bpk) -> list[str]:
@@ -491,12 +555,7 @@ def map_calibration(
         return fitter.calibration, window
     with threadpool_limits(limits=1, user_api="blas"):
         cands = candidate_elements(fitter.beam_energy, window)
-        sel = _Selector(fitter, cands, min_significance, 16)
-        chosen, _ = sel.forward([], limit=3)
-        if chosen:
-            fitter.refine_calibration(chosen)
-            chosen, fit = sel.forward(chosen, limit=6)
-            fitter.refine_calibration(sorted(chosen, key=lambda el: -fit.coef[fit.index(el)])[:6])
+        _anchored_calibration(fitter, _Selector(fitter, cands, min_significance, 16))
     return fitter.calibration, window
 
 
@@ -524,12 +583,10 @@ def _detect(counts, energy, *, beam_energy, kind, fwhm_mnka, min_significance, c
     sel = _Selector(fitter, candidates, min_significance, max_elements)
     # the strongest peaks first: calibrate on them before weak lines are looked for, since a
     # 10 eV offset on a peak of a million counts looks like a neighbouring element
-    chosen, fit = sel.forward([], limit=3)
-    if chosen and refine_calibration:
-        fitter.refine_calibration(chosen)
-        chosen, fit = sel.forward(chosen, limit=6)
-        strongest = sorted(chosen, key=lambda el: -fit.coef[fit.index(el)])[:6]
-        fitter.refine_calibration(strongest)
+    if refine_calibration:
+        chosen, fit = _anchored_calibration(fitter, sel)
+    else:
+        chosen, fit = sel.forward([], limit=3)
     if chosen:
         fit = sel.fit(chosen)
         sel.sum_peaks = _sum_peak_terms(fitter, fit)
@@ -552,12 +609,13 @@ def _prefer_better_overlaps(fitter, sel, chosen, fit):
     for el in list(chosen):
         bpk = fitter.background_per_kev_function(fit.background)
         others = [c for c in sel.candidates if c not in chosen]
-        best = (fit.chi2, None)
+        # compared with the prior odds of the elements (their thresholds), as in the selection
+        best = (fit.chi2 + sel.threshold(el), None)
         for o in _overlapping(fitter, el, others, bpk):
             swapped = [o if x == el else x for x in chosen]
             sub = sel.fit(swapped, weights=fit.weights, background_per_kev=bpk)
-            if sub.chi2 < best[0] and sub.coef[sub.index(o)] > 0:
-                best = (sub.chi2, o)
+            if sub.chi2 + sel.threshold(o) < best[0] and sub.coef[sub.index(o)] > 0:
+                best = (sub.chi2 + sel.threshold(o), o)
         if best[1] is not None:
             chosen = [best[1] if x == el else x for x in chosen]
             fit = sel.fit(chosen)
@@ -620,7 +678,10 @@ def _report(fitter, sel, chosen, fit, total, min_significance, min_counts,
         for o in _overlapping(fitter, item.element, others, bpk):
             swapped = [o if x == item.element else x for x in chosen]
             sub = sel.fit(swapped, weights=fit.weights, background_per_kev=bpk)
-            if sub.chi2 - fit.chi2 < ambiguity_chi2 and sub.coef[sub.index(o)] > 0:
+            # the prior odds count here as in the selection: a rare element is listed only when
+            # it explains the peaks nearly as well as the common one *and* its rarity allows it
+            prior = sel.threshold(o) - sel.threshold(item.element)
+            if sub.chi2 - fit.chi2 + prior < ambiguity_chi2 and sub.coef[sub.index(o)] > 0:
                 alts.append((sub.chi2, o))
         item.ambiguous_with = [o for _, o in sorted(alts)]
         # of elements the spectrum cannot tell apart, name the commoner one first

@@ -619,7 +619,7 @@ class SpectrumFitter:
     # ------------------------------------------------------------------ calibration
     def refine_calibration(
         self, elements, *, shift_prior: float = 0.01, gain_prior: float = 0.002,
-        fwhm_prior: float = 15.0,
+        fwhm_prior: float = 15.0, anchors=None,
     ) -> Calibration:
         """Refine energy offset, gain and FWHM on the peaks of ``elements``.
 
@@ -629,6 +629,10 @@ class SpectrumFitter:
         ``gain_prior`` (relative) and ``fwhm_prior`` eV standard deviations about the nominal
         axis, so a correction is only made when the peaks ask for it. Stores and returns the
         new :class:`Calibration`.
+
+        ``anchors`` (default: all of ``elements``) are the elements whose lines the calibration
+        is read from; the other elements are fitted too, so that their peaks next to an anchor's
+        line do not pull it.
         """
         from scipy.optimize import least_squares
 
@@ -641,7 +645,7 @@ class SpectrumFitter:
         w = first.weights
         e = self.energies(base)
         sel = np.zeros(e.size, dtype=bool)
-        for el in elements:
+        for el in elements if anchors is None else anchors:
             for fam in first.family_ratios.get(el, ("", {}))[1]:
                 ea = self.alpha_energy(el, fam)
                 if ea >= 0.9:

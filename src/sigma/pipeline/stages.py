@@ -169,9 +169,9 @@ def latent_input(ds, cfg: dict) -> np.ndarray:
     """``(N, F)`` feature vectors the latent projection sees (``features.source``).
 
     ``"lines"``: the normalised line maps (``ds.normalised_elemental_data``). ``"spectrum"``:
-    Poisson-PCA scores of the whole binned spectrum
-    (:func:`~sigma.preprocessing.spectral_features.spectral_features` of the dataset's counts),
-    through the same normalisation chain. ``"both"``: the two side by side.
+    Poisson-PCA scores of the whole binned spectrum through the same normalisation chain;
+    ``"both"``: the two side by side. Both come from
+    :meth:`~sigma.datasets.SpectrumDataset.normalised_features`, as in a notebook.
 
     Examples
     --------
@@ -184,16 +184,11 @@ def latent_input(ds, cfg: dict) -> np.ndarray:
     (80, 11)
     """
     f = cfg["features"]
-    lines = _flat_features(ds)
     if f["source"] == "lines":
-        return lines
-    from ..preprocessing.normalisation import apply_chain
-    from ..preprocessing.spectral_features import spectral_features
-
-    scores = apply_chain(spectral_features(ds.analysis_spectra.data, f["spectrum_components"]),
-                         f["normalisation"])
-    scores = scores.reshape(-1, scores.shape[-1])
-    return scores if f["source"] == "spectrum" else np.concatenate([lines, scores], axis=1)
+        return _flat_features(ds)
+    # the dataset method a notebook uses (the chain of the features stage, valid pixels only)
+    x = ds.normalised_features(f["source"], n_components=f["spectrum_components"])
+    return np.asarray(x, dtype=np.float32).reshape(-1, x.shape[-1])
 
 
 def _segment(latent, ds, cfg: dict):

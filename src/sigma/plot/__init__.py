@@ -13,6 +13,14 @@ from .annotate import (
 )
 from .colors import NOISE_COLOR, cluster_colors, label_rgba, palette, to_hex
 from .evidence import plot_phase_evidence
+from .spectral import (
+    SCORE_UNITS,
+    plot_spectral_components,
+    plot_spectral_scores,
+    plot_spectral_scree,
+    spectral_score_titles,
+    spectral_summary_figure,
+)
 from .static import (
     cluster_spectra,
     figure_to_png,
@@ -38,6 +46,7 @@ from .unmixing import ABUNDANCE_UNITS, abundance_fractions
 __all__ = [
     "ABUNDANCE_UNITS",
     "NOISE_COLOR",
+    "SCORE_UNITS",
     "abundance_fractions",
     "add_scale_bar",
     "cluster_label",
@@ -64,8 +73,13 @@ __all__ = [
     "plot_phase_map",
     "plot_pixel_distributions",
     "plot_projection",
+    "plot_spectral_components",
+    "plot_spectral_scores",
+    "plot_spectral_scree",
     "plot_sum_spectrum",
     "save_png",
+    "spectral_score_titles",
+    "spectral_summary_figure",
     "sum_spectrum_lines",
     "to_hex",
 ]

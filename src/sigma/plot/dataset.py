@@ -130,7 +130,7 @@ def plot_sum_spectrum(dataset, ax=None, binned: bool = False, feature_list=None,
 
 
 def plot_feature_maps(maps, names, cmap: str = "viridis", ncols: int | None = None, title: str | None = None,
-                      units: str | None = None, calibration=None):
+                      units: str | None = None, calibration=None, robust: bool = False):
     """Grid of ``(H, W, F)`` maps, one panel per feature with its labelled colour bar.
 
     Parameters
@@ -145,6 +145,9 @@ def plot_feature_maps(maps, names, cmap: str = "viridis", ncols: int | None = No
         feature name. The ``'Navigator'`` feature is labelled as the scaled image it is.
     calibration : (size, unit) or dataset, optional
         Pixel size for a scale bar on every panel.
+    robust : bool
+        Colour limits at the 1st and 99th percentiles of each map (the colour bar then shows
+        arrows), so that a few extreme pixels do not flatten the rest.
 
     Examples
     --------
@@ -163,10 +166,14 @@ def plot_feature_maps(maps, names, cmap: str = "viridis", ncols: int | None = No
     calib = calibration if isinstance(calibration, tuple) or calibration is None else pixel_size(calibration)
     fig, axes = _grid(len(names), ncols, shape=maps.shape[:2])
     for i, (ax, name) in enumerate(zip(axes, names, strict=True)):
-        im = ax.imshow(maps[..., i], cmap=cmap, interpolation="nearest")
+        lim = {}
+        if robust:
+            lo, hi = np.nanpercentile(maps[..., i], [1, 99])
+            lim = {"vmin": lo, "vmax": hi} if hi > lo else {}
+        im = ax.imshow(maps[..., i], cmap=cmap, interpolation="nearest", **lim)
         ax.set_title(name, fontsize=10)
         ax.set_axis_off()
-        cb = fig.colorbar(im, ax=ax, shrink=0.85, pad=0.02)
+        cb = fig.colorbar(im, ax=ax, shrink=0.85, pad=0.02, extend="both" if lim else "neither")
         cb.ax.tick_params(labelsize=7)
         unit = units.get(name) if isinstance(units, dict) else units
         if name == "Navigator" and not isinstance(units, dict) and (

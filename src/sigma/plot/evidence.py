@@ -6,7 +6,7 @@ import numpy as np
 
 from ._figure import _ax_or_new
 
-__all__ = ["plot_phase_evidence"]
+__all__ = ["DECISIONS_NOTE", "decision_rows", "evidence_explanation", "plot_phase_evidence"]
 
 
 def plot_phase_evidence(evidence, ax=None):
@@ -40,11 +40,73 @@ def plot_phase_evidence(evidence, ax=None):
     kb, kf = int(d["k_bic"]), int(d["n_components"])
     ax.axvline(kb, color="#888", ls="--", lw=1, label=f"BIC minimum: {kb} spectra")
     steps = [s.get("step") for s in d.get("decisions", [])]
+    hollow = steps.count("no interior")  # so that the drops add up from the BIC's choice
     ax.axvline(kf, color="#c0392b", lw=1.5,
-               label=f"phases: {kf} ({steps.count('mixture')} mixtures dropped, "
-                     f"{steps.count('new phase')} new)")
+               label=f"phases: {kf} ({steps.count('mixture')} mixtures"
+                     + (f" and {hollow} without interior" if hollow else "")
+                     + f" dropped, {steps.count('new phase')} new)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # numbers of spectra
     ax.set_xlabel("spectra in the count model (merge path)")
     ax.set_ylabel("BIC − min (symlog)")
     ax.set_title("Number of phases from the counts")
     ax.legend(fontsize=8, frameon=False)
     return ax
+
+
+#: What the statistics of the decisions mean (shown under the table in the report and the GUI).
+DECISIONS_NOTE = (
+    "rho: deviance of the summed counts from the best mixture of the neighbouring phases over "
+    "their deviance from the nearest single phase (a mixture below 0.25); interior: share of "
+    "pixels whose 8 neighbours share their label; G: deviance of a new phase's counts from every "
+    "known phase and mixture, against the chi-square critical value."
+)
+
+_OUTCOME = {
+    "mixture": "dropped: its counts are a mixture of its neighbours (boundary pixels)",
+    "new phase": "opened: counts no phase or mixture explains",
+    "no interior": "dropped: no pixel inside it (only boundaries)",
+}
+
+
+def decision_rows(evidence) -> list[dict]:
+    """One row per decision after the BIC's choice, in order: ``{'#', 'decision', 'outcome',
+    'pixels', 'statistics'}`` (plain text), for the tables of the report and the GUI.
+
+    Examples
+    --------
+    >>> ev = {"decisions": [{"step": "mixture", "pixels": 40, "rho": 0.08, "interior": 0.1, "neighbours": 2}]}
+    >>> decision_rows(ev)[0]["statistics"]
+    'rho = 0.08, interior = 0.1, neighbours = 2'
+    """
+    d = evidence.to_dict() if hasattr(evidence, "to_dict") else dict(evidence)
+    rows = []
+    for i, dec in enumerate(d.get("decisions", []), 1):
+        step = str(dec.get("step", ""))
+        stats = ", ".join(f"{k} = {v}" for k, v in dec.items() if k not in ("step", "pixels"))
+        rows.append({"#": i, "decision": step, "outcome": _OUTCOME.get(step, ""),
+                     "pixels": dec.get("pixels", ""), "statistics": stats})
+    return rows
+
+
+def evidence_explanation(evidence) -> str:
+    """How the number of phases was decided, in words (plain text, for the report and the GUI).
+
+    Examples
+    --------
+    >>> ev = {"n_start": 20, "k_bic": 6, "n_components": 4, "penalty_per_spectrum": 350.0,
+    ...       "n_bands": 64, "n_fit_pixels": 1024}
+    >>> evidence_explanation(ev)[:60]
+    'The number of phases was decided from the X-ray counts (n_co'
+    """
+    d = evidence.to_dict() if hasattr(evidence, "to_dict") else dict(evidence)
+    return (
+        "The number of phases was decided from the X-ray counts (n_components = \"auto\"): the "
+        f"clusterer over-segmented the latent space into {d['n_start']} clusters, whose counts were "
+        f"merged pair by pair; the BIC (penalty {d['penalty_per_spectrum']:.0f} per spectrum, "
+        f"{d['n_bands']} energy bands, {d['n_fit_pixels']} pixels) chose {d['k_bic']} spectra. "
+        "Components made of boundary pixels (no interior, counts explained by a mixture of their "
+        "neighbours) were then dropped, and groups of pixels that no phase explains were tested as "
+        f"new phases: {d['n_components']} phases in the end."
+    )

@@ -14,8 +14,9 @@ form small enough to cluster:
   ``sqrt(pixel total * band total)`` so that Poisson noise has about the same variance
   everywhere, then decomposed by SVD. The scores of the first components are features in
   which every element of the spectrum counts.
-* :func:`spectral_features` chains the three: ``(H, W, d)`` Poisson-PCA scores of a counts
-  cube.
+* :func:`spectral_decomposition` chains the three and keeps what a reader needs to judge the
+  result (explained variance, the components over energy bands); :func:`spectral_features`
+  returns only its ``(H, W, d)`` scores.
 
 Examples
 --------
@@ -31,11 +32,14 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._errors import bad_value
 
-__all__ = ["band_counts", "energy_bands", "poisson_pca", "spectral_features"]
+__all__ = ["SpectralDecomposition", "band_counts", "energy_bands", "poisson_pca", "spectral_decomposition",
+           "spectral_features"]
 
 #: Bytes of one row block of :func:`band_counts`, once cast to float32.
 _BLOCK_BYTES = 64 * 2**20
@@ -153,6 +157,12 @@ def poisson_pca(x, n_components: int = 8, *, random_state=0):
     >>> s.shape, bool(var[0] > 10 * var[1])
     ((60, 2), True)
     """
+    scores, comps, var, _ = _poisson_pca(x, n_components, random_state)
+    return scores, comps, var
+
+
+def _poisson_pca(x, n_components, random_state):
+    """:func:`poisson_pca` and the total variance of the scaled data (for variance ratios)."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
         raise bad_value("x", x.shape, "an (N, B) array of counts with N >= 2")
@@ -175,11 +185,61 @@ def poisson_pca(x, n_components: int = 8, *, random_state=0):
     sign = np.sign(vt[np.arange(d), np.abs(vt).argmax(1)])
     sign[sign == 0] = 1
     u, vt = u * sign, vt * sign[:, None]
-    return (u * s).astype(np.float32), vt.astype(np.float32), s**2 / len(z)
+    total = float(np.einsum("ij,ij->", z, z)) / len(z)
+    return (u * s).astype(np.float32), vt.astype(np.float32), s**2 / len(z), total
 
 
-def spectral_features(counts, n_components: int = 8, n_bands: int = 128, *, random_state=0):
-    """Poisson-PCA scores of a counts cube over equal-count energy bands, ``(H, W, d)``.
+@dataclass(frozen=True)
+class SpectralDecomposition:
+    """Poisson-scaled PCA of a counts cube over equal-count energy bands.
+
+    Attributes
+    ----------
+    scores : ndarray of float32, shape (H, W, d)
+        The score maps: features in which every channel counts.
+    components : ndarray of float32, shape (d, B)
+        Each component over the energy bands (unit vectors in the Poisson-scaled space).
+    explained_variance : ndarray of float64, shape (d,)
+        Variance of the scaled data along each component.
+    total_variance : float
+        Variance of the scaled data over all bands (the denominator of the ratios).
+    edges : ndarray of int64, shape (B + 1,)
+        Channel edges of the bands (:func:`energy_bands`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cube = np.random.default_rng(0).poisson(3.0, (6, 7, 40))
+    >>> d = spectral_decomposition(cube, n_components=3, n_bands=8)
+    >>> d.names, d.scores.shape, bool(d.explained_variance_ratio.sum() <= 1)
+    (['PC1', 'PC2', 'PC3'], (6, 7, 3), True)
+    """
+
+    scores: np.ndarray
+    components: np.ndarray
+    explained_variance: np.ndarray
+    total_variance: float
+    edges: np.ndarray
+
+    @property
+    def n_components(self) -> int:
+        """Components kept."""
+        return int(self.scores.shape[-1])
+
+    @property
+    def names(self) -> list[str]:
+        """``['PC1', 'PC2', ...]``: the names of the score features."""
+        return [f"PC{i + 1}" for i in range(self.n_components)]
+
+    @property
+    def explained_variance_ratio(self) -> np.ndarray:
+        """Share of the scaled data's variance along each component (the scree)."""
+        return self.explained_variance / max(self.total_variance, np.finfo(float).tiny)
+
+
+def spectral_decomposition(counts, n_components: int = 8, n_bands: int = 128, *, random_state=0,
+                           mask=None) -> SpectralDecomposition:
+    """Poisson-PCA of a counts cube over equal-count energy bands, with its explained variance.
 
     Parameters
     ----------
@@ -192,6 +252,67 @@ def spectral_features(counts, n_components: int = 8, n_bands: int = 128, *, rand
         Energy bands the spectrum is summed over first (:func:`energy_bands`).
     random_state : int or None
         Seed of the randomized SVD.
+    mask : ndarray of bool, shape (H, W), optional
+        Valid pixels: only they enter the sums and the decomposition; the others get score 0.
+
+    Returns
+    -------
+    SpectralDecomposition
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.dirichlet(np.ones(50)), rng.dirichlet(np.ones(50))
+    >>> truth = np.zeros((10, 12), int); truth[:, 6:] = 1
+    >>> d = spectral_decomposition(rng.poisson(200 * np.stack([a, b])[truth]), 3, 16)
+    >>> bool(d.explained_variance_ratio[0] > 5 * d.explained_variance_ratio[1])  # one real component
+    True
+    """
+    if getattr(counts, "ndim", None) != 3:
+        counts = np.asarray(counts)
+    if counts.ndim != 3:
+        raise bad_value("counts", getattr(counts, "shape", None), "an (H, W, C) counts cube")
+    h, w, _ = counts.shape
+    keep = None
+    if mask is not None:
+        keep = np.asarray(mask, dtype=bool)
+        if keep.shape != (h, w):
+            raise bad_value("mask", np.shape(mask), f"an ({h}, {w}) boolean array of valid pixels")
+        keep = None if keep.all() else keep
+    edges = energy_bands(_sum_spectrum(counts, keep), n_bands)
+    y = band_counts(counts, edges).reshape(h * w, -1)
+    keep = None if keep is None else keep.reshape(-1)
+    fit = y if keep is None else y[keep]
+    s, comps, var, tot = _poisson_pca(fit, n_components, random_state)
+    if keep is not None:
+        full = np.zeros((h * w, s.shape[1]), dtype=np.float32)
+        full[keep] = s
+        s = full
+    return SpectralDecomposition(s.reshape(h, w, -1), comps, var, tot, edges)
+
+
+def _sum_spectrum(counts, keep=None) -> np.ndarray:
+    """Summed spectrum (float64) of the pixels ``keep`` (all when None), NaN counted as 0."""
+    if hasattr(counts, "dask"):
+        import dask.array as da
+
+        from .._progress import compute
+
+        x = counts if keep is None else da.where(keep[..., None], counts, 0)
+        (total,) = compute(da.nansum(x, axis=(0, 1), dtype=np.float64), desc="sum spectrum")
+        return np.asarray(total)
+    x = np.asarray(counts)
+    total = np.nansum(x, axis=(0, 1), dtype=np.float64) if x.dtype.kind == "f" else x.sum((0, 1), dtype=np.float64)
+    if keep is not None:  # the invalid pixels are few: subtract theirs
+        total -= np.nansum(x[~keep], axis=0, dtype=np.float64)
+    return total
+
+
+def spectral_features(counts, n_components: int = 8, n_bands: int = 128, *, random_state=0):
+    """Poisson-PCA scores of a counts cube over equal-count energy bands, ``(H, W, d)``.
+
+    The scores of :func:`spectral_decomposition` (same parameters).
 
     Returns
     -------
@@ -204,17 +325,4 @@ def spectral_features(counts, n_components: int = 8, n_bands: int = 128, *, rand
     >>> spectral_features(cube, n_components=3, n_bands=8).shape
     (6, 7, 3)
     """
-    if getattr(counts, "ndim", None) != 3:
-        counts = np.asarray(counts)
-    if counts.ndim != 3:
-        raise bad_value("counts", getattr(counts, "shape", None), "an (H, W, C) counts cube")
-    h, w, _ = counts.shape
-    if hasattr(counts, "dask"):
-        from .._progress import compute
-
-        (total,) = compute(counts.sum(axis=(0, 1), dtype=np.float64), desc="sum spectrum")
-    else:
-        total = np.asarray(counts).sum(axis=(0, 1), dtype=np.float64)
-    y = band_counts(counts, energy_bands(total, n_bands))
-    scores, _, _ = poisson_pca(y.reshape(h * w, -1), n_components, random_state=random_state)
-    return scores.reshape(h, w, -1)
+    return spectral_decomposition(counts, n_components, n_bands, random_state=random_state).scores

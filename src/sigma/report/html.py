@@ -271,31 +271,19 @@ def _nmf_section(ps, unmix) -> str:
 
 def _evidence_section(ev) -> str:
     from ..plot import new_figure, plot_phase_evidence
+    from ..plot.evidence import DECISIONS_NOTE, decision_rows, evidence_explanation
 
     fig = new_figure((7, 3.4), layout="constrained")
     plot_phase_evidence(ev, ax=fig.add_subplot())
-    d = ev.to_dict()
     parts = [
-        "<p>The number of phases was decided from the X-ray counts (<code>n_components = "
-        "\"auto\"</code>): the clusterer over-segmented the latent space into "
-        f"{d['n_start']} clusters, whose counts were merged pair by pair; the BIC "
-        f"(penalty {d['penalty_per_spectrum']:.0f} per spectrum, {d['n_bands']} energy bands, "
-        f"{d['n_fit_pixels']} pixels) chose {d['k_bic']} spectra. Components made of boundary "
-        "pixels (no interior, counts explained by a mixture of their neighbours) were then "
-        "dropped, and groups of pixels that no phase explains were tested as new phases.</p>",
+        f"<p>{html.escape(evidence_explanation(ev))}</p>",
         img_tag(fig, "BIC along the merge path"),
     ]
-    rows = []
-    for i, dec in enumerate(d["decisions"], 1):
-        stats = ", ".join(f"{html.escape(str(k))} = {html.escape(str(v))}" for k, v in dec.items() if k != "step")
-        rows.append([i, html.escape(dec["step"]), stats])
+    rows = [[r["#"], html.escape(r["decision"]), html.escape(str(r["pixels"])), html.escape(r["statistics"])]
+            for r in decision_rows(ev)]
     if rows:
-        parts.append(_table(["#", "decision", "statistics"], rows, left=(1, 2)))
-        parts.append('<p class="note">rho: deviance of the summed counts from the best mixture of '
-                     'the neighbouring phases over their deviance from the nearest single phase '
-                     '(a mixture below 0.25); interior: share of pixels whose 8 neighbours share '
-                     'their label; G: deviance of a new phase\'s counts from every known phase '
-                     'and mixture, against the chi-square critical value.</p>')
+        parts.append(_table(["#", "decision", "pixels", "statistics"], rows, left=(1, 3)))
+        parts.append(f'<p class="note">{html.escape(DECISIONS_NOTE)}</p>')
     return "".join(parts)
 
 
