@@ -29,15 +29,18 @@ Two parts, each printing a table and adding to one JSON file:
     the angle of the noisy sums is reported too) and wall time (sigma: from the loaded signal
     to the labels; HyperSpy: from the loaded signal to its labels, without the K estimate).
 ``speed``
-    ``sigma run`` with the default configuration on a 1024×768×2048 phantom (``.hspy``), in
-    fresh processes, alternating a baseline source tree (``--baseline-src``, e.g. ``git
-    archive`` of the commit before this change) and this one, ``--repeats`` times each, so
-    both see the same machine state. Stage times come from ``run.json``.
+    ``sigma run`` with the default configuration (or ``--speed-config``, e.g. a TOML with
+    ``[preprocess] bin = [2, 2]``, the tutorial's binning) on a 1024×768×2048 phantom
+    (``.hspy``), in fresh processes, alternating a baseline source tree (``--baseline-src``,
+    e.g. ``git archive`` of the commit before this change), any ``--other-src NAME SRC`` and
+    this one, ``--repeats`` rounds, so all see the same machine state. Stage times come from
+    ``run.json``; peak RSS is each run's ``VmHWM``.
 
 Usage::
 
     python benchmarks/bench_phases.py --parts accuracy --n 24 --json phases.json
     python benchmarks/bench_phases.py --parts speed --baseline-src /tmp/base/src --workdir /tmp/big
+    python benchmarks/bench_phases.py --parts speed --baseline-src /tmp/base/src --workdir /tmp/big --speed-config tutorial.toml --other-src before /tmp/before/src
 
 Figures depend on the machine and its load; compare ratios measured in the same run.
 """
@@ -249,14 +252,18 @@ import json, sys, time
 from sigma.cli.main import main
 t, c = time.perf_counter(), time.process_time()
 rc = main(sys.argv[1:])
-print("BENCH " + json.dumps({"rc": rc, "wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c}))
+# VmHWM: this process's own peak resident memory
+hwm = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
+print("BENCH " + json.dumps({"rc": rc, "wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c,
+                             "peak_rss_bytes": hwm * 1024}))
 """
 
 
-def _sigma_run(src: Path, path: Path, out: Path) -> dict:
+def _sigma_run(src: Path, path: Path, out: Path, config: Path | None = None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(src), "SIGMA_PROGRESS": "0"}
+    cfg = ["--config", str(config)] if config else []
     r = subprocess.run([sys.executable, "-c", RUN_CHILD, "-q", "run", str(path), "--out", str(out),
-                        "--overwrite"], capture_output=True, text=True, env=env, cwd=ROOT)
+                        "--overwrite", *cfg], capture_output=True, text=True, env=env, cwd=ROOT)
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("BENCH ")]
     if not line:
         raise RuntimeError(f"sigma run failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
@@ -267,28 +274,38 @@ def _sigma_run(src: Path, path: Path, out: Path) -> dict:
     return res
 
 
-def speed(workdir: Path, baseline_src: Path, repeats: int, shape=(1024, 768), channels=2048):
+def speed(workdir: Path, baseline_src: Path, repeats: int, shape=(1024, 768), channels=2048, *,
+          config: Path | None = None, others: dict | None = None):
+    """``sigma run`` of each source tree in turn (``baseline``, then ``others`` by name, then
+    ``now``), ``repeats`` rounds; medians of wall and CPU seconds and of each stage."""
     from sigma.synthetic import write_large_phantom
 
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / f"map{shape[0]}x{shape[1]}.hspy"
     if not path.exists():
         write_large_phantom(path, shape=shape, n_channels=channels, counts_per_pixel=25, num_workers=1)
-    now_src = ROOT / "src"
-    res = {"baseline": [], "now": []}
+    srcs = {"baseline": baseline_src, **(others or {}), "now": ROOT / "src"}
+    res = {name: [] for name in srcs}
+    res["config"] = config.read_text() if config else "(the defaults)"
     for _ in range(int(repeats)):
-        for name, src in (("baseline", baseline_src), ("now", now_src)):
-            r = _sigma_run(src, path, workdir / f"out_{name}")
+        for name, src in srcs.items():
+            r = _sigma_run(src, path, workdir / f"out_{name}", config)
             res[name].append(r)
-            print(name, json.dumps({k: r[k] for k in ("wall_s", "cpu_s", "n_clusters")}), json.dumps(r["stages_s"]),
-                  flush=True)
-    med = {k: float(np.median([r["wall_s"] for r in res[k]])) for k in ("baseline", "now")}
-    cpu = {k: float(np.median([r["cpu_s"] for r in res[k]])) for k in ("baseline", "now")}
+            print(name, json.dumps({k: r[k] for k in ("wall_s", "cpu_s", "peak_rss_bytes", "n_clusters")}),
+                  json.dumps(r["stages_s"]), flush=True)
+    med = {k: float(np.median([r["wall_s"] for r in res[k]])) for k in srcs}
+    cpu = {k: float(np.median([r["cpu_s"] for r in res[k]])) for k in srcs}
     res["median_wall_s"], res["median_cpu_s"] = med, cpu
+    res["median_stages_s"] = {
+        k: {st: round(float(np.median([r["stages_s"].get(st, 0.0) for r in res[k]])), 2)
+            for st in res[k][0]["stages_s"]} for k in srcs
+    }
     res["ratio_now_over_baseline"] = round(med["now"] / med["baseline"], 3)
     res["cpu_ratio_now_over_baseline"] = round(cpu["now"] / cpu["baseline"], 3)
     print("median wall s:", med, "ratio now/baseline:", res["ratio_now_over_baseline"])
     print("median cpu s:", cpu, "ratio now/baseline:", res["cpu_ratio_now_over_baseline"])
+    for k, st in res["median_stages_s"].items():
+        print(f"median stages {k}: {json.dumps(st)}")
     return res
 
 
@@ -303,6 +320,10 @@ def main(argv=None):
     p.add_argument("--no-hyperspy", action="store_true", help="sigma only (for variants)")
     p.add_argument("--baseline-src", type=Path, default=None, help="source tree (…/src) of the baseline for speed")
     p.add_argument("--repeats", type=int, default=2, help="speed: runs of each version")
+    p.add_argument("--speed-config", type=Path, default=None,
+                   help="speed: TOML passed to sigma run (e.g. preprocess.bin = [2, 2], the tutorial's)")
+    p.add_argument("--other-src", nargs=2, action="append", default=[], metavar=("NAME", "SRC"),
+                   help="speed: a further source tree to time between the baseline and this one")
     p.add_argument("--workdir", type=Path, default=None, help="folder for the big phantom (temporary by default)")
     p.add_argument("--json", type=Path, default=None, help="write every figure here")
     a = p.parse_args(argv)
@@ -316,7 +337,8 @@ def main(argv=None):
         if "speed" in a.parts:
             if a.baseline_src is None:
                 p.error("--parts speed needs --baseline-src (the source tree to compare with)")
-            out["speed"] = speed(a.workdir or Path(tmp), a.baseline_src, a.repeats)
+            out["speed"] = speed(a.workdir or Path(tmp), a.baseline_src, a.repeats, config=a.speed_config,
+                                 others={n: Path(s) for n, s in a.other_src})
     if a.json:
         a.json.write_text(json.dumps(out, indent=1))
     return out

@@ -166,6 +166,28 @@ def test_count_model_statistics():
     assert inner[:, [0, 1, 4, 5]].all() and not inner[:, [2, 3]].any()
 
 
+@pytest.mark.parametrize(("shape", "lazy"), [((10, 12), False), ((10, 12), True), ((9, 11), False)])
+def test_auto_sum_spectrum_from_the_summary_only_when_it_is_the_same_sum(shape, lazy):
+    # 'auto' places its energy bands from the analysis cube's sum spectrum; the dataset's
+    # one-pass summary gives it without reading the cube again, but only when binning drops
+    # no row or column (then the sums are equal exactly), else the cube is summed
+    from sigma.clustering._fitting import _summary_total
+    from sigma.pipeline import stages
+    from sigma.pipeline.config import validate_config
+    from sigma.synthetic import make_phantom
+
+    sig = make_phantom(shape, n_channels=256, energy_scale=0.08, counts_per_pixel=20).to_signal()
+    if lazy:
+        sig = sig.as_lazy()
+    ds = stages.prepare_dataset(sig, validate_config({"preprocess": {"bin": [2, 2]}}))
+    data = ds.analysis_spectra.data
+    total = _summary_total(ds, data)
+    if shape[0] % 2:
+        assert total is None
+    else:
+        assert np.array_equal(total, np.asarray(data.sum(axis=(0, 1), dtype=np.float64)))
+
+
 def test_particles_on_a_film_are_told_apart_by_their_count_rate():
     """Particles whose spectra differ little from the film's but hold five times its counts
     (a TEM map: thickness) are a phase of their own: band fractions alone cannot see them."""

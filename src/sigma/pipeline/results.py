@@ -227,11 +227,26 @@ def _dataset_record(ds) -> dict:
     }
 
 
-def _base_record(path, cfg, options) -> dict:
+def _input_entry(path) -> dict:
+    return input_record(path) if Path(path).exists() else {"path": str(path)}
+
+
+def _input_entry_later(path):
+    """``_input_entry(path)`` computed in a background thread (a future): hashing a 3 GB
+    input takes seconds that the stages can overlap (file reads and SHA-256 release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="sigma-sha256")
+    fut = pool.submit(_input_entry, path)
+    pool.shutdown(wait=False)
+    return fut
+
+
+def _base_record(path, cfg, options, *, input_entry=None) -> dict:
     return {
         "sigma2_run": 1,
         "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "input": input_record(path) if Path(path).exists() else {"path": str(path)},
+        "input": _input_entry(path) if input_entry is None else input_entry,
         "config": cfg,
         "options": options,
         "versions": package_versions(),

@@ -53,6 +53,7 @@ from .results import (
     _done,
     _fail,
     _finish,
+    _input_entry_later,
     _stem,
 )
 from .shared import run_shared
@@ -70,11 +71,14 @@ def run_one(path, cfg: dict, out, *, overwrite=False, progress=True, lazy=None, 
     path = Path(path)
     res = RunResult(input=path, stem=_stem(path))
     timer = StageTimer(prefix=f"{res.stem}: ")
-    record = _base_record(path, cfg, options or {})
+    record = _base_record(path, cfg, options or {}, input_entry={"path": str(path)})
     bar = _bar(len(STAGES), res.stem, progress)
     try:
         with StagedOutput(out, res.stem, overwrite=overwrite, protect=(path, *protect)) as stage:
             ds = prepare_dataset(path, cfg, timer, lazy=lazy, bar=bar)
+            # hashed while the (single-threaded, seeded) UMAP leaves a core free and the file
+            # is in the page cache; hashed during the load, it slowed the load down
+            hashed = _input_entry_later(path)
             x = latent_input(ds, cfg)
             with timer("latent"):
                 proj = LatentProjector(cfg["latent"], work_dir=stage.path / "autoencoder",
@@ -88,6 +92,7 @@ def run_one(path, cfg: dict, out, *, overwrite=False, progress=True, lazy=None, 
             unmix, failed = _unmix_stage(ps, cfg, timer, progress)
             _tick(bar)
             record["dataset"] = _dataset_record(ds)
+            record["input"] = hashed.result()
             res.report = _finish(stage, ps, ds, cfg, unmix, record, timer, bar, report_extra, progress,
                                  after_outputs, failed)
         _done(res, stage.final, record)
