@@ -43,6 +43,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 from .._errors import SigmaError
@@ -176,6 +177,9 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
             h.setLevel(level)
     if quiet:
         os.environ["SIGMA_PROGRESS"] = "0"
+    # eXSpy imports classes from HyperSpy paths HyperSpy has deprecated; the three warnings
+    # on every run are about those two libraries, not about the user's data or command
+    warnings.filterwarnings("ignore", message=r"Importing `Lazy\w*Signal1D` from `hyperspy\._signals")
     for noisy in ("distributed", "numba", "hyperspy", "rsciio", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
