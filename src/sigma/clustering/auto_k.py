@@ -187,10 +187,12 @@ class PhaseEvidence:
 
     def summary(self) -> str:
         """A few lines saying how the number of phases was reached."""
+        hollow = self._count("no interior")
         lines = [
             f"{self.n_components} phases: BIC chose {self.k_bic} spectra of {self.n_start} "
-            f"clusters; {self._count('mixture')} mixtures dropped, {self._count('new phase')} "
-            "new phases"
+            f"clusters; {self._count('mixture')} mixtures dropped, "
+            + (f"{hollow} without interior dropped, " if hollow else "")
+            + f"{self._count('new phase')} new phases"
         ]
         for d in self.decisions:
             stats = ", ".join(f"{k}={v}" for k, v in d.items() if k != "step")
