@@ -171,7 +171,6 @@ def test_auto_sum_spectrum_from_the_summary_only_when_it_is_the_same_sum(shape, 
     # 'auto' places its energy bands from the analysis cube's sum spectrum; the dataset's
     # one-pass summary gives it without reading the cube again, but only when binning drops
     # no row or column (then the sums are equal exactly), else the cube is summed
-    from sigma.clustering._fitting import _summary_total
     from sigma.pipeline import stages
     from sigma.pipeline.config import validate_config
     from sigma.synthetic import make_phantom
@@ -181,11 +180,13 @@ def test_auto_sum_spectrum_from_the_summary_only_when_it_is_the_same_sum(shape, 
         sig = sig.as_lazy()
     ds = stages.prepare_dataset(sig, validate_config({"preprocess": {"bin": [2, 2]}}))
     data = ds.analysis_spectra.data
-    total = _summary_total(ds, data)
+    total = ds._analysis_sum_from_summary()
     if shape[0] % 2:
         assert total is None
     else:
         assert np.array_equal(total, np.asarray(data.sum(axis=(0, 1), dtype=np.float64)))
+    # whichever way, the sum the count model gets is the analysis cube's
+    assert np.array_equal(ds.analysis_sum_spectrum(), np.asarray(data.sum(axis=(0, 1), dtype=np.float64)))
 
 
 def test_particles_on_a_film_are_told_apart_by_their_count_rate():

@@ -17,21 +17,18 @@ from sigma._errors import bad_value
 logger = logging.getLogger("sigma.clustering.segmenter")
 
 
-def _summary_total(ds, data):
-    """The analysis cube's sum spectrum from the dataset's one-pass summary, when that is the
-    same sum exactly: integer counts, every pixel valid, no row or column dropped by the
-    binning (sums of integer counts in float64 are exact whatever the grid). ``None``
-    otherwise, or for a dataset without that summary."""
-    summary = getattr(ds, "_summary", None)
-    steps, counts = getattr(ds, "_steps", None), getattr(ds, "_counts", None)
-    if summary is None or steps is None or counts is None or data.dtype.kind not in "ui":
-        return None
-    if np.dtype(counts.dtype).kind not in "ui" or not np.all(summary.valid):
-        return None
-    if steps.bin_size is not None and any(n % f for n, f in zip(counts.shape[:2], steps.bin_size, strict=True)):
-        return None
-    total = np.asarray(ds.sum_spectrum(), dtype=np.float64)
-    return total if total.shape == (data.shape[2],) else None
+def _sum_spectrum(ds, data) -> np.ndarray:
+    """The analysis cube's sum spectrum: the dataset's own (read once, see
+    :meth:`~sigma.datasets.base.SpectrumDataset.analysis_sum_spectrum`), or summed here for any
+    other object holding ``analysis_spectra``."""
+    if hasattr(ds, "analysis_sum_spectrum"):
+        return ds.analysis_sum_spectrum()
+    if hasattr(data, "dask"):
+        from sigma._progress import compute
+
+        (total,) = compute(data.sum(axis=(0, 1), dtype=np.float64), desc="sum spectrum")
+        return np.asarray(total)
+    return np.asarray(data).sum(axis=(0, 1), dtype=np.float64)
 
 
 class FitMixin:
@@ -66,13 +63,7 @@ class FitMixin:
         key = "n_clusters" if "n_clusters" in self.method_args else "n_components"
         data = self._analysis_counts(h, w, f"method_args['{key}']", "auto",
                                      "or a fixed number of clusters")
-        total = _summary_total(self.dataset, data)  # when known: a lazy file is read once less
-        if total is None and hasattr(data, "dask"):
-            from sigma._progress import compute
-
-            (total,) = compute(data.sum(axis=(0, 1), dtype=np.float64), desc="sum spectrum")
-        elif total is None:
-            total = np.asarray(data).sum(axis=(0, 1), dtype=np.float64)
+        total = _sum_spectrum(self.dataset, data)
         y = band_counts(data, energy_bands(total, int(args.get("n_bands", 64))))
         smooth = args.get("smoothness", self.refine_args.get("smoothness", 1.0))
         res = find_phases(

@@ -27,6 +27,48 @@ SOURCES = ("lines", "spectrum", "both")
 class _SpectralMixin:
     """``spectral_decomposition``, ``spectral_features`` and ``normalised_features``."""
 
+    def analysis_sum_spectrum(self) -> np.ndarray:
+        """Sum over every pixel of :attr:`analysis_spectra` (counts on the analysis grid), float64.
+
+        Taken from the one-pass summary made when the file was read when that is the same sum
+        exactly (integer counts, every pixel valid, no row or column dropped by the binning:
+        sums of integer counts in float64 are exact whatever the grid), so a lazy file is not
+        read again; otherwise summed from the analysis cube.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sigma.synthetic import tiny_dataset
+        >>> ds = tiny_dataset()
+        >>> _ = ds.rebin_signal((2, 2))
+        >>> s = ds.analysis_sum_spectrum()
+        >>> bool(np.array_equal(s, np.asarray(ds.analysis_spectra.data).sum((0, 1), dtype=np.float64)))
+        True
+        """
+        data = self.analysis_spectra.data
+        total = self._analysis_sum_from_summary()
+        if total is not None:
+            return total
+        if hasattr(data, "dask"):
+            from .._progress import compute
+
+            (total,) = compute(data.sum(axis=(0, 1), dtype=np.float64), desc="sum spectrum")
+            return np.asarray(total)
+        return np.asarray(data).sum(axis=(0, 1), dtype=np.float64)
+
+    def _analysis_sum_from_summary(self) -> np.ndarray | None:
+        """:meth:`analysis_sum_spectrum` from the summary already made, when it is that sum
+        exactly; ``None`` when there is no summary yet or the sums could differ."""
+        summary, data, counts, steps = self._summary, self.analysis_spectra.data, self._counts, self._steps
+        if summary is None or data.dtype.kind not in "ui" or np.dtype(counts.dtype).kind not in "ui":
+            return None
+        if not np.all(summary.valid):
+            return None
+        if steps.bin_size is not None and any(n % f for n, f in zip(counts.shape[:2], steps.bin_size, strict=True)):
+            return None
+        total = np.asarray(self.sum_spectrum(), dtype=np.float64)
+        return total if total.shape == (data.shape[2],) else None
+
     def spectral_decomposition(self, n_components: int = 8, n_bands: int = 128):
         """Poisson-PCA of the whole spectrum of every pixel, with its explained variance.
 

@@ -133,7 +133,6 @@ def _auto_across(datasets: dict, assigned: dict, cl: dict, seed: int = 0):
     laid side by side (a mosaic with gaps) and :func:`~sigma.clustering.auto_k.find_phases` run
     once, so phase *k* is the same spectrum in every input. Returns the new
     ``{input: ClusterFit}`` (labels and probabilities of the phases) and the evidence."""
-    from .._progress import compute
     from ..clustering.auto_k import find_phases
     from ..preprocessing.spectral_features import band_counts, energy_bands
 
@@ -143,10 +142,7 @@ def _auto_across(datasets: dict, assigned: dict, cl: dict, seed: int = 0):
         raise bad_value("clustering.method_args.n_components", "auto",
                         "a fixed number with --shared-phases when the inputs' spectra have "
                         "different numbers of channels")
-    total = 0.0
-    for c in cubes.values():
-        s = c.sum(axis=(0, 1), dtype=np.float64)
-        total = total + (compute(s, desc="sum spectrum")[0] if hasattr(s, "dask") else np.asarray(s))
+    total = sum(datasets[p].analysis_sum_spectrum() for p in keys)
     edges = energy_bands(total, 64)
     ys = {p: band_counts(cubes[p], edges) for p in keys}
     hmax = max(y.shape[0] for y in ys.values())
