@@ -41,7 +41,9 @@ class FitMixin:
         k0 = (auto_args or {}).get("max_components", 20)
         if isinstance(k0, bool) or not isinstance(k0, int | np.integer) or k0 < 2:
             raise bad_value("auto_args['max_components']", k0, "an int >= 2")
-        return int(min(k0, max(1, n // 4)))
+        from sigma.clustering.auto_k import start_size
+
+        return start_size(k0, n)
 
     def _analysis_counts(self, h, w, param, value, fix):
         spectra = getattr(self.dataset, "analysis_spectra", None)

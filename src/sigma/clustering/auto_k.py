@@ -70,7 +70,7 @@ import numpy as np
 from .._errors import bad_value
 from . import _count_model as cm
 
-__all__ = ["AUTO_METHODS", "MIXTURE_RATIO", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases"]
+__all__ = ["AUTO_METHODS", "MIXTURE_RATIO", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,18 @@ INTERIOR_MIN = 0.5
 UNEXPLAINED_Z = 4.0
 #: Significance level of the test that opens a new phase.
 NEW_PHASE_ALPHA = 1e-6
+
+
+def start_size(max_components: int, n_points: int) -> int:
+    """Clusters of the over-segmentation that ``'auto'`` starts from: ``max_components``, but no
+    more than a quarter of the points the clusterer is fitted on.
+
+    Examples
+    --------
+    >>> start_size(20, 10_000), start_size(20, 30), start_size(20, 2)
+    (20, 7, 1)
+    """
+    return int(min(max_components, max(1, int(n_points) // 4)))
 
 
 def auto_request(method, method_args) -> str | None:

@@ -75,7 +75,7 @@ def _shared_fit(xs: dict, cfg: dict, out, progress):
     """Fit the latent projection and the clustering on a balanced sample of every input, then
     project and assign every pixel (:func:`~sigma.clustering.predict_clusters`)."""
     from ..clustering import fit_clusters, predict_clusters
-    from ..clustering.auto_k import auto_request
+    from ..clustering.auto_k import auto_request, start_size
 
     keys = list(xs)
     sh, cl = cfg["shared"], cfg["clustering"]
@@ -113,7 +113,7 @@ def _shared_fit(xs: dict, cfg: dict, out, progress):
             args = dict(cl["method_args"])
             auto_key = auto_request(cl["method"], args)
             if auto_key is not None:  # over-segment; the phases are decided from the counts
-                args[auto_key] = int(min(cl["max_components"], max(1, len(sample) // 4)))
+                args[auto_key] = start_size(cl["max_components"], len(sample))
             fit = fit_clusters(proj.fit_latent_, cl["method"], args,
                                random_state=cl["method_args"].get("random_state", 0) or 0)
             assigned = {p: predict_clusters(fit, latents[p]) for p in keys}
