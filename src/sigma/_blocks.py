@@ -239,7 +239,7 @@ def map_row_blocks(
         # pure=False: no hashing of ``func`` (a closure may hold a whole output array)
         fn = delayed(func, pure=False)
         tasks = [fn(b, r0, r1, *args) for b, (r0, r1) in zip(parts, bl, strict=True)]
-        with _one_blas_thread():
+        with one_blas_thread():
             return list(compute(*tasks, desc=desc, progress=progress,
                                 scheduler="threads" if in_process else None))
 
@@ -251,14 +251,16 @@ def map_row_blocks(
         return [one(r) for r in bl]
     from concurrent.futures import ThreadPoolExecutor
 
-    with _one_blas_thread(), ThreadPoolExecutor(workers) as pool:
+    with one_blas_thread(), ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, bl))
 
 
-def _one_blas_thread():
-    """One BLAS thread per block while the blocks themselves run in parallel threads.
+def one_blas_thread():
+    """A context in which BLAS (OpenBLAS, MKL) uses one thread: the one switch for every place
+    where small matrix products are repeated many times or run inside parallel blocks.
 
-    A block's matrix product (abundances, cluster scores) on BLAS threads inside block threads
+    On a few cores, and on a machine shared with other work, OpenBLAS's waiting threads spin
+    while small products queue behind them. Row blocks: a block's matrix product (abundances, cluster scores) on BLAS threads inside block threads
     oversubscribes the cores; OpenBLAS's waiting threads then spin. The NNLS abundances of a
     196 608 × 1991 cube took 5.4-7.8 s so, 1.3-1.7 s with one BLAS thread per block (2 cores
     shared with other work, 2026-11-29), the same numbers.

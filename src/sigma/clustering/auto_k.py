@@ -457,12 +457,12 @@ def find_phases(band_counts, start_labels, *, smoothness: float = 1.0, max_fit_p
     >>> res.evidence.n_components, adjusted_rand_score(truth.ravel(), res.labels.ravel())
     (3, 1.0)
     """
-    from threadpoolctl import threadpool_limits
+    from sigma._blocks import one_blas_thread
 
     # products of (N, B) counts with (B, K) spectra, B and K a few tens, many times over: one
     # BLAS thread is faster than two (and far faster on a shared machine, where OpenBLAS's
     # waiting threads spin; the merge path took 7-24 s instead of under 2 s on 196 608 pixels)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _find_phases(band_counts, start_labels, smoothness=smoothness,
                             max_fit_pixels=max_fit_pixels, max_new_phases=max_new_phases,
                             merge_iterations=merge_iterations, intensity=intensity,

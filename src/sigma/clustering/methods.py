@@ -325,9 +325,9 @@ def _small_blas(method):
 
     if not isinstance(method, str) or method not in _SMALL_BLAS:
         return nullcontext()
-    from threadpoolctl import threadpool_limits
+    from sigma._blocks import one_blas_thread
 
-    return threadpool_limits(limits=1, user_api="blas")
+    return one_blas_thread()
 
 
 def fit_clusters(

@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from sigma._blocks import one_blas_thread
 from sigma._errors import bad_value
 
 __all__ = ["embed_umap", "place_by_neighbours", "warm_up", "enable_umap_numba_cache", "tutorial_warm_up"]
@@ -65,19 +66,6 @@ def _check_int(name, value, lo):
     return int(value)
 
 
-def _one_blas_thread():
-    """One BLAS thread for UMAP's fit.
-
-    Its spectral initialisation (ARPACK on the fuzzy graph) is a long series of dot products
-    and matrix-vector products of one vector: split over OpenBLAS threads they save little,
-    and on a shared machine the waiting threads spin (20 000 points, 2 busy cores: 41.5 s
-    against 11.6 s). OpenBLAS splits those products only beyond about 10 000 points, so up
-    to that size the embedding is the same bit for bit; above it, one thread also makes it
-    the same on every machine, whatever its number of cores.
-    """
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def embed_umap(
@@ -203,7 +191,12 @@ def embed_umap(
             model = UMAP(precomputed_knn=(ind, dist, index), **params)
         else:
             model = UMAP(**params)
-        with _one_blas_thread():
+        # one BLAS thread: UMAP's spectral initialisation (ARPACK on the fuzzy graph) is a long
+        # series of dot and matrix-vector products; split over OpenBLAS threads they save little
+        # and, on a shared machine, the waiting threads spin (20 000 points, 2 busy cores:
+        # 41.5 s against 11.6 s). OpenBLAS splits them only beyond ~10 000 points, so up to that
+        # size the embedding is the same bit for bit; above it, the same on every machine.
+        with one_blas_thread():
             emb_fit = model.fit_transform(xs).astype(np.float32)
         logger.info(
             "UMAP fitted on %d of %d points in %.1f s", len(xs), n, time.perf_counter() - t0

@@ -509,10 +509,10 @@ def detect_elements(
     >>> sorted(rep.present)
     ['Fe', 'O', 'Ti']
     """
-    from threadpoolctl import threadpool_limits
+    from .._blocks import one_blas_thread
 
     # the fits solve many small (channels x ~50) systems: BLAS threads only add overhead
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _detect(counts, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
                        min_significance=min_significance, candidates=candidates,
                        refine_calibration=refine_calibration, max_elements=max_elements,
@@ -545,7 +545,7 @@ def map_calibration(
     >>> abs(cal.shift) < 0.005 and abs(cal.gain - 1) < 0.001, window[1]
     (True, 20.0)
     """
-    from threadpoolctl import threadpool_limits
+    from .._blocks import one_blas_thread
 
     y = np.asarray(counts, dtype=np.float64)
     fitter = SpectrumFitter(y, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
@@ -553,7 +553,7 @@ def map_calibration(
     window = (fitter.e_lo, fitter.e_hi)
     if float(y.sum()) < MIN_COUNTS:
         return fitter.calibration, window
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         cands = candidate_elements(fitter.beam_energy, window)
         _anchored_calibration(fitter, _Selector(fitter, cands, min_significance, 16))
     return fitter.calibration, window

@@ -517,7 +517,7 @@ def identify_spectrum(
     >>> res.group
     ['ilmenite', 'ulvospinel', 'pseudobrookite']
     """
-    from threadpoolctl import threadpool_limits
+    from .._blocks import one_blas_thread
 
     kind = str(kind).upper()
     if not 0 < min_p_value < 1:
@@ -526,7 +526,7 @@ def identify_spectrum(
     if not isinstance(library, PhaseLibrary) or not len(library):
         raise bad_value("library", library, "a non-empty PhaseLibrary")
     nuisance = DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else tuple(nuisance)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         rep = elements if elements is not None else detect_elements(
             counts, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka, **detect_kw)
         if rep.insufficient:
@@ -592,7 +592,7 @@ def identify_spectra(
     >>> [r.name for r in identify_spectra(x, e, beam_energy=20.0)]
     ['halite NaCl', 'fluorite CaF₂']
     """
-    from threadpoolctl import threadpool_limits
+    from .._blocks import one_blas_thread
 
     x = np.asarray(spectra, dtype=np.float64)
     if x.ndim != 2:
@@ -600,7 +600,7 @@ def identify_spectra(
     kind = str(kind).upper()
     library = default_library() if library is None else library
     nuisance = DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else tuple(nuisance)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         if reports is None:
             from .elements import map_calibration
 
