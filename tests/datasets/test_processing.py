@@ -207,7 +207,7 @@ def test_lazy_constructor_reads_nothing_when_the_file_names_its_elements(phantom
 def test_lazy_tutorial_reads_the_cube_once(phantom, tmp_path, monkeypatch):
     """Navigation image, totals and the feature list's windows from one pass; every HDF5
     chunk is read once; a later new line reads only its own window."""
-    import sigma.datasets.base as base
+    import sigma.datasets._summary as base
     from sigma.io._lazy import HDF5Rows
 
     p = tmp_path / "ph.hspy"
