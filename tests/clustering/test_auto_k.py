@@ -213,3 +213,31 @@ def test_particles_on_a_film_are_told_apart_by_their_count_rate():
     assert with_rate.log_spectra.shape == (2, 16)  # the rate band is not part of the spectra
     with pytest.raises(SigmaValueError, match="intensity"):
         find_phases(y, start, intensity=-1)
+
+
+def test_the_over_segmentation_fitted_on_a_sample_finds_the_same_phases(grains):
+    """On a big map the over-segmentation is fitted on ``max_fit_samples`` pixels and predicts
+    the rest; its clusters only seed the count model, which labels every pixel: same phases."""
+    _, ds, x = grains
+    args = {"n_components": "auto", "random_state": 0}
+    full = PixelSegmenter(x, ds, "GaussianMixture", args, max_fit_samples=None)
+    sampled = PixelSegmenter(x, ds, "GaussianMixture", args, max_fit_samples=300)  # of 1024
+    assert sampled.n_clusters == full.n_clusters == 4
+    assert adjusted_rand_score(full.labels.ravel(), sampled.labels.ravel()) > 0.98
+    assert sampled.n_components_evidence.n_start == 20  # the sample still over-segments
+
+
+def test_a_small_inclusion_survives_a_sampled_over_segmentation():
+    """A ~10-pixel inclusion has about one pixel in the sample: the count model's search for
+    unexplained pixels still opens it as a phase."""
+    phases = {"quartz": "SiO2", "albite": "NaAlSi3O8", "zircon": "ZrSiO4"}
+    ph = make_grain_phantom((96, 96), n_phases=3, phases=phases, inclusions=1, inclusion_radius=(5.5, 5.5),
+                            gradient_fraction=0, counts_per_pixel=40, seed=1, **AXIS)
+    ds, x = _prepared(ph)
+    truth = binned_truth(ph, 3)
+    inc = truth == 2
+    ps = PixelSegmenter(x, ds, "GaussianMixture", {"n_components": "auto", "random_state": 0},
+                        max_fit_samples=100)
+    assert ps.n_clusters == 3
+    mine = np.bincount(ps.labels[inc]).argmax()
+    assert (ps.labels[inc] == mine).mean() >= 0.9 and (truth[ps.labels == mine] == 2).mean() >= 0.8

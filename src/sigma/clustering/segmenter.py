@@ -71,6 +71,8 @@ class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMix
     max_fit_samples : int or None, keyword-only
         HDBSCAN is fitted on a random sample of at most this many points and the others are
         assigned to their nearest sampled neighbour (or -1), so its cost stays near linear.
+        With ``'auto'``, the over-segmentation is fitted on such a sample and predicts the
+        other points (its clusters only seed the count model, which labels every pixel).
     random_state : int or None, keyword-only
         Seed of that sample.
     refine : {None, 'spectra'}, keyword-only
@@ -196,7 +198,7 @@ class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMix
             n_fit = len(latent) if keep is None else int(keep.sum())
             fit_args[auto_key] = self._auto_start_size(auto_args, n_fit)
         fit = first_fit(latent, keep, method, fit_args, max_fit_samples=max_fit_samples,
-                        random_state=random_state)
+                        random_state=random_state, sample=auto_key is not None)
         self.method = method
         self.method_args = dict(method_args or {})
         # with 'auto' the phases are not components of the latent-space model: no model to

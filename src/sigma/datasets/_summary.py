@@ -4,7 +4,12 @@ All the numbers the pre-processing needs (pixel totals, finite flags, valid pixe
 spectrum, the line-window sums of the feature list and, for an eager binned dataset, the
 binned cube) come from one pass over the cube
 (:func:`sigma.preprocessing.cubepass.summarise_cube`), done when first needed; a later change of
-the feature list reads only the new lines' channels. Mixed into
+the feature list reads only the new lines' channels.
+
+A lazy dataset of integer counts keeps, from that same pass, an exact sparse copy of its counts
+on the analysis grid (:mod:`sigma.preprocessing.sparsecube`) when it is small (EDS counts are
+mostly zeros); every later pass over the analysis counts (energy bands, cluster spectra,
+abundances) then reads memory, and the file is read once in all. Mixed into
 :class:`~sigma.datasets.base.SpectrumDataset`.
 """
 
@@ -45,18 +50,46 @@ class _SummaryMixin:
         if self._summary is not None and not force:
             return self._summary
         wins = list(dict.fromkeys([*self._feature_windows(), *windows]))
-        bin_size = self._steps.bin_size if not self.lazy else None
+        limit = self._memory_limit()
+        bin_size = self._steps.bin_size if (limit is not None or not self.lazy) else None
         s = summarise_cube(self._counts, wins, valid=self._valid_in, bin_size=bin_size,
-                           desc="reading the spectra")
+                           desc="reading the spectra", sparse_limit=limit)
         self._summary = s
         self._wins.update(s.windows)
-        if bin_size is not None:
+        if s.sparse is not None:
+            log.info("%s: the counts on the analysis grid are kept in memory (%s); later passes "
+                     "read them, not the file", self.info.path or "data", s.sparse)
+            self._memory = (bin_size, s.sparse, s.sparse.to_dask())
+            self._views.clear()  # views made before read the file; they now read the copy
+        elif bin_size is not None:
             self._binned = (bin_size, s.binned)
         n_bad = int(s.valid.size - np.count_nonzero(s.valid))
         if n_bad:
             log.info("%s: %d of %d pixels excluded (outside the scan, NaN, negative or no counts)",
                      self.info.path or "data", n_bad, s.valid.size)
         return s
+
+    def _memory_limit(self) -> int | None:
+        """Bytes a lazy dataset may keep of its counts in memory (``None``: keep none).
+
+        A lazy cube of integer counts is kept, from its one read, as an exact sparse copy on
+        the analysis grid when that takes at most
+        :func:`~sigma.preprocessing.sparsecube.copy_budget` bytes; not on dask.distributed
+        workers (each would receive the copy), nor for an eager dataset (already in memory).
+        """
+        if not self.lazy or np.dtype(self._counts.dtype).kind not in "ui" or _distributed():
+            return None
+        from ..preprocessing.sparsecube import copy_budget
+
+        return copy_budget(self._counts.nbytes)
+
+    def _memory_counts(self, bin_size):
+        """The in-memory copy of the counts (a dask cube over it) when it is on the grid of
+        ``bin_size`` (``None``: full resolution), else ``None``."""
+        mem = self._memory
+        if mem is None or mem[0] != bin_size:
+            return None
+        return mem[2]
 
     def _window_counts(self, pairs, full: bool) -> list[np.ndarray]:
         """``(H, W)`` float32 counts in each absolute channel window, on the full-resolution
@@ -104,3 +137,16 @@ class _SummaryMixin:
     def _valid_for_features(self):
         v = self._valid()
         return None if v.all() else v
+
+
+def _distributed() -> bool:
+    """Whether a dask.distributed client is active (the passes then run on its workers)."""
+    try:
+        from distributed import default_client
+    except ImportError:
+        return False
+    try:
+        default_client()
+    except ValueError:
+        return False
+    return True

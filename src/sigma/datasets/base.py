@@ -126,6 +126,7 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
         self._summary = None  # one pass over the full-resolution cube (CubeSummary)
         self._wins: dict[tuple[int, int], np.ndarray] = {}  # absolute channel window -> (H, W)
         self._binned = None  # (bin_size, counts on the binned grid)
+        self._memory = None  # lazy: (bin_size, SparseCounts, its dask view) kept from the one pass
         self._views: dict[str, object] = {}
         self._nav_data = self._initial_nav_image(raw, nag_file_path)
         self.normalised_elemental_data = None
@@ -204,6 +205,9 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
         size = self._steps.bin_size
         if size is None:
             return None
+        mem = self._memory_counts(size)
+        if mem is not None:
+            return mem
         if self._binned is None or self._binned[0] != size:
             if self.lazy:
                 self._binned = (size, rebin_cube(self._counts, size))
@@ -215,8 +219,13 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
     def _analysis_counts(self):
         """Counts on the analysis grid, energy-cropped (NumPy view or dask)."""
         data = self._binned_counts()
-        data = self._counts if data is None else data
+        data = self._full_counts() if data is None else data
         return data[..., self._steps.crop:] if self._steps.crop else data
+
+    def _full_counts(self):
+        """Full-resolution counts: the in-memory copy of a lazy dataset when it has one."""
+        mem = self._memory_counts(None)
+        return self._counts if mem is None else mem
 
     @property
     def spectra(self):
@@ -224,7 +233,8 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
         c0 = self._steps.crop
 
         def make():
-            return eds_signal(self._grid_raw(None), self._counts[..., c0:] if c0 else self._counts)
+            counts = self._full_counts()
+            return eds_signal(self._grid_raw(None), counts[..., c0:] if c0 else counts)
 
         return self._view("spectra", make)
 
@@ -256,7 +266,7 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
             from .._blocks import as_dask
 
             counts = self._binned_counts()
-            counts = as_dask(self._counts if counts is None else counts)
+            counts = as_dask(self._full_counts() if counts is None else counts)
             data = normalise_spectra(counts[..., st.norm_crop:])[..., st.crop - st.norm_crop:]
             base = self.spectra_raw.metadata.General.title
             return eds_signal(self._grid_raw(data, st.grid_factor, f"{base} (normalised)"), data)
