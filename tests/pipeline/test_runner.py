@@ -351,34 +351,25 @@ def test_lazy_run_reads_the_file_once_and_the_cluster_spectra_once(make_input, f
     the one summary pass is the only read of the file (band counts, cluster spectra and
     abundances read the in-memory copy), the cluster spectra are summed once for NMF,
     identification and outputs, and every result equals the eager run's."""
-    import threading
-
+    import sigma.io._lazy as lazy_io
     import sigma.unmixing.spectra as spectra_mod
-    from sigma.io._lazy import HDF5Rows
 
     path, _ = make_input("once", seed=5, shape=(30, 32))
     cfg = fast_cfg
     cfg["preprocess"]["bin"] = [2, 2]
     cfg["clustering"]["method_args"]["n_components"] = "auto"
     cfg["identify"]["enabled"] = True
-    read, lock, get = [0], threading.Lock(), HDF5Rows.__getitem__
-
-    def counted(self, key):
-        block = get(self, key)
-        with lock:
-            read[0] += block.nbytes
-        return block
-
+    blocks, real_read = [], lazy_io.read_hdf5  # every block a lazy .hspy run reads
+    monkeypatch.setattr(lazy_io, "read_hdf5", lambda *a: blocks.append(real_read(*a)) or blocks[-1])
     sums, real_sums = [], spectra_mod.cluster_spectra
-    monkeypatch.setattr(HDF5Rows, "__getitem__", counted)
     monkeypatch.setattr(spectra_mod, "cluster_spectra", lambda *a, **k: sums.append(1) or real_sums(*a, **k))
     runs = {}
     for lazy in (True, False):
         cfg["input"]["lazy"] = lazy
-        read[0], sums[:] = 0, []
+        blocks[:], sums[:] = [], []
         [res] = run_batch([path], cfg, tmp_path / f"lazy{lazy}", progress=False)
         assert res.ok, res.error
-        runs[lazy] = (res, read[0], len(sums))
+        runs[lazy] = (res, sum(b.nbytes for b in blocks), len(sums))
     (lazy_res, lazy_read, lazy_sums), (eager_res, _, eager_sums) = runs[True], runs[False]
     cube_bytes = 30 * 32 * 512 * 2  # uint16
     assert lazy_read == cube_bytes  # once, whole
