@@ -209,8 +209,8 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
         if mem is not None:
             return mem
         if self._binned is None or self._binned[0] != size:
-            if self.lazy:
-                self._binned = (size, rebin_cube(self._counts, size))
+            if self.lazy:  # from the in-memory copy of the full grid when there is one
+                self._binned = (size, rebin_cube(self._full_counts(), size))
             else:
                 _warn_dropped(self._counts.shape, *size)
                 self._ensure_summary(force=True)
