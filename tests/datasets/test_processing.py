@@ -271,3 +271,5 @@ def test_lazy_analysis_counts_come_from_memory_after_the_one_read(phantom, tmp_p
     np.testing.assert_array_equal(cluster_spectra(lazy_counts, labels), cluster_spectra(counts, labels))
     np.testing.assert_array_equal(sem.analysis_sum_spectrum(), eager.analysis_sum_spectrum())
     assert len(reads) == n_chunks  # the one pass, nothing after it
+    sem.set_feature_list([*sem.xray_lines, "Mn_Ka"])  # a new line's window: from the full-grid copy
+    assert len(reads) == (1 if early else 2) * n_chunks

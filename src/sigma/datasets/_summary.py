@@ -100,7 +100,7 @@ class _SummaryMixin:
             missing = [p for p in missing if p not in self._wins]
         if missing:
             wins = [Window(f"{lo}:{hi}", 0.0, lo, hi) for lo, hi in missing]
-            (new,) = compute(feature_maps(self._counts, wins), desc="line maps")
+            (new,) = compute(feature_maps(self._full_counts(), wins), desc="line maps")
             new = np.asarray(new, dtype=np.float32)
             for i, p in enumerate(missing):
                 self._wins[p] = new[..., i]
