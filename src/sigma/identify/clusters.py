@@ -57,8 +57,8 @@ class ClusterIdentification:
     ({5: 'halite NaCl'}, [5, 'identified', 'halite NaCl'])
     >>> print(res)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
     ClusterIdentification: 1 clusters, 20 kV SEM, library of ... phases
-      cluster  status      name         p    elements
-      5        identified  halite NaCl  ...  Cl Na
+      cluster  p     elements  name
+      5        ...   Cl Na     halite NaCl
     """
 
     results: dict[int, PhaseIdentification]
@@ -77,24 +77,25 @@ class ClusterIdentification:
     def __len__(self) -> int:
         return len(self.results)
 
-    def _display_rows(self) -> list[tuple[str, str, str, str, str]]:
+    def _display_rows(self) -> list[tuple[str, str, str, str]]:
         out = []
         for k, r in self.results.items():
             best = r.best
             p = f"{best.p_value:.2g}" if best is not None and r.status == "identified" else "–"
             els = " ".join(r.elements.present) if r.elements is not None else ""
-            out.append((str(int(k)), r.status, r.name, p, els))
+            out.append((str(int(k)), p, els or "–", r.name))
         return out
 
     def __repr__(self) -> str:
-        """A table a notebook prints: cluster, status, name, p-value of the best, elements."""
+        """A table a notebook prints: cluster, p-value of the best, elements, name (the name
+        says 'unknown (…)' or 'insufficient counts (…)' when the cluster is not identified)."""
         beam = self.params.get("beam_energy_kv")
         head = (f"ClusterIdentification: {len(self)} clusters"
                 + (f", {beam:g} kV {self.params.get('kind', '')}" if beam else "")
                 + (f", library of {self.params['library_phases']} phases" if "library_phases" in self.params else ""))  # fmt: skip
-        rows = [("cluster", "status", "name", "p", "elements"), *self._display_rows()]
-        width = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r[:4], width, strict=True)) + "  " + r[4] for r in rows]
+        rows = [("cluster", "p", "elements", "name"), *self._display_rows()]
+        width = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r[:3], width, strict=True)) + "  " + r[3] for r in rows]
         return "\n".join([head, *("  " + ln.rstrip() for ln in lines)])
 
     def _repr_html_(self) -> str:
@@ -105,7 +106,7 @@ class ClusterIdentification:
             "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row) + "</tr>"
             for row in self._display_rows()
         )
-        cols = "".join(f"<th style='text-align:left'>{c}</th>" for c in ("cluster", "status", "name", "p", "elements"))
+        cols = "".join(f"<th style='text-align:left'>{c}</th>" for c in ("cluster", "p", "elements", "name"))
         return f"<div><b>{head}</b><table><tr>{cols}</tr>{cells}</table></div>"
 
     def rows(self) -> list[list]:
