@@ -125,6 +125,38 @@ class ClusterIdentification:
                         float(r.total_counts), cands])  # fmt: skip
         return out
 
+    def cliff_lorimer(self, kfactors: dict[str, float], *, composition_units: str = "atomic") -> dict[int, dict]:
+        """Composition of every cluster by Cliff–Lorimer (TEM), through eXSpy's quantification.
+
+        Parameters
+        ----------
+        kfactors : dict
+            ``{'Fe_Ka': 1.45, 'O_Ka': 2.0, ...}``; at least two lines.
+        composition_units : {'atomic', 'weight'}
+
+        Returns
+        -------
+        dict
+            ``{cluster id: {element: percent}}``; empty for a cluster with insufficient counts.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sigma.synthetic import energy_axis, phase_spectrum
+        >>> e = energy_axis(2048, 0.01, 0.0)
+        >>> y = np.random.default_rng(0).poisson(2e5 * phase_spectrum("FePt", e, beam_energy=200, kind="TEM"))
+        >>> res = identify_clusters(y[None], [0], e, beam_energy=200.0, kind="TEM")
+        >>> comp = res.cliff_lorimer({"Fe_Ka": 1.0, "Pt_La": 1.0})[0]
+        >>> sorted(comp), round(sum(comp.values()), 6)
+        (['Fe', 'Pt'], 100.0)
+        """
+        from .quant import cliff_lorimer
+
+        reports = [r.elements for r in self.results.values()]
+        comps = cliff_lorimer(reports, dict(kfactors), beam_energy=self.params["beam_energy_kv"],
+                              composition_units=composition_units)  # fmt: skip
+        return dict(zip(self.results, comps, strict=True))
+
     def to_dict(self) -> dict:
         """JSON-ready settings and per-cluster results (``run.json``)."""
         return {"params": dict(self.params),
