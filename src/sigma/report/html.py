@@ -310,7 +310,9 @@ def _run_section(record: dict) -> str:
     cfg = html.escape(json.dumps(record.get("config", {}), indent=2, default=str))
     return (
         _table(["item", "value"], rows, left=(0, 1))
-        + "<h3>Stage timings (s)</h3>" + _table(["stage", "seconds"], t_rows, left=(0,))
+        + "<h3>Stage timings (s)</h3>"
+        + (_table(["stage", "seconds"], t_rows, left=(0,)) if t_rows else "<p>not recorded</p>")
+        + ("<p class='note'>The report's own time is in <code>run.json</code>.</p>" if t_rows else "")
         + "<details><summary>Configuration</summary><pre>" + cfg + "</pre></details>"
         + "<details><summary>Package versions</summary>" + _table(["package", "version"], v_rows, left=(0, 1))
         + "</details>"
