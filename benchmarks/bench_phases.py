@@ -288,7 +288,7 @@ def _sigma_run(src: Path, path: Path, out: Path, config: Path | None = None) -> 
     if not line:
         raise RuntimeError(f"sigma run failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     res = json.loads(line[0][6:])
-    run = json.loads(next(out.glob("*/run.json")).read_text())
+    run = json.loads((out / path.stem / "run.json").read_text())  # (out may hold other sizes' runs)
     res["stages_s"] = run.get("timings_s", {})
     res["n_clusters"] = run["results"]["n_clusters"]
     # the file is the uncompressed cube and a little metadata; 0 for an eager run (RosettaSciIO reads it)
