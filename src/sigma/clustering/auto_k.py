@@ -297,8 +297,11 @@ def _contacts(lab2d, c, active, radius=2):
 
 def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions):
     """Flag mixture components one at a time (most mixture-like first); returns kept ids."""
+    from scipy.stats import chi2
+
     k = len(logpi)
     p = np.exp(logp.astype(np.float64))
+    crit = float(chi2.isf(NEW_PHASE_ALPHA, y.shape[1] - 1))
     active = list(range(k))
     lab = lab2d
     while len(active) > 2:
@@ -309,7 +312,7 @@ def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions):
             m = lab == c
             n = int(m.sum())
             if n == 0:
-                best = (-1.0, c, 0.0, 0, [])
+                best = (-1.0, c, 0.0, 0, [], 0.0)
                 break
             share = float(inner[m].mean())
             if share >= INTERIOR_MIN:
@@ -320,14 +323,16 @@ def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions):
             sep = cm.deviance_to_nearest(sums[c], p[[j for j in active if j != c]])
             rho = cm.mixture_deviance(sums[c], p[nb]) / max(sep, 1e-9)
             if rho < MIXTURE_RATIO and (best is None or rho < best[0]):
-                best = (rho, c, share, n, nb)
+                g_pix = cm.pixel_mixture_gain(y[m.ravel()], p, c, nb)
+                if g_pix <= crit:
+                    best = (rho, c, share, n, nb, g_pix)
         if best is None:
             break
-        rho, c, share, n, nb = best
+        rho, c, share, n, nb, g_pix = best
         active.remove(c)
         if n:
-            decisions.append({"step": "mixture", "pixels": n, "rho": _r(rho), "interior": _r(share, 2),
-                              "neighbours": len(nb)})
+            decisions.append({"step": "mixture", "pixels": n, "rho": _r(rho), "G_pixels": _r(g_pix, 1),
+                              "interior": _r(share, 2), "neighbours": len(nb)})
         sub = np.asarray(active)
         start = np.where(np.isin(lab, sub), np.searchsorted(sub, lab), -1)
         start = np.where(valid & (start < 0), (y @ logp[sub].T).argmax(1).reshape(lab.shape), start)
@@ -337,11 +342,11 @@ def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions):
     return active, lab
 
 
-def _fit_labels(y, logp, logpi, lab2d, valid, beta, rounds=2):
+def _fit_labels(y, logp, logpi, lab2d, valid, beta, rounds=2, rate=False):
     """Mixture-aware ICM and interior-pixel spectra, ``rounds`` times; empty labels dropped."""
     lab = lab2d
     for i in range(rounds + 1):
-        lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta)
+        lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta, rate_band=rate)
         if i == rounds:
             break
         k = len(logpi)
@@ -397,19 +402,48 @@ def _new_phase(y, logp, lab2d, regions):
     return best
 
 
-def _drop_without_interior(y, logp, logpi, lab, valid, beta, decisions):
-    while len(logpi) > 1:
+def _thin_phase(y, logp, lab, c):
+    """Statistics of label ``c`` (no interior) as a phase of its own: ``(keep, stats)``; kept
+    when its summed counts are neither a known spectrum nor a mixture of the labels it
+    touches, by the test that opens a new phase (:func:`_new_phase`). A shell round a core or
+    a rim along a grain has no interior at the analysis grid's scale and is such a phase; a
+    band of boundary pixels or a triple junction is a mixture."""
+    from scipy.stats import chi2
+
+    k = len(logp)
+    m = lab == c
+    s = y[m.ravel()].sum(0)
+    p = np.exp(logp.astype(np.float64))
+    others = [j for j in range(k) if j != c]
+    sep = cm.deviance_to_nearest(s, p[others])
+    nb = _contacts(lab, c, others)[:4]
+    mix = cm.mixture_deviance(s, p[nb]) if len(nb) >= 2 else sep
+    crit = float(chi2.isf(NEW_PHASE_ALPHA, y.shape[1] - 1))
+    rho = mix / max(sep, 1e-9)
+    g_pix = cm.pixel_mixture_gain(y[m.ravel()], p, c, nb) if len(nb) >= 2 else np.inf
+    stats = {"pixels": int(m.sum()), "G": _r(min(sep, mix), 1), "critical": _r(crit, 1), "rho": _r(rho),
+             "G_pixels": _r(g_pix, 1)}
+    mixture = rho < MIXTURE_RATIO and g_pix <= crit
+    return bool(min(sep, mix) > crit and not mixture), stats
+
+
+def _drop_without_interior(y, logp, logpi, lab, valid, beta, decisions, rate):
+    """Drop labels without interior that are not thin phases (:func:`_thin_phase`), one at a
+    time; the thin phases kept are recorded once their labels are final."""
+    while True:
         k = len(logpi)
         inner = cm.interior(lab, k)
-        has = np.bincount(lab[inner], minlength=k)[:k] > 0
-        if has.all():
+        hollow = np.flatnonzero(np.bincount(lab[inner], minlength=k)[:k] == 0) if k > 1 else []
+        tests = [(int(c), *_thin_phase(y, logp, lab, int(c))) for c in hollow]
+        c = next((c for c, keep_c, _ in tests if not keep_c), None)
+        if c is None:
+            decisions.extend({"step": "thin phase", **stats} for _, _, stats in tests)
             break
-        c = int(np.flatnonzero(~has)[0])
-        decisions.append({"step": "no interior", "pixels": int((lab == c).sum())})
+        decisions.append({"step": "no interior", **next(st for i, _, st in tests if i == c)})
         keep = np.arange(k) != c
         start = np.where(lab == c, -1, lab - (lab > c)).astype(np.int32)
         start = np.where(valid & (start < 0), (y @ logp[keep].T).argmax(1).reshape(lab.shape), start)
-        lab, logp, logpi, _ = _fit_labels(y, logp[keep], logpi[keep], start.astype(np.int32), valid, beta, 1)
+        lab, logp, logpi, _ = _fit_labels(y, logp[keep], logpi[keep], start.astype(np.int32), valid, beta, 1, rate)
     return lab, logp, logpi
 
 
@@ -484,7 +518,8 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     h, w, nb = y3.shape
     y = np.nan_to_num(y3.reshape(h * w, nb), copy=False)
     n_spec = nb
-    if intensity > 0:
+    rate = intensity > 0
+    if rate:
         y, nb = _with_rate_band(y, float(intensity)), nb + 1
     valid = start >= 0
     if not valid.any():
@@ -517,7 +552,7 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     sub = np.asarray(keep)
     lab = np.where(lab >= 0, np.searchsorted(sub, lab), -1).astype(np.int32)
     # 4: labels and spectra
-    lab, logp, logpi, scores = _fit_labels(y, logp[sub], logpi[sub], lab, valid, beta)
+    lab, logp, logpi, scores = _fit_labels(y, logp[sub], logpi[sub], lab, valid, beta, rate=rate)
     # 5: new phases from unexplained pixels
     tried = np.zeros(h * w, bool)
     for _ in range(int(max_new_phases)):
@@ -529,13 +564,14 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
         k = len(logpi)
         trial = np.where(m, k, lab).astype(np.int32)
         sums, n = cm.spectra_from_labels(y, trial, k + 1, interior_only=False)
-        t_lab, t_logp, t_logpi, t_scores = _fit_labels(y, cm.log_spectra(sums), cm.log_weights(n), trial, valid, beta)
+        t_lab, t_logp, t_logpi, t_scores = _fit_labels(y, cm.log_spectra(sums), cm.log_weights(n), trial, valid, beta,
+                                                        rate=rate)
         if len(t_logpi) > k and np.any(cm.interior(t_lab, len(t_logpi)) & (t_lab == k)):
             evidence.decisions.append(stats)
             lab, logp, logpi, scores = t_lab, t_logp, t_logpi, t_scores
     # 6: labels without interior
-    lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions)
-    lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta, iters=1)
+    lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions, rate)
+    lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta, iters=1, rate_band=rate)
     k = len(logpi)
     # order by area, largest first
     n = np.bincount(lab[lab >= 0], minlength=k)[:k]
