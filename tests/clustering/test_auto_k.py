@@ -276,3 +276,27 @@ def test_boundary_bands_are_still_mixtures_by_the_pixel_test():
     band = rng.poisson(60 * (t * a + (1 - t) * b)).astype(np.float32)
     mid = band.sum(0) / band.sum()
     assert pixel_mixture_gain(band, np.stack([a, b, mid]), 2, [0, 1]) < 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_a_nine_pixel_inclusion_is_opened_as_a_phase(seed):
+    """A 3×3 inclusion whose spectrum is half its host's (8–20 nats per pixel of evidence) is
+    too small for the BIC (one more spectrum costs B log N = 205 nats here); the search for
+    unexplained pixels opens it. It used to need pixels 4 robust z-scores off and an interior
+    pixel of its own after relabelling: the map came back as one phase."""
+    rng = np.random.default_rng(seed)
+    host, other = rng.dirichlet(np.ones(24) * 3, 2)
+    yy, xx = np.mgrid[:60, :60]
+    truth = ((yy - 30) ** 2 + (xx - 25) ** 2 <= 3.3).astype(int)
+    assert truth.sum() == 9
+    y = rng.poisson(150 * np.stack([host, 0.5 * host + 0.5 * other])[truth]).astype(np.float32)
+    start = (yy // 15 + 4 * (xx // 15)).astype(np.int32)
+    start[truth == 1] = 16
+    res = find_phases(y, start)
+    ev = res.evidence
+    assert ev.k_bic == 1 and ev.n_components == 2
+    steps = [d["step"] for d in ev.decisions]
+    assert steps[0] == "new phase" and set(steps) <= {"new phase", "thin phase"}  # kept without interior
+    lab = res.labels
+    assert (lab[truth == 0] == lab[0, 0]).all()  # no host pixel moves
+    assert (lab[truth == 1] != lab[0, 0]).sum() >= 6  # most of the inclusion is its own phase
