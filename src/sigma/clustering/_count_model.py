@@ -316,3 +316,12 @@ def softmax_rows(s) -> np.ndarray:
     z = np.asarray(s, dtype=np.float64)
     z = _posterior(z, z.max(1)).astype(np.float64)
     return (z / z.sum(1, keepdims=True)).astype(np.float32)
+
+
+def with_rate_band(y, weight: float, ceiling: float) -> np.ndarray:
+    """``y`` with the count-rate band ``weight * (ceiling * max n - n)`` appended (see
+    :data:`sigma.clustering.auto_k.INTENSITY_WEIGHT`)."""
+    n = y.sum(1, dtype=np.float64)
+    top = ceiling * max(float(n.max()), 1.0)
+    extra = (weight * (top - n)).astype(np.float32)
+    return np.concatenate([y, extra[:, None]], axis=1)
