@@ -445,6 +445,14 @@ class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMix
         return int((self._labels == -1).sum())
 
     @property
+    def excluded_mask(self) -> np.ndarray:
+        """``(H, W)`` bool: the pixels the dataset excluded (all False when it excluded none)."""
+        valid = getattr(self, "_valid", None)
+        if valid is None:
+            return np.zeros(self._labels.shape, dtype=bool)
+        return ~np.asarray(valid, dtype=bool).reshape(self._labels.shape)
+
+    @property
     def excluded_count(self) -> int:
         """Number of pixels the dataset excluded (outside the scan, NaN, negative or no
         counts: its ``valid_mask``); they are labelled -1 and never clustered."""
