@@ -3,7 +3,7 @@ statistics.
 
 * :func:`detect_elements` — the X-ray lines significantly above a background modelled under
   them, with net counts, uncertainties, significance and overlaps reported as ambiguous.
-* :func:`default_library` / :class:`PhaseLibrary` — about 280 phases with ideal compositions and
+* :func:`default_library` / :class:`PhaseLibrary` — about 290 phases with ideal compositions and
   sources; user entries, reference spectra, restriction by class or group.
 * :func:`identify_spectrum`, :func:`identify_spectra`, :func:`identify_clusters` — ranked
   candidates with χ², p-value and "unknown" when nothing fits within noise and model error.

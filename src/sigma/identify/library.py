@@ -1,7 +1,7 @@
 """The phase library: named compositions (and reference spectra) that clusters are matched to.
 
 The bundled library (``data/phases.csv``, :func:`default_library`) holds ideal compositions of
-about 280 phases: rock-forming and ore minerals (silicates, oxides, hydroxides, sulfides and
+about 290 phases: rock-forming and ore minerals (silicates, oxides, hydroxides, sulfides and
 sulfosalts, carbonates, phosphates, sulfates, halides, native elements) with the formula of the
 IMA list, representative members of the common solid solutions (plagioclase An20–An80, olivine,
 pyroxenes, amphiboles, micas) from Deer, Howie & Zussman, and common metals, alloys
@@ -269,8 +269,13 @@ class Phase:
 
     @property
     def label(self) -> str:
-        """``'ilmenite FeTiO₃'``; alloys without a formula give their name only."""
-        return f"{self.name} {pretty_formula(self.formula)}" if self.formula else self.name
+        """``'ilmenite FeTiO₃'``; alloys without a formula give their name only, and a phase
+        named by its formula gives the formula once (``'Mg₂Si'``, not ``'Mg2Si Mg₂Si'``)."""
+        if not self.formula:
+            return self.name
+        if self.name.replace(" ", "") == self.formula.replace(" ", ""):
+            return pretty_formula(self.formula)
+        return f"{self.name} {pretty_formula(self.formula)}"
 
     def to_dict(self) -> dict:
         """JSON-ready entry (composition in wt %)."""
