@@ -69,3 +69,14 @@ def test_library_file_errors_name_the_file_row_and_entry(tmp_path):
     short.write_text("name,formula,wt_percent\nalloy,,Cu:50;Zn:30\n", encoding="utf-8")
     with pytest.raises(SigmaFileError, match=r"short.csv.*row 2 \('alloy'\).*total 80"):
         read_library(short)
+
+
+def test_materials_phases_and_labels_of_phases_named_by_their_formula():
+    from sigma.identify import default_library
+
+    lib = default_library()
+    assert lib["Mg2Si"].label == "Mg₂Si" and lib["ilmenite"].label == "ilmenite FeTiO₃"
+    for name in ("FePt", "CoPt", "Pt3Co", "FeCo", "cobalt ferrite", "trevorite", "awaruite"):
+        assert name in lib, name
+    assert abs(sum(lib["FePt"].composition.values()) - 1) < 1e-9
+    assert "FePt" in lib.restrict(classes=["intermetallic"]).names
