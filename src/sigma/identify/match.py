@@ -409,8 +409,11 @@ def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) 
     fitting = [c for c in merged[1:] if c.p_value >= min_p_value and c.phase.name in short]
     near = indistinguishable(scorer, best, fitting)
     # and those the data do not tell from the best, whatever their predictions (a spectrum
-    # halfway between two compositions, or one both fit within the model error)
-    unresolved = [c for c in fitting if c.chi2 - best.chi2 < UNRESOLVED_CHI2 and c not in near]
+    # halfway between two compositions, or one both fit within the model error); on the χ²
+    # difference alone, since a model error shared by both (the matrix's absorption of Al Kα)
+    # can leave the truth just under min_p_value while the best passes
+    exact = [c for c in merged[1:] if c.phase.name in short and math.isfinite(c.chi2)]
+    unresolved = [c for c in exact if c.chi2 - best.chi2 < UNRESOLVED_CHI2 and c not in near]
     members = [best, *near, *unresolved]
     group = [n for c in members for n in (c.phase.name, *c.same_composition)]
     labels = [c.label for c in members]
