@@ -163,3 +163,17 @@ def test_a_line_under_another_element_s_soft_family_is_held_to_that_family_s_sha
     # while Ti and TiN spectra as the model makes them are told apart at these counts
     res = identify_spectrum(counts("TiN", 1.85e4, seed=1, beam_energy=15.0), E, beam_energy=15.0, library=LIB)
     assert res.group == ["titanium nitride"]
+
+
+def test_no_phase_is_named_when_no_element_is_found():
+    # a candidate's own fit can find its lines at > 3 sigma in a continuum whose shape differs
+    # from the model's (B4C through another model: no line, named kieserite); with no element
+    # above the background the answer is "unknown (no elements)", the candidates still listed
+    from sigma.identify.elements import detect_elements
+
+    rep = detect_elements(counts("MgSO4", 3e3, seed=0), E, beam_energy=20.0)
+    assert rep.present
+    rep.elements = []
+    res = identify_spectrum(None, None, beam_energy=20.0, library=LIB, elements=rep)
+    assert res.status == "unknown" and res.name == "unknown (no elements)"
+    assert res.group == [] and res.candidates

@@ -403,7 +403,9 @@ def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) 
                                    rep, rep.total_counts)  # fmt: skip
     best = merged[0]
     alts = [c.label for c in merged[1:] if c.score - best.score < ALTERNATIVE_DELTA and c.p_value >= min_p_value]
-    if best.p_value < min_p_value:
+    # no element above the background: no phase is named on lines the detection did not find
+    # (a continuum whose shape differs from the model's lets a candidate's own fit find some)
+    if best.p_value < min_p_value or not rep.present:
         return PhaseIdentification("unknown", f"unknown ({rep.summary() or 'no elements'})", merged[:top],
                                    alts, rep, rep.total_counts)  # fmt: skip
     fitting = [c for c in merged[1:] if c.p_value >= min_p_value and c.phase.name in short]
