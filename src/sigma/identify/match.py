@@ -7,7 +7,10 @@ For one spectrum (a cluster's summed counts) and one library candidate:
    elements, so an overlapped line is shared out the same way for every candidate that has it.
 2. Each element's net counts in its strongest family are divided by the fitted background per
    keV under that line: a peak-to-background ratio :math:`q` (keV), in which the detector
-   efficiency and absorption cancel to first order.
+   efficiency and absorption cancel to first order. Its uncertainty holds the Poisson noise,
+   the background's and the shape error of other elements' peaks under the line
+   (:data:`~sigma.identify.scoring.OVERLAP_ERROR`: N Kα under Ti Ll is no better known than
+   the Ti L family's line ratios).
 3. The candidate predicts :math:`q` up to one common scale :math:`s`
    (:func:`~sigma.identify.physics.peak_to_background`: Bethe ionisation, Burhop fluorescence
    yields, Kramers continuum for its composition).

@@ -125,7 +125,8 @@ def _measure(fitter, sum_terms, elements) -> _Measured:
 
 def _measure_fit(fitter, fit, bpk, family_nets) -> _Measured:
     """Peak-to-background of every family in a fit, with the background's own uncertainty
-    (and its covariance with the element's amplitude) propagated into ``sigma``."""
+    (and its covariance with the element's amplitude) and :data:`OVERLAP_ERROR` of the other
+    elements' peaks under its profile propagated into ``sigma``."""
     q, sig, fam, en, elem, prim, zs = {}, {}, {}, {}, {}, {}, {}
     e = fitter.energies()
     nb = fit.n_background
