@@ -9,7 +9,9 @@ from the command's own parser.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -55,6 +57,7 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
     "sphinxarg.ext",
     "sigma_apigen",
+    "docs_output",
 ]
 
 exclude_patterns = ["_build", "_ext", "**.ipynb_checkpoints"]
@@ -77,6 +80,7 @@ numpydoc_attributes_as_param_list = True
 # Each tutorial page runs its code in one namespace (``:context:``); files the code writes
 # (state files, masks, checkpoints) land in a scratch folder, never in the source tree.
 _scratch = Path(tempfile.mkdtemp(prefix="sigma-docs-"))
+atexit.register(shutil.rmtree, _scratch, ignore_errors=True)  # ~50 MB of phantoms per build
 plot_working_directory = str(_scratch)
 plot_include_source = True
 plot_html_show_source_link = False

@@ -73,6 +73,9 @@ def test_excluded_pixels_are_never_clustered_nor_unmixed(scan):
     ps = PixelSegmenter(latent, ds, "GaussianMixture", {"n_components": 4, "random_state": 0})
     assert (ps.labels[~mask] == -1).all() and (ps.labels[mask] >= 0).all()
     assert ps.excluded_count == int((~mask).sum())
+    from sigma.plot import cluster_label
+
+    assert cluster_label(ps, -1) == "excluded (-1)"
     spectra = ps.get_cluster_spectra("mean")
     assert np.isfinite(spectra).all()  # a NaN pixel made its cluster's mean spectrum NaN
     lab = ps.labels
@@ -97,7 +100,11 @@ def test_run_json_and_report_say_how_many_pixels_were_excluded(scan, tmp_path):
     assert rec["dataset"]["excluded_pixels"] == n and rec["results"]["excluded_pixels"] == n
     labels = np.load(res.out_dir / "labels.npy")
     assert (labels[~mask] == -1).all()
-    assert f"<td>{n}</td>" in (res.out_dir / "report.html").read_text()
+    report = (res.out_dir / "report.html").read_text()
+    assert f"<td>{n}</td>" in report
+    # label -1 holds only excluded pixels here (a Gaussian mixture leaves no noise): the
+    # report names them so, not "noise"
+    assert "excluded (-1)" in report and "noise (-1)" not in report
 
 
 def test_a_map_without_any_valid_pixel_is_refused_clearly():

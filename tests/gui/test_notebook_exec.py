@@ -54,6 +54,9 @@ _report = {
     "both_names": sem.normalised_feature_names("both", 8),
     "auto_n_phases": int(ps_auto.n_components_evidence.n_components),
     "auto_n_clusters": int(ps_auto.n_clusters),
+    "auto_names": {str(k): v for k, v in ps_auto.cluster_names.items()},
+    "auto_cluster_ids": [int(i) for i in ps_auto.cluster_ids],
+    "modal_area_sum": float(sum(r["area_percent"] for r in modal.table())),
 }
 print("SIGMA_REPORT " + _json.dumps(_report))
 """
@@ -98,6 +101,8 @@ _report = {
     "loaded_equal": bool(_np.array_equal(ps_loaded.labels, ps_gmm.labels)),
     "components_shape": list(_np.shape(components)),
     "components_guessed_shape": list(_np.shape(components_guessed)),
+    "auto_names": {str(k): v for k, v in ps_auto.cluster_names.items()},
+    "auto_cluster_ids": [int(i) for i in ps_auto.cluster_ids],
 }
 print("SIGMA_REPORT " + _json.dumps(_report))
 """
@@ -160,6 +165,14 @@ def _check_outputs(tmp_path, nb, rep):
     assert rep["both_shape"] == [h, w, len(rep["feature_list"]) + 8]
     assert rep["both_names"] == rep["feature_list"] + [f"PC{i}" for i in range(1, 9)]
     assert 2 <= rep["auto_n_phases"] == rep["auto_n_clusters"] <= 20
+
+    # every automatic phase named (a library name, "unknown (…)" or "insufficient counts"),
+    # the modal areas of the named clusters, and one EMSA file per cluster
+    assert sorted(map(int, rep["auto_names"])) == rep["auto_cluster_ids"]
+    assert all(name.strip() for name in rep["auto_names"].values())
+    assert 0 < rep["modal_area_sum"] <= 100.0 + 1e-6
+    msa = sorted((tmp_path / "phase_spectra").glob("cluster_*.msa"))
+    assert len(msa) == len(rep["auto_cluster_ids"])
 
     # files the notebook writes
     assert (tmp_path / "gmm_merged_with_bse.pkl").is_file()
@@ -240,6 +253,9 @@ def _check_tem(folder, nb, rep):
     assert len(masks) == len(rep["gmm_cluster_ids"])
     assert tifffile.imread(masks[0]).shape == (h, w)
     assert rep["components_shape"][0] == 3 and rep["components_guessed_shape"][0] == 3
+    # the automatic phases are named with the TEM settings (Cu of the grid as nuisance)
+    assert sorted(map(int, rep["auto_names"])) == rep["auto_cluster_ids"]
+    assert all(name.strip() for name in rep["auto_names"].values())
     # the cells returning the feature cube show one line, not pages of numbers
     for c in code:
         if "normalisation(" in c.source and "=" not in c.source.splitlines()[-1]:

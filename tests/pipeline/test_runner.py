@@ -43,6 +43,11 @@ def test_demo_writes_every_output(demo_out, capsys):
     html = (demo_out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 7 and "Ground truth" in html
     assert "http://" not in html and "https://" not in html
+    # the run section lists the stages' times (it was an empty table: the times were recorded
+    # after the report was written)
+    timing_table = html.split("<h3>Stage timings (s)</h3>", 1)[1].split("</table>", 1)[0]
+    for stage in ("load", "latent", "clustering", "identify", "outputs"):
+        assert f"<td>{stage}</td>" in timing_table or f">{stage}<" in timing_table, stage
 
 
 def test_demo_run_json(demo_out):

@@ -14,7 +14,7 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
-from ..plot.annotate import feature_units, pixel_size
+from ..plot.annotate import feature_units, pixel_size, unassigned_label
 from ..plot.colors import cluster_colors, label_rgba, palette
 from ..plot.interactive import color_codes
 from ._base import Panel, button, changes_text
@@ -59,7 +59,8 @@ def _ids_text(ids) -> str:
 def _counts_text(ps) -> str:
     noise = int((np.asarray(ps.labels) == -1).sum())
     n = len(ps.cluster_ids)
-    return f"{n} cluster{'s' if n != 1 else ''}" + (f" (+{noise:,} noise px)" if noise else "")
+    what = unassigned_label(ps).removesuffix(" (-1)")
+    return f"{n} cluster{'s' if n != 1 else ''}" + (f" (+{noise:,} {what} px)" if noise else "")
 
 
 class LatentEditor(Panel):

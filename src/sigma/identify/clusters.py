@@ -55,6 +55,10 @@ class ClusterIdentification:
     >>> res = identify_clusters(x, [5], e, beam_energy=20.0)
     >>> res.names, res.rows()[0][:3]
     ({5: 'halite NaCl'}, [5, 'identified', 'halite NaCl'])
+    >>> print(res)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+    ClusterIdentification: 1 clusters, 20 kV SEM, library of ... phases
+      cluster  p     elements  name
+      5        ...   Cl Na     halite NaCl
     """
 
     results: dict[int, PhaseIdentification]
@@ -73,6 +77,38 @@ class ClusterIdentification:
     def __len__(self) -> int:
         return len(self.results)
 
+    def _display_rows(self) -> list[tuple[str, str, str, str]]:
+        out = []
+        for k, r in self.results.items():
+            best = r.best
+            p = f"{best.p_value:.2g}" if best is not None and r.status == "identified" else "–"
+            els = " ".join(r.elements.present) if r.elements is not None else ""
+            out.append((str(int(k)), p, els or "–", r.name))
+        return out
+
+    def __repr__(self) -> str:
+        """A table a notebook prints: cluster, p-value of the best, elements, name (the name
+        says 'unknown (…)' or 'insufficient counts (…)' when the cluster is not identified)."""
+        beam = self.params.get("beam_energy_kv")
+        head = (f"ClusterIdentification: {len(self)} clusters"
+                + (f", {beam:g} kV {self.params.get('kind', '')}" if beam else "")
+                + (f", library of {self.params['library_phases']} phases" if "library_phases" in self.params else ""))  # fmt: skip
+        rows = [("cluster", "p", "elements", "name"), *self._display_rows()]
+        width = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r[:3], width, strict=True)) + "  " + r[3] for r in rows]
+        return "\n".join([head, *("  " + ln.rstrip() for ln in lines)])
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = html.escape(repr(self).splitlines()[0])
+        cells = "".join(
+            "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for row in self._display_rows()
+        )
+        cols = "".join(f"<th style='text-align:left'>{c}</th>" for c in ("cluster", "p", "elements", "name"))
+        return f"<div><b>{head}</b><table><tr>{cols}</tr>{cells}</table></div>"
+
     def rows(self) -> list[list]:
         """One row per cluster in the order of :data:`ROW_COLUMNS`."""
         out = []
@@ -88,6 +124,38 @@ class ClusterIdentification:
                         "; ".join(r.alternatives), " ".join(e.element for e in els), amb,
                         float(r.total_counts), cands])  # fmt: skip
         return out
+
+    def cliff_lorimer(self, kfactors: dict[str, float], *, composition_units: str = "atomic") -> dict[int, dict]:
+        """Composition of every cluster by Cliff–Lorimer (TEM), through eXSpy's quantification.
+
+        Parameters
+        ----------
+        kfactors : dict
+            ``{'Fe_Ka': 1.45, 'O_Ka': 2.0, ...}``; at least two lines.
+        composition_units : {'atomic', 'weight'}
+
+        Returns
+        -------
+        dict
+            ``{cluster id: {element: percent}}``; empty for a cluster with insufficient counts.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sigma.synthetic import energy_axis, phase_spectrum
+        >>> e = energy_axis(2048, 0.01, 0.0)
+        >>> y = np.random.default_rng(0).poisson(2e5 * phase_spectrum("FePt", e, beam_energy=200, kind="TEM"))
+        >>> res = identify_clusters(y[None], [0], e, beam_energy=200.0, kind="TEM")
+        >>> comp = res.cliff_lorimer({"Fe_Ka": 1.0, "Pt_La": 1.0})[0]
+        >>> sorted(comp), round(sum(comp.values()), 6)
+        (['Fe', 'Pt'], 100.0)
+        """
+        from .quant import cliff_lorimer
+
+        reports = [r.elements for r in self.results.values()]
+        comps = cliff_lorimer(reports, dict(kfactors), beam_energy=self.params["beam_energy_kv"],
+                              composition_units=composition_units)  # fmt: skip
+        return dict(zip(self.results, comps, strict=True))
 
     def to_dict(self) -> dict:
         """JSON-ready settings and per-cluster results (``run.json``)."""

@@ -157,6 +157,13 @@ class PhaseIdentification:
         if not self.short_name:
             self.short_name = self.name
 
+    def __repr__(self) -> str:
+        best = self.best
+        fit = f", p={best.p_value:.2g}" if best is not None else ""
+        els = " ".join(self.elements.present) if self.elements is not None else ""
+        return (f"<PhaseIdentification {self.status}: {self.name!r}{fit}, "
+                f"{self.total_counts:,.0f} counts, elements: {els or '–'}>")  # fmt: skip
+
     @property
     def best(self) -> Candidate | None:
         """The best-ranked candidate (even when the phase is 'unknown'), or None."""

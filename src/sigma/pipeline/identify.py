@@ -61,11 +61,7 @@ def identify_for_run(ps, ds, cfg: dict) -> dict:
                                  min_significance=icfg["min_significance"])  # fmt: skip
         out["result"] = res
         if icfg["kfactors"]:
-            from ..identify import cliff_lorimer
-
-            reports = [r.elements for r in res.results.values()]
-            comps = cliff_lorimer(reports, dict(icfg["kfactors"]), beam_energy=res.params["beam_energy_kv"])
-            out["cliff_lorimer"] = dict(zip(res.results, comps, strict=True))
+            out["cliff_lorimer"] = res.cliff_lorimer(dict(icfg["kfactors"]))
     except (SigmaError, ValueError, OSError) as exc:
         out["error"] = f"{type(exc).__name__}: {exc}"
         log.warning("phase identification failed: %s", exc)

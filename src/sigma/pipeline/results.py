@@ -284,6 +284,7 @@ def _finish(stage: StagedOutput, ps, ds, cfg, unmix, record, timer, bar, report_
             record["extra"] = after_outputs(ps, record) or {}
     _tick(bar)
     report_path = None
+    record["timings_s"] = dict(timer.timings)  # the stages so far, for the report's own table
     with timer("report"):
         if cfg["report"]["enabled"]:
             from ..report import build_report

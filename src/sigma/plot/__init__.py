@@ -9,6 +9,7 @@ from .annotate import (
     feature_units,
     pixel_size,
     place_line_labels,
+    unassigned_label,
     useful_energy_range,
 )
 from .colors import NOISE_COLOR, cluster_colors, label_rgba, palette, to_hex
@@ -50,6 +51,7 @@ __all__ = [
     "abundance_fractions",
     "add_scale_bar",
     "cluster_label",
+    "unassigned_label",
     "feature_units",
     "pixel_size",
     "place_line_labels",

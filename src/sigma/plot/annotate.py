@@ -22,6 +22,7 @@ __all__ = [
     "add_scale_bar",
     "format_length",
     "cluster_label",
+    "unassigned_label",
     "feature_units",
     "place_line_labels",
     "pixel_size",
@@ -295,6 +296,27 @@ def place_line_labels(ax, lines: dict, colors=None, fontsize: float = 8, y0: flo
     return texts
 
 
+def unassigned_label(ps) -> str:
+    """What label -1 stands for: ``'noise (-1)'`` (pixels no cluster took), ``'excluded (-1)'``
+    (pixels the dataset excluded: outside the scan, NaN, negative or no counts) or both.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> unassigned_label(SimpleNamespace(noise_count=953, excluded_count=953))
+    'excluded (-1)'
+    >>> unassigned_label(SimpleNamespace(noise_count=990, excluded_count=953))
+    'noise / excluded (-1)'
+    >>> unassigned_label(SimpleNamespace())
+    'noise (-1)'
+    """
+    n = int(getattr(ps, "noise_count", 0) or 0)
+    excluded = int(getattr(ps, "excluded_count", 0) or 0)
+    if excluded and excluded >= n:
+        return "excluded (-1)"
+    return "noise / excluded (-1)" if excluded else "noise (-1)"
+
+
 def cluster_label(ps, cluster_id: int) -> str:
     """``'3'``, or ``'3 · ilmenite FeTiO₃'`` once the segmenter names its clusters.
 
@@ -310,7 +332,7 @@ def cluster_label(ps, cluster_id: int) -> str:
     """
     cid = int(cluster_id)
     if cid < 0:
-        return "noise (-1)"
+        return unassigned_label(ps)
     names = getattr(ps, "cluster_names", None) or {}
     name = names.get(cid, names.get(str(cid))) if isinstance(names, dict) else None
     return f"{cid} · {name}" if name else str(cid)

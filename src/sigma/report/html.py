@@ -169,6 +169,8 @@ def _cluster_spectra_fig(ps):
 def _proportions_table(ps) -> str:
     """Area of each cluster; with the cluster's name, elements, grains and best candidates
     once it has been identified (:meth:`~sigma.clustering.PixelSegmenter.identify_phases`)."""
+    from ..plot.annotate import unassigned_label
+
     ident = ps.phase_identification if getattr(ps, "_identify_params", None) else None
     if ident is not None:
         return _named_phase_table(ps, ident)
@@ -179,11 +181,13 @@ def _proportions_table(ps) -> str:
         rows.append([f'<span class="sw" style="background:{col}"></span>', i, c, f"{100 * p:.2f} %"])
     if ps.noise_count:
         col = html.escape(ps.colors.get(-1, "#888"))
-        rows.append([f'<span class="sw" style="background:{col}"></span>', "noise (-1)", ps.noise_count, "–"])
+        rows.append([f'<span class="sw" style="background:{col}"></span>', unassigned_label(ps), ps.noise_count, "–"])
     return _table(["", "cluster", "pixels", "area fraction"], rows)
 
 
 def _named_phase_table(ps, ident) -> str:
+    from ..plot.annotate import unassigned_label
+
     rows = []
     for r in ps.phase_table():
         col = html.escape(r["color"])
@@ -197,7 +201,7 @@ def _named_phase_table(ps, ident) -> str:
     if ps.noise_count:
         col = html.escape(ps.colors.get(-1, "#888"))
         rows.append([f'<span class="sw" style="background:{col}"></span>',
-                     f"noise (-1) · {100 * ps.noise_count / max(ps.n_pixels, 1):.1f} %", "", ps.noise_count,
+                     f"{unassigned_label(ps)} · {100 * ps.noise_count / max(ps.n_pixels, 1):.1f} %", "", ps.noise_count,
                      "", "", ""])  # fmt: skip
     note = ("<p>Area % of all scanned pixels. Names: best library match of each cluster's summed "
             "spectrum (p = probability of a fit this poor if the candidate were right, given "
@@ -306,7 +310,9 @@ def _run_section(record: dict) -> str:
     cfg = html.escape(json.dumps(record.get("config", {}), indent=2, default=str))
     return (
         _table(["item", "value"], rows, left=(0, 1))
-        + "<h3>Stage timings (s)</h3>" + _table(["stage", "seconds"], t_rows, left=(0,))
+        + "<h3>Stage timings (s)</h3>"
+        + (_table(["stage", "seconds"], t_rows, left=(0,)) if t_rows else "<p>not recorded</p>")
+        + ("<p class='note'>The report's own time is in <code>run.json</code>.</p>" if t_rows else "")
         + "<details><summary>Configuration</summary><pre>" + cfg + "</pre></details>"
         + "<details><summary>Package versions</summary>" + _table(["package", "version"], v_rows, left=(0, 1))
         + "</details>"

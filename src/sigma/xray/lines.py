@@ -183,9 +183,11 @@ def default_lines_for_elements(
 
 
 _FAMILY_COST = {"Ka": 0.0, "La": 0.35, "Ma": 0.7}
-#: Lanthanides and actinides are rarely what an unlabelled peak is; they are proposed last.
+#: Lanthanides, actinides, short-lived elements and the noble gases are rarely what an
+#: unlabelled peak is; they are proposed last (a peak at 0.85 keV is Ni Lα or Fe/Cu L before
+#: Ne Kα; Ar stays possible, e.g. implanted by ion milling, when nothing else is near).
 _RARE = set("La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm "
-            "Tc Po At Rn Fr Ra Xe Kr".split())
+            "Tc Po At Rn Fr Ra He Ne Ar Kr Xe".split())
 
 
 def _proposal_cost(hit, energy, tol, chosen) -> float:
