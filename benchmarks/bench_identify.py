@@ -55,6 +55,11 @@ Usage::
     python benchmarks/bench_identify.py                       # all parts
     python benchmarks/bench_identify.py --parts independent --maps 40
     python benchmarks/bench_identify.py --parts phantom unknown --energies 15 20 --counts 10 100
+    python benchmarks/bench_identify.py --parts phantom unknown independent --dump spectra.pkl
+
+``--dump`` pickles every map's cluster spectra, energy axis and scored rows (and the independent
+model's spectra), so the naming can be studied again (``identify_clusters`` on them) without
+clustering the phantoms again.
 """
 
 from __future__ import annotations
