@@ -55,9 +55,9 @@ Usage::
     python benchmarks/bench_identify.py                       # all parts
     python benchmarks/bench_identify.py --parts independent --maps 40
     python benchmarks/bench_identify.py --parts phantom unknown --energies 15 20 --counts 10 100
-    python benchmarks/bench_identify.py --parts phantom unknown independent --dump spectra.pkl
+    python benchmarks/bench_identify.py --parts phantom unknown independent --dump spectra.json
 
-``--dump`` pickles every map's cluster spectra, energy axis and scored rows (and the independent
+``--dump`` writes every map's cluster spectra, energy axis and scored rows (and the independent
 model's spectra), so the naming can be studied again (``identify_clusters`` on them) without
 clustering the phantoms again.
 """
@@ -573,7 +573,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", default=None)
     ap.add_argument("--dump", default=None,
-                    help="also save the scored cluster spectra (and the independent model's) to this .npz, to "
+                    help="also save the cluster spectra (and the independent model's) to this .json, to "
                          "study the naming without clustering again")
     args = ap.parse_args(argv)
     os.environ.setdefault("SIGMA_PROGRESS", "0")
@@ -588,10 +588,8 @@ def main(argv=None):
         phantom(args.energies, args.counts, args.maps, tuple(args.shape), args.seed, out, dump)
     if "independent" in args.parts:
         independent(args.energies, max(args.maps * 2, 1), args.seed, out, dump)
-    if dump is not None:
-        import pickle
-
-        Path(args.dump).write_bytes(pickle.dumps(dump))
+    if dump is not None:  # JSON, not pickle: reading it back runs no code
+        Path(args.dump).write_text(json.dumps(dump, default=lambda v: v.tolist() if hasattr(v, "tolist") else float(v)))
     if "real" in args.parts:
         real(out)
     path = Path(args.out) if args.out else Path(__file__).with_name("results") / f"bench_identify_{time.strftime('%Y-%m-%d')}.json"
