@@ -32,17 +32,19 @@ Two parts, each printing a table and adding to one JSON file:
     to the labels; HyperSpy: from the loaded signal to its labels, without the K estimate).
 ``speed``
     ``sigma run`` with the default configuration (or ``--speed-config``, e.g. a TOML with
-    ``[preprocess] bin = [2, 2]``, the tutorial's binning) on a 1024×768×2048 phantom
-    (``.hspy``), in fresh processes, alternating a baseline source tree (``--baseline-src``,
+    ``[preprocess] bin = [2, 2]``, the tutorial's binning, and ``[input] lazy = true``) on a
+    1024×768×2048 phantom (``.hspy``; ``--speed-shape`` for another size), in fresh processes, alternating a baseline source tree (``--baseline-src``,
     e.g. ``git archive`` of the commit before this change), any ``--other-src NAME SRC`` and
     this one, ``--repeats`` rounds, so all see the same machine state. Stage times come from
-    ``run.json``; peak RSS is each run's ``VmHWM``.
+    ``run.json``; peak RSS is each run's ``VmHWM``; ``cube_reads`` is the bytes a lazy run read
+    from the file over the cube's bytes (the number of passes over the file).
 
 Usage::
 
     python benchmarks/bench_phases.py --parts accuracy --n 24 --json phases.json
     python benchmarks/bench_phases.py --parts speed --baseline-src /tmp/base/src --workdir /tmp/big
     python benchmarks/bench_phases.py --parts speed --baseline-src /tmp/base/src --workdir /tmp/big --speed-config tutorial.toml --other-src before /tmp/before/src
+    python benchmarks/bench_phases.py --parts speed --baseline-src /tmp/base/src --workdir /tmp/big --speed-config lazy_tutorial.toml --speed-shape 2703 768 --repeats 1
 
 Figures depend on the machine and its load; compare ratios measured in the same run.
 """
@@ -257,14 +259,23 @@ def accuracy(n: int, seed: int, only=None, source=None, hyperspy: bool = True):
 
 # ----------------------------------------------------------------------------- speed
 RUN_CHILD = r"""
-import json, sys, time
+import json, sys, threading, time
 from sigma.cli.main import main
+from sigma.io._lazy import HDF5Rows
+# bytes a lazy run reads from its file (every block of every pass goes through HDF5Rows)
+read, lock, get = [0], threading.Lock(), HDF5Rows.__getitem__
+def counted(self, key):
+    block = get(self, key)
+    with lock:
+        read[0] += block.nbytes
+    return block
+HDF5Rows.__getitem__ = counted
 t, c = time.perf_counter(), time.process_time()
 rc = main(sys.argv[1:])
 # VmHWM: this process's own peak resident memory
 hwm = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
 print("BENCH " + json.dumps({"rc": rc, "wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c,
-                             "peak_rss_bytes": hwm * 1024}))
+                             "peak_rss_bytes": hwm * 1024, "read_bytes": read[0]}))
 """
 
 
@@ -277,9 +288,11 @@ def _sigma_run(src: Path, path: Path, out: Path, config: Path | None = None) -> 
     if not line:
         raise RuntimeError(f"sigma run failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     res = json.loads(line[0][6:])
-    run = json.loads(next(out.glob("*/run.json")).read_text())
+    run = json.loads((out / path.stem / "run.json").read_text())  # (out may hold other sizes' runs)
     res["stages_s"] = run.get("timings_s", {})
     res["n_clusters"] = run["results"]["n_clusters"]
+    # the file is the uncompressed cube and a little metadata; 0 for an eager run (RosettaSciIO reads it)
+    res["cube_reads"] = round(res["read_bytes"] / path.stat().st_size, 2)
     return res
 
 
@@ -300,7 +313,8 @@ def speed(workdir: Path, baseline_src: Path, repeats: int, shape=(1024, 768), ch
         for name, src in srcs.items():
             r = _sigma_run(src, path, workdir / f"out_{name}", config)
             res[name].append(r)
-            print(name, json.dumps({k: r[k] for k in ("wall_s", "cpu_s", "peak_rss_bytes", "n_clusters")}),
+            print(name, json.dumps({k: r[k] for k in ("wall_s", "cpu_s", "peak_rss_bytes", "n_clusters",
+                                                      "cube_reads")}),
                   json.dumps(r["stages_s"]), flush=True)
     med = {k: float(np.median([r["wall_s"] for r in res[k]])) for k in srcs}
     cpu = {k: float(np.median([r["cpu_s"] for r in res[k]])) for k in srcs}
@@ -334,6 +348,8 @@ def main(argv=None):
     p.add_argument("--other-src", nargs=2, action="append", default=[], metavar=("NAME", "SRC"),
                    help="speed: a further source tree to time between the baseline and this one")
     p.add_argument("--workdir", type=Path, default=None, help="folder for the big phantom (temporary by default)")
+    p.add_argument("--speed-shape", type=int, nargs=2, default=(1024, 768), metavar=("H", "W"),
+                   help="speed: map size of the phantom (2048 uint16 channels; 2703 768 is an 8.5 GB cube)")
     p.add_argument("--json", type=Path, default=None, help="write every figure here")
     a = p.parse_args(argv)
     os.environ.setdefault("SIGMA_PROGRESS", "0")
@@ -346,7 +362,8 @@ def main(argv=None):
         if "speed" in a.parts:
             if a.baseline_src is None:
                 p.error("--parts speed needs --baseline-src (the source tree to compare with)")
-            out["speed"] = speed(a.workdir or Path(tmp), a.baseline_src, a.repeats, config=a.speed_config,
+            out["speed"] = speed(a.workdir or Path(tmp), a.baseline_src, a.repeats, tuple(a.speed_shape),
+                                 config=a.speed_config,
                                  others={n: Path(s) for n, s in a.other_src})
     if a.json:
         a.json.write_text(json.dumps(out, indent=1))

@@ -271,7 +271,7 @@ def test_line_counts_are_window_counts_of_the_analysis_grid(weak_phantom):
 
 
 def test_feature_maps_reuse_the_window_sums_of_line_counts(weak_phantom, monkeypatch):
-    import sigma.datasets.base as base
+    import sigma.datasets._summary as base
 
     ds = SEMDataset(weak_phantom.to_signal())
     ds.peak_intensity_normalisation()

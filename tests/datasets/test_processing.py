@@ -207,7 +207,7 @@ def test_lazy_constructor_reads_nothing_when_the_file_names_its_elements(phantom
 def test_lazy_tutorial_reads_the_cube_once(phantom, tmp_path, monkeypatch):
     """Navigation image, totals and the feature list's windows from one pass; every HDF5
     chunk is read once; a later new line reads only its own window."""
-    import sigma.datasets.base as base
+    import sigma.datasets._summary as base
     from sigma.io._lazy import HDF5Rows
 
     p = tmp_path / "ph.hspy"
@@ -240,3 +240,36 @@ def test_dropped_edge_and_offsets_of_an_odd_map(phantom):
     np.testing.assert_array_equal(sem.spectra_raw.data.sum(axis=(0, 1)), counts[:6, :8].sum(axis=(0, 1)))
     with pytest.raises(SigmaValueError, match="bin factors no larger than the map"):
         sem.rebin_signal((8, 2))
+
+
+@pytest.mark.parametrize("early", [False, True])
+def test_lazy_analysis_counts_come_from_memory_after_the_one_read(phantom, tmp_path, monkeypatch, early):
+    """After the one pass, every pass over the analysis counts (binned or not yet binned when
+    the pass ran: ``early``) reads the in-memory copy, which equals the eager counts."""
+    from sigma.io._lazy import HDF5Rows
+    from sigma.preprocessing.spectral_features import band_counts
+    from sigma.unmixing.spectra import cluster_spectra
+
+    p = tmp_path / "ph.hspy"
+    phantom.save_hspy(p, chunks=(8, 32, 2048))
+    reads, real_get = [], HDF5Rows.__getitem__
+    monkeypatch.setattr(HDF5Rows, "__getitem__", lambda self, key: reads.append(key) or real_get(self, key))
+    sem, eager = SEMDataset(p, lazy=True), SEMDataset(phantom.to_signal())
+    for ds in (sem, eager):
+        if early:
+            ds.sum_spectrum()  # the pass runs before the binning: the copy is of the full grid
+        ds.rebin_signal((2, 2))
+        ds.peak_intensity_normalisation()
+        ds.remove_first_peak(0.1)
+        ds.normalisation([norm.zscore])
+    n_chunks = len(sem._counts.chunks[0])
+    assert sem._memory is not None and sem._memory[0] == (None if early else (2, 2))
+    lazy_counts, counts = sem.analysis_spectra.data, eager.analysis_spectra.data
+    labels = (np.arange(sem.shape[0] * sem.shape[1]) % 3).reshape(sem.shape)
+    np.testing.assert_array_equal(band_counts(lazy_counts, [0, 40, 300, counts.shape[2]]),
+                                  band_counts(counts, [0, 40, 300, counts.shape[2]]))
+    np.testing.assert_array_equal(cluster_spectra(lazy_counts, labels), cluster_spectra(counts, labels))
+    np.testing.assert_array_equal(sem.analysis_sum_spectrum(), eager.analysis_sum_spectrum())
+    assert len(reads) == n_chunks  # the one pass, nothing after it
+    sem.set_feature_list([*sem.xray_lines, "Mn_Ka"])  # a new line's window: from the full-grid copy
+    assert len(reads) == (1 if early else 2) * n_chunks

@@ -76,6 +76,15 @@ def test_excluded_pixels_are_never_clustered_nor_unmixed(scan):
     from sigma.plot import cluster_label
 
     assert cluster_label(ps, -1) == "excluded (-1)"
+    # excluded pixels are not data: the latent views leave them out (they formed a clump)
+    assert (ps.excluded_mask == ~mask).all()
+    from sigma.gui._latent import shown_points
+    from sigma.plot import plot_latent
+
+    assert len(shown_points(ps, 1.0)) == int(mask.sum())
+    ax = plot_latent(ps)
+    assert len(ax.collections[0].get_offsets()) == int(mask.sum())
+    assert all("excluded" not in t.get_text() for t in ax.get_legend().get_texts())
     spectra = ps.get_cluster_spectra("mean")
     assert np.isfinite(spectra).all()  # a NaN pixel made its cluster's mean spectrum NaN
     lab = ps.labels

@@ -348,3 +348,39 @@ def test_shared_phases_with_an_automatic_number(tmp_path, make_input, fast_cfg):
     assert ma == mb and len(set(ma.values())) == 5
     rec = json.loads((res[0].out_dir / "run.json").read_text())
     assert rec["results"]["n_components_evidence"]["n_components"] == 5
+
+
+def test_lazy_run_reads_the_file_once_and_the_cluster_spectra_once(make_input, fast_cfg, tmp_path,
+                                                                   monkeypatch):
+    """A lazy run with the number of phases from the counts, NMF, identification and outputs:
+    the one summary pass is the only read of the file (band counts, cluster spectra and
+    abundances read the in-memory copy), the cluster spectra are summed once for NMF,
+    identification and outputs, and every result equals the eager run's."""
+    import sigma.io._lazy as lazy_io
+    import sigma.unmixing.spectra as spectra_mod
+
+    path, _ = make_input("once", seed=5, shape=(30, 32))
+    cfg = fast_cfg
+    cfg["preprocess"]["bin"] = [2, 2]
+    cfg["clustering"]["method_args"]["n_components"] = "auto"
+    cfg["identify"]["enabled"] = True
+    blocks, real_read = [], lazy_io.read_hdf5  # every block a lazy .hspy run reads
+    monkeypatch.setattr(lazy_io, "read_hdf5", lambda *a: blocks.append(real_read(*a)) or blocks[-1])
+    sums, real_sums = [], spectra_mod.cluster_spectra
+    monkeypatch.setattr(spectra_mod, "cluster_spectra", lambda *a, **k: sums.append(1) or real_sums(*a, **k))
+    runs = {}
+    for lazy in (True, False):
+        cfg["input"]["lazy"] = lazy
+        blocks[:], sums[:] = [], []
+        [res] = run_batch([path], cfg, tmp_path / f"lazy{lazy}", progress=False)
+        assert res.ok, res.error
+        runs[lazy] = (res, sum(b.nbytes for b in blocks), len(sums))
+    (lazy_res, lazy_read, lazy_sums), (eager_res, _, eager_sums) = runs[True], runs[False]
+    cube_bytes = 30 * 32 * 512 * 2  # uint16
+    assert lazy_read == cube_bytes  # once, whole
+    assert lazy_sums == eager_sums == 1
+    np.testing.assert_array_equal(np.load(lazy_res.out_dir / "labels.npy"), np.load(eager_res.out_dir / "labels.npy"))
+    np.testing.assert_allclose(np.load(lazy_res.out_dir / "abundance_maps.npy"),
+                               np.load(eager_res.out_dir / "abundance_maps.npy"), rtol=1e-6, atol=1e-9)
+    for name in ("cluster_spectra.csv", "phase_identification.csv"):
+        assert (lazy_res.out_dir / name).read_text() == (eager_res.out_dir / name).read_text()

@@ -105,6 +105,66 @@ def mixture_deviance(counts, spectra) -> float:
     return best
 
 
+def mix_spectra(weights, spectra, rate_band: bool = False) -> np.ndarray:
+    """Band fractions ``(M, B)`` of the mixtures ``weights`` ``(M, R)`` of ``spectra`` ``(R, B)``.
+
+    Without a count-rate band the fractions are mixed. With one (the last band), a weight is a
+    share of the X-ray counts: the spectral shapes (bands without the rate band, renormalised)
+    are mixed with the weights, and so are the rate fractions (see :func:`_pair_mixture`).
+
+    Examples
+    --------
+    >>> p = np.array([[0.5, 0.5, 0.0], [0.0, 0.2, 0.8]])
+    >>> mix_spectra(np.array([[0.5, 0.5]]), p).round(3).tolist()
+    [[0.25, 0.35, 0.4]]
+    >>> mix_spectra(np.array([[0.5, 0.5]]), p, rate_band=True).round(3).tolist()
+    [[0.15, 0.45, 0.4]]
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    p = np.asarray(spectra, dtype=np.float64)
+    if not rate_band:
+        return w @ p
+    q = p[:, -1]
+    shape = p[:, :-1] / np.maximum(1.0 - q, 1e-300)[:, None]
+    mq = w @ q
+    return np.concatenate([(1.0 - mq)[:, None] * (w @ shape), mq[:, None]], axis=1)
+
+
+def pixel_mixture_gain(y, spectra, own: int, neighbours, rate_band: bool = False) -> float:
+    """``G = 2 sum_i [log L_i(own) - max log L_i(mixture)]`` over the pixels ``y`` ``(n, B)``:
+    how much better the spectrum ``spectra[own]`` explains each pixel than the best mixture
+    of two or three of the ``neighbours``' spectra *chosen for that pixel* (shares on a grid).
+
+    A band of boundary pixels mixes its neighbours in shares that vary from pixel to pixel:
+    per-pixel mixtures explain it better than one spectrum (``G < 0``). A phase of its own
+    (a thin shell round a core, a rim) is explained better by its spectrum, even when the
+    mixture of its *summed* counts comes close. Compare with the chi-square critical value.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> a, b, c = rng.dirichlet(np.ones(8), 3)
+    >>> t = rng.random((200, 1))
+    >>> band = rng.poisson(50 * (t * a + (1 - t) * b)).astype(float)
+    >>> p = np.stack([a, b, 0.5 * (a + b)])
+    >>> pixel_mixture_gain(band, p, 2, [0, 1]) < 0
+    True
+    >>> own = rng.poisson(50 * c, (200, 8)).astype(float)
+    >>> pixel_mixture_gain(own, np.stack([a, b, c]), 2, [0, 1]) > 100
+    True
+    """
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(spectra, dtype=np.float64)
+    nb = [int(j) for j in neighbours]
+    mine = y @ np.log(np.maximum(p[own], 1e-300))
+    best = np.full(len(y), -np.inf)
+    for r, wts in ((2, _W2), (3, _W3)):
+        for idx in combinations(nb, r):
+            q = np.log(np.maximum(mix_spectra(wts, p[list(idx)], rate_band), 1e-300))
+            best = np.maximum(best, (y @ q.T).max(1))
+    return float(2 * (mine - best).sum())
+
+
 def deviance_to_nearest(counts, spectra) -> float:
     """Deviance of summed ``counts`` from the nearest single spectrum among ``spectra``."""
     s = np.asarray(counts, dtype=np.float64)
@@ -146,7 +206,25 @@ def interior(lab2d, k) -> np.ndarray:
     return (lab2d >= 0) & (own == inside)
 
 
-def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True) -> np.ndarray:
+def _pair_mixture(p, a, rate_band: bool) -> np.ndarray:
+    """``(K, K, B)`` band fractions of ``a`` of phase ``k`` and ``1 - a`` of phase ``j``.
+
+    Without a count-rate band the fractions themselves are mixed. With one (the last band,
+    see :data:`sigma.clustering.auto_k.INTENSITY_WEIGHT`), the spectral bands and the rate
+    band are mixed separately: ``a`` is then the share of the pixel's X-ray *counts* from
+    ``k`` (the shape of the spectrum is ``a * shape_k + (1 - a) * shape_j``) and the rate
+    fraction is mixed with the same share. Mixing the augmented fractions directly would
+    weigh the rate band, which dominates them, as if it were counts: a thin particle edge on
+    a film then looks half film even when most of its X-rays come from the particle.
+    """
+    k = len(p)
+    w = np.zeros((k, k, k))
+    w[np.arange(k), :, np.arange(k)] += a
+    w[:, np.arange(k), np.arange(k)] += 1 - a
+    return mix_spectra(w.reshape(k * k, k), p, rate_band).reshape(k, k, -1)
+
+
+def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True, rate_band: bool = False) -> np.ndarray:
     """``(N, K)`` score of each label for each pixel.
 
     ``mixed=False``: the multinomial log-likelihood plus ``log`` weight. ``mixed=True``: a
@@ -154,6 +232,8 @@ def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True) -> np.ndarray:
     (``alpha * p_k + (1 - alpha) * p_j``, ``alpha`` in :data:`ALPHAS`), the best share taken:
     a boundary pixel then goes to the phase that dominates it, not to the phase whose peaks
     are the most exclusive. Only pixels near more than one label are scored that way.
+    ``rate_band``: the last band of ``y`` is the count-rate band; ``alpha`` is then a share of
+    the X-ray counts (see :func:`_pair_mixture`).
     """
     k = len(logpi)
     s = y @ logp.T
@@ -165,7 +245,7 @@ def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True) -> np.ndarray:
             yb = y[idx]
             best = None
             for a in ALPHAS:
-                q = np.log(a * p[:, None, :] + (1 - a) * p[None, :, :]).reshape(k * k, -1)
+                q = np.log(np.maximum(_pair_mixture(p, a, rate_band), 1e-300)).reshape(k * k, -1)
                 t = (yb @ q.T.astype(np.float32)).reshape(len(idx), k, k)
                 best = t if best is None else np.maximum(best, t)
             best = np.where(pres[idx][:, None, :], best, -np.inf)
@@ -173,8 +253,19 @@ def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True) -> np.ndarray:
     return s + logpi
 
 
-def icm(y, logp, logpi, lab2d, valid, *, beta: float = 1.0, iters: int = 5, mixed: bool = True):
-    """Iterated conditional modes with a Potts prior (``beta`` per agreeing neighbour).
+def icm(y, logp, logpi, lab2d, valid, *, beta: float = 1.0, iters: int = 5, mixed: bool = True,
+        rate_band: bool = False, global_prior: bool = False):
+    """Iterated conditional modes with a Potts prior (``beta`` per agreeing neighbour); ``mixed``
+    and ``rate_band`` as in :func:`label_scores`.
+
+    ``global_prior=False`` (the default) leaves the mixture weights ``logpi`` out of the
+    scores: the Potts term is the only prior. The weights are the prior of a pixel drawn at
+    random from the map; inside a small grain they are wrong, and they cost a phase of 1 % of
+    the map ``log(90)`` = 4.5 against one of 90 %, as much as four or five agreeing
+    neighbours: the pixels of small phases, shells and particle edges, which are close calls,
+    all went to the large phase (measured on the phantom family of
+    :mod:`sigma.synthetic.family`, six TEM maps: ARI 0.875–0.969 with the weights,
+    0.954–0.975 without; seven SEM maps up by 0.003–0.069, none down).
 
     Returns ``(labels (H, W), scores (N, K))``; pixels outside ``valid`` stay ``-1``.
     """
@@ -182,10 +273,11 @@ def icm(y, logp, logpi, lab2d, valid, *, beta: float = 1.0, iters: int = 5, mixe
     k = len(logpi)
     lab = lab2d.copy()
     flat_valid = valid.ravel()
+    prior = logpi if global_prior else np.zeros_like(logpi)
     s = None
     for i in range(int(iters)):
         if mixed or s is None:
-            s = label_scores(y, logp, logpi, lab, mixed=mixed)
+            s = label_scores(y, logp, prior, lab, mixed=mixed, rate_band=rate_band)
         t = s + np.float32(beta) * neighbour_votes(lab, k).reshape(h * w, k)
         new = np.where(flat_valid, t.argmax(1), -1).reshape(h, w).astype(np.int32)
         if i and np.array_equal(new, lab):
@@ -224,3 +316,12 @@ def softmax_rows(s) -> np.ndarray:
     z = np.asarray(s, dtype=np.float64)
     z = _posterior(z, z.max(1)).astype(np.float64)
     return (z / z.sum(1, keepdims=True)).astype(np.float32)
+
+
+def with_rate_band(y, weight: float, ceiling: float) -> np.ndarray:
+    """``y`` with the count-rate band ``weight * (ceiling * max n - n)`` appended (see
+    :data:`sigma.clustering.auto_k.INTENSITY_WEIGHT`)."""
+    n = y.sum(1, dtype=np.float64)
+    top = ceiling * max(float(n.max()), 1.0)
+    extra = (weight * (top - n)).astype(np.float32)
+    return np.concatenate([y, extra[:, None]], axis=1)

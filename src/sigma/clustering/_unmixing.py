@@ -44,7 +44,8 @@ class SpectraMixin:
         """Sum or mean spectrum per cluster, shape (K, C), aligned with ``cluster_ids``.
 
         Computed in one vectorised pass over the spectrum cube and cached until the labels
-        change.
+        change. The pass makes the sums; the means are derived from them, so NMF (means),
+        identification and the outputs (sums) share one pass.
 
         Parameters
         ----------
@@ -60,13 +61,16 @@ class SpectraMixin:
             raise bad_value("kind", kind, "'sum' or 'mean'")
         key = ("spectra", kind)
         if key not in self._cache:
-            if kind == "mean" and ("spectra", "sum") in self._cache:
-                s = self._cache[("spectra", "sum")] / np.maximum(self.counts, 1)[:, None]
-            else:
-                s = cluster_spectra(self._spectra_data(), self._labels, self.cluster_ids, kind,
-                                    progress=progress)  # fmt: skip
-            s.flags.writeable = False
-            self._cache[key] = s
+            total = self._cache.get(("spectra", "sum"))
+            if total is None:
+                total = cluster_spectra(self._spectra_data(), self._labels, self.cluster_ids, "sum",
+                                        progress=progress)  # fmt: skip
+                total.flags.writeable = False
+                self._cache[("spectra", "sum")] = total
+            if kind == "mean":
+                s = total / np.maximum(self.counts, 1)[:, None]
+                s.flags.writeable = False
+                self._cache[key] = s
         return self._cache[key]
 
     def _nmf_input(self, clusters, normalised, spectra_kind):

@@ -20,26 +20,36 @@ still seen.
 3. **Mixed pixels are not phases.** Pixels at a boundary hold two (or, at a triple junction,
    three) phases, and with enough of them the BIC wants spectra for them too. A component is
    dropped as a mixture when it has (almost) no interior (fewer than half of its pixels have
-   all eight neighbours in it) *and* its summed counts are explained by a mixture of the
-   components it touches: the deviance from the best mixture is less than
-   :data:`MIXTURE_RATIO` of its deviance from the nearest single spectrum. Both tests are
-   needed: a phase whose spectrum happens to lie between two others still has an interior,
-   and a thin rim of a genuine phase (a shell round a core) is not a mixture of its
-   neighbours.
+   all eight neighbours in it) *and* its counts are explained by mixtures of the components
+   it touches: the deviance of its summed counts from the best mixture is less than
+   :data:`MIXTURE_RATIO` of their deviance from the nearest single spectrum, and its own
+   spectrum does not explain its pixels better than per-pixel mixtures (``G_pixels``, see
+   :func:`~sigma.clustering._count_model.pixel_mixture_gain`, at most the chi-square critical
+   value at :data:`NEW_PHASE_ALPHA`). A band of boundary pixels mixes its neighbours in
+   shares that vary across it, so per-pixel mixtures fit it better than one spectrum
+   (``G_pixels < 0``); a thin shell round a core lies between two phases too, and its summed
+   counts can come close to a mixture of them, but its pixels are explained better by its
+   own spectrum. A phase whose spectrum happens to lie between two others still has an
+   interior.
 4. **Labels.** Pixels are labelled by iterated conditional modes with a Potts prior
-   (``smoothness`` per agreeing neighbour), scoring a label ``k`` with the pixel's likelihood
-   under ``p_k`` or, near a boundary, under a mixture with at least half ``p_k`` and the rest
-   a neighbouring phase; spectra are re-estimated from the interior pixels of each label. A
-   boundary pixel thus goes to the phase that dominates it.
-5. **New phases.** Pixels whose counts no label explains (deviance far above that of the
-   other pixels of their label, robust z-score > 4) and that form connected groups are
-   tested as a phase of their own: kept when their summed counts are neither one of the
-   spectra nor a mixture of their neighbours' spectra (deviance above the chi-square
+   (``smoothness`` per agreeing neighbour) and no other prior (the mixture weights would
+   favour large phases over small ones at every close call), scoring a label ``k`` with the
+   pixel's likelihood under ``p_k`` or, near a boundary, under a mixture with at least half
+   ``p_k`` and the rest a neighbouring phase (a share of the X-ray counts, the count-rate
+   band mixed with the same share); spectra are re-estimated from the interior pixels of each
+   label. A boundary pixel thus goes to the phase that dominates it.
+5. **New phases.** Pixels whose counts no label explains (deviance above that of the other
+   pixels of their label, robust z-score > :data:`UNEXPLAINED_Z`) and that form connected
+   groups are tested as a phase of their own: kept when their summed counts are neither one
+   of the spectra nor a mixture of their neighbours' spectra (deviance above the chi-square
    critical value at 1e-6, and above :data:`MIXTURE_RATIO` of their deviance from the
-   nearest spectrum). This is what finds small inclusions that neighbour averaging blurred
-   into their host.
-6. A label left without a single interior pixel is not a phase (a few boundary pixels at a
-   triple junction); it is dropped.
+   nearest spectrum), and the relabelled phase has an interior pixel or passes the test of
+   step 6. This is what finds small inclusions that the BIC's penalty (``B log N``, hundreds
+   of nats) or neighbour averaging lost.
+6. A label left without a single interior pixel is dropped unless it is a thin phase: its
+   summed counts are far from every other spectrum (deviance above the critical value) and
+   not a mixture by the test of step 3. A few boundary pixels at a triple junction are
+   dropped; a shell or a rim one or two pixels wide is kept.
 
 Every decision is recorded with its statistics in :class:`PhaseEvidence`
 (``PixelSegmenter.n_components_evidence``).
@@ -69,17 +79,26 @@ import numpy as np
 
 from .._errors import bad_value
 from . import _count_model as cm
+from ._phase_steps import (
+    INTERIOR_MIN,
+    MIXTURE_RATIO,
+    NEW_PHASE_ALPHA,
+    UNEXPLAINED_Z,
+    _drop_mixtures,
+    _drop_without_interior,
+    _fit_labels,
+    _merge_path,
+    _new_phase,
+    _thin_phase,
+    _unexplained_regions,
+)
 
-__all__ = ["AUTO_METHODS", "MIXTURE_RATIO", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
+__all__ = ["AUTO_METHODS", "INTERIOR_MIN", "MIXTURE_RATIO", "NEW_PHASE_ALPHA", "UNEXPLAINED_Z", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
 
 log = logging.getLogger(__name__)
 
 #: Clustering methods that accept ``n_components='auto'`` (they over-segment on request).
 AUTO_METHODS = ("GaussianMixture", "BayesianGaussianMixture", "Kmeans")
-#: A component is a mixture when a mixture of its neighbours leaves less than this share of
-#: its deviance from the nearest single spectrum (measured: 0.003–0.2 for boundary bands,
-#: 0.7–1.0 for phases on the phantom family of :mod:`sigma.synthetic.family`).
-MIXTURE_RATIO = 0.25
 #: Weight of the count-rate band. Band fractions alone ignore how many counts a pixel holds,
 #: and that is often what tells phases apart: particles on a thin film in a TEM (thickness,
 #: density) or light and heavy phases in an SEM. A pixel with ``n`` counts gets one more band
@@ -93,14 +112,6 @@ MIXTURE_RATIO = 0.25
 INTENSITY_WEIGHT = 0.3
 #: The count-rate band counts up to this multiple of the largest pixel total.
 RATE_CEILING = 3.0
-#: A component with at least this share of interior pixels is never called a mixture.
-INTERIOR_MIN = 0.5
-#: Robust z-score of a pixel's deviance above which it is "unexplained".
-UNEXPLAINED_Z = 4.0
-#: Significance level of the test that opens a new phase.
-NEW_PHASE_ALPHA = 1e-6
-
-
 def start_size(max_components: int, n_points: int) -> int:
     """Clusters of the over-segmentation that ``'auto'`` starts from: ``max_components``, but no
     more than a quarter of the points the clusterer is fitted on.
@@ -168,9 +179,11 @@ class PhaseEvidence:
         Potts weight of the labels.
     decisions : list of dict
         Every step after the BIC's choice, in order, with its statistics: ``'mixture'``
-        (``pixels``, ``rho`` = mixture deviance / nearest-spectrum deviance, ``interior``
-        share, ``neighbours``), ``'new phase'`` (``pixels``, ``G``, ``critical``, ``rho``),
-        ``'no interior'`` (``pixels``).
+        (``pixels``, ``rho`` = mixture deviance / nearest-spectrum deviance, ``G_pixels`` =
+        own spectrum against per-pixel mixtures, ``interior`` share, ``neighbours``), ``'new
+        phase'`` (``pixels``, ``G``, ``critical``, ``rho``), ``'no interior'`` (dropped) and
+        ``'thin phase'`` (kept without interior), both with ``pixels``, ``G``, ``critical``,
+        ``rho``, ``G_pixels``.
 
     Examples
     --------
@@ -259,160 +272,6 @@ class PhaseResult:
     evidence: PhaseEvidence
 
 
-def _r(v, nd=3):
-    return float(round(float(v), nd))
-
-
-def _merge_path(y, start, k0, penalty, iters):
-    """EM from the start labels, then merge the closest pair down to one spectrum."""
-    logp, logpi = cm.log_spectra(cm.group_sums(y, start, k0)), cm.log_weights(np.bincount(start, minlength=k0))
-    logp, logpi, r, ll = cm.em(y, logp, logpi, 30)
-    states = {}
-    while True:
-        k = len(logpi)
-        states[k] = (logp, logpi, ll, -2 * ll + penalty * k)
-        if k == 1:
-            return states
-        sums, n = r.T @ y, r.sum(0)
-        _, a, b = cm.merge_cost(sums)
-        sums[a] += sums[b]
-        n[a] += n[b]
-        keep = np.arange(k) != b
-        logp, logpi, r, ll = cm.em(y, cm.log_spectra(sums[keep]), cm.log_weights(n[keep]), iters)
-
-
-def _contacts(lab2d, c, active, radius=2):
-    """Labels among ``active`` that touch label ``c``, most contacts first."""
-    from scipy.ndimage import maximum_filter
-
-    m = lab2d == c
-    ring = maximum_filter(m, size=2 * radius + 1, mode="constant") & ~m
-    vals = lab2d[ring]
-    vals = vals[np.isin(vals, active)]
-    if vals.size == 0:
-        return []
-    ids, cnt = np.unique(vals, return_counts=True)
-    return [int(i) for i in ids[np.argsort(-cnt, kind="stable")]]
-
-
-def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions):
-    """Flag mixture components one at a time (most mixture-like first); returns kept ids."""
-    k = len(logpi)
-    p = np.exp(logp.astype(np.float64))
-    active = list(range(k))
-    lab = lab2d
-    while len(active) > 2:
-        inner = cm.interior(lab, k)
-        sums = cm.group_sums(y, lab, k)
-        best = None
-        for c in active:
-            m = lab == c
-            n = int(m.sum())
-            if n == 0:
-                best = (-1.0, c, 0.0, 0, [])
-                break
-            share = float(inner[m].mean())
-            if share >= INTERIOR_MIN:
-                continue
-            nb = _contacts(lab, c, active)[:4]
-            if len(nb) < 2:
-                continue
-            sep = cm.deviance_to_nearest(sums[c], p[[j for j in active if j != c]])
-            rho = cm.mixture_deviance(sums[c], p[nb]) / max(sep, 1e-9)
-            if rho < MIXTURE_RATIO and (best is None or rho < best[0]):
-                best = (rho, c, share, n, nb)
-        if best is None:
-            break
-        rho, c, share, n, nb = best
-        active.remove(c)
-        if n:
-            decisions.append({"step": "mixture", "pixels": n, "rho": _r(rho), "interior": _r(share, 2),
-                              "neighbours": len(nb)})
-        sub = np.asarray(active)
-        start = np.where(np.isin(lab, sub), np.searchsorted(sub, lab), -1)
-        start = np.where(valid & (start < 0), (y @ logp[sub].T).argmax(1).reshape(lab.shape), start)
-        new, _ = cm.icm(y, logp[sub], logpi[sub], start.astype(np.int32), valid, beta=beta, iters=3,
-                        mixed=False)
-        lab = np.where(new >= 0, sub[np.clip(new, 0, None)], -1).astype(np.int32)
-    return active, lab
-
-
-def _fit_labels(y, logp, logpi, lab2d, valid, beta, rounds=2):
-    """Mixture-aware ICM and interior-pixel spectra, ``rounds`` times; empty labels dropped."""
-    lab = lab2d
-    for i in range(rounds + 1):
-        lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta)
-        if i == rounds:
-            break
-        k = len(logpi)
-        sums, n = cm.spectra_from_labels(y, lab, k)
-        keep = n > 0
-        if not keep.all():
-            remap = np.cumsum(keep) - 1
-            lab = np.where(lab >= 0, remap[np.clip(lab, 0, None)], -1).astype(np.int32)
-        logp, logpi = cm.log_spectra(sums[keep]), cm.log_weights(n[keep])
-    return lab, logp, logpi, scores
-
-
-def _unexplained_regions(y, logp, scores, lab2d, tried):
-    """Connected groups (>= 3 pixels) of pixels whose counts their label does not explain."""
-    from scipy.ndimage import label as cc_label
-
-    flat = lab2d.ravel()
-    t = y.sum(1)
-    sat = (y * np.log(np.where(y > 0, y, 1.0) / np.maximum(t, 1.0)[:, None])).sum(1)
-    own = scores[np.arange(len(flat)), np.clip(flat, 0, None)]  # a log weight per label: z-scores ignore it
-    dev = 2 * (sat - own)
-    z = np.zeros_like(dev)
-    for c in np.unique(flat[flat >= 0]):
-        m = flat == c
-        med = np.median(dev[m])
-        mad = 1.4826 * np.median(np.abs(dev[m] - med)) + 1e-9
-        z[m] = (dev[m] - med) / mad
-    cand = ((z > UNEXPLAINED_Z) & (flat >= 0) & ~tried).reshape(lab2d.shape)
-    regions, n = cc_label(cand, structure=np.ones((3, 3)))
-    sizes = np.bincount(regions.ravel(), minlength=n + 1)
-    return [regions == r for r in range(1, n + 1) if sizes[r] >= 3]
-
-
-def _new_phase(y, logp, lab2d, regions):
-    """The most significant region that is neither a known spectrum nor a mixture of its
-    neighbours: ``(mask, statistics)`` or ``(None, None)``."""
-    from scipy.ndimage import binary_dilation
-    from scipy.stats import chi2
-
-    p = np.exp(logp.astype(np.float64))
-    crit = float(chi2.isf(NEW_PHASE_ALPHA, y.shape[1] - 1))
-    best = (None, None)
-    for m in regions:
-        s = y[m.ravel()].sum(0)
-        sep = cm.deviance_to_nearest(s, p)
-        ring = binary_dilation(m, iterations=2) & ~m
-        nb = sorted({int(v) for v in np.unique(lab2d[ring]) if v >= 0})[:4]
-        mix = cm.mixture_deviance(s, p[nb]) if len(nb) >= 2 else sep
-        g = min(sep, mix)
-        if g > crit and mix / max(sep, 1e-9) > MIXTURE_RATIO and (best[1] is None or g > best[1]["G"]):
-            best = (m, {"step": "new phase", "pixels": int(m.sum()), "G": _r(g, 1),
-                        "critical": _r(crit, 1), "rho": _r(mix / max(sep, 1e-9))})
-    return best
-
-
-def _drop_without_interior(y, logp, logpi, lab, valid, beta, decisions):
-    while len(logpi) > 1:
-        k = len(logpi)
-        inner = cm.interior(lab, k)
-        has = np.bincount(lab[inner], minlength=k)[:k] > 0
-        if has.all():
-            break
-        c = int(np.flatnonzero(~has)[0])
-        decisions.append({"step": "no interior", "pixels": int((lab == c).sum())})
-        keep = np.arange(k) != c
-        start = np.where(lab == c, -1, lab - (lab > c)).astype(np.int32)
-        start = np.where(valid & (start < 0), (y @ logp[keep].T).argmax(1).reshape(lab.shape), start)
-        lab, logp, logpi, _ = _fit_labels(y, logp[keep], logpi[keep], start.astype(np.int32), valid, beta, 1)
-    return lab, logp, logpi
-
-
 def find_phases(band_counts, start_labels, *, smoothness: float = 1.0, max_fit_pixels: int = 20_000,
                 max_new_phases: int = 3, merge_iterations: int = 5, intensity: float = INTENSITY_WEIGHT,
                 random_state=0) -> PhaseResult:
@@ -484,8 +343,9 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     h, w, nb = y3.shape
     y = np.nan_to_num(y3.reshape(h * w, nb), copy=False)
     n_spec = nb
-    if intensity > 0:
-        y, nb = _with_rate_band(y, float(intensity)), nb + 1
+    rate = intensity > 0
+    if rate:
+        y, nb = cm.with_rate_band(y, float(intensity), RATE_CEILING), nb + 1
     valid = start >= 0
     if not valid.any():
         raise bad_value("start_labels", "only -1", "at least one labelled pixel")
@@ -517,7 +377,7 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     sub = np.asarray(keep)
     lab = np.where(lab >= 0, np.searchsorted(sub, lab), -1).astype(np.int32)
     # 4: labels and spectra
-    lab, logp, logpi, scores = _fit_labels(y, logp[sub], logpi[sub], lab, valid, beta)
+    lab, logp, logpi, scores = _fit_labels(y, logp[sub], logpi[sub], lab, valid, beta, rate=rate)
     # 5: new phases from unexplained pixels
     tried = np.zeros(h * w, bool)
     for _ in range(int(max_new_phases)):
@@ -529,13 +389,15 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
         k = len(logpi)
         trial = np.where(m, k, lab).astype(np.int32)
         sums, n = cm.spectra_from_labels(y, trial, k + 1, interior_only=False)
-        t_lab, t_logp, t_logpi, t_scores = _fit_labels(y, cm.log_spectra(sums), cm.log_weights(n), trial, valid, beta)
-        if len(t_logpi) > k and np.any(cm.interior(t_lab, len(t_logpi)) & (t_lab == k)):
+        t_lab, t_logp, t_logpi, t_scores = _fit_labels(y, cm.log_spectra(sums), cm.log_weights(n), trial, valid, beta,
+                                                        rate=rate)
+        if len(t_logpi) > k and (np.any(cm.interior(t_lab, len(t_logpi)) & (t_lab == k))
+                                 or _thin_phase(y, t_logp, t_lab, k)[0]):
             evidence.decisions.append(stats)
             lab, logp, logpi, scores = t_lab, t_logp, t_logpi, t_scores
     # 6: labels without interior
-    lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions)
-    lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta, iters=1)
+    lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions, rate)
+    lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta, iters=1, rate_band=rate)
     k = len(logpi)
     # order by area, largest first
     n = np.bincount(lab[lab >= 0], minlength=k)[:k]
@@ -550,11 +412,3 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     lp = logp[order][:, :n_spec].astype(np.float64)  # the spectrum's shape, without the rate band
     lp = (lp - np.log(np.exp(lp).sum(1, keepdims=True))).astype(np.float32)
     return PhaseResult(lab, proba, lp, evidence)
-
-
-def _with_rate_band(y, weight: float) -> np.ndarray:
-    """``y`` with the count-rate band ``weight * (RATE_CEILING * max n - n)`` appended."""
-    n = y.sum(1, dtype=np.float64)
-    ceiling = RATE_CEILING * max(float(n.max()), 1.0)
-    extra = (weight * (ceiling - n)).astype(np.float32)
-    return np.concatenate([y, extra[:, None]], axis=1)

@@ -19,7 +19,7 @@ from typing import Self
 
 import numpy as np
 
-from sigma._errors import SigmaError, bad_value
+from sigma._errors import bad_value
 from sigma.clustering._dataset import (
     feature_snapshot,
     grid_geometry,
@@ -28,36 +28,16 @@ from sigma.clustering._dataset import (
     valid_pixels,
 )
 from sigma.clustering._edits import EditsMixin
-from sigma.clustering._fitting import FitMixin
+from sigma.clustering._fitting import FitMixin, first_fit
 from sigma.clustering._identify import IdentifyMixin
 from sigma.clustering._persist import StateMixin
 from sigma.clustering._unmixing import SpectraMixin
-from sigma.clustering.methods import fit_clusters
 from sigma.clustering.palette import NOISE_COLOR, cluster_palette
 from sigma.clustering.state import InvalidState, check_labels, check_membership, check_proba
 
 __all__ = ["PixelSegmenter"]
 
 logger = logging.getLogger(__name__)
-
-
-def _expand_fit(fit, keep):
-    """A fit of the valid pixels spread back over every pixel: label -1, probability and
-    membership 0 for the excluded ones."""
-    import dataclasses
-
-    n = keep.size
-    labels = np.full(n, -1, dtype=np.int32)
-    labels[keep] = fit.labels
-    changes = {"labels": labels}
-    for name in ("proba", "membership"):
-        v = getattr(fit, name, None)
-        if v is not None:
-            v = np.asarray(v)
-            full = np.zeros((n, *v.shape[1:]), dtype=v.dtype)
-            full[keep] = v
-            changes[name] = full
-    return dataclasses.replace(fit, **changes)
 
 
 class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMixin):
@@ -91,6 +71,8 @@ class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMix
     max_fit_samples : int or None, keyword-only
         HDBSCAN is fitted on a random sample of at most this many points and the others are
         assigned to their nearest sampled neighbour (or -1), so its cost stays near linear.
+        With ``'auto'``, the over-segmentation is fitted on such a sample and predicts the
+        other points (its clusters only seed the count model, which labels every pixel).
     random_state : int or None, keyword-only
         Seed of that sample.
     refine : {None, 'spectra'}, keyword-only
@@ -215,25 +197,8 @@ class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMix
             fit_args = dict(method_args)
             n_fit = len(latent) if keep is None else int(keep.sum())
             fit_args[auto_key] = self._auto_start_size(auto_args, n_fit)
-        try:
-            fit = fit_clusters(  # excluded pixels (outside the scan, NaN, no counts) stay out
-                latent if keep is None else latent[keep],
-                method,
-                fit_args,
-                max_fit_samples=max_fit_samples,
-                random_state=random_state,
-            )
-        except ValueError as exc:
-            if keep is None or isinstance(exc, SigmaError):
-                raise
-            n_ok = int(keep.sum())
-            raise bad_value(
-                "dataset", f"{n_ok} valid pixels of {keep.size}",
-                f"enough pixels that were scanned, are finite and hold counts to cluster them "
-                f"({type(exc).__name__}: {exc})",
-            ) from exc
-        if keep is not None:
-            fit = _expand_fit(fit, keep)
+        fit = first_fit(latent, keep, method, fit_args, max_fit_samples=max_fit_samples,
+                        random_state=random_state, sample=auto_key is not None)
         self.method = method
         self.method_args = dict(method_args or {})
         # with 'auto' the phases are not components of the latent-space model: no model to
@@ -478,6 +443,14 @@ class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMix
     def noise_count(self) -> int:
         """Number of noise (-1) pixels (the excluded pixels among them)."""
         return int((self._labels == -1).sum())
+
+    @property
+    def excluded_mask(self) -> np.ndarray:
+        """``(H, W)`` bool: the pixels the dataset excluded (all False when it excluded none)."""
+        valid = getattr(self, "_valid", None)
+        if valid is None:
+            return np.zeros(self._labels.shape, dtype=bool)
+        return ~np.asarray(valid, dtype=bool).reshape(self._labels.shape)
 
     @property
     def excluded_count(self) -> int:

@@ -49,6 +49,9 @@ class _SpectralMixin:
         total = self._analysis_sum_from_summary()
         if total is not None:
             return total
+        mem = getattr(self, "_memory", None)
+        if mem is not None and mem[0] == self._steps.bin_size:  # the in-memory copy's sum: exact
+            return mem[1].sum_spectrum()[self._steps.crop:]
         if hasattr(data, "dask"):
             from .._progress import compute
 

@@ -32,14 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import SigmaValueError, bad_file, bad_value
+from .._errors import bad_file, bad_value
 from .._progress import compute
 from ..io import RawData, load
 from ..io._common import fit_image_to_grid
-from ..preprocessing import bin_image, feature_maps, line_windows, normalise_spectra, rebin_cube
+from ..preprocessing import bin_image, line_windows, normalise_spectra, rebin_cube
 from ..preprocessing.binning import _check_factors, _warn_dropped, binned_axis, binned_shape
-from ..preprocessing.cubepass import summarise_cube
-from ..preprocessing.features import Window
 from ..xray import (
     default_lines_for_elements,
     is_xray_line,
@@ -51,13 +49,14 @@ from ._linestats import _LineStatsMixin
 from ._record import Processing, ProcessingRecord
 from ._signals import eds_signal, image_signal, raw_from_signal
 from ._spectral import _SpectralMixin
+from ._summary import _SummaryMixin
 
 log = logging.getLogger(__name__)
 
 __all__ = ["NAV_FEATURE", "SpectrumDataset", "SEMDataset", "TEMDataset"]
 
 
-class SpectrumDataset(_LineStatsMixin, _SpectralMixin, _FeatureMixin):
+class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMixin):
     """An EDS spectrum image with the tutorial's pre-processing methods.
 
     Parameters
@@ -127,6 +126,7 @@ class SpectrumDataset(_LineStatsMixin, _SpectralMixin, _FeatureMixin):
         self._summary = None  # one pass over the full-resolution cube (CubeSummary)
         self._wins: dict[tuple[int, int], np.ndarray] = {}  # absolute channel window -> (H, W)
         self._binned = None  # (bin_size, counts on the binned grid)
+        self._memory = None  # lazy: (bin_size, SparseCounts, its dask view) kept from the one pass
         self._views: dict[str, object] = {}
         self._nav_data = self._initial_nav_image(raw, nag_file_path)
         self.normalised_elemental_data = None
@@ -183,83 +183,6 @@ class SpectrumDataset(_LineStatsMixin, _SpectralMixin, _FeatureMixin):
             self._views[key] = make()
         return self._views[key]
 
-    # ----------------------------------------------------------------- the one pass
-    def _feature_windows(self) -> list[tuple[int, int]]:
-        """Absolute channel windows of the current feature list (read with the first pass)."""
-        lines = [f for f in self.xray_lines if is_xray_line(f)]
-        try:
-            wins = self._line_windows(lines) if lines else []
-        except SigmaValueError:  # a line that no longer fits is refused later, clearly
-            return []
-        c0 = self._steps.crop
-        return [(w.lo + c0, w.hi + c0) for w in wins]
-
-    def _ensure_summary(self, windows=(), *, force: bool = False):
-        """Read the cube once: totals, finite flags, sum spectrum, the feature list's windows
-        (plus ``windows``) and, for an eager binned dataset, the binned cube."""
-        if self._summary is not None and not force:
-            return self._summary
-        wins = list(dict.fromkeys([*self._feature_windows(), *windows]))
-        bin_size = self._steps.bin_size if not self.lazy else None
-        s = summarise_cube(self._counts, wins, valid=self._valid_in, bin_size=bin_size,
-                           desc="reading the spectra")
-        self._summary = s
-        self._wins.update(s.windows)
-        if bin_size is not None:
-            self._binned = (bin_size, s.binned)
-        n_bad = int(s.valid.size - np.count_nonzero(s.valid))
-        if n_bad:
-            log.info("%s: %d of %d pixels excluded (outside the scan, NaN, negative or no counts)",
-                     self.info.path or "data", n_bad, s.valid.size)
-        return s
-
-    def _window_counts(self, pairs, full: bool) -> list[np.ndarray]:
-        """``(H, W)`` float32 counts in each absolute channel window, on the full-resolution
-        grid or the analysis grid; only windows never read before are read."""
-        missing = [p for p in dict.fromkeys(pairs) if p not in self._wins]
-        if missing and self._summary is None:
-            self._ensure_summary(missing)
-            missing = [p for p in missing if p not in self._wins]
-        if missing:
-            wins = [Window(f"{lo}:{hi}", 0.0, lo, hi) for lo, hi in missing]
-            (new,) = compute(feature_maps(self._counts, wins), desc="line maps")
-            new = np.asarray(new, dtype=np.float32)
-            for i, p in enumerate(missing):
-                self._wins[p] = new[..., i]
-        out = [self._wins[p] for p in pairs]
-        if full or self._steps.bin_size is None:
-            return out
-        return [bin_image(m, self._steps.bin_size) for m in out]
-
-    def _on_grid(self, img, full: bool):
-        if full or self._steps.bin_size is None:
-            return img
-        return bin_image(img, self._steps.bin_size)
-
-    def _totals(self, full: bool = False, from_channel: int = 0) -> np.ndarray:
-        """``(H, W)`` float64 pixel totals over channels ``from_channel:``."""
-        s = self._ensure_summary()
-        tot = s.totals
-        if from_channel:
-            (head,) = self._window_counts([(0, int(from_channel))], True)
-            tot = tot - head
-        if full or self._steps.bin_size is None:
-            return tot
-        fy, fx = self._steps.bin_size
-        h, w = binned_shape(tot.shape, (fy, fx))
-        return tot[: h * fy, : w * fx].reshape(h, fy, w, fx).sum(axis=(1, 3))
-
-    def _valid(self, full: bool = False) -> np.ndarray:
-        s = self._ensure_summary()
-        if full or self._steps.bin_size is None:
-            return s.valid
-        bad = s.bad if self._valid_in is None else (s.bad | ~self._valid_in)
-        return (bin_image(bad.astype(np.float32), self._steps.bin_size) == 0) & (self._totals() > 0)
-
-    def _valid_for_features(self):
-        v = self._valid()
-        return None if v.all() else v
-
     # ----------------------------------------------------------------- derived views
     def _grid_raw(self, data, factor=(1, 1), title: str | None = None) -> RawData:
         info, st = self.info, self._steps
@@ -282,9 +205,12 @@ class SpectrumDataset(_LineStatsMixin, _SpectralMixin, _FeatureMixin):
         size = self._steps.bin_size
         if size is None:
             return None
+        mem = self._memory_counts(size)
+        if mem is not None:
+            return mem
         if self._binned is None or self._binned[0] != size:
-            if self.lazy:
-                self._binned = (size, rebin_cube(self._counts, size))
+            if self.lazy:  # from the in-memory copy of the full grid when there is one
+                self._binned = (size, rebin_cube(self._full_counts(), size))
             else:
                 _warn_dropped(self._counts.shape, *size)
                 self._ensure_summary(force=True)
@@ -293,8 +219,13 @@ class SpectrumDataset(_LineStatsMixin, _SpectralMixin, _FeatureMixin):
     def _analysis_counts(self):
         """Counts on the analysis grid, energy-cropped (NumPy view or dask)."""
         data = self._binned_counts()
-        data = self._counts if data is None else data
+        data = self._full_counts() if data is None else data
         return data[..., self._steps.crop:] if self._steps.crop else data
+
+    def _full_counts(self):
+        """Full-resolution counts: the in-memory copy of a lazy dataset when it has one."""
+        mem = self._memory_counts(None)
+        return self._counts if mem is None else mem
 
     @property
     def spectra(self):
@@ -302,7 +233,8 @@ class SpectrumDataset(_LineStatsMixin, _SpectralMixin, _FeatureMixin):
         c0 = self._steps.crop
 
         def make():
-            return eds_signal(self._grid_raw(None), self._counts[..., c0:] if c0 else self._counts)
+            counts = self._full_counts()
+            return eds_signal(self._grid_raw(None), counts[..., c0:] if c0 else counts)
 
         return self._view("spectra", make)
 
@@ -334,7 +266,7 @@ class SpectrumDataset(_LineStatsMixin, _SpectralMixin, _FeatureMixin):
             from .._blocks import as_dask
 
             counts = self._binned_counts()
-            counts = as_dask(self._counts if counts is None else counts)
+            counts = as_dask(self._full_counts() if counts is None else counts)
             data = normalise_spectra(counts[..., st.norm_crop:])[..., st.crop - st.norm_crop:]
             base = self.spectra_raw.metadata.General.title
             return eds_signal(self._grid_raw(data, st.grid_factor, f"{base} (normalised)"), data)

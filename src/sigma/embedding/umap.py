@@ -52,8 +52,14 @@ class _ExactIndex:
     def __init__(self, data: np.ndarray, metric: str):
         from sklearn.neighbors import NearestNeighbors
 
+        from sigma._blocks import n_threads
+
         algorithm = "brute" if metric == "cosine" else "auto"
         self._nn = NearestNeighbors(metric=metric, algorithm=algorithm).fit(data)
+        if self._nn._fit_method != "brute":
+            # a tree's queries run in one thread unless asked (brute force is multithreaded
+            # already); each query is answered alike, so the neighbours are the same
+            self._nn.set_params(n_jobs=n_threads())
 
     def query(self, x, k, epsilon=None):
         dist, ind = self._nn.kneighbors(np.asarray(x), n_neighbors=int(k))

@@ -49,6 +49,25 @@ def sample_points(n: int, ratio: float, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, k, replace=False))
 
 
+def shown_points(ps, ratio: float, seed: int = 0) -> np.ndarray:
+    """:func:`sample_points` of the segmenter's pixels, without those its dataset excluded
+    (outside the scan, no counts): they are not data, and drawn they make a clump of their own.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> ps = SimpleNamespace(latent=np.zeros((4, 2)), excluded_mask=np.array([[True, False], [False, False]]))
+    >>> shown_points(ps, 1.0).tolist()
+    [1, 2, 3]
+    """
+    n = len(np.asarray(ps.latent))
+    sample = sample_points(n, ratio, seed)
+    excluded = getattr(ps, "excluded_mask", None)
+    if excluded is None or np.size(excluded) != n:
+        return sample
+    return sample[~np.asarray(excluded).ravel()[sample]]
+
+
 def _ids_text(ids) -> str:
     ids = [int(i) for i in ids]
     if len(ids) > 12:
@@ -96,7 +115,7 @@ class LatentEditor(Panel):
         remember_segmenter(ps)
         self.ps = ps
         n = len(np.asarray(ps.latent))
-        self.sample = sample_points(n, ratio_to_be_shown, seed)
+        self.sample = shown_points(ps, ratio_to_be_shown, seed)
         self.mode = "clusters"
         self.include_noise = False
         self.selected_clusters: list[int] = []
@@ -374,8 +393,7 @@ class LatentMapInspector(Panel):
         remember_segmenter(ps)
         self.ps = ps
         self.alpha = float(alpha_cluster_map)
-        n = len(np.asarray(ps.latent))
-        self.sample = sample_points(n, ratio_to_be_shown, seed)
+        self.sample = shown_points(ps, ratio_to_be_shown, seed)
         self.selected_pixels = np.zeros(0, dtype=np.int64)
         cols = cluster_colors(ps)
         z = np.asarray(ps.latent)[self.sample]

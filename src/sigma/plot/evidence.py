@@ -60,13 +60,16 @@ DECISIONS_NOTE = (
     "rho: deviance of the summed counts from the best mixture of the neighbouring phases over "
     "their deviance from the nearest single phase (a mixture below 0.25); interior: share of "
     "pixels whose 8 neighbours share their label; G: deviance of a new phase's counts from every "
-    "known phase and mixture, against the chi-square critical value."
+    "known phase and mixture, against the chi-square critical value; G_pixels: how much better "
+    "the component's own spectrum explains its pixels than a mixture of its neighbours chosen "
+    "for each pixel (below the critical value: a mixture)."
 )
 
 _OUTCOME = {
     "mixture": "dropped: its counts are a mixture of its neighbours (boundary pixels)",
     "new phase": "opened: counts no phase or mixture explains",
     "no interior": "dropped: no pixel inside it (only boundaries)",
+    "thin phase": "kept: no pixel inside it, but its counts are no mixture (a shell, a rim)",
 }
 
 

@@ -111,6 +111,10 @@ def plot_latent(ps, color: bool = True, ax=None, max_points: int = 200_000, elli
     z = np.asarray(ps.latent, dtype=float)
     labels = np.asarray(ps.labels).ravel()
     idx = _subsample(len(z), max_points, seed)
+    excluded = getattr(ps, "excluded_mask", None)
+    if excluded is not None and np.size(excluded) == len(z) and np.any(excluded):
+        # pixels outside the scan or without counts are not data: they are not drawn
+        idx = idx[~np.asarray(excluded).ravel()[idx]]
     ax = _ax_or_new(ax, (7.2, 5.2) if color and legend else (5.6, 5.2))
     if color:
         cols = cluster_colors(ps)
@@ -134,7 +138,9 @@ def plot_latent(ps, color: bool = True, ax=None, max_points: int = 200_000, elli
         from .annotate import cluster_label
 
         cols = cluster_colors(ps)
-        handles = [Line2D([], [], ls="", marker="o", color=c_, label=cluster_label(ps, i)) for i, c_ in cols.items()]
+        shown = set(np.unique(labels[idx]).tolist())
+        handles = [Line2D([], [], ls="", marker="o", color=c_, label=cluster_label(ps, i))
+                   for i, c_ in cols.items() if i >= 0 or i in shown]
         ax.legend(handles=handles, title="cluster", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   frameon=False, ncols=1 + (len(handles) - 1) // 25, handletextpad=0.2, columnspacing=0.8)
     ax.set_xlabel("latent 1")

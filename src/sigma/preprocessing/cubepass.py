@@ -20,6 +20,7 @@ conserved.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from .._blocks import map_row_blocks
 from .._errors import bad_value
 from .binning import _check_factors, _exact_range, sum_dtype
+from .sparsecube import SparseCounts, block_to_csr
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,10 @@ class CubeSummary:
         ``(H // fy, W // fx, C)`` bin sums when ``bin_size`` was given, in the narrowest
         dtype that holds them exactly (``uint8`` when every bin of unsigned counts is below
         256, else the exact dtype of :func:`sigma.preprocessing.binning.sum_dtype`).
+    sparse : SparseCounts or None
+        With ``sparse_limit``: the same counts on the binned (or, without ``bin_size``, the
+        full) grid as a :class:`~sigma.preprocessing.sparsecube.SparseCounts` (same dtype
+        rule), or ``None`` when they took more than ``sparse_limit`` bytes.
 
     Examples
     --------
@@ -83,6 +89,7 @@ class CubeSummary:
     spectrum: np.ndarray
     windows: dict = field(default_factory=dict)
     binned: np.ndarray | None = None
+    sparse: SparseCounts | None = None
 
 
 def _narrow_dtype(dtype, factor):
@@ -100,7 +107,7 @@ def _narrow_dtype(dtype, factor):
 
 def summarise_cube(
     data, windows=(), *, total_from: int = 0, valid=None, bin_size=None,
-    desc: str = "reading the cube", progress: bool | None = None,
+    desc: str = "reading the cube", progress: bool | None = None, sparse_limit: int | None = None,
 ) -> CubeSummary:
     """Totals, finite flags, window sums, sum spectrum and (optionally) bins in one pass.
 
@@ -115,10 +122,15 @@ def summarise_cube(
     valid : array_like of bool, shape (H, W), optional
         The reader's scanned-area mask.
     bin_size : (int, int), optional
-        Also bin the cube (NumPy cubes only; the partial edge block is dropped, see
-        :mod:`sigma.preprocessing.binning`).
+        Also bin the cube (the partial edge block is dropped, see
+        :mod:`sigma.preprocessing.binning`): into one NumPy array for a NumPy cube, or only
+        into :attr:`CubeSummary.sparse` for a dask cube (which needs ``sparse_limit``).
     desc, progress
         Progress bar of a lazy cube's pass.
+    sparse_limit : int, optional
+        Also keep the counts on the binned grid (the full grid without ``bin_size``) as
+        :class:`~sigma.preprocessing.sparsecube.SparseCounts`, as long as they take at most
+        this many bytes (:attr:`CubeSummary.sparse`; ``None`` beyond). Integer counts only.
 
     Returns
     -------
@@ -147,10 +159,13 @@ def summarise_cube(
     if not 0 <= total_from < c:
         raise bad_value("total_from", total_from, f"a channel in [0, {c})")
     lazy = hasattr(data, "dask")
-    if bin_size is not None and lazy:
-        raise bad_value("bin_size", bin_size, "None for a dask cube (bin it with rebin_cube)")
+    sparse = sparse_limit is not None
+    if sparse and np.dtype(data.dtype).kind not in "ui":
+        raise bad_value("sparse_limit", sparse_limit, "None for a cube of non-integer values")
+    if bin_size is not None and lazy and not sparse:
+        raise bad_value("bin_size", bin_size, "None for a dask cube (bin it with rebin_cube), or a sparse_limit")
     fy, fx = (1, 1) if bin_size is None else _check_factors(bin_size, data.shape)
-    hb, wb = (h // fy, w // fx) if bin_size is not None else (0, 0)
+    hb, wb = (h // fy, w // fx) if (bin_size is not None or sparse) else (0, 0)
     valid_in = np.ones((h, w), bool) if valid is None else np.asarray(valid, dtype=bool)
     if valid_in.shape != (h, w):
         raise bad_value("valid", valid_in.shape, f"an ({h}, {w}) mask")
@@ -158,7 +173,9 @@ def summarise_cube(
     his = np.asarray([hi for _, hi in wins], np.int64)
     wide = sum_dtype(data.dtype, fy * fx, _exact_range(data, fy * fx) if bin_size else None)
     narrow = _narrow_dtype(data.dtype, fy * fx)
-    out = np.empty((hb, wb, c), narrow) if bin_size is not None else None
+    out = np.empty((hb, wb, c), narrow) if bin_size is not None and not sparse else None
+    kept = {"bytes": 0, "over": False}  # the sparse copy's size so far (blocks run in threads)
+    lock = threading.Lock() if sparse else None  # (a lock cannot travel to dask workers)
     # integer accumulators for integer counts (exact, and no conversion per value)
     kind = np.dtype(data.dtype).kind
     acc = np.dtype({"u": np.uint64, "i": np.int64}.get(kind, np.float64))
@@ -176,8 +193,11 @@ def summarise_cube(
         spec = np.zeros(c, acc)
         sums = np.empty((n, w, len(wins)), np.float32)
         buf = np.zeros(c, acc)
-        nb = (n // fy) if out is not None else 0
-        target = out[r0 // fy : r0 // fy + nb] if nb else np.empty((0, 0, c), narrow)
+        nb = (n // fy) if (out is not None or sparse) else 0
+        if sparse:
+            target = np.empty((nb, wb, c), narrow)
+        else:
+            target = out[r0 // fy : r0 // fy + nb] if nb else np.empty((0, 0, c), narrow)
         keep = None
         over = kernel(blk, acc.type(0), total_from, los, his, fy, fx, valid_in[r0:r1], tot,
                       ntot, bad, spec, sums, target, buf, lim[0], lim[1])
@@ -185,6 +205,8 @@ def summarise_cube(
             keep = np.empty((nb, wb, c), wide)
             kernel(blk, acc.type(0), total_from, los, his, fy, fx, valid_in[r0:r1], tot, ntot,
                    bad, spec * 0, sums, keep, buf, wlim[0], wlim[1])
+        if sparse:
+            keep = _sparse_part(target if keep is None else keep, kept, lock, sparse_limit)
         return tot, (ntot if total_from else None), bad, spec, sums, keep
 
     parts = map_row_blocks(work, data, align=fy, desc=desc, progress=progress)
@@ -194,6 +216,12 @@ def summarise_cube(
     spectrum = np.sum([p[3] for p in parts], axis=0).astype(np.float64)
     sums = np.concatenate([p[4] for p in parts])
     binned = out
+    sp = None
+    if sparse and not kept["over"]:
+        sp = SparseCounts.from_blocks([p[5] for p in parts], (hb, wb, c))
+    elif sparse:
+        log.info("the counts take more than %.0f MiB even as a sparse copy; not kept in memory",
+                 sparse_limit / 2**20)
     if out is not None and any(p[5] is not None for p in parts):
         # a bin holds more than the input dtype can: the exact wide dtype after all
         log.info("binned counts exceed %s; keeping them as %s", narrow, wide)
@@ -204,8 +232,22 @@ def summarise_cube(
     valid_px = ~bad & (totals > 0) & valid_in
     return CubeSummary(
         totals=totals, norm_totals=norm_totals, bad=bad, valid=valid_px, spectrum=spectrum,
-        windows={wn: sums[..., i] for i, wn in enumerate(wins)}, binned=binned,
+        windows={wn: sums[..., i] for i, wn in enumerate(wins)}, binned=binned, sparse=sp,
     )
+
+
+def _sparse_part(block, kept, lock, limit):
+    """:func:`~sigma.preprocessing.sparsecube.block_to_csr` of one block, or ``None`` once the
+    copy would exceed ``limit`` bytes (then every later block is dropped too)."""
+    if kept["over"]:
+        return None
+    part = block_to_csr(block)
+    size = sum(a.nbytes for a in part) + 2 * part[0].nbytes  # + the row pointers (int64)
+    with lock:
+        kept["bytes"] += size
+        if kept["bytes"] > limit:
+            kept["over"] = True
+    return None if kept["over"] else part
 
 
 def _limits(dtype, acc):

@@ -1,0 +1,212 @@
+"""The steps of :func:`sigma.clustering.auto_k.find_phases` after the over-segmentation: the merge
+path, mixtures dropped, labels, new phases opened, labels without interior (see the description
+of :mod:`sigma.clustering.auto_k`). Every step records its decisions with their statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _count_model as cm
+
+#: A component is a mixture when a mixture of its neighbours leaves less than this share of
+#: its deviance from the nearest single spectrum (measured: 0.003–0.2 for boundary bands,
+#: 0.7–1.0 for phases on the phantom family of :mod:`sigma.synthetic.family`).
+MIXTURE_RATIO = 0.25
+#: A component with at least this share of interior pixels is never called a mixture.
+INTERIOR_MIN = 0.5
+#: Robust z-score of a pixel's deviance above which it is "unexplained" (a candidate for a new
+#: phase; the test of the connected group's summed counts decides). 4 missed a 3×3 inclusion
+#: whose pixels each hold 8–20 nats of evidence; 2.5 finds it and opened no phase on the
+#: phantom family of :mod:`sigma.synthetic.family` that 4 did not.
+UNEXPLAINED_Z = 2.5
+#: Significance level of the test that opens a new phase.
+NEW_PHASE_ALPHA = 1e-6
+
+
+def _r(v, nd=3):
+    return float(round(float(v), nd))
+
+
+def _merge_path(y, start, k0, penalty, iters):
+    """EM from the start labels, then merge the closest pair down to one spectrum."""
+    logp, logpi = cm.log_spectra(cm.group_sums(y, start, k0)), cm.log_weights(np.bincount(start, minlength=k0))
+    logp, logpi, r, ll = cm.em(y, logp, logpi, 30)
+    states = {}
+    while True:
+        k = len(logpi)
+        states[k] = (logp, logpi, ll, -2 * ll + penalty * k)
+        if k == 1:
+            return states
+        sums, n = r.T @ y, r.sum(0)
+        _, a, b = cm.merge_cost(sums)
+        sums[a] += sums[b]
+        n[a] += n[b]
+        keep = np.arange(k) != b
+        logp, logpi, r, ll = cm.em(y, cm.log_spectra(sums[keep]), cm.log_weights(n[keep]), iters)
+
+
+def _contacts(lab2d, c, active, radius=2):
+    """Labels among ``active`` that touch label ``c``, most contacts first."""
+    from scipy.ndimage import maximum_filter
+
+    m = lab2d == c
+    ring = maximum_filter(m, size=2 * radius + 1, mode="constant") & ~m
+    vals = lab2d[ring]
+    vals = vals[np.isin(vals, active)]
+    if vals.size == 0:
+        return []
+    ids, cnt = np.unique(vals, return_counts=True)
+    return [int(i) for i in ids[np.argsort(-cnt, kind="stable")]]
+
+
+def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions):
+    """Flag mixture components one at a time (most mixture-like first); returns kept ids."""
+    from scipy.stats import chi2
+
+    k = len(logpi)
+    p = np.exp(logp.astype(np.float64))
+    crit = float(chi2.isf(NEW_PHASE_ALPHA, y.shape[1] - 1))
+    active = list(range(k))
+    lab = lab2d
+    while len(active) > 2:
+        inner = cm.interior(lab, k)
+        sums = cm.group_sums(y, lab, k)
+        best = None
+        for c in active:
+            m = lab == c
+            n = int(m.sum())
+            if n == 0:
+                best = (-1.0, c, 0.0, 0, [], 0.0)
+                break
+            share = float(inner[m].mean())
+            if share >= INTERIOR_MIN:
+                continue
+            nb = _contacts(lab, c, active)[:4]
+            if len(nb) < 2:
+                continue
+            sep = cm.deviance_to_nearest(sums[c], p[[j for j in active if j != c]])
+            rho = cm.mixture_deviance(sums[c], p[nb]) / max(sep, 1e-9)
+            if rho < MIXTURE_RATIO and (best is None or rho < best[0]):
+                g_pix = cm.pixel_mixture_gain(y[m.ravel()], p, c, nb)
+                if g_pix <= crit:
+                    best = (rho, c, share, n, nb, g_pix)
+        if best is None:
+            break
+        rho, c, share, n, nb, g_pix = best
+        active.remove(c)
+        if n:
+            decisions.append({"step": "mixture", "pixels": n, "rho": _r(rho), "G_pixels": _r(g_pix, 1),
+                              "interior": _r(share, 2), "neighbours": len(nb)})
+        sub = np.asarray(active)
+        start = np.where(np.isin(lab, sub), np.searchsorted(sub, lab), -1)
+        start = np.where(valid & (start < 0), (y @ logp[sub].T).argmax(1).reshape(lab.shape), start)
+        new, _ = cm.icm(y, logp[sub], logpi[sub], start.astype(np.int32), valid, beta=beta, iters=3,
+                        mixed=False)
+        lab = np.where(new >= 0, sub[np.clip(new, 0, None)], -1).astype(np.int32)
+    return active, lab
+
+
+def _fit_labels(y, logp, logpi, lab2d, valid, beta, rounds=2, rate=False):
+    """Mixture-aware ICM and interior-pixel spectra, ``rounds`` times; empty labels dropped."""
+    lab = lab2d
+    for i in range(rounds + 1):
+        lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta, rate_band=rate)
+        if i == rounds:
+            break
+        k = len(logpi)
+        sums, n = cm.spectra_from_labels(y, lab, k)
+        keep = n > 0
+        if not keep.all():
+            remap = np.cumsum(keep) - 1
+            lab = np.where(lab >= 0, remap[np.clip(lab, 0, None)], -1).astype(np.int32)
+        logp, logpi = cm.log_spectra(sums[keep]), cm.log_weights(n[keep])
+    return lab, logp, logpi, scores
+
+
+def _unexplained_regions(y, logp, scores, lab2d, tried):
+    """Connected groups (>= 3 pixels) of pixels whose counts their label does not explain."""
+    from scipy.ndimage import label as cc_label
+
+    flat = lab2d.ravel()
+    t = y.sum(1)
+    sat = (y * np.log(np.where(y > 0, y, 1.0) / np.maximum(t, 1.0)[:, None])).sum(1)
+    own = scores[np.arange(len(flat)), np.clip(flat, 0, None)]  # a log weight per label: z-scores ignore it
+    dev = 2 * (sat - own)
+    z = np.zeros_like(dev)
+    for c in np.unique(flat[flat >= 0]):
+        m = flat == c
+        med = np.median(dev[m])
+        mad = 1.4826 * np.median(np.abs(dev[m] - med)) + 1e-9
+        z[m] = (dev[m] - med) / mad
+    cand = ((z > UNEXPLAINED_Z) & (flat >= 0) & ~tried).reshape(lab2d.shape)
+    regions, n = cc_label(cand, structure=np.ones((3, 3)))
+    sizes = np.bincount(regions.ravel(), minlength=n + 1)
+    return [regions == r for r in range(1, n + 1) if sizes[r] >= 3]
+
+
+def _new_phase(y, logp, lab2d, regions):
+    """The most significant region that is neither a known spectrum nor a mixture of its
+    neighbours: ``(mask, statistics)`` or ``(None, None)``."""
+    from scipy.ndimage import binary_dilation
+    from scipy.stats import chi2
+
+    p = np.exp(logp.astype(np.float64))
+    crit = float(chi2.isf(NEW_PHASE_ALPHA, y.shape[1] - 1))
+    best = (None, None)
+    for m in regions:
+        s = y[m.ravel()].sum(0)
+        sep = cm.deviance_to_nearest(s, p)
+        ring = binary_dilation(m, iterations=2) & ~m
+        nb = sorted({int(v) for v in np.unique(lab2d[ring]) if v >= 0})[:4]
+        mix = cm.mixture_deviance(s, p[nb]) if len(nb) >= 2 else sep
+        g = min(sep, mix)
+        if g > crit and mix / max(sep, 1e-9) > MIXTURE_RATIO and (best[1] is None or g > best[1]["G"]):
+            best = (m, {"step": "new phase", "pixels": int(m.sum()), "G": _r(g, 1),
+                        "critical": _r(crit, 1), "rho": _r(mix / max(sep, 1e-9))})
+    return best
+
+
+def _thin_phase(y, logp, lab, c):
+    """Statistics of label ``c`` (no interior) as a phase of its own: ``(keep, stats)``; kept
+    when its summed counts are neither a known spectrum nor a mixture of the labels it
+    touches, by the test that opens a new phase (:func:`_new_phase`). A shell round a core or
+    a rim along a grain has no interior at the analysis grid's scale and is such a phase; a
+    band of boundary pixels or a triple junction is a mixture."""
+    from scipy.stats import chi2
+
+    k = len(logp)
+    m = lab == c
+    s = y[m.ravel()].sum(0)
+    p = np.exp(logp.astype(np.float64))
+    others = [j for j in range(k) if j != c]
+    sep = cm.deviance_to_nearest(s, p[others])
+    nb = _contacts(lab, c, others)[:4]
+    mix = cm.mixture_deviance(s, p[nb]) if len(nb) >= 2 else sep
+    crit = float(chi2.isf(NEW_PHASE_ALPHA, y.shape[1] - 1))
+    rho = mix / max(sep, 1e-9)
+    g_pix = cm.pixel_mixture_gain(y[m.ravel()], p, c, nb) if len(nb) >= 2 else np.inf
+    stats = {"pixels": int(m.sum()), "G": _r(min(sep, mix), 1), "critical": _r(crit, 1), "rho": _r(rho),
+             "G_pixels": _r(g_pix, 1)}
+    mixture = rho < MIXTURE_RATIO and g_pix <= crit
+    return bool(min(sep, mix) > crit and not mixture), stats
+
+
+def _drop_without_interior(y, logp, logpi, lab, valid, beta, decisions, rate):
+    """Drop labels without interior that are not thin phases (:func:`_thin_phase`), one at a
+    time; the thin phases kept are recorded once their labels are final."""
+    while True:
+        k = len(logpi)
+        inner = cm.interior(lab, k)
+        hollow = np.flatnonzero(np.bincount(lab[inner], minlength=k)[:k] == 0) if k > 1 else []
+        tests = [(int(c), *_thin_phase(y, logp, lab, int(c))) for c in hollow]
+        c = next((c for c, keep_c, _ in tests if not keep_c), None)
+        if c is None:
+            decisions.extend({"step": "thin phase", **stats} for _, _, stats in tests)
+            break
+        decisions.append({"step": "no interior", **next(st for i, _, st in tests if i == c)})
+        keep = np.arange(k) != c
+        start = np.where(lab == c, -1, lab - (lab > c)).astype(np.int32)
+        start = np.where(valid & (start < 0), (y @ logp[keep].T).argmax(1).reshape(lab.shape), start)
+        lab, logp, logpi, _ = _fit_labels(y, logp[keep], logpi[keep], start.astype(np.int32), valid, beta, 1, rate)
+    return lab, logp, logpi
