@@ -386,14 +386,58 @@ def _anchored_calibration(fitter: SpectrumFitter, sel: _Selector) -> tuple[list[
     before the axis is refined, a rare element whose many lines (Tm M and L, Br L and K) each
     catch part of a shifted major peak can out-score the element that really made the peak, and
     an axis refined on it is then wrong for every line. Rare elements are looked for afterwards.
+
+    A common element can also take the peak of an uncommon one (Si Kα on W Mα, 35 eV above),
+    and the axis refined on it is then shifted for every other line. So when that refinement
+    moves the axis by more than its prior (10 eV, 0.2 % gain), two other hypotheses are tried:
+    the axis as given, with every element selected on it, and that axis refined on the
+    strongest of those elements (every one fitted alongside); the hypothesis whose full
+    selection costs least (χ² plus the elements' thresholds and the calibration's prior,
+    :func:`_calibration_cost`) is kept.
     """
+    start = fitter.calibration
+    chosen, fit, tier = _tier_anchored(fitter, sel)
+    if tier is None:
+        return chosen, fit
+    cal_a = fitter.calibration
+    if abs(cal_a.shift - start.shift) <= 0.01 and abs(cal_a.gain - start.gain) <= 0.002:
+        return chosen, fit
+    best = (_calibration_cost(sel, chosen, fit, start, cal_a), cal_a, chosen, fit)
+    fitter.set_calibration(start)
+    chosen_n, fit_n = sel.forward([])
+    hyps = [(_calibration_cost(sel, chosen_n, fit_n, start, start), start, chosen_n, fit_n)]
+    if chosen_n:
+        anchors = sorted(chosen_n, key=lambda el: -fit_n.coef[fit_n.index(el)])[:6]
+        fitter.refine_calibration(chosen_n, anchors=anchors)
+        chosen_r, fit_r = sel.forward(chosen_n)
+        hyps.append((_calibration_cost(sel, chosen_r, fit_r, start, fitter.calibration), fitter.calibration,
+                     chosen_r, fit_r))
+    log.debug("calibration: anchored on common elements %.1f %s; as given %.1f; refined on all %s",
+              best[0], cal_a, hyps[0][0], [(round(h[0], 1), h[1]) for h in hyps[1:]])
+    for h in hyps:
+        if h[0] < best[0]:
+            best = h
+    fitter.set_calibration(best[1])
+    return best[2], best[3]
+
+
+def _calibration_cost(sel: _Selector, chosen, fit: LinearFit, start: Calibration, cal: Calibration) -> float:
+    """χ² of a selection's fit, plus the thresholds its elements had to pass and the Gaussian
+    prior of its calibration about ``start`` (the priors of :meth:`SpectrumFitter.refine_calibration`)."""
+    prior = ((cal.shift - start.shift) / 0.01) ** 2 + ((cal.gain - start.gain) / 0.002) ** 2
+    return float(fit.chi2 + sum(sel.threshold(el) for el in chosen) + prior)
+
+
+def _tier_anchored(fitter: SpectrumFitter, sel: _Selector):
+    """The calibration refined on the commonest tier of elements found (see
+    :func:`_anchored_calibration`); returns the selection, its fit and the tier (None: nothing found)."""
     for tier in range(len(RARITY_EXTRA_SIGMA)):
         anchors = [c for c in sel.candidates if element_rarity(c) <= tier]
         chosen, fit = sel.forward([], limit=6, candidates=anchors)
         if chosen:
             break
     else:
-        return chosen, fit
+        return chosen, fit, None
     fitter.refine_calibration(chosen)
     chosen, fit = sel.forward(chosen)
     # read from the strongest lines of common elements, every element found fitted alongside:
@@ -401,7 +445,8 @@ def _anchored_calibration(fitter: SpectrumFitter, sel: _Selector) -> tuple[list[
     common = [el for el in chosen if element_rarity(el) <= tier]
     anchors = sorted(common, key=lambda el: -fit.coef[fit.index(el)])[:6]
     fitter.refine_calibration(chosen, anchors=anchors)
-    return chosen, fit
+    chosen, fit = sel.forward(chosen)
+    return chosen, fit, tier
 
 
 def _overlapping(fitter: SpectrumFitter, el: str, others, bpk) -> list[str]:

@@ -7,7 +7,10 @@ For one spectrum (a cluster's summed counts) and one library candidate:
    elements, so an overlapped line is shared out the same way for every candidate that has it.
 2. Each element's net counts in its strongest family are divided by the fitted background per
    keV under that line: a peak-to-background ratio :math:`q` (keV), in which the detector
-   efficiency and absorption cancel to first order.
+   efficiency and absorption cancel to first order. Its uncertainty holds the Poisson noise,
+   the background's and the shape error of other elements' peaks under the line
+   (:data:`~sigma.identify.scoring.OVERLAP_ERROR`: N Kα under Ti Ll is no better known than
+   the Ti L family's line ratios).
 3. The candidate predicts :math:`q` up to one common scale :math:`s`
    (:func:`~sigma.identify.physics.peak_to_background`: Bethe ionisation, Burhop fluorescence
    yields, Kramers continuum for its composition).
@@ -36,6 +39,9 @@ that also fit and whose *predicted* intensities differ from the best's by less t
 and the model error (:func:`indistinguishable`) are named with it as one group, "jadeite … or
 analcime …": EDS cannot tell them apart at these counts (water, Li, Be, or line ratios within
 the model error), and the group shrinks as counts grow, down to what the model error allows.
+So are candidates that fit this spectrum within :data:`UNRESOLVED_CHI2` of the best's χ²
+(whatever their predictions): the data do not say which of the two is right with 95 %
+probability (a spectrum between two compositions, or few counts).
 
 A *reference spectrum* candidate is fitted on its own energy axis and compared in the same way
 with its measured :math:`q` in place of the prediction (model error 7 %).
@@ -87,6 +93,10 @@ ALTERNATIVE_DELTA = 4.0
 #: when the other is true, the better-fitting one is the right one with probability
 #: :math:`\Phi(\sqrt{D}/2)`; under :math:`4 \times 1.645^2` that is less than 95 %.
 INDISTINGUISHABLE_CHI2 = 4 * 1.645**2
+#: χ² by which another candidate that fits must fit worse than the best for the data to say the
+#: best is the right one of the two with 95 % probability (equal prior odds:
+#: :math:`1 / (1 + e^{-\Delta/2}) = 0.95`); closer ones are named with the best, as a group.
+UNRESOLVED_CHI2 = 2 * math.log(0.95 / 0.05)
 #: Phases named in the display name of an indistinguishable group (the rest are counted).
 GROUP_NAMES_SHOWN = 3
 #: Mass fraction at which an element absent from a phase's ideal formula is tolerated (1 sigma):
@@ -115,8 +125,9 @@ class PhaseIdentification:
     elements : ElementReport
     total_counts : float
     group : list of str
-        Phases EDS cannot tell from the best at these counts (:func:`indistinguishable`), the
-        best and its polymorphs first; the name then reads ``'jadeite … or analcime …'``.
+        Phases EDS cannot tell from the best at these counts (:func:`indistinguishable`) or that
+        fit this spectrum within :data:`UNRESOLVED_CHI2` of its χ², the best and its
+        polymorphs first; the name then reads ``'jadeite … or analcime …'``.
         Empty for an unknown phase.
     short_name : str
         For legends: the best's label, and how many others EDS cannot tell from it
@@ -402,11 +413,20 @@ def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) 
                                    rep, rep.total_counts)  # fmt: skip
     best = merged[0]
     alts = [c.label for c in merged[1:] if c.score - best.score < ALTERNATIVE_DELTA and c.p_value >= min_p_value]
-    if best.p_value < min_p_value:
+    # no element above the background: no phase is named on lines the detection did not find
+    # (a continuum whose shape differs from the model's lets a candidate's own fit find some)
+    if best.p_value < min_p_value or not rep.present:
         return PhaseIdentification("unknown", f"unknown ({rep.summary() or 'no elements'})", merged[:top],
                                    alts, rep, rep.total_counts)  # fmt: skip
     fitting = [c for c in merged[1:] if c.p_value >= min_p_value and c.phase.name in short]
-    members = [best, *indistinguishable(scorer, best, fitting)]
+    near = indistinguishable(scorer, best, fitting)
+    # and those the data do not tell from the best, whatever their predictions (a spectrum
+    # halfway between two compositions, or one both fit within the model error); on the χ²
+    # difference alone, since a model error shared by both (the matrix's absorption of Al Kα)
+    # can leave the truth just under min_p_value while the best passes
+    exact = [c for c in merged[1:] if c.phase.name in short and math.isfinite(c.chi2)]
+    unresolved = [c for c in exact if c.chi2 - best.chi2 < UNRESOLVED_CHI2 and c not in near]
+    members = [best, *near, *unresolved]
     group = [n for c in members for n in (c.phase.name, *c.same_composition)]
     labels = [c.label for c in members]
     name = " or ".join(labels[:GROUP_NAMES_SHOWN])

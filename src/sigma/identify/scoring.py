@@ -20,6 +20,12 @@ from .library import Phase, pretty_formula
 #: exp(-(E - 0.3 keV)/0.5 keV) rise), extra for L and M families, extra for secondary families.
 MODEL_ERROR = (0.15, 0.4, 0.15, 0.6)
 
+#: Relative error of the shape of another element's peaks where they lie under a line (line
+#: ratios within a family, tails): the counts they put under it are uncertain by this much
+#: (S Kα under Pb Mα), up to twice that for soft lines (N Kα under Ti Ll: absorption changes
+#: across a soft family), with the energy dependence of :func:`model_error`.
+OVERLAP_ERROR = 0.1
+
 #: Largest relative uncertainty credited to the background under a line.
 BACKGROUND_ERROR = 0.15
 
@@ -119,13 +125,22 @@ def _measure(fitter, sum_terms, elements) -> _Measured:
 
 def _measure_fit(fitter, fit, bpk, family_nets) -> _Measured:
     """Peak-to-background of every family in a fit, with the background's own uncertainty
-    (and its covariance with the element's amplitude) propagated into ``sigma``."""
+    (and its covariance with the element's amplitude) and :data:`OVERLAP_ERROR` of the other
+    elements' peaks under its profile propagated into ``sigma``."""
     q, sig, fam, en, elem, prim, zs = {}, {}, {}, {}, {}, {}, {}
     e = fitter.energies()
     nb = fit.n_background
     cov_bb = fit.cov[:nb, :nb]
     width = fitter.channel_width()
     robust = fitter.robust_background_per_kev()
+    # every element's fitted peaks (tied column and family deviations), to know what the other
+    # elements put under each line
+    own = {}
+    for el in fit.family_ratios:
+        idx = [i for i, n in enumerate(fit.names) if n == el or n.startswith(f"dev:{el}:")]
+        own[el] = fit.columns[:, idx] @ fit.coef[idx]
+    peaks = sum(own.values()) if own else np.zeros(e.size)
+    w = fit.weights
     for el, (primary, _) in fit.family_ratios.items():
         i_el = fit.index(el)
         for f, (net, var) in family_nets(fit, el).items():
@@ -143,6 +158,13 @@ def _measure_fit(fitter, fit, bpk, family_nets) -> _Measured:
             share = net / fit.coef[i_el] if fit.coef[i_el] else 0.0
             cov_ab = float(fit.cov[i_el, :nb] @ g) * share
             qq = net / b
+            # counts of other elements' peaks this family's profile would take if their shapes
+            # were wrong: uncertain by OVERLAP_ERROR of them
+            prof = fitter.family_profile(el, f)
+            den = float(np.sum(w * prof * prof))
+            ov = float(np.sum(w * prof * np.maximum(peaks - own[el], 0.0))) / den if den > 0 else 0.0
+            eta = OVERLAP_ERROR * (1.0 + math.exp(-(e_a - 0.3) / 0.5))
+            var = var + (eta * ov) ** 2
             # delta method for q = net / b
             var_q = (var + qq * qq * var_b - 2.0 * qq * cov_ab) / (b * b)
             q[key] = qq
