@@ -24,9 +24,9 @@ For one spectrum (a cluster's summed counts) and one library candidate:
    over the elements found and the candidate's elements: log terms for lines measured at
    more than 3σ, linear terms :math:`(q - s p)^2 / (\\sigma^2 + (\\epsilon s p)^2)` otherwise
    (an element predicted but absent, or present but not predicted). :math:`\\epsilon_{el}` is a
-   **model error**: the relative error allowed to the forward model, 12 % for hard lines,
-   rising to about 45 % for soft lines (O Kα, C Kα, L lines below 1 keV) and 8 % more for L and
-   M families (:func:`model_error`). So a candidate is not rejected because the physics is
+   **model error**: the relative error allowed to the forward model, 15 % for hard K lines,
+   rising to 40–55 % for soft lines (O Kα, C Kα) and 15 % more for L and M families
+   (:func:`model_error`). So a candidate is not rejected because the physics is
    approximate, only when its pattern of intensities is wrong by more than that.
 
 The candidates are ranked by :math:`\\chi^2 - \\nu` (:math:`\\nu` the degrees of freedom, so
