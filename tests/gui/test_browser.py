@@ -146,7 +146,7 @@ GUI_CELLS = [
     ("interactive_latent_plot", "gui.interactive_latent_plot(ps=ps_gmm", None, True, False),
     ("check_latent_space", "gui.check_latent_space(", None, True, True),
     ("interactive_latent_plot_loaded", "gui.interactive_latent_plot(ps=ps_loaded", None, True, False),
-    ("view_phase_map", "gui.view_phase_map(", None, True, True),
+    ("view_phase_map", "gui.view_phase_map(ps=ps_gmm", None, True, True),
     ("view_phase_evidence", "gui.view_phase_evidence(", None, False, False),
     ("show_cluster_distribution", "gui.show_cluster_distribution(", None, False, False),
     ("view_clusters_sum_spectra", "gui.view_clusters_sum_spectra(", None, True, False),
@@ -324,7 +324,7 @@ def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
         assert probe.eval("_t_inspector.map.scale_bar is not None")
 
         # the linked views, before the edit: what the page shows
-        phase = nbp.output("gui.view_phase_map(")
+        phase = nbp.output("gui.view_phase_map(ps=ps_gmm")
         phase_img = phase.locator("img.sigma-figure").first
         phase_png = phase_img.screenshot()
         ins = nbp.output(INSPECTOR)
@@ -508,7 +508,7 @@ def test_tem_tutorial_in_jupyterlab(lab_server, open_notebook, real_dir):
     probe = KernelProbe.for_notebook(lab_server, name)
     try:
         n0 = probe.eval("len(ps_gmm.cluster_ids)")
-        phase = nbp.output("gui.view_phase_map(")
+        phase = nbp.output("gui.view_phase_map(ps=ps_gmm")
         editor = nbp.output("gui.interactive_latent_plot(ps=ps_gmm")
         probe.run("ps_gmm.merge_clusters(ps_gmm.cluster_ids[:2].tolist())")
         _until(lambda: len(_legend_ids(phase)) == n0 - 1, "the TEM phase map legend following a merge from code")
