@@ -316,3 +316,30 @@ def test_a_nine_pixel_inclusion_is_opened_as_a_phase(seed):
     lab = res.labels
     assert (lab[truth == 0] == lab[0, 0]).all()  # no host pixel moves
     assert (lab[truth == 1] != lab[0, 0]).sum() >= 6  # most of the inclusion is its own phase
+
+
+def test_small_particles_touching_two_other_phases_are_not_taken_for_their_mixture():
+    """FePt particles (50 at.% Fe) on a carbon film beside Pt and magnetite particles: their
+    counts are close to a Pt + magnetite mixture, but a population of compact particles with an
+    interior is a phase (it was dropped as a mixture, leaving FePt and Pt in one cluster)."""
+    from scipy.stats import mode
+
+    from sigma.datasets import TEMDataset
+    from sigma.preprocessing import neighbour_averaging, zscore
+    from sigma.synthetic import make_phantom
+
+    phantom = make_phantom((64, 64), kind="TEM", counts_per_pixel=30, seed=1)
+    tem = TEMDataset(phantom.to_signal())
+    tem.set_feature_list([ln for ln in tem.feature_list if not ln.startswith("Cu")])
+    tem.rebin_signal(size=(2, 2))
+    tem.peak_intensity_normalisation()
+    tem.remove_first_peak(end=0.1)
+    f = tem.normalisation([neighbour_averaging, zscore])
+    ps = PixelSegmenter(f.reshape(-1, f.shape[-1]), tem, "GaussianMixture",
+                        {"n_components": "auto", "random_state": 0})
+    h, w = ps.labels.shape
+    blocks = phantom.labels[: 2 * h, : 2 * w].reshape(h, 2, w, 2).transpose(0, 2, 1, 3).reshape(h, w, 4)
+    truth = mode(blocks, axis=-1).mode
+    assert ps.n_clusters == len(phantom.phase_names) == 4
+    majority = {int(np.bincount(truth[ps.labels == c]).argmax()) for c in ps.cluster_ids}
+    assert majority == {0, 1, 2, 3}  # every phase, FePt and Pt included, is some cluster's majority
