@@ -456,8 +456,7 @@ class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMix
     def excluded_count(self) -> int:
         """Number of pixels the dataset excluded (outside the scan, NaN, negative or no
         counts: its ``valid_mask``); they are labelled -1 and never clustered."""
-        valid = getattr(self, "_valid", None)
-        return 0 if valid is None else int(valid.size - np.count_nonzero(valid))
+        return int(np.count_nonzero(self.excluded_mask))
 
     def _group_means(self, values: np.ndarray) -> np.ndarray:
         pos = self._positions()

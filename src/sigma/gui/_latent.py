@@ -17,6 +17,7 @@ import numpy as np
 from ..plot.annotate import feature_units, pixel_size, unassigned_label
 from ..plot.colors import cluster_colors, label_rgba, palette
 from ..plot.interactive import color_codes
+from ..plot.latent import without_excluded
 from ._base import Panel, button, changes_text
 from ._dataset import remember_segmenter
 from ._legend import ClusterLegend, calibration_caption
@@ -60,12 +61,7 @@ def shown_points(ps, ratio: float, seed: int = 0) -> np.ndarray:
     >>> shown_points(ps, 1.0).tolist()
     [1, 2, 3]
     """
-    n = len(np.asarray(ps.latent))
-    sample = sample_points(n, ratio, seed)
-    excluded = getattr(ps, "excluded_mask", None)
-    if excluded is None or np.size(excluded) != n:
-        return sample
-    return sample[~np.asarray(excluded).ravel()[sample]]
+    return without_excluded(ps, sample_points(len(np.asarray(ps.latent)), ratio, seed))
 
 
 def _ids_text(ids) -> str:

@@ -81,6 +81,25 @@ def gaussian_ellipses(model, n_std: float = 2.0):
     return out
 
 
+
+def without_excluded(ps, idx) -> np.ndarray:
+    """Pixel indices ``idx`` without those the segmenter's dataset excluded (outside the scan,
+    no counts: ``ps.excluded_mask``). They are not data, and drawn in a latent view they make
+    a clump of their own.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> ps = SimpleNamespace(excluded_mask=np.array([[True, False], [False, False]]))
+    >>> without_excluded(ps, np.arange(4)).tolist()
+    [1, 2, 3]
+    """
+    idx = np.asarray(idx)
+    excluded = getattr(ps, "excluded_mask", None)
+    if excluded is None:
+        return idx
+    return idx[~np.asarray(excluded).ravel()[idx]]
+
 def plot_latent(ps, color: bool = True, ax=None, max_points: int = 200_000, ellipses: bool = True,
                 seed: int = 0, s: float | None = None, legend: bool = True):
     """Latent space coloured by cluster (or grey), with GMM Gaussians as 2σ ellipses.
@@ -110,11 +129,7 @@ def plot_latent(ps, color: bool = True, ax=None, max_points: int = 200_000, elli
 
     z = np.asarray(ps.latent, dtype=float)
     labels = np.asarray(ps.labels).ravel()
-    idx = _subsample(len(z), max_points, seed)
-    excluded = getattr(ps, "excluded_mask", None)
-    if excluded is not None and np.size(excluded) == len(z) and np.any(excluded):
-        # pixels outside the scan or without counts are not data: they are not drawn
-        idx = idx[~np.asarray(excluded).ravel()[idx]]
+    idx = without_excluded(ps, _subsample(len(z), max_points, seed))
     ax = _ax_or_new(ax, (7.2, 5.2) if color and legend else (5.6, 5.2))
     if color:
         cols = cluster_colors(ps)
