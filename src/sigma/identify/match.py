@@ -105,7 +105,7 @@ TRACE_FRACTION = 0.02
 #: Model error of a reference-spectrum comparison (relative).
 REFERENCE_ERROR = 0.07
 #: Elements treated as system peaks by default (fitted, but not held against a candidate).
-DEFAULT_NUISANCE = {"SEM": (), "TEM": ("Cu",)}
+DEFAULT_NUISANCE = {"SEM": (), "TEM": ("Cu", "C")}  # TEM: the grid, and the support film
 
 
 @dataclass
@@ -508,7 +508,7 @@ def identify_spectrum(
         Default: :func:`~sigma.identify.library.default_library`.
     nuisance : iterable of str, optional
         Elements fitted but not held against a candidate that lacks them (coating, grid).
-        Default: Cu for TEM (the grid), none for SEM.
+        Default: Cu and C for TEM (the grid and the support film), none for SEM.
     min_p_value : float
         Below this the best candidate is rejected and the phase is ``'unknown'``.
     top : int
