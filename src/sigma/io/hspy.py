@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import SigmaFileError, bad_file
+from .._progress import compute
 from . import _common
 from ._common import (
     fit_image_to_grid,
@@ -134,11 +135,11 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
     stored = get(pick["metadata"], NAV_IMAGE_NODE)
     if stored is not None:
         title = nav_image_title(get(pick["metadata"], NAV_IMAGE_TITLE_NODE), stype)
-        nav_images[title] = fit_image_to_grid(np.asarray(stored), nav_shape)
+        nav_images[title] = fit_image_to_grid(_small_array(stored), nav_shape)
     for s in sigs:
         if s is not pick and "data" in s and s["data"].ndim == 2 and tuple(s["data"].shape) == nav_shape:
             title = get(s["metadata"], "General.title") or f"image{len(nav_images)}"
-            nav_images[title] = np.asarray(s["data"], dtype=np.float32)
+            nav_images[title] = _small_array(s["data"]).astype(np.float32, copy=False)
     if not is_zarr:
         index = next(i for i, s in enumerate(sigs) if s is pick)
         pick = {**pick, "data": _hdf5_cube(path, index, pick["data"], lazy)}
@@ -180,6 +181,11 @@ def _check_zarr_chunks(path: Path) -> None:
             f"({shown}); they would read as zeros",
             "a complete copy of the .zspy folder",
         )
+
+
+def _small_array(a) -> np.ndarray:
+    """A stored image as NumPy (computed without a look for a dask.distributed client)."""
+    return np.asarray(compute(a, progress=False)[0])
 
 
 def _signal_dataset(path: Path, index: int, shape: tuple, dtype) -> tuple[str, tuple | None]:
