@@ -22,7 +22,7 @@ from ._common import (
     rechunk_nav,
     wrap_reader_error,
 )
-from ._lazy import HDF5Rows
+from ._lazy import HDF5Rows, read_hdf5
 from ._types import RawData
 
 #: Metadata node where SIGMA2 stores an electron image next to the spectra it belongs to.
@@ -215,27 +215,36 @@ def _signal_dataset(path: Path, index: int, shape: tuple, dtype) -> tuple[str, t
 
 def _hdf5_cube(path: Path, index: int, data, lazy: bool):
     """The signal's cube: lazy (:func:`_lazy_hdf5_data`), or read into one NumPy array block by
-    block, the blocks decoded in parallel (peak memory: the cube plus a few blocks)."""
+    block, the blocks decoded in parallel straight into it (peak memory: the cube)."""
     try:
-        cube = _lazy_hdf5_data(path, index, data)
+        rows, chunks = _hdf5_rows(path, index, data)
     except SigmaFileError:
         if lazy:
             raise
-        cube = data  # not the usual layout: RosettaSciIO's lazy array, read as it reads it
+        rows, chunks = None, None  # not the usual layout: RosettaSciIO's lazy array, read as it reads it
     if lazy:
-        return cube
+        return _as_dask(rows, chunks)
     from .._blocks import map_row_blocks
 
-    out = np.empty(cube.shape, cube.dtype)
+    out = np.empty(data.shape, data.dtype if rows is None else rows.dtype)
     if out.ndim < 2:
-        out[...] = np.asarray(cube)
+        out[...] = np.asarray(data if rows is None else rows[...])
         return out
 
     def put(blk, r0, r1):
         out[r0:r1] = blk
 
+    def read(_view, r0, r1):  # each block decoded straight into the cube: no copy
+        sel = (slice(r0, r1),) + (slice(None),) * (out.ndim - 1)
+        read_hdf5(rows.path, rows.dataset, sel, out=out[r0:r1])
+
     try:
-        map_row_blocks(put, cube, desc="reading the cube", in_process=True)
+        if rows is None:
+            map_row_blocks(put, data, desc="reading the cube", in_process=True)
+        else:  # blocks of whole file chunks, read in threads
+            h, step = out.shape[0], int(chunks[0])
+            map_row_blocks(read, out, blocks=[(r, min(r + step, h)) for r in range(0, h, step)],
+                           desc="reading the cube")
     except SigmaFileError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
@@ -243,10 +252,9 @@ def _hdf5_cube(path: Path, index: int, data, lazy: bool):
     return out
 
 
-def _lazy_hdf5_data(path: Path, index: int, data):
-    """Dask array over the signal's HDF5 dataset, picklable, in blocks of whole rows."""
-    import dask.array as da
-
+def _hdf5_rows(path: Path, index: int, data) -> tuple[HDF5Rows, tuple[int, ...]]:
+    """The signal's HDF5 dataset as :class:`HDF5Rows`, and the shape of its blocks (whole rows,
+    aligned to the file's chunks)."""
     name, file_chunks = _signal_dataset(path, index, data.shape, data.dtype)
     rows = HDF5Rows(path, name, data.shape, data.dtype)
     if rows.ndim == 3:
@@ -254,5 +262,16 @@ def _lazy_hdf5_data(path: Path, index: int, data):
         chunks = nav_chunks(rows.shape, rows.dtype.itemsize, _common.CHUNK_BYTES, align=align)
     else:  # a line scan (columns, channels): one row
         chunks = rows.shape
+    return rows, tuple(int(c) for c in chunks)
+
+
+def _as_dask(rows: HDF5Rows, chunks: tuple[int, ...]):
+    import dask.array as da
+
     return da.from_array(rows, chunks=chunks, meta=np.empty((0,) * rows.ndim, rows.dtype),
                          asarray=False)
+
+
+def _lazy_hdf5_data(path: Path, index: int, data):
+    """Dask array over the signal's HDF5 dataset, picklable, in blocks of whole rows."""
+    return _as_dask(*_hdf5_rows(path, index, data))
