@@ -33,9 +33,8 @@ def _r(v, nd=3):
     return float(round(float(v), nd))
 
 
-def _merge_path(y, start, k0, penalty, iters):
-    """EM from the start labels, then merge the closest pair down to one spectrum."""
-    logp, logpi = cm.log_spectra(cm.group_sums(y, start, k0)), cm.log_weights(np.bincount(start, minlength=k0))
+def _merge_path(y, logp, logpi, penalty, iters):
+    """EM from the start spectra, then merge the closest pair down to one spectrum."""
     logp, logpi, r, ll = cm.em(y, logp, logpi, 30)
     states = {}
     while True:
