@@ -28,6 +28,7 @@ def compute(*arrays, desc: str = "computing", progress: bool | None = None, sche
 
     if not any(hasattr(a, "dask") for a in arrays):
         return arrays
+    scheduler = local_scheduler(scheduler)
     show = progress_enabled() if progress is None else progress
     if not show:
         return dask.compute(*arrays, scheduler=scheduler)
@@ -45,3 +46,38 @@ def compute(*arrays, desc: str = "computing", progress: bool | None = None, sche
 
     with _Bar():
         return dask.compute(*arrays, scheduler=scheduler)
+
+
+def local_scheduler(scheduler=None):
+    """The scheduler to hand dask: a local one as a function, so dask does not import
+    ``distributed`` to look for a client that cannot exist.
+
+    A ``distributed.Client`` can only exist once ``distributed`` is imported, and dask's
+    scheduler lookup (even for a scheduler given by name) imports it to check: 0.2-0.5 s in a
+    fresh process. So ``None`` becomes dask's threaded scheduler when ``distributed`` is not
+    imported and dask's config names no scheduler, and the names of the local schedulers
+    become their functions; anything else is left to dask.
+
+    Examples
+    --------
+    >>> import dask.threaded
+    >>> local_scheduler("threads") is dask.threaded.get
+    True
+    """
+    import sys
+
+    import dask
+    import dask.local
+    import dask.threaded
+
+    if scheduler is None:
+        if "distributed" in sys.modules or dask.config.get("scheduler", None) is not None:
+            return None
+        return dask.threaded.get
+    if isinstance(scheduler, str):
+        name = scheduler.lower()
+        if name in ("threads", "threading"):
+            return dask.threaded.get
+        if name in ("sync", "synchronous", "single-threaded"):
+            return dask.local.get_sync
+    return scheduler

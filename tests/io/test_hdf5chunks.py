@@ -75,3 +75,42 @@ def test_lazy_hspy_reads_through_the_chunk_decoder(tmp_path, compression, monkey
     lazy = load(p, lazy=True)
     np.testing.assert_array_equal(lazy.data.compute(), ph.spectra)
     assert len(seen) == 3  # every stored chunk decoded here, once
+
+
+@pytest.mark.parametrize("itemsize", [1, 2, 3, 4, 8])
+def test_unshuffle_by_words_equals_byte_by_byte(itemsize):
+    from sigma.io._hdf5chunks_kernels import _unshuffle_bytes, unshuffle
+
+    rng = np.random.default_rng(itemsize)
+    for size in (0, 1, itemsize, 5 * itemsize + 3, 4096 + 1):
+        src = rng.integers(0, 256, size, dtype=np.uint8)
+        want = np.empty_like(src)
+        _unshuffle_bytes(src, want, itemsize)
+        got = np.empty_like(src)
+        unshuffle(src, got, itemsize)
+        np.testing.assert_array_equal(got, want)
+        odd = np.empty(size + 1, np.uint8)[1:]  # not aligned to the word: byte by byte
+        unshuffle(src, odd, itemsize)
+        np.testing.assert_array_equal(odd, want)
+
+
+@pytest.mark.parametrize("compression, shuffle", [("gzip", True), ("lzf", False), (None, False)])
+def test_read_chunked_into_a_given_array_and_eager_hspy(tmp_path, compression, shuffle):
+    from sigma.io import load
+    from sigma.synthetic import make_phantom
+
+    x = np.random.default_rng(0).poisson(3, (6, 5, 16)).astype(np.uint16)
+    p = tmp_path / "x.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", data=x, chunks=(2, 5, 16), compression=compression, shuffle=shuffle)
+    out = np.zeros((3, 5, 16), np.uint16)
+    with h5py.File(p, "r") as f:
+        assert read_chunked(f["x"], (slice(1, 4), slice(0, 5), slice(0, 16)), out) is out
+        assert read_chunked(f["x"], (slice(1, 4), slice(0, 5), slice(0, 16)), out[:, :, ::2].copy()) is None
+    np.testing.assert_array_equal(out, x[1:4])
+    ph = make_phantom((12, 10), n_channels=128, energy_scale=0.16)
+    h = tmp_path / "ph.hspy"
+    ph.save_hspy(h, chunks=(4, 10, 128), compression=compression)
+    eager = load(h)
+    assert isinstance(eager.data, np.ndarray)
+    np.testing.assert_array_equal(eager.data, ph.spectra)

@@ -174,3 +174,15 @@ def test_phase_proportions(ps):
     p = ps.phase_proportions()
     assert p.shape == (6,) and p.sum() == pytest.approx(1.0)
     np.testing.assert_allclose(p, ps.counts / 1200)
+
+
+def test_nmf_at_its_iteration_limit_logs_instead_of_warning(caplog, recwarn):
+    import logging
+
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 12))
+    with caplog.at_level(logging.INFO, logger="sigma.unmixing.nmf"):
+        w, h, model = unmix_spectra(x, 3, method_args={"max_iter": 2, "tol": 1e-12, "random_state": 0})
+    assert model.n_iter_ == 2 and w.shape == (30, 3)
+    assert not [r for r in recwarn if "iteration" in str(r.message).lower()]
+    assert any("iteration limit (2 of max_iter=2)" in r.getMessage() for r in caplog.records)

@@ -16,6 +16,7 @@ abundances) then reads memory, and the file is read once in all. Mixed into
 from __future__ import annotations
 
 import logging
+import sys
 
 import numpy as np
 
@@ -140,11 +141,14 @@ class _SummaryMixin:
 
 
 def _distributed() -> bool:
-    """Whether a dask.distributed client is active (the passes then run on its workers)."""
-    try:
-        from distributed import default_client
-    except ImportError:
+    """Whether a dask.distributed client is active (the passes then run on its workers).
+
+    A client exists only once ``distributed`` is imported, so it is not imported here (as
+    dask's own scheduler lookup does): importing it costs 0.2-0.5 s in a fresh process.
+    """
+    if "distributed" not in sys.modules:
         return False
+    from distributed import default_client
     try:
         default_client()
     except ValueError:

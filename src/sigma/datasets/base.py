@@ -415,7 +415,7 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
         The channel is found as HyperSpy's ``isig[end:]`` finds it; every view of the
         spectra is cropped alike (views, no copy).
         """
-        from hyperspy.axes import UniformDataAxis
+        from ..preprocessing.spectra import isig_index
 
         lo, hi = self._energy_range()
         if not np.isfinite(end) or end >= hi:
@@ -424,11 +424,9 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
             log.info("remove_first_peak: %.3f keV is below the axis start; nothing cropped", end)
             return
         st = self._steps
-        ax = UniformDataAxis(size=int(self._counts.shape[2] - st.crop), scale=st.energy_scale,
-                             offset=st.energy_offset)
-        i = int(ax.value2index(float(end)))
+        i = isig_index(float(end), st.energy_offset, st.energy_scale, int(self._counts.shape[2] - st.crop))
         if i:
-            self._set_steps(crop=st.crop + i, energy_offset=float(ax.axis[i]))
+            self._set_steps(crop=st.crop + i, energy_offset=float(st.energy_offset + i * st.energy_scale))
 
     def set_energy_calibration(self, scale: float, offset: float):
         """Set the energy axis (keV/channel, keV at the first channel) of every spectrum."""

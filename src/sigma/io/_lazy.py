@@ -18,8 +18,11 @@ import numpy as np
 from .._errors import bad_file, bad_value
 
 
-def read_hdf5(path: str | os.PathLike, dataset: str, selection: tuple) -> np.ndarray:
+def read_hdf5(path: str | os.PathLike, dataset: str, selection: tuple, out: np.ndarray | None = None) -> np.ndarray:
     """Open ``path`` read-only, read ``dataset[selection]`` and close the file.
+
+    ``out`` (a C-contiguous array of the selection's shape and the dataset's dtype), when
+    given, receives the values without an intermediate copy, and is returned.
 
     Chunks compressed with gzip or LZF, or byte-shuffled, are decoded outside HDF5
     (:mod:`sigma.io._hdf5chunks`), so blocks read from several threads decode in parallel.
@@ -49,8 +52,13 @@ def read_hdf5(path: str | os.PathLike, dataset: str, selection: tuple) -> np.nda
     try:
         with h5py.File(path, "r") as f:
             ds = f[dataset]
-            out = read_chunked(ds, selection) if isinstance(selection, tuple) else None
-            return ds[selection] if out is None else out
+            got = read_chunked(ds, selection, out) if isinstance(selection, tuple) else None
+            if got is not None:
+                return got
+            if out is None:
+                return ds[selection]
+            ds.read_direct(out, source_sel=selection)
+            return out
     except (OSError, KeyError) as exc:
         raise bad_file(
             path,

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import SigmaFileError, bad_file
+from .._progress import compute
 from . import _common
 from ._common import (
     fit_image_to_grid,
@@ -21,7 +22,7 @@ from ._common import (
     rechunk_nav,
     wrap_reader_error,
 )
-from ._lazy import HDF5Rows
+from ._lazy import HDF5Rows, read_hdf5
 from ._types import RawData
 
 #: Metadata node where SIGMA2 stores an electron image next to the spectra it belongs to.
@@ -134,11 +135,11 @@ def read_hspy(path, *, lazy: bool = False) -> RawData:
     stored = get(pick["metadata"], NAV_IMAGE_NODE)
     if stored is not None:
         title = nav_image_title(get(pick["metadata"], NAV_IMAGE_TITLE_NODE), stype)
-        nav_images[title] = fit_image_to_grid(np.asarray(stored), nav_shape)
+        nav_images[title] = fit_image_to_grid(_small_array(stored), nav_shape)
     for s in sigs:
         if s is not pick and "data" in s and s["data"].ndim == 2 and tuple(s["data"].shape) == nav_shape:
             title = get(s["metadata"], "General.title") or f"image{len(nav_images)}"
-            nav_images[title] = np.asarray(s["data"], dtype=np.float32)
+            nav_images[title] = _small_array(s["data"]).astype(np.float32, copy=False)
     if not is_zarr:
         index = next(i for i, s in enumerate(sigs) if s is pick)
         pick = {**pick, "data": _hdf5_cube(path, index, pick["data"], lazy)}
@@ -182,6 +183,11 @@ def _check_zarr_chunks(path: Path) -> None:
         )
 
 
+def _small_array(a) -> np.ndarray:
+    """A stored image as NumPy (computed without a look for a dask.distributed client)."""
+    return np.asarray(compute(a, progress=False)[0])
+
+
 def _signal_dataset(path: Path, index: int, shape: tuple, dtype) -> tuple[str, tuple | None]:
     """Name and HDF5 chunks of the ``data`` dataset of the ``index``-th signal of the file.
 
@@ -209,27 +215,36 @@ def _signal_dataset(path: Path, index: int, shape: tuple, dtype) -> tuple[str, t
 
 def _hdf5_cube(path: Path, index: int, data, lazy: bool):
     """The signal's cube: lazy (:func:`_lazy_hdf5_data`), or read into one NumPy array block by
-    block, the blocks decoded in parallel (peak memory: the cube plus a few blocks)."""
+    block, the blocks decoded in parallel straight into it (peak memory: the cube)."""
     try:
-        cube = _lazy_hdf5_data(path, index, data)
+        rows, chunks = _hdf5_rows(path, index, data)
     except SigmaFileError:
         if lazy:
             raise
-        cube = data  # not the usual layout: RosettaSciIO's lazy array, read as it reads it
+        rows, chunks = None, None  # not the usual layout: RosettaSciIO's lazy array, read as it reads it
     if lazy:
-        return cube
+        return _as_dask(rows, chunks)
     from .._blocks import map_row_blocks
 
-    out = np.empty(cube.shape, cube.dtype)
+    out = np.empty(data.shape, data.dtype if rows is None else rows.dtype)
     if out.ndim < 2:
-        out[...] = np.asarray(cube)
+        out[...] = np.asarray(data if rows is None else rows[...])
         return out
 
     def put(blk, r0, r1):
         out[r0:r1] = blk
 
+    def read(_view, r0, r1):  # each block decoded straight into the cube: no copy
+        sel = (slice(r0, r1),) + (slice(None),) * (out.ndim - 1)
+        read_hdf5(rows.path, rows.dataset, sel, out=out[r0:r1])
+
     try:
-        map_row_blocks(put, cube, desc="reading the cube", in_process=True)
+        if rows is None:
+            map_row_blocks(put, data, desc="reading the cube", in_process=True)
+        else:  # blocks of whole file chunks, read in threads
+            h, step = out.shape[0], int(chunks[0])
+            map_row_blocks(read, out, blocks=[(r, min(r + step, h)) for r in range(0, h, step)],
+                           desc="reading the cube")
     except SigmaFileError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
@@ -237,10 +252,9 @@ def _hdf5_cube(path: Path, index: int, data, lazy: bool):
     return out
 
 
-def _lazy_hdf5_data(path: Path, index: int, data):
-    """Dask array over the signal's HDF5 dataset, picklable, in blocks of whole rows."""
-    import dask.array as da
-
+def _hdf5_rows(path: Path, index: int, data) -> tuple[HDF5Rows, tuple[int, ...]]:
+    """The signal's HDF5 dataset as :class:`HDF5Rows`, and the shape of its blocks (whole rows,
+    aligned to the file's chunks)."""
     name, file_chunks = _signal_dataset(path, index, data.shape, data.dtype)
     rows = HDF5Rows(path, name, data.shape, data.dtype)
     if rows.ndim == 3:
@@ -248,5 +262,16 @@ def _lazy_hdf5_data(path: Path, index: int, data):
         chunks = nav_chunks(rows.shape, rows.dtype.itemsize, _common.CHUNK_BYTES, align=align)
     else:  # a line scan (columns, channels): one row
         chunks = rows.shape
+    return rows, tuple(int(c) for c in chunks)
+
+
+def _as_dask(rows: HDF5Rows, chunks: tuple[int, ...]):
+    import dask.array as da
+
     return da.from_array(rows, chunks=chunks, meta=np.empty((0,) * rows.ndim, rows.dtype),
                          asarray=False)
+
+
+def _lazy_hdf5_data(path: Path, index: int, data):
+    """Dask array over the signal's HDF5 dataset, picklable, in blocks of whole rows."""
+    return _as_dask(*_hdf5_rows(path, index, data))

@@ -6,8 +6,9 @@ their machine code: each dtype is compiled once per machine, not once per proces
 """
 
 import numba
+import numpy as np
 
-__all__ = ["summarise_block"]
+__all__ = ["block_csr", "summarise_block"]
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -75,3 +76,33 @@ def summarise_block(blk, zero, total_from, los, his, fy, fx, valid_in, tot, ntot
                 pixel(blk, y, x, zero, total_from, los, his, valid_in, tot, ntot, bad,
                       spec, wins, spec)
     return overflow
+
+
+@numba.njit(nogil=True, cache=True)
+def block_csr(flat, c, idx_proto):  # pragma: no cover - compiled
+    """Per pixel of a flat ``(n * c,)`` block: its non-zero count, then the channel indices
+    and values of its non-zero channels in pixel order. Two branch-free passes; the outputs
+    have one spare slot, written (and dropped) after the last pixel's last zero channel."""
+    n = flat.size // c
+    nnz = np.zeros(n, np.int32)
+    total = 0
+    for p in range(n):
+        m = 0
+        base = p * c
+        for k in range(c):
+            m += flat[base + k] != 0
+        nnz[p] = m
+        total += m
+    idx = np.empty(total + 1, idx_proto.dtype)
+    val = np.empty(total + 1, flat.dtype)
+    j = 0
+    for p in range(n):
+        if nnz[p] == 0:
+            continue
+        base = p * c
+        for k in range(c):
+            v = flat[base + k]
+            idx[j] = k
+            val[j] = v
+            j += v != 0
+    return nnz, idx[:total], val[:total]

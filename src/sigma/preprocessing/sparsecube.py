@@ -62,13 +62,13 @@ def block_to_csr(block) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> nnz.tolist(), idx.tolist(), val.tolist()
     ([1, 2], [1, 0, 2], [2, 5, 1])
     """
-    b = np.asarray(block)
+    from ._cubepass_kernels import block_csr  # numba, imported on first use
+
+    b = np.ascontiguousarray(block)
     c = b.shape[-1]
-    flat = b.reshape(-1)
-    pos = np.flatnonzero(flat)
-    pix, ch = np.divmod(pos, c)
-    nnz = np.bincount(pix, minlength=flat.size // c if c else 0).astype(np.int32)
-    return nnz, ch.astype(_index_dtype(c)), flat[pos]
+    if b.size == 0 or c == 0:
+        return np.zeros(b.size // c if c else 0, np.int32), np.zeros(0, _index_dtype(c)), np.zeros(0, b.dtype)
+    return block_csr(b.reshape(-1), c, np.zeros(0, _index_dtype(c)))
 
 
 class SparseCounts:

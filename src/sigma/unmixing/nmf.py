@@ -125,6 +125,32 @@ def _drop_zero_components(weights, components):
     return weights[:, keep], components[keep]
 
 
+def _fit(model, x, **kwargs):
+    """``model.fit_transform(x, **kwargs)``, with scikit-learn's "maximum number of
+    iterations reached" said once in the log (INFO, with the iteration count and the
+    reconstruction error) instead of as a warning in the user's output: NMF's components
+    are used as they are when it stops at ``max_iter``, which is common and seldom changes
+    them. Other warnings pass through."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = model.fit_transform(x, **kwargs)
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            logger.info(
+                "%s stopped at its iteration limit (%s of max_iter=%s) before its tolerance; "
+                "reconstruction error %.4g (raise method_args max_iter to go further)",
+                type(model).__name__, getattr(model, "n_iter_", "?"),
+                getattr(model, "max_iter", "?"), float(getattr(model, "reconstruction_err_", np.nan)),
+            )  # fmt: skip
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+
 def _make_model(method, k, method_args):
     args = dict(method_args or {})
     if isinstance(method, str):
@@ -192,7 +218,7 @@ def unmix_spectra(x, n_components="All", *, method="NMF", method_args=None):
     x = _check_x(x)
     k = _cap_k(_check_k(n_components, x), x)
     model = _make_model(method, k, method_args)
-    weights = np.asarray(model.fit_transform(x), dtype=np.float64)
+    weights = np.asarray(_fit(model, x), dtype=np.float64)
     components = np.asarray(model.components_, dtype=np.float64)
     weights, components = _drop_zero_components(weights, components)
     return weights, components, model
@@ -248,7 +274,7 @@ def unmix_spectra_seeded(x, seeds, n_components="All", *, method_args=None):
         model = NMF(n_components=k, init="custom", **args)
     except TypeError as exc:
         raise bad_value("method_args", method_args, f"keyword arguments of NMF ({exc})") from None
-    weights = np.asarray(model.fit_transform(x, W=w0, H=h0), dtype=np.float64)
+    weights = np.asarray(_fit(model, x, W=w0, H=h0), dtype=np.float64)
     components = np.asarray(model.components_, dtype=np.float64)
     weights, components = _drop_zero_components(weights, components)
     return weights, components, model
@@ -300,7 +326,7 @@ def seeded_initialisation(x, seeds, n_components, *, init="nndsvda", random_stat
         from sklearn.decomposition import NMF
 
         cand = NMF(n_components=k, init=init, random_state=random_state, max_iter=500)
-        cand.fit(x)
+        _fit(cand, x)
         cand_h = cand.components_
         norms = np.linalg.norm(cand_h, axis=1)
         sim = np.zeros(k)
