@@ -1,4 +1,4 @@
-"""Step 5b of :func:`sigma.clustering.auto_k.find_phases`: phases that the merge path joined,
+"""Step 6 of :func:`sigma.clustering.auto_k.find_phases`: phases that the merge path joined,
 split off again, with a test that stays honest although the split is chosen from the data.
 
 Two look-alike phases (enstatite and forsterite, Mg/Si 1 and 2) at a few tens of counts a

@@ -49,13 +49,13 @@ still seen.
    of the spectra nor a mixture of their neighbours' spectra (deviance above the chi-square
    critical value at 1e-6, and above :data:`MIXTURE_RATIO` of their deviance from the
    nearest spectrum), and the relabelled phase has an interior pixel or passes the test of
-   step 6. This is what finds small inclusions that the BIC's penalty (``B log N``, hundreds
+   step 7. This is what finds small inclusions that the BIC's penalty (``B log N``, hundreds
    of nats) or neighbour averaging lost.
-5b. **Splits.** A look-alike phase that the merge path joined to its neighbour in spectrum
+6. **Splits.** A look-alike phase that the merge path joined to its neighbour in spectrum
    (the BIC sees their overlap pixel by pixel, not their summed counts) is split off again
    when a start cluster seeds it: see :mod:`sigma.clustering._split` (count splitting: the
    pixels are chosen on half of the counts and the split is tested on the other half).
-6. A label left without a single interior pixel is dropped unless it is a thin phase: its
+7. A label left without a single interior pixel is dropped unless it is a thin phase: its
    summed counts are far from every other spectrum (deviance above the critical value) and
    not a mixture by the test of step 3. A few boundary pixels at a triple junction are
    dropped; a shell or a rim one or two pixels wide is kept.
@@ -403,11 +403,11 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
         if trial is not None:
             evidence.decisions.append(stats)
             lab, logp, logpi, scores = trial
-    # 5b: phases the merge path joined, split off again (count splitting)
+    # 6: phases the merge path joined, split off again (count splitting)
     rate_of = (lambda v: cm.with_rate_band(v, float(intensity), RATE_CEILING)) if rate else (lambda v: v)
     lab, logp, logpi, scores = split_phases(y, y[:, :n_spec], rate_of, lab0, lab, logp, logpi, scores,
                                             valid, beta, rate, max_new_phases, evidence.decisions, random_state)
-    # 6: labels without interior
+    # 7: labels without interior
     lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions, rate)
     lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta, iters=1, rate_band=rate)
     k = len(logpi)
