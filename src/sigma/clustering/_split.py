@@ -69,16 +69,10 @@ def split_phases(y, yx, rate_of, start, lab, logp, logpi, scores, valid, beta, r
     ids = list(range(k0))
     for _ in range(int(rounds)):
         # start clusters that are neither one of the spectra nor a mixture, most significant first
-        regions, cands = [start == s for s in ids], []
-        while True:
-            m, st = _new_phase(y, logp, lab, regions)
-            if m is None:
-                break
-            j = next(j for j, r in enumerate(regions) if r is m)
-            if st["G"] >= SPLIT_MIN_NATS * st["pixels"]:
-                cands.append(ids[j])
-            del regions[j]
-            ids = ids[:j] + ids[j + 1 :]
+        tests = [(s, _new_phase(y, logp, lab, [start == s])[1]) for s in ids]
+        tests = [(s, st) for s, st in tests if st is not None and st["G"] >= SPLIT_MIN_NATS * st["pixels"]]
+        cands = [s for s, _ in sorted(tests, key=lambda t: -t[1]["G"])]
+        ids = [s for s in ids if s not in cands]
         if not cands:
             break
         if y1 is None:  # thinned once, when there is a candidate
