@@ -253,7 +253,7 @@ def _check_tem(folder, nb, rep):
     assert len(masks) == len(rep["gmm_cluster_ids"])
     assert tifffile.imread(masks[0]).shape == (h, w)
     assert rep["components_shape"][0] == 3 and rep["components_guessed_shape"][0] == 3
-    # the automatic phases are named with the TEM settings (Cu of the grid as nuisance)
+    # the automatic phases are named with the TEM settings (Cu of the grid, C of the film as nuisance)
     assert sorted(map(int, rep["auto_names"])) == rep["auto_cluster_ids"]
     assert all(name.strip() for name in rep["auto_names"].values())
     # the cells returning the feature cube show one line, not pages of numbers

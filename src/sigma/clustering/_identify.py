@@ -56,7 +56,7 @@ class IdentifyMixin:
             ``library.restrict(classes=[...])`` or add entries and reference spectra to it.
         nuisance : iterable of str, optional
             Elements fitted but not held against candidates (coating, TEM grid; default Cu
-            for TEM).
+            and the support film's C for TEM).
         min_p_value : float, optional
             Under this, a cluster is ``'unknown'`` (default 0.001).
         calibrate : bool

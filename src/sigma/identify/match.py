@@ -24,10 +24,10 @@ For one spectrum (a cluster's summed counts) and one library candidate:
    over the elements found and the candidate's elements: log terms for lines measured at
    more than 3σ, linear terms :math:`(q - s p)^2 / (\\sigma^2 + (\\epsilon s p)^2)` otherwise
    (an element predicted but absent, or present but not predicted). :math:`\\epsilon_{el}` is a
-   **model error**: the relative error allowed to the forward model, 15 % for hard K lines,
-   rising to 40–55 % for soft lines (O Kα, C Kα) and 15 % more for L and M families
-   (:func:`model_error`). So a candidate is not rejected because the physics is
-   approximate, only when its pattern of intensities is wrong by more than that.
+   **model error**: 15 % for hard K lines, rising to 40–55 % for soft lines and 15 % more for L
+   and M families (:func:`model_error`), correlated between lines close in energy (a
+   covariance, :func:`~sigma.identify.scoring.model_covariance`, so the sum is a quadratic form).
+   A candidate is rejected only when its intensities are wrong by more than that.
 
 The candidates are ranked by :math:`\\chi^2 - \\nu` (:math:`\\nu` the degrees of freedom, so
 that candidates compared on different numbers of elements are on an equal footing), each with the
@@ -105,7 +105,7 @@ TRACE_FRACTION = 0.02
 #: Model error of a reference-spectrum comparison (relative).
 REFERENCE_ERROR = 0.07
 #: Elements treated as system peaks by default (fitted, but not held against a candidate).
-DEFAULT_NUISANCE = {"SEM": (), "TEM": ("Cu",)}
+DEFAULT_NUISANCE = {"SEM": (), "TEM": ("Cu", "C")}  # TEM: the grid, and the support film
 
 
 @dataclass
@@ -223,11 +223,7 @@ class _Scorer:
             self._base = _measure_fit(f, fit, bpk, family_nets)
             self._extra: dict = {}
         base = self._base
-        out = _Measured({}, {}, {}, {}, {}, {}, {})
-        for k in base.q:
-            if base.element[k] in elements:
-                for d, src in zip(out.__dict__.values(), base.__dict__.values(), strict=True):
-                    d[k] = src[k]
+        out = base.subset([k for k in base.q if base.element[k] in elements])
         for el in sorted(elements - {base.element[k] for k in base.q}):
             if el not in self._extra:
                 fams = f.families_in_range(el)
@@ -512,7 +508,7 @@ def identify_spectrum(
         Default: :func:`~sigma.identify.library.default_library`.
     nuisance : iterable of str, optional
         Elements fitted but not held against a candidate that lacks them (coating, grid).
-        Default: Cu for TEM (the grid), none for SEM.
+        Default: Cu and C for TEM (the grid and the support film), none for SEM.
     min_p_value : float
         Below this the best candidate is rejected and the phase is ``'unknown'``.
     top : int
@@ -538,11 +534,11 @@ def identify_spectrum(
     >>> res.status, res.best.phase.name
     ('identified', 'ilmenite')
 
-    Fe and Ti oxides whose Fe/Ti ratios differ by less than the model error of the line
-    intensities allows are named with it, as a group EDS cannot tell apart:
+    The Fe and Ti oxides of other Fe/Ti ratios are told from it (the ratio of two neighbouring K
+    lines is better known than either line, :func:`~sigma.identify.scoring.model_covariance`):
 
     >>> res.group
-    ['ilmenite', 'ulvospinel', 'pseudobrookite']
+    ['ilmenite']
     """
     from .._blocks import one_blas_thread
 

@@ -10,7 +10,7 @@ its common scale, with the log-normal model error of :func:`model_error`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -19,6 +19,18 @@ from .library import Phase, pretty_formula
 #: Model error (log scale) of a predicted line family: base, extra for soft lines (scale of an
 #: exp(-(E - 0.3 keV)/0.5 keV) rise), extra for L and M families, extra for secondary families.
 MODEL_ERROR = (0.15, 0.4, 0.15, 0.6)
+
+#: Correlation of the model errors of two line families (:func:`model_covariance`): the share
+#: of the base and soft-line error that is smooth in energy (detector efficiency, absorption,
+#: ionisation and continuum laws err alike on neighbouring lines), its correlation length
+#: (keV; ``exp(-|E_i - E_j| / length)``), and the correlation kept between a K and an L or M
+#: family (other cross-sections and yields).
+MODEL_CORRELATION = (0.8, 1.5, 0.5)
+
+#: Log error of a line's prediction added per absorption edge of the candidate's elements that
+#: lies below it, times that element's mass fraction (a step in the error at the edge: the
+#: ratio of two lines on either side of a major element's edge is less certain).
+EDGE_ERROR = 0.3
 
 #: Relative error of the shape of another element's peaks where they lie under a line (line
 #: ratios within a family, tails): the counts they put under it are uncertain by this much
@@ -45,6 +57,48 @@ def model_error(energy: float, family: str, primary: bool = True) -> float:
     base, soft, lm, secondary = MODEL_ERROR
     return (base + soft * math.exp(-(energy - 0.3) / 0.5) + (0.0 if family == "K" else lm)
             + (0.0 if primary else secondary))  # fmt: skip
+
+
+def model_covariance(energies, families, primaries, composition=None) -> np.ndarray:
+    r"""Covariance of the log model errors of a candidate's line families.
+
+    The error :math:`\epsilon_i` of :func:`model_error` is split: a share ``rho`` of its
+    base and soft-line part (:data:`MODEL_CORRELATION`) is a smooth function of energy, with
+    correlation :math:`e^{-|E_i - E_j|/\lambda}` (reduced between a K and an L or M family);
+    the rest of :math:`\epsilon_i^2` (and the whole L/M and secondary-family extras) is
+    independent per line. Each absorption edge of an element of ``composition`` adds a
+    step :math:`\tau_k = ` :data:`EDGE_ERROR` :math:`\times c_k` shared by every line above it.
+    The diagonal is :math:`\epsilon_i^2` (plus the edge steps): one line alone is no better
+    known than before, but the ratio of two close lines of one family is.
+
+    Examples
+    --------
+    >>> c = model_covariance([1.49, 1.74, 6.4], ["K", "K", "K"], [True, True, True])
+    >>> bool(c[0, 1] > c[0, 2] > 0), round(float(c[2, 2]), 4)
+    (True, 0.0225)
+    """
+    e = np.asarray(energies, dtype=float)
+    base, soft, _, _ = MODEL_ERROR
+    rho, length, fam_rho = MODEL_CORRELATION
+    eps = np.array([model_error(x, f, p) for x, f, p in zip(e, families, primaries, strict=True)])
+    a = math.sqrt(rho) * (base + soft * np.exp(-(e - 0.3) / 0.5))
+    is_k = np.array([f == "K" for f in families])
+    corr = np.exp(-np.abs(e[:, None] - e[None, :]) / length)
+    corr = np.where(is_k[:, None] == is_k[None, :], corr, fam_rho * corr)
+    cov = a[:, None] * a[None, :] * corr
+    cov[np.diag_indices_from(cov)] = eps**2
+    if composition and EDGE_ERROR > 0 and e.size > 1:
+        from . import physics
+
+        for el, c in composition.items():
+            if c < 0.01 or el == "H" or not physics.is_element(el):
+                continue
+            for fam in physics.families(el):
+                edge = physics.family_edge(el, fam)
+                if e.min() < edge < e.max():
+                    step = (e > edge).astype(float)
+                    cov += (EDGE_ERROR * c) ** 2 * step[:, None] * step[None, :]
+    return cov
 
 
 @dataclass
@@ -113,6 +167,12 @@ class _Measured:
     element: dict
     primary: dict
     z: dict = field(default_factory=dict)  # significance of the net counts alone
+
+    def subset(self, keys) -> _Measured:
+        """The same measurement restricted to ``keys``."""
+        keys = list(keys)
+        return _Measured(**{f.name: {k: getattr(self, f.name)[k] for k in keys if k in getattr(self, f.name)}
+                            for f in fields(self)})  # fmt: skip
 
 
 def _measure(fitter, sum_terms, elements) -> _Measured:
@@ -185,9 +245,12 @@ class _Rows:
     eps: np.ndarray
     trace: np.ndarray
     z: np.ndarray
+    cov: np.ndarray  # model-error covariance of the log predictions (n, n)
 
     @classmethod
     def build(cls, phase, m: _Measured, scored, pred, errs, extra_rel_var, trace) -> _Rows:
+        """Rows of ``scored`` families; a library phase's model errors get the correlations of
+        :func:`model_covariance`, a reference spectrum's (``extra_rel_var`` given) none."""
         n = len(scored)
         q = np.array([m.q[k] for k in scored], dtype=float)
         sg = np.array([max(m.sigma[k], 1e-9) for k in scored], dtype=float)
@@ -196,8 +259,14 @@ class _Rows:
             eps = np.sqrt(eps**2 + np.asarray(extra_rel_var, dtype=float))
         tr = np.zeros(n) if trace is None else np.asarray(trace, dtype=float)
         z = np.array([m.z.get(k, m.q[k] / max(m.sigma[k], 1e-9)) for k in scored], dtype=float)
-        return cls(phase, list(scored), q, sg, np.asarray(pred, dtype=float).reshape(n), eps.reshape(n),
-                   tr.reshape(n), z)
+        eps = eps.reshape(n)
+        if extra_rel_var is None and n:
+            cv = model_covariance([m.energy[k] for k in scored], [m.family[k] for k in scored],
+                                  [m.primary[k] for k in scored], phase.composition)  # fmt: skip
+        else:
+            cv = np.diag(eps**2)
+        return cls(phase, list(scored), q, sg, np.asarray(pred, dtype=float).reshape(n), eps,
+                   tr.reshape(n), z, cv)
 
 
 def lognormal_terms(q, sigma, mu, eps) -> np.ndarray:
@@ -242,21 +311,28 @@ _SCALE_GRID = np.linspace(-4.0, 4.0, 81)
 
 
 def _score_rows(cands: list[_Rows]) -> list[Candidate]:
-    """χ² of every candidate, each minimised over its common scale, in one vectorised pass.
+    r"""χ² of every candidate, each minimised over its common scale, in one vectorised pass.
 
-    Lines a candidate predicts are compared with a log-normal model error
-    (:func:`lognormal_terms`); lines of elements it lacks are compared with zero, with a
-    Gaussian tolerance ``trace`` (the peak-to-background a minor substitution of
-    :data:`TRACE_FRACTION` would give). The scale comes from the candidate's own lines only (the
-    tolerance for foreign elements must not be able to pull it up); a candidate none of whose
-    own lines is measured explains nothing and gets χ² = ∞.
+    Lines a candidate predicts and that are measured (> 3σ) are compared in log space,
+    :math:`r = \ln q - \ln s p`, with the covariance :math:`C` of the counting errors
+    :math:`(\sigma/q)^2` and the correlated model error (:func:`model_covariance`):
+    :math:`r^T C^{-1} r`, quadratic in :math:`\ln s`. Lines it predicts but that are not
+    measured are compared with a log-normal model error (:func:`lognormal_terms`); lines of
+    elements it lacks are compared with zero, with a Gaussian tolerance ``trace`` (the
+    peak-to-background a minor substitution of :data:`TRACE_FRACTION` would give). The scale
+    comes from the candidate's own lines only (the tolerance for foreign elements must not be
+    able to pull it up); a candidate none of whose own lines is measured explains nothing and
+    gets χ² = ∞.
     """
     from scipy.stats import chi2 as chi2_dist
 
     if not cands:
         return []
     n = np.array([c.q.size for c in cands])
-    idx = np.repeat(np.arange(len(cands)), n)
+    n_c = len(cands)
+    idx = np.repeat(np.arange(n_c), n)
+    starts = np.r_[0, np.cumsum(n)[:-1]]
+    pos = np.arange(idx.size) - starts[idx]
     cat = {name: np.concatenate([getattr(c, name) for c in cands]) for name in
            ("q", "sigma", "pred", "eps", "trace", "z")}  # fmt: skip
     q, sq, p, eps, tr, z = (cat[k] for k in ("q", "sigma", "pred", "eps", "trace", "z"))
@@ -265,19 +341,36 @@ def _score_rows(cands: list[_Rows]) -> list[Candidate]:
     # a foreign line is judged on its net counts (not on the background under it)
     s_stat = np.where(np.abs(z) > 1e-12, np.abs(q) / np.maximum(np.abs(z), 1e-12), sq)
     measured = own & (z > 3) & (q > 0)
-    w = np.where(measured, 1.0 / ((sq / np.where(measured, q, 1.0)) ** 2 + eps**2), 0.0)
-    lr = np.where(measured, np.log(np.where(measured, q, 1.0)) - lnp, 0.0)
-    sw = np.bincount(idx, w, minlength=len(cands))
-    has_scale = sw > 0
-    x0 = np.bincount(idx, w * lr, minlength=len(cands)) / np.where(has_scale, sw, 1.0)
-    # own-line χ² on a grid of scales, then a parabola through the best three points
-    o = np.where(own)[0]
-    lns = x0[idx[o]][:, None] + _SCALE_GRID[None, :]
+    # measured lines: r = d - ln s, covariance C = diag((sigma/q)^2) + model covariance
+    n_max = int(n.max())
+    cov = np.zeros((n_c, n_max, n_max))
+    for i, c in enumerate(cands):
+        cov[i, : n[i], : n[i]] = c.cov
+    mm = np.zeros((n_c, n_max), dtype=bool)
+    mm[idx, pos] = measured
+    d = np.zeros((n_c, n_max))
+    d[idx[measured], pos[measured]] = np.log(q[measured]) - lnp[measured]
+    rel = np.ones((n_c, n_max))
+    rel[idx[measured], pos[measured]] = (sq[measured] / q[measured]) ** 2
+    cmat = np.where(mm[:, :, None] & mm[:, None, :], cov, 0.0)
+    cmat[:, np.arange(n_max), np.arange(n_max)] = np.where(mm, cmat[:, np.arange(n_max), np.arange(n_max)] + rel, 1.0)
+    one = mm.astype(float)
+    sol = np.linalg.solve(cmat, np.stack([d, one], axis=-1))
+    qa = np.einsum("ij,ij->i", one, sol[..., 1])
+    qb = np.einsum("ij,ij->i", one, sol[..., 0])
+    qq = np.einsum("ij,ij->i", d, sol[..., 0])
+    has_scale = qa > 0
+    x0 = np.where(has_scale, qb / np.where(has_scale, qa, 1.0), 0.0)
+    # χ² on a grid of scales (the measured lines' part is quadratic), then a parabola through
+    # the best three points
+    grid = x0[:, None] + _SCALE_GRID[None, :]
+    chi_grid = qq[:, None] - 2 * grid * qb[:, None] + grid**2 * qa[:, None]
+    o = np.where(own & ~measured)[0]
+    lns = grid[idx[o]]
     t_own = lognormal_terms(q[o, None], sq[o, None], lns + lnp[o, None], eps[o, None])
-    chi_grid = np.zeros((len(cands), _SCALE_GRID.size))
     np.add.at(chi_grid, idx[o], t_own)
     j = np.clip(np.argmin(chi_grid, axis=1), 1, _SCALE_GRID.size - 2)
-    rr = np.arange(len(cands))
+    rr = np.arange(n_c)
     f0, f1, f2 = chi_grid[rr, j - 1], chi_grid[rr, j], chi_grid[rr, j + 1]
     den = f0 - 2 * f1 + f2
     step = _SCALE_GRID[1] - _SCALE_GRID[0]
@@ -285,12 +378,16 @@ def _score_rows(cands: list[_Rows]) -> list[Candidate]:
     ln_s = x0 + _SCALE_GRID[j] + np.clip(shift, -1.0, 1.0) * step
     s = np.exp(ln_s)[idx]
     t = np.zeros(q.size)
+    # each measured line's share of r^T C^-1 r
+    r_pad = d - ln_s[:, None] * one
+    w_pad = sol[..., 0] - ln_s[:, None] * sol[..., 1]
+    contrib = r_pad * w_pad
+    t[measured] = contrib[idx[measured], pos[measured]]
     t[o] = lognormal_terms(q[o], sq[o], np.log(s[o]) + lnp[o], eps[o])
     f = ~own
     t[f] = q[f] ** 2 / (s_stat[f] ** 2 + (s[f] * tr[f]) ** 2)
-    chi2 = np.bincount(idx, t, minlength=len(cands))
+    chi2 = np.bincount(idx, t, minlength=n_c)
     res = []
-    starts = np.r_[0, np.cumsum(n)[:-1]]
     for i, (c, ok) in enumerate(zip(cands, has_scale, strict=True)):
         tt = t[starts[i] : starts[i] + n[i]]
         if ok:
@@ -298,7 +395,7 @@ def _score_rows(cands: list[_Rows]) -> list[Candidate]:
             n_par = 1
             scale = float(math.exp(ln_s[i]))
             sign = np.sign(c.q - scale * c.pred)
-            resid = {k: float(sg * v) for k, sg, v in zip(c.keys, sign, tt, strict=True)}
+            resid = {k: float(sg * abs(v)) for k, sg, v in zip(c.keys, sign, tt, strict=True)}
         else:
             chi, n_par, scale = math.inf, 0, 0.0
             resid = {k: math.inf for k in c.keys}

@@ -282,7 +282,8 @@ _SCHEMA = Table(
         "input": Table(
             "How input files are opened (SEMDataset / TEMDataset).",
             {
-                "kind": Opt("SEM", _choice("SEM", "TEM"), "SEMDataset or TEMDataset"),
+                "kind": Opt("auto", _choice("auto", "SEM", "TEM"),
+                            "SEMDataset or TEMDataset; \"auto\": TEMDataset for a file that says it holds EDS_TEM data, else SEMDataset"),
                 "lazy": Opt(False, _bool, "read the cube lazily (dask, row chunks); forced on with --workers/--scheduler"),
                 "nav_image": Opt("", _path_or_empty, "image file to use as navigation image (nag_file_path); \"\" uses the file's own"),
                 "reader_args": Table(
@@ -417,7 +418,7 @@ _SCHEMA = Table(
                 "library": Opt("", _path_or_empty, "a phase library CSV (columns name, formula, wt_percent, class, group, source, note) used instead of the bundled one; \"\" keeps the bundled"),
                 "extra_library": Opt([], _str_list, "library CSV files whose entries are added to the library"),
                 "references": Opt([], _str_list, "EMSA/MSA reference spectra added to the library (named by file stem), e.g. phases saved from another map"),
-                "nuisance": Opt("auto", _elements_or_auto, "elements fitted but not held against a candidate (coating, grid): \"auto\" is Cu for TEM, none for SEM"),
+                "nuisance": Opt("auto", _elements_or_auto, "elements fitted but not held against a candidate (coating, grid): \"auto\" is Cu (grid) and C (support film) for TEM, none for SEM"),
                 "min_p_value": Opt(0.001, _probability, "a cluster whose best candidate fits worse than this p-value is 'unknown'"),
                 "min_significance": Opt(3.0, _float(1.0), "an element is present when removing it raises the fit chi-square by this squared (sigma)"),
                 "calibrate": Opt(False, _bool, "learn line sensitivities shared by the clusters of the map (slower; off: no measured gain on the benchmark)"),
