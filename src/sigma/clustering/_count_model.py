@@ -87,6 +87,27 @@ def merge_cost(sums) -> tuple[float, int, int]:
     return best
 
 
+def two_sample_g(a, b) -> float:
+    """Likelihood-ratio statistic ``G`` of "one spectrum" against "two spectra" for two sets of
+    counts ``a``, ``b`` (B,), without pseudo-counts (``0 log 0 = 0``): chi-square with ``B - 1``
+    degrees of freedom when both are drawn from one spectrum (and the expected counts are not
+    too small).
+
+    Examples
+    --------
+    >>> two_sample_g([10, 20, 30], [20, 40, 60])
+    0.0
+    >>> round(two_sample_g([30, 20, 10], [10, 20, 30]), 2)
+    20.93
+    """
+    x = np.stack([np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)])
+    q = x.sum(0) / max(x.sum(), 1e-300)
+    e = x.sum(1, keepdims=True) * q[None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(x > 0, x * np.log(x / np.where(e > 0, e, 1.0)), 0.0)
+    return float(2 * t.sum())
+
+
 def mixture_deviance(counts, spectra) -> float:
     """Deviance of summed ``counts`` (B,) from the best convex mixture of two or three rows of
     ``spectra`` (band fractions), over every pair and triple of rows (grid of shares)."""

@@ -33,9 +33,8 @@ def _r(v, nd=3):
     return float(round(float(v), nd))
 
 
-def _merge_path(y, start, k0, penalty, iters):
-    """EM from the start labels, then merge the closest pair down to one spectrum."""
-    logp, logpi = cm.log_spectra(cm.group_sums(y, start, k0)), cm.log_weights(np.bincount(start, minlength=k0))
+def _merge_path(y, logp, logpi, penalty, iters):
+    """EM from the start spectra, then merge the closest pair down to one spectrum."""
     logp, logpi, r, ll = cm.em(y, logp, logpi, 30)
     states = {}
     while True:
@@ -129,6 +128,20 @@ def _fit_labels(y, logp, logpi, lab2d, valid, beta, rounds=2, rate=False):
     return lab, logp, logpi, scores
 
 
+def _open_phase(y, m, lab, k, valid, beta, rate):
+    """Labels, spectra and scores with the pixels ``m`` opened as a phase of their own and
+    relabelled (:func:`_fit_labels`; ``k`` labels before), or ``None`` when the new label keeps
+    neither an interior pixel nor passes the thin-phase test (:func:`_thin_phase`)."""
+    trial = np.where(m, k, lab).astype(np.int32)
+    sums, n = cm.spectra_from_labels(y, trial, k + 1, interior_only=False)
+    t_lab, t_logp, t_logpi, t_scores = _fit_labels(y, cm.log_spectra(sums), cm.log_weights(n), trial, valid, beta,
+                                                    rate=rate)
+    if len(t_logpi) > k and (np.any(cm.interior(t_lab, len(t_logpi)) & (t_lab == k))
+                             or _thin_phase(y, t_logp, t_lab, k)[0]):
+        return t_lab, t_logp, t_logpi, t_scores
+    return None
+
+
 def _unexplained_regions(y, logp, scores, lab2d, tried):
     """Connected groups (>= 3 pixels) of pixels whose counts their label does not explain."""
     from scipy.ndimage import label as cc_label
@@ -215,3 +228,4 @@ def _drop_without_interior(y, logp, logpi, lab, valid, beta, decisions, rate):
         start = np.where(valid & (start < 0), (y @ logp[keep].T).argmax(1).reshape(lab.shape), start)
         lab, logp, logpi, _ = _fit_labels(y, logp[keep], logpi[keep], start.astype(np.int32), valid, beta, 1, rate)
     return lab, logp, logpi
+

@@ -62,7 +62,9 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
     Parameters
     ----------
     file_path
-        A file of any supported format (see :func:`sigma.io.load`), or a HyperSpy signal.
+        A file of any supported format (see :func:`sigma.io.load`), a HyperSpy signal, or
+        what :func:`sigma.io.load` returned for a file (``lazy`` and ``reader_kwargs`` then
+        do not apply).
     nag_file_path
         Optional image file used as the navigation image instead of the file's own.
     lazy
@@ -104,6 +106,9 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
         if hasattr(file_path, "axes_manager"):
             raw = raw_from_signal(file_path, signal_type=None)
             self.file_path = None
+        elif isinstance(file_path, RawData):  # already read (sigma run's "auto" kind)
+            raw = file_path
+            self.file_path = None if raw.path is None else Path(raw.path)
         else:
             self.file_path = Path(file_path)
             raw = load(self.file_path, lazy=lazy, **reader_kwargs)

@@ -282,7 +282,8 @@ _SCHEMA = Table(
         "input": Table(
             "How input files are opened (SEMDataset / TEMDataset).",
             {
-                "kind": Opt("SEM", _choice("SEM", "TEM"), "SEMDataset or TEMDataset"),
+                "kind": Opt("auto", _choice("auto", "SEM", "TEM"),
+                            "SEMDataset or TEMDataset; \"auto\": TEMDataset for a file that says it holds EDS_TEM data, else SEMDataset"),
                 "lazy": Opt(False, _bool, "read the cube lazily (dask, row chunks); forced on with --workers/--scheduler"),
                 "nav_image": Opt("", _path_or_empty, "image file to use as navigation image (nag_file_path); \"\" uses the file's own"),
                 "reader_args": Table(

@@ -35,18 +35,39 @@ def _tick(bar, n=1):
 
 
 
-def _dataset_class(kind: str):
+def _dataset_class(kind: str, signal_type: str | None = None):
+    """The dataset class of ``input.kind``; ``"auto"`` follows the data's own signal type."""
     from ..datasets import SEMDataset, TEMDataset
 
+    if kind == "auto":
+        return TEMDataset if str(signal_type or "").upper() == "EDS_TEM" else SEMDataset
     return SEMDataset if kind == "SEM" else TEMDataset
 
 
+def _signal_type_of(signal) -> str | None:
+    try:
+        return str(signal.metadata.Signal.signal_type)
+    except AttributeError:
+        return None
+
+
 def load_dataset(path, cfg: dict, *, lazy: bool | None = None):
-    """Open ``path`` as the configured dataset class (stage ``load``)."""
+    """Open ``path`` as the configured dataset class (stage ``load``).
+
+    With ``input.kind = "auto"`` (the default) a file recorded as ``EDS_TEM`` opens as a
+    :class:`~sigma.datasets.TEMDataset` and anything else as a
+    :class:`~sigma.datasets.SEMDataset`; the file is read once either way.
+    """
     inp = cfg["input"]
     lazy = inp["lazy"] if lazy is None else lazy
-    cls = _dataset_class(inp["kind"])
-    return cls(Path(path), nag_file_path=inp["nav_image"] or None, lazy=lazy, **inp["reader_args"])
+    if inp["kind"] != "auto":
+        cls = _dataset_class(inp["kind"])
+        return cls(Path(path), nag_file_path=inp["nav_image"] or None, lazy=lazy, **inp["reader_args"])
+    from ..io import load
+
+    raw = load(Path(path), lazy=lazy, **inp["reader_args"])
+    cls = _dataset_class("auto", getattr(raw, "signal_type", None))
+    return cls(raw, nag_file_path=inp["nav_image"] or None)
 
 
 def preprocess_dataset(ds, cfg: dict) -> None:
@@ -148,7 +169,7 @@ def prepare_dataset(path, cfg: dict, timer: StageTimer | None = None, *, lazy=No
     timer = timer or StageTimer()
     with timer("load"):
         ds = load_dataset(path, cfg, lazy=lazy) if not hasattr(path, "axes_manager") else (
-            _dataset_class(cfg["input"]["kind"])(path)
+            _dataset_class(cfg["input"]["kind"], _signal_type_of(path))(path)
         )
     _tick(bar)
     with timer("preprocess"):

@@ -1,0 +1,136 @@
+"""Step 6 of :func:`sigma.clustering.auto_k.find_phases`: phases that the merge path joined,
+split off again, with a test that stays honest although the split is chosen from the data.
+
+Two look-alike phases (enstatite and forsterite, Mg/Si 1 and 2) at a few tens of counts a
+pixel overlap pixel by pixel: the mixture of the merge path sees little likelihood in keeping
+them apart and the BIC's penalty joins them, although their summed counts differ by hundreds
+of nats and the over-segmentation often had a cluster for the smaller one. Such a start
+cluster seeds one more spectrum; whether the phase it picks out is real is decided by *count
+splitting* (binomial thinning): every count of every pixel goes to ``y1`` or ``y2`` with
+probability 1/2, so ``y1`` and ``y2`` are independent Poisson counts given the pixels'
+spectra. The pixels of the new label are chosen from ``y1`` alone (Potts-smoothed labels,
+starting from the current labels, not from the start cluster), and their ``y2`` counts are
+compared with those of the rest of the label they came from: if both hold one spectrum, the
+statistic ``G`` (:func:`~sigma.clustering._count_model.two_sample_g`, interior pixels, X-ray
+bands) is chi-square with ``B - 1`` degrees of freedom however the pixels were chosen, and
+the split is kept above the critical value at
+:data:`~sigma.clustering._phase_steps.NEW_PHASE_ALPHA`. Testing the counts that chose the
+pixels would not be: opening every start cluster that passes the test of a new phase
+(``G`` of its summed counts above the critical value, not a mixture) and keeps an interior
+gave 7 of the 24 maps of :func:`sigma.synthetic.family.family_specs` one phase too many
+(splits of 300-2600 pixels with ``G`` 1.1-3 times the critical value, and TEM films and
+particles split by thickness); with count splitting none, and the enstatite of case 0 (10
+counts a pixel, ``G`` = 193, critical value 114) is still found.
+
+Significance grows with the pixels, so a split must also carry :data:`SPLIT_MIN_NATS` of
+evidence per pixel (a difference that no pixel's counts can show maps nothing). A
+significant split must still be a phase: its summed counts are not a mixture of the labels
+it touches (:data:`~sigma.clustering._phase_steps.MIXTURE_RATIO`; a band of graded or mixed
+pixels inside a grain differs from the rest of it, too), and relabelled with the full counts
+it keeps an interior pixel or is a thin phase.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _count_model as cm
+from ._phase_steps import MIXTURE_RATIO, NEW_PHASE_ALPHA, _contacts, _new_phase, _open_phase, _r
+
+#: Evidence a split must carry per pixel, in nats: ``G`` of the test half over the new phase's
+#: interior pixels (the mean log-likelihood ratio of a pixel's full counts between the two
+#: spectra, about), as much as one agreeing neighbour weighs in the labels at the default
+#: smoothness. Significance alone grows with the pixels: on a 512×384 map (family case 22
+#: tiled 3×3) three large phases were split at ``G`` 1.4-3 times the critical value, 0.01-0.02
+#: nats a pixel, differences no pixel's counts can show. The enstatite split off forsterite in
+#: case 0 (10 counts/px) carries about 4.5; the start clusters are screened the same way on
+#: their full counts before the split is tried.
+SPLIT_MIN_NATS = 1.0
+#: Counts (on the test half) a split's interior pixels must hold, per band: the chi-square law
+#: of ``G`` needs about 5 expected counts in a band. A film patch of 40 counts over 64 bands
+#: gave ``G`` = 138 (critical value 113) with pseudo-counts and is not tested.
+SPLIT_MIN_COUNTS = 5.0
+
+
+def split_phases(y, yx, rate_of, start, lab, logp, logpi, scores, valid, beta, rate, rounds, decisions,
+                 random_state):
+    """Split phases off the labels ``lab`` (see the module description), ``rounds`` at most.
+
+    ``y``: the counts as modelled (with the count-rate band when ``rate``); ``yx``: the X-ray
+    band counts alone; ``rate_of``: adds the count-rate band to X-ray counts; ``start``: the
+    over-segmentation (its clusters seed the splits). Returns ``(labels, log spectra, log
+    weights, scores)``, unchanged when nothing is split or the counts are not whole numbers
+    (thinning needs counts). Decisions are appended to ``decisions``.
+    """
+    if yx.min() < 0 or not np.array_equal(yx, np.round(yx)):
+        return lab, logp, logpi, scores
+    y1 = y2 = None
+    k0 = int(start.max()) + 1
+    ids = list(range(k0))
+    for _ in range(int(rounds)):
+        # start clusters that are neither one of the spectra nor a mixture, most significant first
+        tests = [(s, _new_phase(y, logp, lab, [start == s])[1]) for s in ids]
+        tests = [(s, st) for s, st in tests if st is not None and st["G"] >= SPLIT_MIN_NATS * st["pixels"]]
+        cands = [s for s, _ in sorted(tests, key=lambda t: -t[1]["G"])]
+        ids = [s for s in ids if s not in cands]
+        if not cands:
+            break
+        if y1 is None:  # thinned once, when there is a candidate
+            y1 = np.random.default_rng(random_state).binomial(yx.astype(np.int32), 0.5).astype(np.float32)
+            y2 = yx - y1
+            y1 = rate_of(y1)
+        # the current spectra on the choosing half, and each pixel's score under its label
+        lp1 = cm.log_spectra(cm.spectra_from_labels(y1, lab, len(logp))[0])
+        own = (y1 @ lp1.T)[np.arange(len(y1)), np.clip(lab.ravel(), 0, None)]
+        for s in cands:
+            m, stats = _split_test(y, y1, y2, lp1, own, logp, lab, valid, beta, start == s)
+            if m is None:
+                continue
+            trial = _open_phase(y, m, lab, len(logp), valid, beta, rate)
+            if trial is None:
+                continue
+            decisions.append(stats)
+            lab, logp, logpi, scores = trial
+            ids += [c for c in cands if c != s]  # tried again against the new spectra
+            break
+        else:
+            break
+    return lab, logp, logpi, scores
+
+
+def _split_test(y, y1r, y2, lp1, own, logp, lab, valid, beta, seed_mask):
+    """The pixels a new spectrum seeded by ``seed_mask`` takes, chosen on the half-counts
+    ``y1r`` (``lp1``: the labels' spectra on them, ``own``: each pixel's score under its
+    label), and the statistics of the split tested on ``y2``: ``(mask, statistics)`` or
+    ``(None, None)``."""
+    from scipy.stats import chi2
+
+    k, nx = len(logp), y2.shape[1]
+    crit = float(chi2.isf(NEW_PHASE_ALPHA, nx - 1))
+    lps = np.r_[lp1, cm.log_spectra(y1r[seed_mask.ravel()].sum(0, keepdims=True))]
+    init = np.where(valid & ((y1r @ lps[k:].T)[:, 0] > own).reshape(lab.shape), k, lab).astype(np.int32)
+    t_lab = init
+    for _ in range(2):
+        t_lab, _ = cm.icm(y1r, lps, np.zeros(k + 1, np.float32), t_lab, valid, beta=beta, iters=5, mixed=False)
+        if t_lab.max() < k:
+            return None, None
+        lps = np.r_[lp1, cm.log_spectra(cm.spectra_from_labels(y1r, t_lab, k + 1)[0][k:])]
+    inner = cm.interior(t_lab, k + 1)
+    sel = t_lab == k
+    parent = int(np.bincount(lab[sel], minlength=k).argmax())
+    new, rest = sel & inner, (lab == parent) & (t_lab == parent) & inner
+    a, b = y2[new.ravel()].sum(0, dtype=np.float64), y2[rest.ravel()].sum(0, dtype=np.float64)
+    if a.sum() < SPLIT_MIN_COUNTS * nx or b.sum() < SPLIT_MIN_COUNTS * nx:
+        return None, None
+    g = cm.two_sample_g(a, b)
+    if g <= crit or g < SPLIT_MIN_NATS * new.sum():
+        return None, None
+    s_all = y[sel.ravel()].sum(0)
+    p = np.exp(logp.astype(np.float64))
+    sep = cm.deviance_to_nearest(s_all, p)
+    nb = _contacts(np.where(sel, -2, lab), -2, list(range(k)))[:4]
+    rho = (cm.mixture_deviance(s_all, p[nb]) if len(nb) >= 2 else sep) / max(sep, 1e-9)
+    if rho <= MIXTURE_RATIO:
+        return None, None
+    return sel, {"step": "split", "pixels": int(sel.sum()), "G": _r(g, 1), "critical": _r(crit, 1),
+                 "nats_per_pixel": _r(g / new.sum(), 2), "rho": _r(rho), "parent_pixels": int((lab == parent).sum())}
