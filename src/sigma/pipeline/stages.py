@@ -44,30 +44,24 @@ def _dataset_class(kind: str, signal_type: str | None = None):
     return SEMDataset if kind == "SEM" else TEMDataset
 
 
-def _signal_type_of(signal) -> str | None:
-    try:
-        return str(signal.metadata.Signal.signal_type)
-    except AttributeError:
-        return None
-
-
 def load_dataset(path, cfg: dict, *, lazy: bool | None = None):
     """Open ``path`` as the configured dataset class (stage ``load``).
 
-    With ``input.kind = "auto"`` (the default) a file recorded as ``EDS_TEM`` opens as a
-    :class:`~sigma.datasets.TEMDataset` and anything else as a
-    :class:`~sigma.datasets.SEMDataset`; the file is read once either way.
+    ``path`` may also be a HyperSpy signal. With ``input.kind = "auto"`` (the default) data
+    recorded as ``EDS_TEM`` open as a :class:`~sigma.datasets.TEMDataset` and anything else as
+    a :class:`~sigma.datasets.SEMDataset`; the file is read once either way.
     """
     inp = cfg["input"]
-    lazy = inp["lazy"] if lazy is None else lazy
-    if inp["kind"] != "auto":
-        cls = _dataset_class(inp["kind"])
-        return cls(Path(path), nag_file_path=inp["nav_image"] or None, lazy=lazy, **inp["reader_args"])
-    from ..io import load
+    if hasattr(path, "axes_manager"):
+        from ..datasets._signals import raw_from_signal
 
-    raw = load(Path(path), lazy=lazy, **inp["reader_args"])
-    cls = _dataset_class("auto", getattr(raw, "signal_type", None))
-    return cls(raw, nag_file_path=inp["nav_image"] or None)
+        raw, nav = raw_from_signal(path, signal_type=None), None
+    else:
+        from ..io import load
+
+        lazy = inp["lazy"] if lazy is None else lazy
+        raw, nav = load(Path(path), lazy=lazy, **inp["reader_args"]), inp["nav_image"] or None
+    return _dataset_class(inp["kind"], raw.signal_type)(raw, nag_file_path=nav)
 
 
 def preprocess_dataset(ds, cfg: dict) -> None:
@@ -168,9 +162,7 @@ def prepare_dataset(path, cfg: dict, timer: StageTimer | None = None, *, lazy=No
     """
     timer = timer or StageTimer()
     with timer("load"):
-        ds = load_dataset(path, cfg, lazy=lazy) if not hasattr(path, "axes_manager") else (
-            _dataset_class(cfg["input"]["kind"], _signal_type_of(path))(path)
-        )
+        ds = load_dataset(path, cfg, lazy=lazy)
     _tick(bar)
     with timer("preprocess"):
         preprocess_dataset(ds, cfg)
