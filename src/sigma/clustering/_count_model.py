@@ -197,6 +197,24 @@ def deviance_to_nearest(counts, spectra) -> float:
     return float((2 * ((ls[None] - lp) @ s)).min())
 
 
+def mixture_ratio(counts, spectra, neighbours) -> tuple[float, float, float]:
+    """``(rho, sep, mix)`` of summed ``counts``: ``sep`` their deviance from the nearest row of
+    ``spectra``, ``mix`` from the best mixture of the ``neighbours`` spectra (``sep`` with
+    fewer than two), and ``rho = mix / sep``: well below 1 when the counts are a mixture of
+    their neighbours rather than a phase of their own.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[0.8, 0.2], [0.2, 0.8]])
+    >>> round(mixture_ratio([500, 500], p, p)[0], 3)  # half of each: a mixture
+    0.0
+    """
+    sep = deviance_to_nearest(counts, spectra)
+    mix = mixture_deviance(counts, neighbours) if len(neighbours) >= 2 else sep
+    return mix / max(sep, 1e-9), sep, mix
+
+
 # ----------------------------------------------------------------------------- the grid
 def one_hot(lab2d, k) -> np.ndarray:
     """``(H, W, K)`` bool; label ``-1`` is all False."""

@@ -89,8 +89,7 @@ def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions):
             nb = _contacts(lab, c, active)[:4]
             if len(nb) < 2:
                 continue
-            sep = cm.deviance_to_nearest(sums[c], p[[j for j in active if j != c]])
-            rho = cm.mixture_deviance(sums[c], p[nb]) / max(sep, 1e-9)
+            rho = cm.mixture_ratio(sums[c], p[[j for j in active if j != c]], p[nb])[0]
             if rho < MIXTURE_RATIO and (best is None or rho < best[0]):
                 g_pix = cm.pixel_mixture_gain(y[m.ravel()], p, c, nb)
                 if g_pix <= crit:
@@ -173,15 +172,13 @@ def _new_phase(y, logp, lab2d, regions):
     crit = float(chi2.isf(NEW_PHASE_ALPHA, y.shape[1] - 1))
     best = (None, None)
     for m in regions:
-        s = y[m.ravel()].sum(0)
-        sep = cm.deviance_to_nearest(s, p)
         ring = binary_dilation(m, iterations=2) & ~m
         nb = sorted({int(v) for v in np.unique(lab2d[ring]) if v >= 0})[:4]
-        mix = cm.mixture_deviance(s, p[nb]) if len(nb) >= 2 else sep
+        rho, sep, mix = cm.mixture_ratio(y[m.ravel()].sum(0), p, p[nb])
         g = min(sep, mix)
-        if g > crit and mix / max(sep, 1e-9) > MIXTURE_RATIO and (best[1] is None or g > best[1]["G"]):
+        if g > crit and rho > MIXTURE_RATIO and (best[1] is None or g > best[1]["G"]):
             best = (m, {"step": "new phase", "pixels": int(m.sum()), "G": _r(g, 1),
-                        "critical": _r(crit, 1), "rho": _r(mix / max(sep, 1e-9))})
+                        "critical": _r(crit, 1), "rho": _r(rho)})
     return best
 
 

@@ -125,11 +125,9 @@ def _split_test(y, y1r, y2, lp1, own, logp, lab, valid, beta, seed_mask):
     g = cm.two_sample_g(a, b)
     if g <= crit or g < SPLIT_MIN_NATS * new.sum():
         return None, None
-    s_all = y[sel.ravel()].sum(0)
     p = np.exp(logp.astype(np.float64))
-    sep = cm.deviance_to_nearest(s_all, p)
     nb = _contacts(np.where(sel, -2, lab), -2, list(range(k)))[:4]
-    rho = (cm.mixture_deviance(s_all, p[nb]) if len(nb) >= 2 else sep) / max(sep, 1e-9)
+    rho = cm.mixture_ratio(y[sel.ravel()].sum(0), p, p[nb])[0]
     if rho <= MIXTURE_RATIO:
         return None, None
     return sel, {"step": "split", "pixels": int(sel.sum()), "G": _r(g, 1), "critical": _r(crit, 1),
