@@ -1,4 +1,6 @@
-"""The numba kernel of :func:`sigma.preprocessing.cubepass.summarise_cube`.
+"""The numba kernels of :func:`sigma.preprocessing.cubepass.summarise_cube`: the fused pass
+over a block (``summarise_block``) and the cut of its sparse copy (``block_csr``, behind
+:func:`sigma.preprocessing.sparsecube.block_to_csr`).
 
 In its own module, imported on first use, so that ``import sigma`` does not import numba; the
 functions are defined at module level so that numba's on-disk cache (``cache=True``) keeps
