@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sigma.identify import detect_elements
-from sigma.identify.fitting import _gauss_channels
+from sigma.identify._lineshapes import _gauss_channels
 from sigma.xray import fwhm
 
 _spec = importlib.util.spec_from_file_location("sigma_test_identify_spectra", Path(__file__).with_name("_spectra.py"))

@@ -152,7 +152,7 @@ def test_a_line_under_another_element_s_soft_family_is_held_to_that_family_s_sha
     # say (another model's absorption across the soft family): N Kα (0.392 keV) takes those
     # counts at > 3 sigma. Since they may be the Ti L family's shape, titanium must not be
     # excluded for them: "titanium nitride or titanium", never TiN alone.
-    from sigma.identify.fitting import _gauss_channels
+    from sigma.identify._lineshapes import _gauss_channels
     from sigma.xray import fwhm
 
     y = counts("Ti", 1.85e4, seed=1, beam_energy=15.0)

@@ -38,7 +38,8 @@ import numpy as np
 from .._errors import bad_value
 from ..xray.lines import _db, fwhm
 from . import physics
-from .fitting import Calibration, LinearFit, SpectrumFitter, score_test
+from ._lsq import score_test
+from .fitting import Calibration, LinearFit, SpectrumFitter
 
 log = logging.getLogger(__name__)
 

@@ -42,10 +42,8 @@ import numpy as np
 from .._errors import bad_value
 from ..xray.lines import fwhm
 from . import physics
-from ._lineshapes import (  # noqa: F401  (re-exported: tests and the benchmark use them)
-    SI_KA_KEV,
+from ._lineshapes import (
     _bspline_basis,
-    _efficiency,
     _family_lines,
     _gauss_channels,
     _knots,
@@ -53,7 +51,7 @@ from ._lineshapes import (  # noqa: F401  (re-exported: tests and the benchmark 
     _tail_channels,
     low_energy_cutoff,
 )
-from ._lsq import _solve, _sym_inverse, score_test  # noqa: F401
+from ._lsq import _solve
 
 __all__ = ["Calibration", "LinearFit", "SpectrumFitter", "low_energy_cutoff"]
 

@@ -28,7 +28,7 @@ def alpha_share(element: str, family: str) -> float:
     >>> round(alpha_share("Fe", "K"), 3)
     0.884
     """
-    from .fitting import _family_lines
+    from ._lineshapes import _family_lines
 
     centres, areas, labels = _family_lines(element, family)
     alpha = physics.alpha_line(element, family)
