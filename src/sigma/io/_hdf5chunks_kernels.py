@@ -21,9 +21,10 @@ def unshuffle(src, out, itemsize):
     by byte.
     """
     n = src.size // itemsize
-    join = {2: _join2, 4: _join4, 8: _join8}.get(int(itemsize))
+    join, word = {2: (_join2, np.uint16), 4: (_join4, np.uint32), 8: (_join8, np.uint64)}.get(
+        int(itemsize), (None, None))
     if join is not None and sys.byteorder == "little" and out.ctypes.data % itemsize == 0 and n:
-        join(src, out[: n * itemsize].view({2: np.uint16, 4: np.uint32, 8: np.uint64}[int(itemsize)]))
+        join(src, out[: n * itemsize].view(word))
         out[n * itemsize:] = src[n * itemsize:]
     else:
         _unshuffle_bytes(src, out, itemsize)
