@@ -323,6 +323,8 @@ def make_particle_phantom(
     particles: dict | None = None,
     film_counts: float = 0.15,
     core_fraction=(0.5, 0.7),
+    radii: dict | None = None,
+    continuum: float = 1.0,
     n_channels: int = 2048,
     energy_scale: float = 0.01,
     energy_offset: float = -0.47,
@@ -346,6 +348,13 @@ def make_particle_phantom(
         Counts of the bare film relative to ``counts_per_pixel``.
     core_fraction : (float, float)
         Range of core radius / particle radius of the core–shell particles.
+    radii : dict, optional
+        ``{kind: (smallest, largest)}`` particle radii in pixels, overriding those of
+        :data:`PARTICLES` for the kinds given.
+    continuum : float
+        Factor on the bremsstrahlung of every spectrum (see
+        :func:`~sigma.synthetic.phase_spectrum`): above 1, a weak line of a rare particle
+        hardly stands out of the map's sum spectrum.
     n_channels, energy_scale, energy_offset, beam_energy, fwhm_mnka
         Energy axis and microscope.
     seed : int
@@ -369,7 +378,7 @@ def make_particle_phantom(
     if particles is None:
         n = max(4, round(h * w / 1500))
         particles = {k: max(1, n // 4) for k in PARTICLES}
-    unknown = sorted(set(particles) - set(PARTICLES))
+    unknown = sorted((set(particles) | set(radii or {})) - set(PARTICLES))
     if unknown:
         raise bad_value("particles", unknown[0], f"kinds among {sorted(PARTICLES)}")
     names = ["carbon film"]
@@ -386,6 +395,7 @@ def make_particle_phantom(
     rng.shuffle(todo)
     for kind in todo:
         mats, (rlo, rhi) = PARTICLES[kind]
+        rlo, rhi = (float(r) for r in (radii or {}).get(kind, (rlo, rhi)))
         for _ in range(200):
             r = rng.uniform(rlo, rhi)
             cy, cx = rng.uniform(r + 1, h - r - 1), rng.uniform(r + 1, w - r - 1)
@@ -420,7 +430,7 @@ def make_particle_phantom(
     plan = _assemble(
         labels, ab, names, comps, axis, energy_scale, energy_offset, kind="TEM",
         beam_energy=beam_energy, fwhm_mnka=fwhm_mnka, counts_per_pixel=counts_per_pixel,
-        seed=seed, intensity=intensity.astype(np.float32),
+        seed=seed, intensity=intensity.astype(np.float32), continuum=_check_positive("continuum", continuum),
     )  # fmt: skip
     plan.spectra = _sample_rows(plan, 0, h, dtype)
     return plan

@@ -95,14 +95,15 @@ def _plan(
 
 def _assemble(
     labels, ab, names, comps, axis, energy_scale, energy_offset, *, kind, beam_energy, fwhm_mnka, counts_per_pixel, seed,
-    intensity=None,
+    intensity=None, continuum: float = 1.0,
 ) -> Phantom:
     """A :class:`Phantom` without counts from its maps and phases: spectra, navigation image
     (abundance-weighted mean Z plus noise), elements, lines and the samplers' alias tables."""
     e0 = float(beam_energy)
     h, w = labels.shape
     spectra = np.stack(
-        [phase_spectrum(c, axis, beam_energy=e0, fwhm_mnka=fwhm_mnka, kind=kind) for c in comps]
+        [phase_spectrum(c, axis, beam_energy=e0, fwhm_mnka=fwhm_mnka, kind=kind, continuum=continuum)
+         for c in comps]
     )
     zbar = np.array([mean_atomic_number(c) for c in comps], dtype=np.float32)
     nav = ab @ zbar

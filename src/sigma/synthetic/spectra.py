@@ -381,6 +381,7 @@ def phase_spectrum(
     kind: str = "SEM",
     background: bool = True,
     zero_peak: bool = True,
+    continuum: float = 1.0,
 ) -> np.ndarray:
     """Noiseless spectrum of one phase on an energy axis, normalised to sum 1.
 
@@ -398,6 +399,10 @@ def phase_spectrum(
         ``'TEM'`` uses the thin-foil factor and adds the Cu grid lines.
     background, zero_peak : bool
         Include the bremsstrahlung and the zero-energy peak.
+    continuum : float
+        Factor on the bremsstrahlung (Kramers' constant of ``kind``): above 1, the lines stand
+        less far above the background (e.g. a thin TEM film whose continuum is strong against
+        its few lines).
 
     Returns
     -------
@@ -437,7 +442,7 @@ def phase_spectrum(
             kr[inside] = mean_atomic_number(comp) * (e0 - e[inside]) / e[inside]
         det = np.zeros_like(e)
         det[inside] = _detected(e[inside], e0, kind, comp)
-        spec += _BREMS[kind] * kr * det * scale
+        spec += float(continuum) * _BREMS[kind] * kr * det * scale
     if zero_peak:
         spec += _gaussians(
             axis, [0.0], [ZERO_PEAK_FRACTION * spec.sum()], [float(fwhm(0.0, fwhm_mnka))]
