@@ -107,8 +107,8 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx):
 
 def _sigma_default(signal, kind, f, source=None):
     from sigma.pipeline.config import validate_config
-    from sigma.pipeline.latent import LatentProjector
-    from sigma.pipeline.stages import _segment, latent_input, prepare_dataset
+    from sigma.pipeline.second_look import cluster_dataset
+    from sigma.pipeline.stages import prepare_dataset
 
     user = {"input": {"kind": kind}, "preprocess": {"bin": [f, f]}}
     if source:
@@ -116,10 +116,7 @@ def _sigma_default(signal, kind, f, source=None):
     cfg = validate_config(user)
     t = time.perf_counter()
     ds = prepare_dataset(signal, cfg)
-    x = latent_input(ds, cfg)
-    latent = LatentProjector(cfg["latent"], progress=False).fit_transform_sampled(
-        x, cfg["latent"]["fit_pixels"], seed=cfg["shared"]["seed"])
-    ps = _segment(latent, ds, cfg)
+    ps, _ = cluster_dataset(ds, cfg)  # latent, clustering and the second look, as sigma run
     dt = time.perf_counter() - t
     return ps, ds, dt
 

@@ -82,6 +82,10 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
         Navigation image (``Signal2D``) at full resolution and binned.
     feature_list, feature_dict
         X-ray lines used as features (plus ``'Navigator'`` once the image is added).
+    lines_source
+        Where the initial feature list came from: ``'file'`` (lines or elements named in the
+        file) or ``'sum spectrum'`` (proposed from the peaks of the map's sum spectrum, the
+        case in which ``sigma run`` takes a second look in each cluster's spectrum).
     normalised_elemental_data
         ``(H, W, F)`` float32 features after :meth:`normalisation`, else ``None``.
     processing
@@ -158,9 +162,11 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
     def _initial_feature_list(self, raw: RawData) -> list[str]:
         lo, hi = self._energy_range()
         lines = [ln for ln in raw.xray_lines if is_xray_line(ln)]
+        self.lines_source = "file"
         if not lines and raw.elements:
             lines = default_lines_for_elements(raw.elements, raw.beam_energy, (lo, hi))
         if not lines:
+            self.lines_source = "sum spectrum"
             spec = self.sum_spectrum()
             lines = propose_lines_from_spectrum(
                 spec, self.energy_axis, fwhm_mnka=self.fwhm_mnka, beam_energy=raw.beam_energy,

@@ -304,6 +304,7 @@ _SCHEMA = Table(
             "Feature vectors: X-ray line maps, optional BSE image, normalisation chain.",
             {
                 "lines": Opt("auto", _lines, "\"auto\" (lines named by the file, else proposed from the sum spectrum) or a list such as [\"Fe_Ka\", \"Si_Ka\"]"),
+                "second_look": Opt(True, _bool, "with lines = \"auto\" and a file naming no elements: after clustering, fit each cluster's summed spectrum (identification's element detection): add the line of an element significant (5 sigma) in a cluster that no feature line covers (a minority phase's element, buried in the sum spectrum), remove a proposed line whose element no cluster shows when another found element's line explains its peak (Cu Kb taken for Os La), and cluster once more if the list changed; run.json: dataset.lines_review"),
                 "min_line_counts": Opt(2.0, _float(0.0), "with lines = \"auto\": drop lines with fewer counts per pixel than this in their brightest 5 % of pixels (maps of mostly 0s and 1s split phases once z-scored); 0 keeps every line"),
                 "bse": Opt(False, _bool, "add the navigation image as the feature 'Navigator' (get_feature_maps_with_nav_img)"),
                 "normalisation": Opt(["neighbour_averaging", "zscore"], _norm_chain, "applied in order; from " + ", ".join(NORMALISATIONS)),

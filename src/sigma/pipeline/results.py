@@ -220,6 +220,8 @@ def _dataset_record(ds) -> dict:
         "lazy": bool(ds.lazy),
         "energy_axis_keV": {"start": float(e[0]), "stop": float(e[-1]), "channels": int(e.size)},
         "feature_list": list(ds.feature_list),
+        "lines_source": getattr(ds, "lines_source", None),
+        "lines_review": getattr(ds, "lines_review", None),
         "normalisation_chain": list(getattr(ds, "norm_chain", [])),
         "navigation_image": getattr(ds, "_nav_title", None),
         "beam_energy_kv": ds.info.beam_energy,

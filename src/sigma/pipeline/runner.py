@@ -41,7 +41,6 @@ from pathlib import Path
 
 from .._errors import bad_value
 from .config import validate_config
-from .latent import LatentProjector
 from .outputs import StagedOutput, check_free, check_free_file
 from .provenance import StageTimer
 from .results import (
@@ -56,8 +55,9 @@ from .results import (
     _input_entry_later,
     _stem,
 )
+from .second_look import cluster_dataset
 from .shared import run_shared
-from .stages import STAGES, _bar, _segment, _tick, _unmix_stage, latent_input, prepare_dataset
+from .stages import STAGES, _bar, _tick, _unmix_stage, prepare_dataset
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +79,9 @@ def run_one(path, cfg: dict, out, *, overwrite=False, progress=True, lazy=None, 
             # hashed while the (single-threaded, seeded) UMAP leaves a core free and the file
             # is in the page cache; hashed during the load, it slowed the load down
             hashed = _input_entry_later(path)
-            x = latent_input(ds, cfg)
-            with timer("latent"):
-                proj = LatentProjector(cfg["latent"], work_dir=stage.path / "autoencoder",
-                                       progress=progress)
-                latent = proj.fit_transform_sampled(x, cfg["latent"]["fit_pixels"],
-                                                    seed=cfg["shared"]["seed"])
-            _tick(bar)
-            with timer("clustering"):
-                ps = _segment(latent, ds, cfg)
-            _tick(bar)
+            ps, _ = cluster_dataset(ds, cfg, timer, work_dir=stage.path / "autoencoder",
+                                    progress=progress)
+            _tick(bar, 2)
             unmix, failed = _unmix_stage(ps, cfg, timer, progress)
             _tick(bar)
             record["dataset"] = _dataset_record(ds)

@@ -1,0 +1,111 @@
+"""Latent projection and clustering of one input, with a second look for missed elements.
+
+When the feature lines were proposed from the sum spectrum (``features.lines = "auto"`` and a
+file that names no elements), an element that only a minority phase carries can be missing from
+them, and a peak of the sum spectrum can be given to the wrong element (Cu Kβ taken for Os
+Lα). With ``features.second_look`` on (the default), the summed spectrum of each cluster is
+fitted by the identification's element detection
+(:func:`sigma.identify.minor_lines.review_lines`): the line of an element significant in a
+cluster that no feature line covers is added, and a proposed line whose element no cluster
+shows while another shown element's line explains its peak is removed; when the list changes,
+features → latent → clustering run once more. Lines named in the file, or given as
+``features.lines``, are never changed. What changed, and why, goes to the log and to
+``run.json`` (``dataset.lines_review``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .._errors import SigmaError
+from .latent import LatentProjector
+from .provenance import StageTimer
+from .stages import _segment, feature_dataset, latent_input
+
+log = logging.getLogger(__name__)
+
+__all__ = ["cluster_dataset", "second_look"]
+
+
+def second_look(ps, ds, cfg: dict):
+    """The review of the feature lines after a first clustering, or ``None``
+    (:class:`~sigma.identify.minor_lines.LineReview`).
+
+    ``None`` unless ``features.lines = "auto"``, ``features.second_look`` is on and the dataset's
+    lines were proposed from its sum spectrum (``ds.lines_source``); empty too when the beam
+    energy is unknown or the clusters' counts cannot be read (said in the log).
+    """
+    from ..identify.minor_lines import review_lines
+
+    f = cfg["features"]
+    if f["lines"] != "auto" or not f.get("second_look", False):
+        return None
+    if getattr(ds, "lines_source", "file") != "sum spectrum":
+        return None
+    try:
+        inst = ps._instrument()
+        beam = cfg.get("identify", {}).get("beam_energy") or inst["beam_energy"]
+        if not beam:
+            log.info("second look at the clusters' spectra skipped: no beam energy known")
+            return None
+        review = review_lines(
+            ps.get_cluster_spectra("sum"), ps.cluster_ids, ps.counts, ps.energy_axis,
+            feature_lines=[x for x in ds.feature_list if x != "Navigator"], beam_energy=float(beam),
+            kind=inst["kind"], fwhm_mnka=inst["fwhm_mnka"], energy_range=ds._energy_range(),
+        )  # fmt: skip
+    except (SigmaError, ValueError) as exc:  # counts not kept (normalised only), a bad fit …
+        log.info("second look at the clusters' spectra skipped: %s", exc)
+        return None
+    for a in review.added:
+        log.info("added %s to the features: %s found in the summed spectrum of cluster %d (%d pixels): "
+                 "%.0f ± %.0f net counts, %.1f sigma; the map's sum spectrum showed no peak of it",
+                 a.line, a.element, a.cluster, a.pixels, a.net, a.sigma, a.significance)
+    for r in review.removed:
+        log.info("removed %s from the features: no cluster's spectrum shows %s; its peak is %s of an "
+                 "element found in cluster %d (%.1f sigma)", r.line, r.element, r.explained_by,
+                 r.cluster, r.significance)
+    return review
+
+
+def cluster_dataset(ds, cfg: dict, timer: StageTimer | None = None, *, work_dir=None, progress=False):
+    """Stages ``latent`` and ``clustering`` of a prepared dataset, with the second look.
+
+    Returns
+    -------
+    (PixelSegmenter, LineReview or None)
+        The segmenter, and the review of :func:`second_look` (``None`` when it did not run;
+        when it changed nothing, the result is that of one pass). ``ds.lines_review`` holds
+        it as a dict for ``run.json``.
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.pipeline.config import validate_config
+    >>> from sigma.pipeline.stages import prepare_dataset
+    >>> cfg = validate_config({"preprocess": {"bin": [1, 1]}, "clustering": {"method_args":
+    ...                        {"n_components": 3}}})
+    >>> ds = prepare_dataset(make_phantom((16, 16), n_channels=256, energy_scale=0.08).to_signal(), cfg)
+    >>> ps, review = cluster_dataset(ds, cfg)  # the file names its elements: no second look
+    >>> len(ps.cluster_ids), review
+    (3, None)
+    """
+    timer = timer or StageTimer()
+
+    def one_pass():
+        x = latent_input(ds, cfg)
+        with timer("latent"):
+            proj = LatentProjector(cfg["latent"], work_dir=work_dir, progress=progress)
+            latent = proj.fit_transform_sampled(x, cfg["latent"]["fit_pixels"], seed=cfg["shared"]["seed"])
+        with timer("clustering"):
+            return _segment(latent, ds, cfg)
+
+    ps = one_pass()
+    with timer("second_look"):
+        review = second_look(ps, ds, cfg)
+    ds.lines_review = None if review is None else review.to_dict()
+    if review is None or not review.changed:
+        return ps, review
+    with timer("features"):
+        lines = [x for x in ds.feature_list if x != "Navigator"]
+        feature_dataset(ds, cfg, feature_list=review.lines(lines))
+    return one_pass(), review
