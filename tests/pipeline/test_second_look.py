@@ -87,3 +87,25 @@ def test_lines_named_by_the_file_or_the_user_are_left_alone():
     assert review is None and ds.feature_list == ["O_Ka", "Ti_Ka", "Cu_Ka"]
     ds, ps, review, proposed = _run(_anonymous(ph), second_look=False)
     assert review is None and ds.feature_list == proposed
+
+
+def test_sigma_run_records_the_review(tmp_path, fast_cfg):
+    """Through ``run_batch`` (the autoencoder latent, fitted twice into one folder): run.json says
+    which line was added, from which cluster and how significant."""
+    import json
+
+    from sigma.pipeline.runner import run_batch
+
+    path = tmp_path / "gold.hspy"
+    _anonymous(_phantom({"titania": 3, "gold": 2})).save(path)
+    cfg = fast_cfg
+    cfg["preprocess"]["bin"] = [2, 2]
+    cfg["clustering"]["method_args"] = {"n_components": 3, "random_state": 0}
+    [res] = run_batch([path], cfg, tmp_path / "out", progress=False)
+    assert res.ok, res.error
+    rec = json.loads((res.out_dir / "run.json").read_text())
+    review = rec["dataset"]["lines_review"]
+    assert review["applied"] and [a["element"] for a in review["added"]] == ["Au"]
+    assert review["added"][0]["significance"] >= 5 and review["added"][0]["pixels"] > 0
+    assert review["added"][0]["line"] in rec["dataset"]["feature_list"]
+    assert "second_look" in rec["timings_s"]

@@ -32,7 +32,7 @@ def second_look(ps, ds, cfg: dict):
     (:class:`~sigma.identify.minor_lines.LineReview`).
 
     ``None`` unless ``features.lines = "auto"``, ``features.second_look`` is on and the dataset's
-    lines were proposed from its sum spectrum (``ds.lines_source``); empty too when the beam
+    lines were proposed from its sum spectrum (``ds.lines_source``); ``None`` too when the beam
     energy is unknown or the clusters' counts cannot be read (said in the log).
     """
     from ..identify.minor_lines import review_lines
@@ -75,7 +75,7 @@ def cluster_dataset(ds, cfg: dict, timer: StageTimer | None = None, *, work_dir=
     (PixelSegmenter, LineReview or None)
         The segmenter, and the review of :func:`second_look` (``None`` when it did not run;
         when it changed nothing, the result is that of one pass). ``ds.lines_review`` holds
-        it as a dict for ``run.json``.
+        it as a dict for ``run.json``, with ``applied`` true when the features were redone.
 
     Examples
     --------
@@ -105,7 +105,12 @@ def cluster_dataset(ds, cfg: dict, timer: StageTimer | None = None, *, work_dir=
     ds.lines_review = None if review is None else review.to_dict()
     if review is None or not review.changed:
         return ps, review
+    lines = review.lines([x for x in ds.feature_list if x != "Navigator"])
+    if not lines:  # every line removed and none added: keep what there was
+        log.info("second look: the review left no line; the proposed lines are kept")
+        ds.lines_review["applied"] = False
+        return ps, review
     with timer("features"):
-        lines = [x for x in ds.feature_list if x != "Navigator"]
-        feature_dataset(ds, cfg, feature_list=review.lines(lines))
+        feature_dataset(ds, cfg, feature_list=lines)
+    ds.lines_review["applied"] = True
     return one_pass(), review
