@@ -144,6 +144,9 @@ class LineReview:
     removed : list of RemovedLine
     elements : dict
         ``{cluster id: elements significant in its spectrum}``.
+    too_weak : list of AddedLine
+        Lines found but not added, too weak per pixel to map (set by the caller, e.g. the
+        pipeline's ``features.min_line_counts``).
 
     Examples
     --------
@@ -154,6 +157,7 @@ class LineReview:
     added: list[AddedLine]
     removed: list[RemovedLine]
     elements: dict[int, list[str]]
+    too_weak: list[AddedLine] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -168,6 +172,7 @@ class LineReview:
     def to_dict(self) -> dict:
         """JSON-ready fields."""
         return {"added": [a.to_dict() for a in self.added], "removed": [r.to_dict() for r in self.removed],
+                "too_weak": [a.to_dict() for a in self.too_weak],
                 "elements_by_cluster": {str(k): list(v) for k, v in self.elements.items()}}
 
 
@@ -175,9 +180,10 @@ def _element(line: str) -> str:
     return str(line).split("_")[0]
 
 
-def _best_line(el, beam_energy, energy_range) -> str | None:
+def _best_line(el, beam_energy, energy_range) -> tuple[str, float] | None:
     """The element's line family measured best in the cluster (largest net / sigma of the fit:
-    background and overlaps accounted for), inside ``energy_range``; else its usual line."""
+    background and overlaps accounted for), inside ``energy_range``, else its usual line; with
+    its net counts over their standard deviation."""
     from ..xray import default_lines_for_elements, is_xray_line, line_energy
 
     def inside(line):
@@ -185,9 +191,10 @@ def _best_line(el, beam_energy, energy_range) -> str | None:
 
     fams = [ln for ln in el.lines if ln.sigma > 0 and is_xray_line(ln.line) and inside(ln.line)]
     if fams:
-        return max(fams, key=lambda ln: ln.net / ln.sigma).line
+        best = max(fams, key=lambda ln: ln.net / ln.sigma)
+        return best.line, best.net / best.sigma
     lines = [x for x in default_lines_for_elements([el.element], beam_energy, energy_range) if inside(x)]
-    return lines[0] if lines else None
+    return (lines[0], el.net / el.sigma if el.sigma > 0 else 0.0) if lines else None
 
 
 def missing_lines(spectra, cluster_ids, pixels, energy, **kw) -> list[AddedLine]:
@@ -211,7 +218,8 @@ def review_lines(
     """Check a feature list against the elements significant in each cluster's spectrum.
 
     Adds the line of each element significant (``min_significance``) in some cluster that no
-    feature line covers; removes each feature line whose element no cluster shows (at
+    feature line covers, when that line's own net counts are significant too (net over their
+    standard deviation ≥ ``min_significance``); removes each feature line whose element no cluster shows (at
     :data:`DETECT_SIGNIFICANCE`) while a line of an element some cluster does show lies within
     one FWHM of it (the peak is that line's). Lines outside the fit window are kept as they are.
 
@@ -300,9 +308,13 @@ def review_lines(
                 continue
             if el.significance < min_significance:
                 continue
-            line = _best_line(el, beam_energy, energy_range)
-            if line is None:
+            best_line = _best_line(el, beam_energy, energy_range)
+            # the line must hold significant net counts of its own, not only improve the fit (on
+            # a spectrum of 10^5-10^6 counts an element can absorb a peak-shape misfit elsewhere:
+            # Zr at 6.5 sigma with 105 +- 68 net counts in a real FePt map)
+            if best_line is None or best_line[1] < min_significance:
                 continue
+            line = best_line[0]
             old = best.get(el.element)
             if old is None or el.significance > old.significance:
                 best[el.element] = AddedLine(line, el.element, cid, n, float(el.net), float(el.sigma),

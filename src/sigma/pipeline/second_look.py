@@ -20,7 +20,7 @@ import logging
 from .._errors import SigmaError
 from .latent import LatentProjector
 from .provenance import StageTimer
-from .stages import _segment, feature_dataset, latent_input
+from .stages import _segment, _weak_lines, feature_dataset, latent_input
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,16 @@ def second_look(ps, ds, cfg: dict):
     except (SigmaError, ValueError) as exc:  # counts not kept (normalised only), a bad fit …
         log.info("second look at the clusters' spectra skipped: %s", exc)
         return None
+    if review.added and f["min_line_counts"] > 0:
+        # the bar every automatic line passes (features.min_line_counts): a line of mostly 0s
+        # and 1s per pixel splits phases once z-scored
+        weak = set(_weak_lines(ds, f["min_line_counts"], [a.line for a in review.added]))
+        review.too_weak = [a for a in review.added if a.line in weak]
+        review.added = [a for a in review.added if a.line not in weak]
+        for a in review.too_weak:
+            log.info("%s not added to the features: %s found in cluster %d (%.1f sigma) but fewer than %g "
+                     "counts per pixel in its brightest 5 %% of pixels", a.line, a.element, a.cluster,
+                     a.significance, f["min_line_counts"])
     for a in review.added:
         log.info("added %s to the features: %s found in the summed spectrum of cluster %d (%d pixels): "
                  "%.0f ± %.0f net counts, %.1f sigma; the map's sum spectrum showed no peak of it",
