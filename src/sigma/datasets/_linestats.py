@@ -11,7 +11,7 @@ from ._features import NAV_FEATURE
 class _LineStatsMixin:
     """:meth:`line_counts`, :meth:`weak_lines` and :meth:`calibrate_spectra` of a spectrum dataset."""
 
-    def line_counts(self, feature_list=None, top_fraction: float = 0.05) -> dict[str, dict[str, float]]:
+    def line_counts(self, feature_list=None, top_fraction: float = 0.05, mask=None) -> dict[str, dict[str, float]]:
         """Counts per pixel in each line's window, on the analysis grid.
 
         A line whose map is mostly 0s and 1s carries little per-pixel information, and
@@ -28,6 +28,9 @@ class _LineStatsMixin:
         top_fraction : float
             Share of brightest pixels averaged for ``'top_mean'`` (a phase covering this
             share of the map shows its own level there).
+        mask : array_like of bool, optional
+            ``(H, W)`` on the analysis grid: the figures over these pixels only (e.g. one
+            cluster's, where a minority phase is a larger share than of the whole map).
 
         Returns
         -------
@@ -53,6 +56,11 @@ class _LineStatsMixin:
             return {}
         maps = self._line_counts(lines)
         valid = self.valid_mask
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != valid.shape:
+                raise bad_value("mask", mask.shape, f"a boolean map of the analysis grid's shape {valid.shape}")
+            valid = valid & mask
         flat = maps[valid] if not valid.all() else maps.reshape(-1, len(lines))
         n = flat.shape[0]
         if n == 0:

@@ -7,6 +7,8 @@ statistics.
   sources; user entries, reference spectra, restriction by class or group.
 * :func:`identify_spectrum`, :func:`identify_spectra`, :func:`identify_clusters` — ranked
   candidates with χ², p-value and "unknown" when nothing fits within noise and model error.
+* :func:`review_lines` — a feature list checked against each cluster's spectrum: the line of an
+  element only a minority phase carries, added; a proposed line on another element's peak, removed.
 * :func:`modal_statistics` — area %, grains, equivalent circle diameters, phase association.
 * :func:`cliff_lorimer` — TEM element ratios through eXSpy's quantification.
 
@@ -40,6 +42,7 @@ from .match import (
     identify_spectra,
     identify_spectrum,
 )
+from .minor_lines import LineReview, review_lines
 from .modal import ModalStatistics, modal_statistics
 from .quant import cliff_lorimer
 
@@ -50,6 +53,7 @@ __all__ = [
     "ElementIntensity",
     "ElementReport",
     "LineIntensity",
+    "LineReview",
     "ModalStatistics",
     "Phase",
     "PhaseIdentification",
@@ -66,4 +70,5 @@ __all__ = [
     "parse_formula",
     "pretty_formula",
     "read_library",
+    "review_lines",
 ]

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from .._errors import SigmaError
 from .latent import LatentProjector
 from .provenance import StageTimer
-from .stages import _segment, _weak_lines, feature_dataset, latent_input
+from .stages import _segment, feature_dataset, latent_input
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +59,16 @@ def second_look(ps, ds, cfg: dict):
         log.info("second look at the clusters' spectra skipped: %s", exc)
         return None
     if review.added and f["min_line_counts"] > 0:
-        # the bar every automatic line passes (features.min_line_counts): a line of mostly 0s
-        # and 1s per pixel splits phases once z-scored
-        weak = set(_weak_lines(ds, f["min_line_counts"], [a.line for a in review.added]))
-        review.too_weak = [a for a in review.added if a.line in weak]
-        review.added = [a for a in review.added if a.line not in weak]
+        # the bar of every automatic line (features.min_line_counts), taken in the brightest 5 %
+        # of the cluster that shows the element rather than of the map, which a minority phase
+        # does not fill: a line of mostly 0s and 1s per pixel splits phases once z-scored
+        per_px = _cluster_line_counts(ps, ds, review.added)
+        review.too_weak = [a for a in review.added if per_px[a.line] < f["min_line_counts"]]
+        review.added = [a for a in review.added if per_px[a.line] >= f["min_line_counts"]]
         for a in review.too_weak:
-            log.info("%s not added to the features: %s found in cluster %d (%.1f sigma) but fewer than %g "
-                     "counts per pixel in its brightest 5 %% of pixels", a.line, a.element, a.cluster,
-                     a.significance, f["min_line_counts"])
+            log.info("%s not added to the features: %s found in cluster %d (%.1f sigma) but only %.2f "
+                     "counts per pixel in the brightest 5 %% of its pixels (features.min_line_counts = %g)",
+                     a.line, a.element, a.cluster, a.significance, per_px[a.line], f["min_line_counts"])
     for a in review.added:
         log.info("added %s to the features: %s found in the summed spectrum of cluster %d (%d pixels): "
                  "%.0f ± %.0f net counts, %.1f sigma; the map's sum spectrum showed no peak of it",
@@ -75,6 +78,15 @@ def second_look(ps, ds, cfg: dict):
                  "element found in cluster %d (%.1f sigma)", r.line, r.element, r.explained_by,
                  r.cluster, r.significance)
     return review
+
+
+def _cluster_line_counts(ps, ds, added, top_fraction: float = 0.05) -> dict[str, float]:
+    """Counts per pixel in each added line's window, averaged over the brightest ``top_fraction``
+    of the pixels of the cluster it was found in (the whole map's brightest 5 % for a proposed
+    line, which a minority phase does not fill)."""
+    labels = np.asarray(ps.labels).reshape(ds.valid_mask.shape)
+    return {a.line: ds.line_counts([a.line], top_fraction, mask=labels == a.cluster)[a.line]["top_mean"]
+            for a in added}
 
 
 def cluster_dataset(ds, cfg: dict, timer: StageTimer | None = None, *, work_dir=None, progress=False):
@@ -112,7 +124,7 @@ def cluster_dataset(ds, cfg: dict, timer: StageTimer | None = None, *, work_dir=
     ps = one_pass()
     with timer("second_look"):
         review = second_look(ps, ds, cfg)
-    ds.lines_review = None if review is None else review.to_dict()
+    ds.lines_review = None if review is None else {**review.to_dict(), "applied": False}
     if review is None or not review.changed:
         return ps, review
     lines = review.lines([x for x in ds.feature_list if x != "Navigator"])
