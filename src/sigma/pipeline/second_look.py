@@ -97,7 +97,9 @@ def cluster_dataset(ds, cfg: dict, timer: StageTimer | None = None, *, work_dir=
     (PixelSegmenter, LineReview or None)
         The segmenter, and the review of :func:`second_look` (``None`` when it did not run;
         when it changed nothing, the result is that of one pass). ``ds.lines_review`` holds
-        it as a dict for ``run.json``, with ``applied`` true when the features were redone.
+        it as a dict for ``run.json``, with ``applied`` true when the features were redone and
+        ``seconds_review`` (the fits alone); the stage ``second_look`` of ``timer`` holds the
+        review and the second pass.
 
     Examples
     --------
@@ -111,28 +113,32 @@ def cluster_dataset(ds, cfg: dict, timer: StageTimer | None = None, *, work_dir=
     >>> len(ps.cluster_ids), review
     (3, None)
     """
+    import time
+
     timer = timer or StageTimer()
 
-    def one_pass():
+    def one_pass(t):
         x = latent_input(ds, cfg)
-        with timer("latent"):
+        with t("latent"):
             proj = LatentProjector(cfg["latent"], work_dir=work_dir, progress=progress)
             latent = proj.fit_transform_sampled(x, cfg["latent"]["fit_pixels"], seed=cfg["shared"]["seed"])
-        with timer("clustering"):
+        with t("clustering"):
             return _segment(latent, ds, cfg)
 
-    ps = one_pass()
+    ps = one_pass(timer)
+    # stage "second_look": the review and, when the lines change, the features, latent space and
+    # clustering once more (so "latent" and "clustering" stay the first pass's seconds)
     with timer("second_look"):
+        t0 = time.perf_counter()
         review = second_look(ps, ds, cfg)
-    ds.lines_review = None if review is None else {**review.to_dict(), "applied": False}
-    if review is None or not review.changed:
-        return ps, review
-    lines = review.lines([x for x in ds.feature_list if x != "Navigator"])
-    if not lines:  # every line removed and none added: keep what there was
-        log.info("second look: the review left no line; the proposed lines are kept")
-        ds.lines_review["applied"] = False
-        return ps, review
-    with timer("features"):
+        ds.lines_review = None if review is None else {**review.to_dict(), "applied": False,
+                                                       "seconds_review": round(time.perf_counter() - t0, 3)}
+        if review is None or not review.changed:
+            return ps, review
+        lines = review.lines([x for x in ds.feature_list if x != "Navigator"])
+        if not lines:  # every line removed and none added: keep what there was
+            log.info("second look: the review left no line; the proposed lines are kept")
+            return ps, review
         feature_dataset(ds, cfg, feature_list=lines)
-    ds.lines_review["applied"] = True
-    return one_pass(), review
+        ds.lines_review["applied"] = True
+        return one_pass(StageTimer(prefix="second pass: ")), review
