@@ -95,6 +95,7 @@ from ._phase_steps import (
     UNEXPLAINED_Z,
     _drop_mixtures,
     _drop_without_interior,
+    _final_labels,
     _fit_labels,
     _merge_path,
     _new_phase,
@@ -409,7 +410,8 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
                                             valid, beta, rate, max_new_phases, evidence.decisions, random_state)
     # 7: labels without interior
     lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions, rate)
-    lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta, iters=1, rate_band=rate)
+    # 8: final labels (mean field, then one ICM sweep)
+    lab, scores = _final_labels(y, logp, lab, valid, beta, rate)
     k = len(logpi)
     # order by area, largest first
     n = np.bincount(lab[lab >= 0], minlength=k)[:k]
