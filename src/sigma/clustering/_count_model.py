@@ -320,8 +320,8 @@ def _mean_share_scores(yb, logp, pres, pure, rate_band: bool) -> np.ndarray:
         sl = slice(lo, lo + step)
         other = pres[sl, None, :] & ~np.eye(k, dtype=bool)[None]  # (n, k, j): j present, j != k
         terms = [np.where(other, (yb[sl] @ q).reshape(-1, k, k), -np.inf) for q in logq]
-        m = np.maximum(pure[sl], np.max([t.max(2) for t in terms], axis=0))
-        acc = sum(np.exp(t - m[..., None]).sum(2) for t in terms)
+        m = np.maximum(pure[sl], np.maximum.reduce(terms).max(2))
+        acc = sum(np.exp(t - m[..., None]) for t in terms).sum(2)
         n_other = other.sum(2)
         wj = np.where(n_other > 0, (1 - w0) / (len(ALPHAS) * np.maximum(n_other, 1)), 0.0)
         w_pure = np.where(n_other > 0, w0, 1.0)
@@ -349,19 +349,32 @@ def mean_field(scores, lab2d, valid, *, beta: float, iters: int = 20, damping: f
     Examples
     --------
     >>> lab = np.zeros((5, 5), np.int32); lab[:, 3:] = 1
-    >>> s = np.zeros((25, 2), np.float32); s[12] = [-3.0, 0.0]  # one pixel's weak evidence for 1
+    >>> s = np.zeros((25, 2), np.float32); s[11] = [-3.0, 0.0]  # 3 nats for label 1, at (2, 1)
     >>> mean_field(s, lab, np.ones((5, 5), bool), beta=1.0)[2].tolist()  # its neighbours outvote it
     [0, 0, 0, 1, 1]
     """
     h, w = lab2d.shape
     k = scores.shape[1]
-    ok = valid.ravel()
-    q = one_hot(lab2d, k).astype(np.float32).reshape(h * w, k)
+    ok = valid.astype(np.float32)
+    # labels first, (K, H, W): the sums over labels below run over a leading axis (fast)
+    s = np.ascontiguousarray(np.asarray(scores, dtype=np.float32).T).reshape(k, h, w)
+    q = (lab2d[None] == np.arange(k)[:, None, None]).astype(np.float32)
+    keep, b = np.float32(damping), np.float32(beta)
     for _ in range(int(iters)):
-        field = _box_sum(q.reshape(h, w, k)).reshape(h * w, k)
-        new = softmax_rows(scores + np.float32(beta) * field)
-        q = np.where(ok[:, None], damping * q + (1 - damping) * new, 0.0).astype(np.float32)
-    return np.where(ok, q.argmax(1), -1).reshape(h, w).astype(np.int32)
+        p = np.pad(q, ((0, 0), (1, 1), (1, 1)))
+        c = p[:, :, :-2] + p[:, :, 1:-1] + p[:, :, 2:]
+        t = c[:, :-2] + c[:, 1:-1] + c[:, 2:]
+        t -= q
+        t *= b
+        t += s
+        t -= t.max(0)
+        np.maximum(t, -60.0, out=t)  # no denormal floats (see _posterior)
+        np.exp(t, out=t)
+        t *= (1 - keep) / t.sum(0)
+        q *= keep
+        q += t
+        q *= ok
+    return np.where(valid, q.argmax(0), -1).astype(np.int32)
 
 
 def icm(y, logp, logpi, lab2d, valid, *, beta: float = 1.0, iters: int = 5, mixed: bool = True,
