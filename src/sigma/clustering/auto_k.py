@@ -59,6 +59,12 @@ still seen.
    summed counts are far from every other spectrum (deviance above the critical value) and
    not a mixture by the test of step 3. A few boundary pixels at a triple junction are
    dropped; a shell or a rim one or two pixels wide is kept.
+8. **Final labels.** Once the phases are fixed, a label's score averages the likelihood over
+   the share of a neighbouring phase a boundary pixel may hold (instead of the best share,
+   which scores both sides of a boundary between look-alikes almost alike, so that the Potts
+   prior takes a ring of pixels off every small grain), a mean-field pass moves the
+   boundaries where the label probabilities put them, and one ICM sweep at the full Potts
+   weight removes the pixels left alone (:func:`~sigma.clustering._phase_steps._final_labels`).
 
 Every decision is recorded with its statistics in :class:`PhaseEvidence`
 (``PixelSegmenter.n_components_evidence``).
@@ -90,6 +96,7 @@ from .._errors import bad_value
 from . import _count_model as cm
 from ._phase_steps import (
     INTERIOR_MIN,
+    MEAN_FIELD_SHARE,
     MIXTURE_RATIO,
     NEW_PHASE_ALPHA,
     UNEXPLAINED_Z,
@@ -104,7 +111,7 @@ from ._phase_steps import (
 )
 from ._split import SPLIT_MIN_COUNTS, SPLIT_MIN_NATS, split_phases
 
-__all__ = ["AUTO_METHODS", "INTERIOR_MIN", "MIXTURE_RATIO", "NEW_PHASE_ALPHA", "SPLIT_MIN_COUNTS", "SPLIT_MIN_NATS", "UNEXPLAINED_Z", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
+__all__ = ["AUTO_METHODS", "INTERIOR_MIN", "MEAN_FIELD_SHARE", "MIXTURE_RATIO", "NEW_PHASE_ALPHA", "SPLIT_MIN_COUNTS", "SPLIT_MIN_NATS", "UNEXPLAINED_Z", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
 
 log = logging.getLogger(__name__)
 
