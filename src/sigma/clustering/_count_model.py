@@ -13,6 +13,8 @@ from itertools import combinations
 
 import numpy as np
 
+from .._errors import bad_value
+
 #: Pseudo-count added to every band of a summed spectrum (no log of zero).
 PSEUDO = 0.5
 #: Shares of the majority phase tried for a pixel that mixes two phases.
@@ -225,7 +227,10 @@ def one_hot(lab2d, k) -> np.ndarray:
 
 def neighbour_votes(lab2d, k) -> np.ndarray:
     """``(H, W, K)`` float32: how many of each pixel's 8 neighbours carry each label."""
-    return _box_sum(one_hot(lab2d, k).astype(np.float32))
+    oh = one_hot(lab2d, k).astype(np.float32)
+    p = np.pad(oh, ((1, 1), (1, 1), (0, 0)))
+    c = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
+    return c[:-2] + c[1:-1] + c[2:] - oh
 
 
 def present(lab2d, k, radius: int = 2) -> np.ndarray:
@@ -275,6 +280,8 @@ def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True, rate_band: bool =
     :func:`_mean_share_scores`). ``rate_band``: the last band of ``y`` is the count-rate band;
     ``alpha`` is then a share of the X-ray counts (see :func:`_pair_mixture`).
     """
+    if shares not in ("max", "mean"):
+        raise bad_value("shares", shares, "'max' or 'mean'")
     k = len(logpi)
     s = y @ logp.T
     if mixed and k > 1:
@@ -329,11 +336,13 @@ def _mean_share_scores(yb, logp, pres, pure, rate_band: bool) -> np.ndarray:
     return out
 
 
-def _box_sum(q3) -> np.ndarray:
-    """``(H, W, K)`` sums of ``q3`` over each pixel's 8 neighbours (zero outside the map)."""
-    p = np.pad(q3, ((1, 1), (1, 1), (0, 0)))
-    c = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
-    return c[:-2] + c[1:-1] + c[2:] - q3
+def _neighbour_sums(q) -> np.ndarray:
+    """``(K, H, W)`` sums of ``q`` ``(K, H, W)`` over each pixel's 8 neighbours (zero outside)."""
+    p = np.pad(q, ((0, 0), (1, 1), (1, 1)))
+    c = p[:, :, :-2] + p[:, :, 1:-1] + p[:, :, 2:]
+    t = c[:, :-2] + c[:, 1:-1] + c[:, 2:]
+    t -= q
+    return t
 
 
 def mean_field(scores, lab2d, valid, *, beta: float, iters: int = 20, damping: float = 0.5) -> np.ndarray:
@@ -361,10 +370,7 @@ def mean_field(scores, lab2d, valid, *, beta: float, iters: int = 20, damping: f
     q = (lab2d[None] == np.arange(k)[:, None, None]).astype(np.float32)
     keep, b = np.float32(damping), np.float32(beta)
     for _ in range(int(iters)):
-        p = np.pad(q, ((0, 0), (1, 1), (1, 1)))
-        c = p[:, :, :-2] + p[:, :, 1:-1] + p[:, :, 2:]
-        t = c[:, :-2] + c[:, 1:-1] + c[:, 2:]
-        t -= q
+        t = _neighbour_sums(q)
         t *= b
         t += s
         t -= t.max(0)
