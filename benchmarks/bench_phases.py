@@ -30,6 +30,12 @@ Two parts, each printing a table and adding to one JSON file:
     pixels, because the Poisson noise of a 20-pixel cluster's summed counts alone is 10–20°;
     the angle of the noisy sums is reported too) and wall time (sigma: from the loaded signal
     to the labels; HyperSpy: from the loaded signal to its labels, without the K estimate).
+``labels``
+    The last step of ``find_phases`` alone (:func:`sigma.clustering._phase_steps._final_labels`:
+    averaged mixing shares, a mean-field pass, one ICM sweep) against the step it replaced (one
+    ICM sweep on the best-share scores), on the same inputs in the same process, on a 384×512
+    map of 8 phases in Voronoi grains at 40 counts per pixel (the tutorial's 2×2 binning of a
+    1024×768 map), ``--repeats`` times; the ratio is the figure to compare across machines.
 ``speed``
     ``sigma run`` with the default configuration (or ``--speed-config``, e.g. a TOML with
     ``[preprocess] bin = [2, 2]``, the tutorial's binning, and ``[input] lazy = true``) on a
@@ -42,6 +48,7 @@ Two parts, each printing a table and adding to one JSON file:
 Usage::
 
     python benchmarks/bench_phases.py --parts accuracy --n 24 --json phases.json
+    python benchmarks/bench_phases.py --parts labels --repeats 5
     python benchmarks/bench_phases.py --parts speed --baseline-src /tmp/base/src --workdir /tmp/big
     python benchmarks/bench_phases.py --parts speed --baseline-src /tmp/base/src --workdir /tmp/big --speed-config tutorial.toml --other-src before /tmp/before/src
     python benchmarks/bench_phases.py --parts speed --baseline-src /tmp/base/src --workdir /tmp/big --speed-config lazy_tutorial.toml --speed-shape 2703 768 --repeats 1
@@ -329,9 +336,41 @@ def speed(workdir: Path, baseline_src: Path, repeats: int, shape=(1024, 768), ch
     return res
 
 
+def labels_speed(repeats: int, shape=(384, 512), k: int = 8, bands: int = 64) -> dict:
+    """Seconds of the final labelling step and of the one ICM sweep it replaced (see ``labels``)."""
+    from sigma._blocks import one_blas_thread
+    from sigma.clustering import _count_model as cm
+    from sigma.clustering._phase_steps import _final_labels
+    from sigma.synthetic.family import voronoi_grains
+
+    rng = np.random.default_rng(0)
+    truth = np.asarray(voronoi_grains(shape, 60, seed=1)) % k
+    spectra = rng.dirichlet(np.ones(bands) * 2, k)
+    y = cm.with_rate_band(rng.poisson(40 * spectra[truth]).reshape(-1, bands).astype(np.float32), 0.3, 3.0)
+    valid = np.ones(shape, bool)
+    noisy = np.where(rng.random(shape) < 0.05, rng.integers(0, k, shape), truth).astype(np.int32)
+    sums, _ = cm.spectra_from_labels(y, noisy, k)
+    logp = cm.log_spectra(sums)
+    rows = []
+    with one_blas_thread():  # as find_phases runs it
+        for _ in range(int(repeats)):
+            t = time.perf_counter()
+            cm.icm(y, logp, np.zeros(k, np.float32), noisy, valid, beta=1.0, iters=1, rate_band=True)
+            t_icm = time.perf_counter() - t
+            t = time.perf_counter()
+            _final_labels(y, logp, noisy, valid, 1.0, True)
+            rows.append((t_icm, time.perf_counter() - t))
+    a = np.array(rows)
+    res = {"shape": list(shape), "phases": k, "bands": bands + 1, "one_icm_sweep_s": a[:, 0].round(3).tolist(),
+           "final_labels_s": a[:, 1].round(3).tolist(), "median_ratio": round(float(np.median(a[:, 1] / a[:, 0])), 2)}
+    print(f"final labels on {shape[0]}x{shape[1]}, {k} phases: one ICM sweep {np.median(a[:, 0]):.2f} s, "
+          f"final labels {np.median(a[:, 1]):.2f} s, ratio {res['median_ratio']}")
+    return res
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--parts", nargs="+", default=["accuracy"], choices=["accuracy", "speed"])
+    p.add_argument("--parts", nargs="+", default=["accuracy"], choices=["accuracy", "labels", "speed"])
     p.add_argument("--n", type=int, default=24, help="phantoms of the family")
     p.add_argument("--seed", type=int, default=0, help="seed offset of the family")
     p.add_argument("--cases", type=int, nargs="*", default=None, help="run only these case numbers")
@@ -339,7 +378,7 @@ def main(argv=None):
                    help="features.source of sigma (default: the shipped default)")
     p.add_argument("--no-hyperspy", action="store_true", help="sigma only (for variants)")
     p.add_argument("--baseline-src", type=Path, default=None, help="source tree (…/src) of the baseline for speed")
-    p.add_argument("--repeats", type=int, default=2, help="speed: runs of each version")
+    p.add_argument("--repeats", type=int, default=2, help="speed: runs of each version; labels: timings")
     p.add_argument("--speed-config", type=Path, default=None,
                    help="speed: TOML passed to sigma run (e.g. preprocess.bin = [2, 2], the tutorial's)")
     p.add_argument("--other-src", nargs=2, action="append", default=[], metavar=("NAME", "SRC"),
@@ -356,6 +395,8 @@ def main(argv=None):
         if "accuracy" in a.parts:
             out["accuracy"] = accuracy(a.n, a.seed, None if a.cases is None else set(a.cases), a.source,
                                        not a.no_hyperspy)
+        if "labels" in a.parts:
+            out["labels"] = labels_speed(a.repeats)
         if "speed" in a.parts:
             if a.baseline_src is None:
                 p.error("--parts speed needs --baseline-src (the source tree to compare with)")

@@ -40,3 +40,34 @@ def test_map_row_blocks_covers_every_row_once_in_order(lazy):
     assert parts[0][0] == 0 and parts[-1][1] == 23
     assert all(a[1] == b[0] for a, b in zip(parts[:-1], parts[1:], strict=True))
     np.testing.assert_array_equal(np.concatenate([p[2] for p in parts]), x)
+
+
+class _Rows:
+    """A row source over a NumPy cube that records its reads and the buffers it fills."""
+
+    def __init__(self, cube):
+        self.cube, self.shape, self.dtype, self.reads, self.buffers = cube, cube.shape, cube.dtype, [], set()
+
+    def read_rows(self, r0, r1, out):
+        self.reads.append((r0, r1))
+        self.buffers.add(out.__array_interface__["data"][0])
+        out[...] = self.cube[r0:r1]
+        return out
+
+
+def test_a_registered_row_source_is_read_into_reused_buffers():
+    import dask.array as da
+
+    from sigma._blocks import map_row_blocks, register_row_source
+
+    cube = np.arange(12 * 3 * 4, dtype=np.uint16).reshape(12, 3, 4)
+    src = _Rows(cube)
+    arr = da.from_array(cube, chunks=(2, 3, 4))
+    register_row_source(arr, src)
+    got = map_row_blocks(lambda b, r0, r1: (r0, r1, int(b.sum())), arr, limit=48, progress=False)
+    assert got == [(r0, r0 + 2, int(cube[r0:r0 + 2].sum())) for r0 in range(0, 12, 2)]
+    assert sorted(src.reads) == [(r, r + 2) for r in range(0, 12, 2)]
+    assert len(src.buffers) <= 2  # one buffer per thread, reused block after block
+    derived = arr + 1  # anything computed from it goes through dask
+    assert map_row_blocks(lambda b, r0, r1: int(b.sum()), derived, limit=48)[0] == int(cube[:2].sum()) + 24
+    assert len(src.reads) == 6

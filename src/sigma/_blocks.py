@@ -14,11 +14,17 @@ every channel, so that each block is one contiguous read and a lazy file's chunk
   computed **once**: all blocks go to the scheduler in one graph, so a source shared by the
   blocks (a ``.bcf`` decoded by one task, an HDF5 file) is read once per pass, not once per
   block. A NumPy cube's blocks are views handed to a thread pool (the kernels release the GIL).
+  A dask cube that is a file's rows as they are stored (:func:`register_row_source`) is read
+  by that thread pool too, each thread into one buffer it keeps for the pass: a new block
+  array per task costs the kernel a page fault per page of every block (fresh memory is
+  zeroed before it is written), as much again as the read itself.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -27,6 +33,42 @@ from ._errors import bad_value
 
 #: Bytes of one block of rows (every channel) read by one task of a pass.
 BLOCK_BYTES = 64 * 2**20
+
+
+_ROW_SOURCES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def register_row_source(array, source) -> None:
+    """Let :func:`map_row_blocks` read the dask ``array``'s rows from ``source`` directly.
+
+    ``source`` has ``shape``, ``dtype`` and ``read_rows(r0, r1, out)``, which fills ``out``
+    (C-contiguous, ``(r1 - r0,) + shape[1:]``, ``dtype``) with rows ``r0:r1`` of exactly the
+    values ``array`` holds. Only that very array (its dask name) is read this way; anything
+    computed from it goes through dask. The entry lives as long as ``source``.
+    """
+    _ROW_SOURCES[array.name] = source
+
+
+def _row_source(data):
+    src = _ROW_SOURCES.get(getattr(data, "name", None))
+    if src is None or tuple(src.shape) != tuple(data.shape) or np.dtype(src.dtype) != data.dtype:
+        return None
+    return src
+
+
+def _threads_compute(in_process: bool) -> bool:
+    """Whether dask would compute in this process's threads (no ``distributed`` client)."""
+    from ._progress import local_scheduler
+
+    if in_process:
+        return True
+    import dask.threaded
+
+    if local_scheduler(None) is dask.threaded.get:
+        return True
+    from dask.base import get_scheduler
+
+    return get_scheduler() in (None, dask.threaded.get)
 
 
 def n_threads() -> int:
@@ -225,6 +267,9 @@ def map_row_blocks(
     [66, 210]
     """
     bl = row_blocks(data, limit=limit, align=align) if blocks is None else list(blocks)
+    source = _row_source(data) if hasattr(data, "dask") else None
+    if source is not None and _threads_compute(in_process):
+        return _map_source_blocks(func, source, bl, args, desc, progress)
     if hasattr(data, "dask"):
         from dask import delayed
 
@@ -253,6 +298,46 @@ def map_row_blocks(
 
     with one_blas_thread(), ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, bl))
+
+
+def _map_source_blocks(func, source, bl, args, desc, progress):
+    """:func:`map_row_blocks` over a registered row source: every thread reads its blocks into
+    one buffer of its own, reused from block to block."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ._progress import progress_enabled
+
+    tail = tuple(int(n) for n in source.shape[1:])
+    row_items = int(np.prod(tail))
+    dtype = np.dtype(source.dtype)
+    local = threading.local()
+
+    def one(r):
+        n = r[1] - r[0]
+        buf = getattr(local, "buf", None)
+        if buf is None or buf.size < n * row_items:
+            buf = local.buf = np.empty(max(n, 1) * row_items, dtype)
+        blk = buf[: n * row_items].reshape((n, *tail))
+        source.read_rows(r[0], r[1], blk)
+        return func(blk, r[0], r[1], *args)
+
+    show = (progress_enabled() if progress is None else progress) and len(bl) > 1
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(bl), desc=desc, leave=False)
+    workers = max(1, min(n_threads(), len(bl)))
+    try:
+        with one_blas_thread(), ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(one, r) for r in bl]
+            if bar is not None:
+                for f in futures:
+                    f.add_done_callback(lambda _f: bar.update(1))
+            return [f.result() for f in futures]
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def one_blas_thread():

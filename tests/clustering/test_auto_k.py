@@ -343,3 +343,59 @@ def test_small_particles_touching_two_other_phases_are_not_taken_for_their_mixtu
     assert ps.n_clusters == len(phantom.phase_names) == 4
     majority = {int(np.bincount(truth[ps.labels == c]).argmax()) for c in ps.cluster_ids}
     assert majority == {0, 1, 2, 3}  # every phase, FePt and Pt included, is some cluster's majority
+
+
+def _lookalike_grains(seed, n=42, f=3, counts=10.0, bands=24):
+    """A matrix ``A`` with round grains of its look-alike ``C`` (60 % of ``A``'s spectrum) and of
+    a distinct phase, drawn on a grid ``f`` times finer and binned ``f`` × ``f`` (mixed pixels at
+    every boundary), ``counts`` per fine pixel: ``(band counts, truth, start)``, the start each
+    true phase cut in two."""
+    rng = np.random.default_rng(seed)
+    a, d = rng.dirichlet(np.ones(bands) * 3, 2)
+    c = 0.6 * a + 0.4 * rng.dirichlet(np.ones(bands) * 3)
+    fine = np.zeros((n * f, n * f), int)
+    yy, xx = np.mgrid[: n * f, : n * f]
+    for phase, r in [(1, 13), (1, 11), (1, 15), (1, 9), (2, 12), (2, 10)]:
+        cy, cx = rng.uniform(r, n * f - r, 2)
+        fine[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = phase
+    share = (fine[..., None] == np.arange(3)).reshape(n, f, n, f, 3).sum((1, 3))
+    y = rng.poisson(counts * share @ np.stack([a, c, d])).astype(np.float32)
+    truth = share.argmax(2)
+    start = truth * 2 + (np.arange(n)[None, :] >= n // 2)
+    return y, truth, start.astype(np.int32)
+
+
+def test_small_look_alike_grains_keep_their_rim_at_low_counts():
+    """Grains 6–10 analysis pixels across of a look-alike of their host, 90 counts per pixel.
+    One ICM sweep on the best-share scores gave ARI 0.785–0.956 (mean 0.904 over these eight
+    maps): a boundary pixel of 80 % ``C`` scored almost as well as ``52 % A + 48 % C`` and the
+    Potts prior took a ring off each grain. The averaged shares and the mean-field pass give
+    0.848–0.948 (mean 0.924)."""
+    aris = []
+    for seed in range(8):
+        y, truth, start = _lookalike_grains(seed)
+        res = find_phases(y, start)
+        assert res.evidence.n_components == 3
+        aris.append(adjusted_rand_score(truth.ravel(), res.labels.ravel()))
+    assert min(aris) > 0.84 and np.mean(aris) > 0.915
+
+
+def test_averaged_shares_keep_the_evidence_of_the_larger_share():
+    """A pixel of 80 % ``C`` and 20 % ``A`` (look-alikes) with 90 counts: the best share scores
+    ``A`` (at most 48 % ``C``) within a fraction of a nat of ``C``; the average over the shares
+    keeps ``C`` ahead by more. Far from any boundary both are the pure likelihood."""
+    from sigma.clustering import _count_model as cm
+
+    rng = np.random.default_rng(0)
+    a = rng.dirichlet(np.ones(16) * 3)
+    c = 0.7 * a + 0.3 * rng.dirichlet(np.ones(16) * 3)
+    logp = np.log(np.stack([a, c])).astype(np.float32)
+    lab = np.zeros((5, 8), np.int32)
+    lab[:, 4:] = 1
+    y = np.tile(90 * (0.2 * a + 0.8 * c), (40, 1)).astype(np.float32)  # expected counts, no noise
+    best = cm.label_scores(y, logp, np.zeros(2, np.float32), lab, shares="max").reshape(5, 8, 2)
+    mean = cm.label_scores(y, logp, np.zeros(2, np.float32), lab, shares="mean").reshape(5, 8, 2)
+    gap_best, gap_mean = np.diff(best[2, 4]), np.diff(mean[2, 4])  # score of C minus score of A
+    assert gap_mean > 2 * gap_best > 0
+    far = cm.label_scores(y, logp, np.zeros(2, np.float32), np.zeros((5, 8), np.int32), shares="mean")
+    assert np.allclose(far, y @ logp.T)

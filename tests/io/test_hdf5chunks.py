@@ -114,3 +114,33 @@ def test_read_chunked_into_a_given_array_and_eager_hspy(tmp_path, compression, s
     eager = load(h)
     assert isinstance(eager.data, np.ndarray)
     np.testing.assert_array_equal(eager.data, ph.spectra)
+
+
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_stored_bytes_are_read_at_their_file_address_or_by_hdf5(tmp_path, compression, monkeypatch):
+    """A plain local file's chunks are read with ``os.preadv`` (no HDF5 lock); a file with a
+    user block, and a chunk never written, go through HDF5 and read the same values."""
+    import os
+
+    import sigma.io._hdf5chunks as chunks_mod
+
+    x = np.random.default_rng(0).poisson(3, (6, 5, 40)).astype(np.uint16)
+    plain, shifted = tmp_path / "plain.h5", tmp_path / "ub.h5"
+    for p, ub in ((plain, 0), (shifted, 512)):
+        with h5py.File(p, "w", userblock_size=ub) as f:
+            f.create_dataset("x", data=x, chunks=(2, 5, 40), compression=compression)
+            f.create_dataset("holes", shape=x.shape, dtype=x.dtype, chunks=(2, 5, 40),
+                             compression=compression, fillvalue=7)[:2] = x[:2]
+    preads = []
+    real = os.preadv
+    monkeypatch.setattr(chunks_mod.os, "preadv", lambda *a: preads.append(a[2]) or real(*a))
+    sel = (slice(0, 6), slice(0, 5), slice(0, 40))
+    with h5py.File(plain, "r") as f:
+        np.testing.assert_array_equal(read_chunked(f["x"], sel), x)
+        assert len(preads) == 3
+        assert read_chunked(f["holes"], sel) is None  # unwritten chunks: h5py fills them
+        np.testing.assert_array_equal(f["holes"][2:], 7)
+    preads.clear()
+    with h5py.File(shifted, "r") as f:
+        np.testing.assert_array_equal(read_chunked(f["x"], sel), x)
+    assert preads == []  # addresses are not file offsets there: HDF5 reads

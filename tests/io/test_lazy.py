@@ -137,7 +137,7 @@ def test_lazy_hspy_phantom_pickles_and_equals_eager(phantom_hspy, monkeypatch):
     path, ph = phantom_hspy
     calls = []
     real = _lazy.read_hdf5
-    monkeypatch.setattr(_lazy, "read_hdf5", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr(_lazy, "read_hdf5", lambda *a, **kw: calls.append(a) or real(*a, **kw))
     lazy = read_hspy(path, lazy=True)
     assert calls == []  # stays lazy: the cube is not read when the file is opened
     eager = read_hspy(path)

@@ -365,7 +365,7 @@ def test_lazy_run_reads_the_file_once_and_the_cluster_spectra_once(make_input, f
     cfg["clustering"]["method_args"]["n_components"] = "auto"
     cfg["identify"]["enabled"] = True
     blocks, real_read = [], lazy_io.read_hdf5  # every block a lazy .hspy run reads
-    monkeypatch.setattr(lazy_io, "read_hdf5", lambda *a: blocks.append(real_read(*a)) or blocks[-1])
+    monkeypatch.setattr(lazy_io, "read_hdf5", lambda *a, **k: blocks.append(real_read(*a, **k)) or blocks[-1])
     sums, real_sums = [], spectra_mod.cluster_spectra
     monkeypatch.setattr(spectra_mod, "cluster_spectra", lambda *a, **k: sums.append(1) or real_sums(*a, **k))
     runs = {}

@@ -27,6 +27,14 @@ INTERIOR_MIN = 0.45
 UNEXPLAINED_Z = 2.5
 #: Significance level of the test that opens a new phase.
 NEW_PHASE_ALPHA = 1e-6
+#: Share of the Potts weight used by the mean-field pass of the final labels
+#: (:func:`_final_labels`). At the full weight the mean field over-smooths (a pixel's own
+#: evidence comes back to it through its neighbours' probabilities) and small low-contrast
+#: grains lose their rim again. Mean ARI gain over one ICM sweep on the best-share scores, on
+#: the cached inputs of the last step for the 24 maps of :func:`sigma.synthetic.family.family_specs`
+#: with seed 0 / seed 1: share 0.25 +0.0034 / +0.0015, 0.5 +0.0041 / +0.0025, 0.75 +0.0030 /
+#: +0.0019, 1.0 +0.0014 / +0.0010; worst single map -0.005 to -0.006 at every share.
+MEAN_FIELD_SHARE = 0.5
 
 
 def _r(v, nd=3):
@@ -125,6 +133,33 @@ def _fit_labels(y, logp, logpi, lab2d, valid, beta, rounds=2, rate=False):
             lab = np.where(lab >= 0, remap[np.clip(lab, 0, None)], -1).astype(np.int32)
         logp, logpi = cm.log_spectra(sums[keep]), cm.log_weights(n[keep])
     return lab, logp, logpi, scores
+
+
+def _final_labels(y, logp, lab, valid, beta, rate):
+    """The labels once the phases are fixed: ``(labels, scores)``.
+
+    Scores average the likelihood over the share of a neighbouring phase a boundary pixel may
+    hold (``shares='mean'`` of :func:`~sigma.clustering._count_model.label_scores`); a
+    mean-field pass (:func:`~sigma.clustering._count_model.mean_field`, Potts weight
+    ``MEAN_FIELD_SHARE * beta``) started from ``lab`` moves the boundaries to where the
+    probabilities, not the hard labels, put them; one sweep of iterated conditional modes at
+    the full weight ``beta`` then takes off the pixels the weaker prior let flip alone.
+
+    Measured on the family of :mod:`sigma.synthetic.family` (24 maps, the phases fixed by the
+    steps before): ARI of case 12 (ilmenite grains in ulvöspinel, look-alikes at 10 counts per
+    pixel) 0.868 with one ICM sweep on the best-share scores, 0.884 with the averaged scores
+    alone, 0.917 with the mean-field pass; median over the 24 maps 0.973 to 0.976, none lower
+    by more than 4 boundary pixels (0.006).
+    """
+    k = len(logp)
+    z = np.zeros(k, np.float32)
+    s = cm.label_scores(y, logp, z, lab, rate_band=rate, shares="mean")
+    mf = cm.mean_field(s, lab, valid, beta=MEAN_FIELD_SHARE * beta)
+    s = cm.label_scores(y, logp, z, mf, rate_band=rate, shares="mean")
+    h, w = lab.shape
+    t = s + np.float32(beta) * cm.neighbour_votes(mf, k).reshape(h * w, k)
+    new = np.where(valid.ravel(), t.argmax(1), -1).reshape(h, w).astype(np.int32)
+    return new, s
 
 
 def _open_phase(y, m, lab, k, valid, beta, rate):

@@ -59,6 +59,12 @@ still seen.
    summed counts are far from every other spectrum (deviance above the critical value) and
    not a mixture by the test of step 3. A few boundary pixels at a triple junction are
    dropped; a shell or a rim one or two pixels wide is kept.
+8. **Final labels.** Once the phases are fixed, a label's score averages the likelihood over
+   the share of a neighbouring phase a boundary pixel may hold (instead of the best share,
+   which scores both sides of a boundary between look-alikes almost alike, so that the Potts
+   prior takes a ring of pixels off every small grain), a mean-field pass moves the
+   boundaries where the label probabilities put them, and one ICM sweep at the full Potts
+   weight removes the pixels left alone (:func:`~sigma.clustering._phase_steps._final_labels`).
 
 Every decision is recorded with its statistics in :class:`PhaseEvidence`
 (``PixelSegmenter.n_components_evidence``).
@@ -90,11 +96,13 @@ from .._errors import bad_value
 from . import _count_model as cm
 from ._phase_steps import (
     INTERIOR_MIN,
+    MEAN_FIELD_SHARE,
     MIXTURE_RATIO,
     NEW_PHASE_ALPHA,
     UNEXPLAINED_Z,
     _drop_mixtures,
     _drop_without_interior,
+    _final_labels,
     _fit_labels,
     _merge_path,
     _new_phase,
@@ -103,7 +111,7 @@ from ._phase_steps import (
 )
 from ._split import SPLIT_MIN_COUNTS, SPLIT_MIN_NATS, split_phases
 
-__all__ = ["AUTO_METHODS", "INTERIOR_MIN", "MIXTURE_RATIO", "NEW_PHASE_ALPHA", "SPLIT_MIN_COUNTS", "SPLIT_MIN_NATS", "UNEXPLAINED_Z", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
+__all__ = ["AUTO_METHODS", "INTERIOR_MIN", "MEAN_FIELD_SHARE", "MIXTURE_RATIO", "NEW_PHASE_ALPHA", "SPLIT_MIN_COUNTS", "SPLIT_MIN_NATS", "UNEXPLAINED_Z", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
 
 log = logging.getLogger(__name__)
 
@@ -409,7 +417,8 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
                                             valid, beta, rate, max_new_phases, evidence.decisions, random_state)
     # 7: labels without interior
     lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions, rate)
-    lab, scores = cm.icm(y, logp, logpi, lab, valid, beta=beta, iters=1, rate_band=rate)
+    # 8: final labels (mean field, then one ICM sweep)
+    lab, scores = _final_labels(y, logp, lab, valid, beta, rate)
     k = len(logpi)
     # order by area, largest first
     n = np.bincount(lab[lab >= 0], minlength=k)[:k]

@@ -3,9 +3,15 @@
 HDF5 (and so h5py) decodes a dataset's chunks one at a time, in the calling thread, under a
 library-wide lock: reading a gzip-compressed or byte-shuffled spectrum cube from several
 threads is no faster than from one. :func:`read_chunked` instead fetches each chunk's stored
-bytes (``read_direct_chunk``, a plain read) and undoes the filters itself: zlib's inflate
-releases the GIL, and the byte unshuffle and LZF decoders are numba kernels that release it
-too, so the blocks of a lazy cube decode on every core at once.
+bytes itself and undoes the filters itself: zlib's inflate releases the GIL, and the byte
+unshuffle and LZF decoders are numba kernels that release it too, so the blocks of a lazy cube
+decode on every core at once.
+
+The stored bytes of a chunk are read with ``os.preadv`` at the chunk's address in the file
+(HDF5's own chunk index, ``get_chunk_info_by_coord``) when the file is a plain local file
+(HDF5's default ``sec2`` driver, no user block): that read releases the GIL and takes no HDF5
+lock, so the threads copy from the page cache in parallel. (``read_direct_chunk``, used
+otherwise, holds HDF5's lock for the whole copy.)
 
 Handled filter pipelines: any combination of shuffle (2), deflate/gzip (1) and LZF (32000).
 Anything else (szip, scale-offset, Fletcher checksums, external plugins) and any selection
@@ -15,6 +21,7 @@ that is not a plain hyperslab is read by h5py as usual.
 from __future__ import annotations
 
 import itertools
+import os
 import zlib
 
 import numpy as np
@@ -35,6 +42,37 @@ def _read_buffer(nbytes: int) -> np.ndarray:
     """A buffer for one stored chunk (not kept: a cached one per thread would hold a chunk's
     worth of memory per thread for the life of the process, for no measurable gain)."""
     return np.empty(nbytes, np.uint8)
+
+
+def _chunk_source(ds):
+    """``read(origin, buffer) -> (filter_mask, stored bytes)`` for the chunks of ``ds``.
+
+    By ``os.preadv`` at the chunk's file address when the file is a plain local file with no
+    user block (addresses are then file offsets); else by h5py's ``read_direct_chunk``.
+    ``buffer`` must be large enough for the stored chunk; the bytes returned may be a view of
+    it. An unwritten chunk raises ``OSError``.
+    """
+    dsid = ds.id
+    fd = None
+    try:
+        if ds.file.driver == "sec2" and ds.file.userblock_size == 0 and hasattr(
+                dsid, "get_chunk_info_by_coord"):
+            fd = ds.file.id.get_vfd_handle()
+    except (OSError, ValueError, TypeError):
+        fd = None
+    if not isinstance(fd, int):
+        return lambda origin, buf: dsid.read_direct_chunk(origin, out=buf)
+
+    def read(origin, buf):
+        info = dsid.get_chunk_info_by_coord(origin)
+        if info.byte_offset is None or info.size > buf.size:
+            raise OSError(f"chunk {origin} is not stored, or is larger than expected")
+        view = buf[: info.size]
+        if os.preadv(fd, [view], info.byte_offset) != info.size:
+            raise OSError(f"chunk {origin} is cut short")
+        return info.filter_mask, view
+
+    return read
 
 
 def _kernels():
@@ -145,7 +183,7 @@ def read_chunked(ds, selection: tuple, out: np.ndarray | None = None) -> np.ndar
         return out
     cs = ds.chunks
     starts = [range((a // c) * c, b, c) for (a, b), c in zip(ranges, cs, strict=True)]
-    dsid = ds.id
+    read = _chunk_source(ds)
     # chunks spanning every trailing axis whole land in ``out`` without a copy
     whole_tail = all(c == n and a == 0 and b == n for c, n, (a, b) in
                      zip(cs[1:], ds.shape[1:], ranges[1:], strict=True))
@@ -160,9 +198,11 @@ def read_chunked(ds, selection: tuple, out: np.ndarray | None = None) -> np.ndar
         inside = whole_tail and src[0] == slice(0, cs[0])
         try:
             if not filters and inside:  # stored as is: straight into the block
-                dsid.read_direct_chunk(origin, out=out[tuple(dst)].reshape(-1).view(np.uint8))
+                view = out[tuple(dst)].reshape(-1).view(np.uint8)
+                if memoryview(read(origin, view)[1]).nbytes != nbytes:
+                    raise OSError(f"chunk {origin} holds fewer bytes than its shape")
                 continue
-            mask, raw = dsid.read_direct_chunk(origin, out=_read_buffer(room))
+            mask, raw = read(origin, _read_buffer(room))
             if inside:
                 _decode(raw, filters, mask, cs, ds.dtype, dest=out[tuple(dst)])
             else:

@@ -142,6 +142,46 @@ class HDF5Rows:
             self.flat_pixels,
         )
 
+    def as_dask(self, chunks):
+        """A dask array over this dataset in ``chunks``, registered as its own row source
+        (:func:`sigma._blocks.register_row_source`): a pass over it reads the rows into
+        buffers it reuses instead of a new array per block."""
+        import dask.array as da
+
+        from .._blocks import register_row_source
+
+        arr = da.from_array(self, chunks=chunks, meta=np.empty((0,) * self.ndim, self.dtype),
+                            asarray=False)
+        register_row_source(arr, self)
+        return arr
+
+    def read_rows(self, r0: int, r1: int, out: np.ndarray) -> np.ndarray:
+        """Read rows ``r0:r1`` (every column and channel) into ``out`` and return it.
+
+        ``out`` is C-contiguous, of shape ``(r1 - r0,) + shape[1:]`` and of this dtype; the
+        chunks of the file land in it without a copy where they can.
+
+        Examples
+        --------
+        >>> import tempfile, h5py, numpy as np
+        >>> from pathlib import Path
+        >>> p = Path(tempfile.mkdtemp()) / "cube.h5"
+        >>> cube = np.arange(4 * 3 * 5, dtype=np.uint16).reshape(4, 3, 5)
+        >>> with h5py.File(p, "w") as f:
+        ...     _ = f.create_dataset("flat", data=cube.reshape(12, 5), chunks=(3, 5))
+        >>> rows = HDF5Rows(p, "/flat", (4, 3, 5), np.uint16, flat_pixels=True)
+        >>> bool((rows.read_rows(1, 3, np.empty((2, 3, 5), np.uint16)) == cube[1:3]).all())
+        True
+        """
+        if self.flat_pixels:
+            w, c = self.shape[1], self.shape[2]
+            read_hdf5(self.path, self.dataset, (slice(r0 * w, r1 * w), slice(0, c)),
+                      out=out.reshape(-1, c))
+        else:
+            sel = (slice(r0, r1),) + tuple(slice(0, n) for n in self.shape[1:])
+            read_hdf5(self.path, self.dataset, sel, out=out)
+        return out
+
     def __getitem__(self, key) -> np.ndarray:
         """Read the block ``key`` (slices with positive steps read only that hyperslab)."""
         if not isinstance(key, tuple):

@@ -22,7 +22,7 @@ from ._common import (
     rechunk_nav,
     wrap_reader_error,
 )
-from ._lazy import HDF5Rows, read_hdf5
+from ._lazy import HDF5Rows
 from ._types import RawData
 
 #: Metadata node where SIGMA2 stores an electron image next to the spectra it belongs to.
@@ -223,7 +223,7 @@ def _hdf5_cube(path: Path, index: int, data, lazy: bool):
             raise
         rows, chunks = None, None  # not the usual layout: RosettaSciIO's lazy array, read as it reads it
     if lazy:
-        return _as_dask(rows, chunks)
+        return rows.as_dask(chunks)
     from .._blocks import map_row_blocks
 
     out = np.empty(data.shape, data.dtype if rows is None else rows.dtype)
@@ -235,8 +235,7 @@ def _hdf5_cube(path: Path, index: int, data, lazy: bool):
         out[r0:r1] = blk
 
     def read(_view, r0, r1):  # each block decoded straight into the cube: no copy
-        sel = (slice(r0, r1),) + (slice(None),) * (out.ndim - 1)
-        read_hdf5(rows.path, rows.dataset, sel, out=out[r0:r1])
+        rows.read_rows(r0, r1, out[r0:r1])
 
     try:
         if rows is None:
@@ -265,13 +264,7 @@ def _hdf5_rows(path: Path, index: int, data) -> tuple[HDF5Rows, tuple[int, ...]]
     return rows, tuple(int(c) for c in chunks)
 
 
-def _as_dask(rows: HDF5Rows, chunks: tuple[int, ...]):
-    import dask.array as da
-
-    return da.from_array(rows, chunks=chunks, meta=np.empty((0,) * rows.ndim, rows.dtype),
-                         asarray=False)
-
-
 def _lazy_hdf5_data(path: Path, index: int, data):
     """Dask array over the signal's HDF5 dataset, picklable, in blocks of whole rows."""
-    return _as_dask(*_hdf5_rows(path, index, data))
+    rows, chunks = _hdf5_rows(path, index, data)
+    return rows.as_dask(chunks)

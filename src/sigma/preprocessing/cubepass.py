@@ -176,6 +176,9 @@ def summarise_cube(
     out = np.empty((hb, wb, c), narrow) if bin_size is not None and not sparse else None
     kept = {"bytes": 0, "over": False}  # the sparse copy's size so far (blocks run in threads)
     lock = threading.Lock() if sparse else None  # (a lock cannot travel to dask workers)
+    # the binned block the sparse copy is made from: one per thread, reused (fresh memory
+    # costs a page fault per page, zeroed by the kernel, on every block)
+    scratch = threading.local() if sparse else None
     # integer accumulators for integer counts (exact, and no conversion per value)
     kind = np.dtype(data.dtype).kind
     acc = np.dtype({"u": np.uint64, "i": np.int64}.get(kind, np.float64))
@@ -195,7 +198,10 @@ def summarise_cube(
         buf = np.zeros(c, acc)
         nb = (n // fy) if (out is not None or sparse) else 0
         if sparse:
-            target = np.empty((nb, wb, c), narrow)
+            room = getattr(scratch, "buf", None)
+            if room is None or room.size < nb * wb * c:
+                room = scratch.buf = np.empty(nb * wb * c, narrow)
+            target = room[: nb * wb * c].reshape(nb, wb, c)
         else:
             target = out[r0 // fy : r0 // fy + nb] if nb else np.empty((0, 0, c), narrow)
         keep = None

@@ -206,11 +206,7 @@ def read_h5oina(
     # the file is closed here; lazy reads reopen it per chunk
     if rows is not None:
         if lazy:
-            import dask.array as da
-
-            data = da.from_array(
-                rows, chunks=dask_chunks, meta=np.empty((0, 0, 0), rows.dtype), asarray=False
-            )
+            data = rows.as_dask(dask_chunks)
         else:
             data = rows[:, :, :]
         data = _apply_scan_mask(data, valid, out_of_scan)
