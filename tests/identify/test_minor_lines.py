@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sigma._errors import SigmaError
-from sigma.identify.minor_lines import MIN_SIGNIFICANCE, missing_lines, review_lines
+from sigma.identify.minor_lines import MIN_SIGNIFICANCE, review_lines
 from sigma.synthetic import energy_axis, phase_spectrum
 
 E = energy_axis(1024, 0.02, -0.2)
@@ -45,8 +45,9 @@ def test_clusters_of_one_phase_add_no_element(seed):
     # six clusters of the same film spectrum at 2 000 to 200 000 counts: no false element
     counts = [2e3, 6e3, 2e4, 6e4, 1e5, 2e5]
     spectra = np.stack([_tem(FILM, c, seed * 10 + i) for i, c in enumerate(counts)])
-    assert missing_lines(spectra, range(6), [100] * 6, E, feature_lines=["C_Ka", "O_Ka", "Cu_Ka"],
-                         beam_energy=200.0, kind="TEM") == []
+    rev = review_lines(spectra, range(6), [100] * 6, E, feature_lines=["C_Ka", "O_Ka", "Cu_Ka"],
+                       beam_energy=200.0, kind="TEM")
+    assert rev.added == [] and rev.removed == []
 
 
 def test_proposed_line_on_another_elements_peak_is_removed():

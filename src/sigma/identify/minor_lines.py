@@ -4,7 +4,7 @@ When a file names no elements, the feature lines are proposed from peaks of the 
 spectrum (:func:`sigma.xray.propose_lines_from_spectrum`). An element that only a minority
 phase carries (a few gold particles on a film, monazite grains in a granite, a Pb-bearing
 inclusion) may make no peak there: the rest of the map's counts bury it. Once the pixels are
-clustered, the same counts summed per cluster concentrate it. :func:`missing_lines` runs the
+clustered, the same counts summed per cluster concentrate it. :func:`review_lines` runs the
 identification's element detection (:func:`~sigma.identify.detect_elements`: background
 modelled, every line family, overlaps, significance) on each cluster's summed spectrum and
 returns the lines of elements found there that no feature line covers yet — with the counts,
@@ -27,9 +27,9 @@ counts of the titania pixels make a clear peak in their own cluster's spectrum.
 >>> rng = np.random.default_rng(0)
 >>> film = rng.poisson(4e4 * phase_spectrum({"C": 0.9, "O": 0.1}, e, kind="TEM", beam_energy=200))
 >>> tio2 = rng.poisson(3e3 * phase_spectrum("TiO2", e, kind="TEM", beam_energy=200))
->>> added = missing_lines(np.stack([film, tio2]), [0, 1], [980, 20], e, feature_lines=["C_Ka", "O_Ka",
-...                       "Cu_Ka"], beam_energy=200.0, kind="TEM")
->>> [(a.line, a.cluster) for a in added]
+>>> rev = review_lines(np.stack([film, tio2]), [0, 1], [980, 20], e, feature_lines=["C_Ka", "O_Ka",
+...                    "Cu_Ka"], beam_energy=200.0, kind="TEM")
+>>> [(a.line, a.cluster) for a in rev.added]
 [('Ti_Ka', 1)]
 """
 
@@ -44,8 +44,7 @@ from .._errors import bad_value
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AddedLine", "DETECT_SIGNIFICANCE", "LineReview", "MIN_SIGNIFICANCE", "RemovedLine", "missing_lines",
-           "review_lines"]
+__all__ = ["AddedLine", "DETECT_SIGNIFICANCE", "LineReview", "MIN_SIGNIFICANCE", "RemovedLine", "review_lines"]
 
 #: Significance (standard deviations, :attr:`ElementIntensity.significance`) an element needs in
 #: one cluster's spectrum before its line is added to the features: stricter than the 3 of
@@ -203,11 +202,6 @@ def _best_line(el, have, fwhm_mnka: float, energy_range) -> tuple[str, float] | 
         return None
     best = max(fams, key=lambda ln: ln.net / ln.sigma)
     return best.line, best.net / best.sigma
-
-
-def missing_lines(spectra, cluster_ids, pixels, energy, **kw) -> list[AddedLine]:
-    """The lines :func:`review_lines` adds (same parameters), strongest first."""
-    return review_lines(spectra, cluster_ids, pixels, energy, **kw).added
 
 
 def review_lines(

@@ -36,6 +36,21 @@ def second_look(ps, ds, cfg: dict):
     ``None`` unless ``features.lines = "auto"``, ``features.second_look`` is on and the dataset's
     lines were proposed from its sum spectrum (``ds.lines_source``); ``None`` too when the beam
     energy is unknown or the clusters' counts cannot be read (said in the log).
+
+    Examples
+    --------
+    >>> from sigma.synthetic import make_phantom
+    >>> from sigma.pipeline.config import validate_config
+    >>> from sigma.pipeline.stages import prepare_dataset
+    >>> cfg = validate_config({"preprocess": {"bin": [1, 1]}, "clustering": {"method_args":
+    ...                        {"n_components": 3}}})
+    >>> s = make_phantom((16, 16), n_channels=256, energy_scale=0.08).to_signal()
+    >>> del s.metadata.Sample  # a file that names no elements
+    >>> ds = prepare_dataset(s, cfg)
+    >>> ps, _ = cluster_dataset(ds, cfg)
+    >>> review = second_look(ps, ds, cfg)
+    >>> ds.lines_source, type(review).__name__
+    ('sum spectrum', 'LineReview')
     """
     from ..identify.minor_lines import review_lines
 
