@@ -29,6 +29,13 @@ log = logging.getLogger(__name__)
 __all__ = ["cluster_dataset", "second_look"]
 
 
+def _applies(ds, cfg: dict) -> bool:
+    """Automatic lines proposed from the sum spectrum, and the second look on."""
+    f = cfg["features"]
+    return (f["lines"] == "auto" and bool(f.get("second_look", False))
+            and getattr(ds, "lines_source", "file") == "sum spectrum")
+
+
 def second_look(ps, ds, cfg: dict):
     """The review of the feature lines after a first clustering, or ``None``
     (:class:`~sigma.identify.minor_lines.LineReview`).
@@ -55,9 +62,7 @@ def second_look(ps, ds, cfg: dict):
     from ..identify.minor_lines import review_lines
 
     f = cfg["features"]
-    if f["lines"] != "auto" or not f.get("second_look", False):
-        return None
-    if getattr(ds, "lines_source", "file") != "sum spectrum":
+    if not _applies(ds, cfg):
         return None
     try:
         inst = ps._instrument()
@@ -141,6 +146,9 @@ def cluster_dataset(ds, cfg: dict, timer: StageTimer | None = None, *, work_dir=
             return _segment(latent, ds, cfg)
 
     ps = one_pass(timer)
+    ds.lines_review = None
+    if not _applies(ds, cfg):  # lines named by the file or the user: no stage, nothing timed
+        return ps, None
     # stage "second_look": the review and, when the lines change, the features, latent space and
     # clustering once more (so "latent" and "clustering" stay the first pass's seconds)
     with timer("second_look"):
