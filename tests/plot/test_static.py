@@ -209,3 +209,11 @@ def test_legends_name_clusters_once_they_have_names(clustered):
     assert f"{ids[0]} · ilmenite FeTiO₃" in [t.get_text() for t in ax.get_legend().get_texts()]
     ax = plot.plot_cluster_spectra(ps, ids[:2])
     assert ax.get_lines()[0].get_label() == f"cluster {ids[0]} · ilmenite FeTiO₃"
+
+
+def test_a_long_title_wraps_to_a_narrow_grid():
+    """Two maps make a figure narrower than the report's title: it wraps instead of being cut."""
+    title = "Normalised feature maps (neighbour_averaging, zscore)"
+    fig = plot.plot_feature_maps(np.zeros((4, 5, 2)), ["Fe_Ka", "Pt_La"], title=title)
+    shown = fig._suptitle.get_text()
+    assert "\n" in shown and shown.replace("\n", " ") == title

@@ -182,8 +182,10 @@ def plot_feature_maps(maps, names, cmap: str = "viridis", ncols: int | None = No
         cb.set_label(unit or "value", fontsize=7)
         if calib is not None:
             add_scale_bar(ax, calib, maps.shape[1])
-    if title:
-        fig.suptitle(title)
+    if title:  # wrapped to the figure's width: a grid of one or two maps is narrower than it
+        import textwrap
+
+        fig.suptitle(textwrap.fill(title, max(16, int(fig.get_figwidth() * 8))))
     return fig
 
 
