@@ -46,18 +46,12 @@ def second_look(ps, ds, cfg: dict):
 
     Examples
     --------
-    >>> from sigma.synthetic import make_phantom
+    Lines named by the file are left alone (:func:`cluster_dataset` shows a review):
+
+    >>> from types import SimpleNamespace
     >>> from sigma.pipeline.config import validate_config
-    >>> from sigma.pipeline.stages import prepare_dataset
-    >>> cfg = validate_config({"preprocess": {"bin": [1, 1]}, "clustering": {"method_args":
-    ...                        {"n_components": 3}}})
-    >>> s = make_phantom((16, 16), n_channels=256, energy_scale=0.08).to_signal()
-    >>> del s.metadata.Sample  # a file that names no elements
-    >>> ds = prepare_dataset(s, cfg)
-    >>> ps, _ = cluster_dataset(ds, cfg)
-    >>> review = second_look(ps, ds, cfg)
-    >>> ds.lines_source, type(review).__name__
-    ('sum spectrum', 'LineReview')
+    >>> second_look(None, SimpleNamespace(lines_source="file"), validate_config({})) is None
+    True
     """
     from ..identify.minor_lines import review_lines
 
@@ -128,10 +122,15 @@ def cluster_dataset(ds, cfg: dict, timer: StageTimer | None = None, *, work_dir=
     >>> from sigma.pipeline.stages import prepare_dataset
     >>> cfg = validate_config({"preprocess": {"bin": [1, 1]}, "clustering": {"method_args":
     ...                        {"n_components": 3}}})
-    >>> ds = prepare_dataset(make_phantom((16, 16), n_channels=256, energy_scale=0.08).to_signal(), cfg)
-    >>> ps, review = cluster_dataset(ds, cfg)  # the file names its elements: no second look
+    >>> s = make_phantom((16, 16), n_channels=256, energy_scale=0.08).to_signal()
+    >>> ps, review = cluster_dataset(prepare_dataset(s, cfg), cfg)  # the file names its elements
     >>> len(ps.cluster_ids), review
     (3, None)
+    >>> del s.metadata.Sample  # a file that names no elements: lines from the sum spectrum
+    >>> ds = prepare_dataset(s, cfg)
+    >>> ps, review = cluster_dataset(ds, cfg)
+    >>> ds.lines_source, type(review).__name__, sorted(ds.lines_review)[:2]
+    ('sum spectrum', 'LineReview', ['added', 'applied'])
     """
     import time
 
