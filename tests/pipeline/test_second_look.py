@@ -91,7 +91,7 @@ def test_lines_named_by_the_file_or_the_user_are_left_alone():
 
 def test_sigma_run_records_the_review(tmp_path, fast_cfg):
     """Through ``run_batch`` (the autoencoder latent, fitted twice into one folder): run.json says
-    which line was added, from which cluster and how significant."""
+    which line was added, from which cluster and how significant, and the report says it."""
     import json
 
     from sigma.pipeline.runner import run_batch
@@ -101,6 +101,7 @@ def test_sigma_run_records_the_review(tmp_path, fast_cfg):
     cfg = fast_cfg
     cfg["preprocess"]["bin"] = [2, 2]
     cfg["clustering"]["method_args"] = {"n_components": 3, "random_state": 0}
+    cfg["report"]["enabled"] = True
     [res] = run_batch([path], cfg, tmp_path / "out", progress=False)
     assert res.ok, res.error
     rec = json.loads((res.out_dir / "run.json").read_text())
@@ -109,3 +110,5 @@ def test_sigma_run_records_the_review(tmp_path, fast_cfg):
     assert review["added"][0]["significance"] >= 5 and review["added"][0]["pixels"] > 0
     assert review["added"][0]["line"] in rec["dataset"]["feature_list"]
     assert "second_look" in rec["timings_s"]
+    report = (res.out_dir / "report.html").read_text(encoding="utf-8")  # and the report says so
+    assert f"second look at the clusters' spectra added {review['added'][0]['line']}" in report

@@ -139,6 +139,42 @@ def _feature_fig(ps, ds, record):
                              units=feature_units(ds), calibration=ds)
 
 
+def _lines_note(record: dict) -> str:
+    """Where the feature lines came from, and what the second look changed (``run.json``'s
+    ``dataset.lines_source`` and ``dataset.lines_review``), as a note under the feature maps.
+
+    Examples
+    --------
+    >>> rec = {"dataset": {"lines_source": "sum spectrum", "lines_review": {"applied": True,
+    ...     "added": [{"line": "Ti_Ka", "element": "Ti", "cluster": 3, "pixels": 41,
+    ...                "net_counts": 148.0, "sigma": 17.0, "significance": 9.4}],
+    ...     "removed": [{"line": "C_Ka", "element": "C", "explained_by": "Ca_Ll", "cluster": 2}]}}}
+    >>> print(_lines_note(rec))  # doctest: +NORMALIZE_WHITESPACE
+    <p class="note">Lines proposed from the sum spectrum (the file names no elements). A second
+    look at the clusters' spectra added Ti_Ka (Ti in cluster 3, 41 pixels: 148 ± 17 net counts,
+    9.4σ) and removed C_Ka (its peak is Ca_Ll, of an element cluster 2 shows); the features,
+    latent space and clusters of this report are those of the second pass.</p>
+    """
+    ds = record.get("dataset", {})
+    if ds.get("lines_source") != "sum spectrum":
+        return ""
+    text = "Lines proposed from the sum spectrum (the file names no elements)."
+    review = ds.get("lines_review") or {}
+    added = [f"{a['line']} ({a['element']} in cluster {a['cluster']}, {a['pixels']} pixels: "
+             f"{a['net_counts']:.0f} ± {a['sigma']:.0f} net counts, {a['significance']:.1f}σ)"
+             for a in review.get("added", [])]
+    removed = [f"{r['line']} (its peak is {r['explained_by']}, of an element cluster {r['cluster']} "
+               "shows)" for r in review.get("removed", [])]
+    changes = ([f"added {', '.join(added)}"] if added else []) + (
+        [f"removed {', '.join(removed)}"] if removed else [])
+    if review.get("applied") and changes:
+        text += (f" A second look at the clusters' spectra {' and '.join(changes)}; the features, "
+                 "latent space and clusters of this report are those of the second pass.")
+    elif review:
+        text += " A second look at the clusters' spectra found no line to add or remove."
+    return f'<p class="note">{html.escape(text, quote=False)}</p>'
+
+
 def _latent_fig(ps, max_points):
     from ..plot import new_figure, plot_latent
 
@@ -364,7 +400,8 @@ def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> s
     name = record.get("input", {}).get("path", "input")
     sections = [
         ("Sum spectrum", _safe("sum spectrum", lambda: img_tag(_sum_spectrum_fig(ps, ds), "sum spectrum"))),
-        ("Feature maps", _safe("feature maps", lambda: img_tag(_feature_fig(ps, ds, record), "feature maps"))),
+        ("Feature maps", _safe("feature maps", lambda: img_tag(_feature_fig(ps, ds, record), "feature maps")
+                               + _lines_note(record))),
         ("Latent space", _safe("latent", lambda: img_tag(_latent_fig(ps, rep["max_latent_points"]),
                                                           "latent space coloured by cluster"))),
         *([("Number of phases", _safe("evidence", lambda: _evidence_section(ps.n_components_evidence)))]
