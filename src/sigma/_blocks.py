@@ -303,7 +303,7 @@ def map_row_blocks(
 def _map_source_blocks(func, source, bl, args, desc, progress):
     """:func:`map_row_blocks` over a registered row source: every thread reads its blocks into
     one buffer of its own, reused from block to block."""
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from ._progress import progress_enabled
 
@@ -331,9 +331,9 @@ def _map_source_blocks(func, source, bl, args, desc, progress):
     try:
         with one_blas_thread(), ThreadPoolExecutor(workers) as pool:
             futures = [pool.submit(one, r) for r in bl]
-            if bar is not None:
-                for f in futures:
-                    f.add_done_callback(lambda _f: bar.update(1))
+            if bar is not None:  # updated from this thread (a notebook's widget bar)
+                for _ in as_completed(futures):
+                    bar.update(1)
             return [f.result() for f in futures]
     finally:
         if bar is not None:
