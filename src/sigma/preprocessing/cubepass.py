@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._blocks import map_row_blocks
+from .._blocks import map_row_blocks, thread_buffer
 from .._errors import bad_value
 from .binning import _check_factors, _exact_range, sum_dtype
 from .sparsecube import SparseCounts, block_to_csr
@@ -176,8 +176,7 @@ def summarise_cube(
     out = np.empty((hb, wb, c), narrow) if bin_size is not None and not sparse else None
     kept = {"bytes": 0, "over": False}  # the sparse copy's size so far (blocks run in threads)
     lock = threading.Lock() if sparse else None  # (a lock cannot travel to dask workers)
-    # the binned block the sparse copy is made from: one per thread, reused (fresh memory
-    # costs a page fault per page, zeroed by the kernel, on every block)
+    # the binned block the sparse copy is made from: one per thread, reused (thread_buffer)
     scratch = threading.local() if sparse else None
     # integer accumulators for integer counts (exact, and no conversion per value)
     kind = np.dtype(data.dtype).kind
@@ -198,10 +197,7 @@ def summarise_cube(
         buf = np.zeros(c, acc)
         nb = (n // fy) if (out is not None or sparse) else 0
         if sparse:
-            room = getattr(scratch, "buf", None)
-            if room is None or room.size < nb * wb * c:
-                room = scratch.buf = np.empty(nb * wb * c, narrow)
-            target = room[: nb * wb * c].reshape(nb, wb, c)
+            target = thread_buffer(scratch, nb * wb * c, narrow).reshape(nb, wb, c)
         else:
             target = out[r0 // fy : r0 // fy + nb] if nb else np.empty((0, 0, c), narrow)
         keep = None
