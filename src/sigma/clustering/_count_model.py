@@ -225,12 +225,28 @@ def one_hot(lab2d, k) -> np.ndarray:
     return lab2d[..., None] == np.arange(k)
 
 
+def _sum8(a, axes) -> np.ndarray:
+    """Sums of ``a`` over each pixel's 8 neighbours (zero outside the map); ``axes`` are the
+    map's (row, column) axes of ``a``, any others are carried along."""
+    pad = [(0, 0)] * a.ndim
+    for ax in axes:
+        pad[ax] = (1, 1)
+    t = np.pad(a, pad)
+    for ax in reversed(axes):  # columns, then rows
+        n = a.shape[ax]
+        cut = [slice(None)] * a.ndim
+        parts = []
+        for lo in range(3):
+            cut[ax] = slice(lo, lo + n)
+            parts.append(t[tuple(cut)])
+        t = parts[0] + parts[1] + parts[2]
+    t -= a
+    return t
+
+
 def neighbour_votes(lab2d, k) -> np.ndarray:
     """``(H, W, K)`` float32: how many of each pixel's 8 neighbours carry each label."""
-    oh = one_hot(lab2d, k).astype(np.float32)
-    p = np.pad(oh, ((1, 1), (1, 1), (0, 0)))
-    c = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
-    return c[:-2] + c[1:-1] + c[2:] - oh
+    return _sum8(one_hot(lab2d, k).astype(np.float32), (0, 1))
 
 
 def present(lab2d, k, radius: int = 2) -> np.ndarray:
@@ -336,15 +352,6 @@ def _mean_share_scores(yb, logp, pres, pure, rate_band: bool) -> np.ndarray:
     return out
 
 
-def _neighbour_sums(q) -> np.ndarray:
-    """``(K, H, W)`` sums of ``q`` ``(K, H, W)`` over each pixel's 8 neighbours (zero outside)."""
-    p = np.pad(q, ((0, 0), (1, 1), (1, 1)))
-    c = p[:, :, :-2] + p[:, :, 1:-1] + p[:, :, 2:]
-    t = c[:, :-2] + c[:, 1:-1] + c[:, 2:]
-    t -= q
-    return t
-
-
 def mean_field(scores, lab2d, valid, *, beta: float, iters: int = 20, damping: float = 0.5) -> np.ndarray:
     """Labels ``(H, W)`` of largest mean-field marginal under a Potts prior: each pixel's label
     distribution ``q_i ∝ exp(scores_i + beta * sum of its 8 neighbours' q)``, started from
@@ -370,7 +377,7 @@ def mean_field(scores, lab2d, valid, *, beta: float, iters: int = 20, damping: f
     q = (lab2d[None] == np.arange(k)[:, None, None]).astype(np.float32)
     keep, b = np.float32(damping), np.float32(beta)
     for _ in range(int(iters)):
-        t = _neighbour_sums(q)
+        t = _sum8(q, (1, 2))  # labels first: the sums over labels below run fast
         t *= b
         t += s
         t -= t.max(0)
