@@ -122,3 +122,31 @@ def test_grain_phantom_rejects_bad_values(kw, match):
 def test_particle_kinds_are_checked():
     with pytest.raises(SigmaValueError, match=r"'particles' parameter must be kinds among"):
         make_particle_phantom((32, 32), particles={"silver": 2}, **AXIS)
+
+
+def test_particle_phantom_plateau_profile_has_pure_cores_and_blurred_edges():
+    kw = dict(counts_per_pixel=30, seed=2, particles={"core-shell": 2, "gold": 2}, **AXIS)
+    ph = make_particle_phantom((96, 96), profile="plateau", **kw)
+    # a core fills its pixels: the core centre holds magnetite and the film, no silica
+    core = ph.labels == 1
+    assert core.any() and ph.abundances[core][:, 2].max() == 0
+    # every material at one rate (counts follow depth below the edge, not the material): gold
+    # counts no more than magnetite, where the spheres' yields give it 1.8 times more
+    top = {k: ph.intensity[ph.labels == k].max() for k in (1, 2, 3)}
+    assert top[3] <= top[1] * 1.001 and top[2] <= top[1] * 1.001
+    assert ph.intensity[ph.labels == 0].max() < 0.3 * top[1]
+    # blur mixes silica into the core's edge pixels
+    blurred = make_particle_phantom((96, 96), profile="plateau", blur=0.8, **kw)
+    assert blurred.abundances[blurred.labels == 1][:, 2].max() > 0.05
+    sphere = make_particle_phantom((96, 96), **kw)
+    assert sphere.abundances[sphere.labels == 1][:, 2].min() > 0  # seen through the shell
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"profile": "cube"}, r"'profile' parameter must be 'sphere' or 'plateau'"),
+    ({"rim": 0}, r"'rim' parameter must be a positive number"),
+    ({"blur": -1}, r"'blur' parameter must be a number >= 0"),
+])
+def test_particle_phantom_rejects_bad_profile_values(kw, match):
+    with pytest.raises(SigmaValueError, match=match):
+        make_particle_phantom((32, 32), **kw, **AXIS)

@@ -325,6 +325,10 @@ def make_particle_phantom(
     core_fraction=(0.5, 0.7),
     radii: dict | None = None,
     continuum: float = 1.0,
+    profile: str = "sphere",
+    rim: float = 0.5,
+    plateau_depth: float = 6.0,
+    blur: float = 0.0,
     n_channels: int = 2048,
     energy_scale: float = 0.01,
     energy_offset: float = -0.47,
@@ -355,6 +359,20 @@ def make_particle_phantom(
         Factor on the bremsstrahlung of every spectrum (see
         :func:`~sigma.synthetic.phase_spectrum`): above 1, a weak line of a rare particle
         hardly stands out of the map's sum spectrum.
+    profile : {'sphere', 'plateau'}
+        ``'sphere'``: each material's counts follow its projected thickness through a sphere
+        (thin rims; a core is seen through its shell, so no pixel holds the core alone).
+        ``'plateau'``: flat particles whose counts rise from ``rim`` at the edge to 1 at
+        ``plateau_depth`` pixels inside, every material at the same rate, and a core fills
+        its pixels (the shell holds the ring round it): most particle pixels hold one
+        material (over the film), the case where a phase has a spectrum of its own but few
+        pixels against a film that covers most of the map.
+    rim, plateau_depth : float
+        With ``profile='plateau'``: relative counts at a particle's edge, and the depth in
+        pixels at which they reach 1.
+    blur : float
+        Gaussian width (pixels) of a blur of the particles' count maps (the probe and
+        drift): boundaries mix over about that many pixels.
     n_channels, energy_scale, energy_offset, beam_energy, fwhm_mnka
         Energy axis and microscope.
     seed : int
@@ -375,6 +393,11 @@ def make_particle_phantom(
     h, w = _check_hw(shape)
     seed = _check_seed(seed)
     counts_per_pixel = _check_positive("counts_per_pixel", counts_per_pixel)
+    if profile not in ("sphere", "plateau"):
+        raise bad_value("profile", profile, "'sphere' or 'plateau'")
+    rim, plateau_depth = _check_positive("rim", rim), _check_positive("plateau_depth", plateau_depth)
+    if not np.isfinite(blur) or blur < 0:
+        raise bad_value("blur", blur, "a number >= 0")
     if particles is None:
         n = max(4, round(h * w / 1500))
         particles = {k: max(1, n // 4) for k in PARTICLES}
@@ -405,6 +428,16 @@ def make_particle_phantom(
         else:
             continue  # no room left for this one
         occupied |= d < r
+        if profile == "plateau":
+            depth = r - d
+            flat = np.where(depth > 0, np.clip(rim + (1 - rim) * depth / plateau_depth, 0, 1), 0.0)
+            if len(mats) == 2:
+                core = d < r * rng.uniform(*core_fraction)
+                thick[idx[mats[0]]] += np.where(core, flat, 0)
+                thick[idx[mats[1]]] += np.where(core, 0, flat)
+            else:
+                thick[idx[mats[0]]] += flat
+            continue
         outer = 2 * np.sqrt(np.clip(r**2 - d**2, 0, None))
         if len(mats) == 2:
             rc = r * rng.uniform(*core_fraction)
@@ -413,7 +446,12 @@ def make_particle_phantom(
             thick[idx[mats[1]]] += outer - core
         else:
             thick[idx[mats[0]]] += outer
-    yields = np.array([_YIELD[n] for n in names], np.float32)
+    if blur > 0:
+        from scipy.ndimage import gaussian_filter
+
+        for t in thick[1:]:
+            t[...] = gaussian_filter(t, float(blur), mode="constant")
+    yields = np.array([_YIELD[n] if profile == "sphere" else 1.0 for n in names], np.float32)
     # film: its own (thin) thickness 1 with film_counts of a particle pixel's counts
     rate = thick * yields[:, None, None]
     part = rate[1:].sum(0)
