@@ -31,7 +31,9 @@ Two parts, each printing a table and adding to one JSON file:
     the angle of the noisy sums is reported too; the reference of ``missed`` is the summed
     expected spectra of the pixels whose majority phase it is, so boundary mixing is inside it,
     and ``missed_pure`` / ``worst_angle_pure_deg`` measure the same cluster means against the
-    phase's own pure spectrum, the issue's definition) and wall time (sigma: from the loaded signal
+    phase's own pure spectrum, the issue's definition; ``missed_pure_core`` does so with each
+    cluster's core spectrum, ``PixelSegmenter.get_cluster_spectra("core")``: the mean over its
+    pixels whose eight neighbours share its label) and wall time (sigma: from the loaded signal
     to the labels; HyperSpy: from the loaded signal to its labels, without the K estimate).
 ``labels``
     The last step of ``find_phases`` alone (:func:`sigma.clustering._phase_steps._final_labels`:
@@ -93,6 +95,7 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx):
     from sklearn.metrics import adjusted_rand_score
 
     from sigma.synthetic.metrics import spectral_angle
+    from sigma.unmixing.spectra import CORE_MIN_PIXELS, core_pixels
 
     lab = np.asarray(labels).reshape(truth.shape)
     ids = np.unique(lab[lab >= 0])
@@ -108,6 +111,16 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx):
     # the issue's own definition: against the true phase's pure spectrum, not the summed mixed
     # spectra of its pixels (which carry the boundary and film mixing inside the reference)
     ang_pure = spectral_angle(spectra[present][:, None], clus[None]).min(1)
+    # the same with each cluster's core spectrum (PixelSegmenter.get_cluster_spectra("core"):
+    # the mean over its pixels whose 8 neighbours share its label, or over all its pixels when
+    # it has fewer than CORE_MIN_PIXELS of them), noise-free and noisy
+    core = core_pixels(lab).ravel()
+    own = np.array([((flat == c) & core).sum() >= CORE_MIN_PIXELS for c in ids])
+    pick = [((flat == c) & core) if o else (flat == c) for c, o in zip(ids, own, strict=True)]
+    clus_core = np.stack([w[m].sum(0) for m in pick]) @ spectra
+    ang_core = spectral_angle(spectra[present][:, None], clus_core[None]).min(1)
+    noisy_core = np.stack([np.asarray(x[m].sum(0), dtype=np.float64) for m in pick])
+    ang_core_noisy = spectral_angle(spectra[present][:, None], noisy_core[None]).min(1)
     return {
         "ari": round(float(adjusted_rand_score(t, flat)), 4),
         "k": int(len(ids)),
@@ -118,6 +131,11 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx):
         "missed_pure": int((ang_pure > MISSED_DEG).sum()),
         "worst_angle_pure_deg": round(float(ang_pure.max()), 2),
         "angle_pure_deg": [round(float(a), 2) for a in ang_pure],
+        "missed_pure_core": int((ang_core > MISSED_DEG).sum()),
+        "worst_angle_pure_core_deg": round(float(ang_core.max()), 2),
+        "angle_pure_core_deg": [round(float(a), 2) for a in ang_core],
+        "worst_angle_pure_core_noisy_deg": round(float(ang_core_noisy.max()), 2),
+        "worst_angle_pure_noisy_deg": round(float(spectral_angle(spectra[present][:, None], noisy[None]).min(1).max()), 2),
     }
 
 
@@ -222,7 +240,8 @@ def summarise(rows: list[dict]) -> dict:
         return {"cases": n, "k_exact_share": round(sum(r["sigma"]["k"] == r["k_true"] for r in rows) / n, 3),
                 "median_ari": round(float(np.median(ari)), 4),
                 "no_missed_share": round(sum(r["sigma"]["missed"] == 0 for r in rows) / n, 3),
-                "no_missed_pure_share": round(sum(r["sigma"].get("missed_pure", 0) == 0 for r in rows) / n, 3)}
+                "no_missed_pure_share": round(sum(r["sigma"].get("missed_pure", 0) == 0 for r in rows) / n, 3),
+                "no_missed_pure_core_share": round(sum(r["sigma"].get("missed_pure_core", 0) == 0 for r in rows) / n, 3)}
     ds = [r["sigma"]["k"] - r["k_true"] for r in rows]
     ari = np.array([r["sigma"]["ari"] for r in rows])
     hs = np.array([r["hyperspy_true_k"]["ari"] for r in rows])
@@ -239,6 +258,9 @@ def summarise(rows: list[dict]) -> dict:
         "no_missed_share_hyperspy": round(sum(r["hyperspy_true_k"]["missed"] == 0 for r in rows) / n, 3),
         "no_missed_pure_share": round(sum(r["sigma"]["missed_pure"] == 0 for r in rows) / n, 3),
         "no_missed_pure_share_hyperspy": round(sum(r["hyperspy_true_k"]["missed_pure"] == 0 for r in rows) / n, 3),
+        "no_missed_pure_core_share": round(sum(r["sigma"]["missed_pure_core"] == 0 for r in rows) / n, 3),
+        "no_missed_pure_core_share_hyperspy": round(
+            sum(r["hyperspy_true_k"]["missed_pure_core"] == 0 for r in rows) / n, 3),
         "hyperspy_gap_k_exact_share": round(sum(r["hyperspy_gap_k"]["k"] == r["k_true"] for r in rows) / n, 3),
         "seconds_sigma_total": round(sum(r["sigma"]["seconds"] for r in rows), 1),
         "seconds_hyperspy_total": round(sum(r["hyperspy_true_k"]["seconds"] for r in rows), 1),
@@ -253,7 +275,7 @@ def accuracy(n: int, seed: int, only=None, source=None, hyperspy: bool = True):
     rows = []
     print("case | kind shape counts | K true | K sigma (HS gap) | ARI sigma / HS(true K) / oracle | "
           "missed sigma / HS | worst angle sigma / HS | missed pure sigma / HS | worst angle pure sigma / HS | "
-          "s sigma / HS")
+          "missed pure, core spectra sigma / HS | s sigma / HS")
     for i, spec in enumerate(specs):
         if only is not None and i not in only:
             continue
@@ -262,7 +284,7 @@ def accuracy(n: int, seed: int, only=None, source=None, hyperspy: bool = True):
         rows.append(r)
         s = r["sigma"]
         h = r.get("hyperspy_true_k", {"ari": float("nan"), "missed": -1, "worst_angle_deg": float("nan"),
-                                      "missed_pure": -1, "worst_angle_pure_deg": float("nan"),
+                                      "missed_pure": -1, "worst_angle_pure_deg": float("nan"), "missed_pure_core": -1,
                                       "seconds": float("nan")})
         r.setdefault("hyperspy_gap_k", {"k": -1})
         print(f"{i:4d} | {spec['kind']} {spec['shape'][0]}x{spec['shape'][1]} {spec['counts_per_pixel']:>3} | "
@@ -270,6 +292,7 @@ def accuracy(n: int, seed: int, only=None, source=None, hyperspy: bool = True):
               f"{s['ari']:.3f} / {h['ari']:.3f} / {r['oracle_ari']:.3f} | {s['missed']} / {h['missed']} | "
               f"{s['worst_angle_deg']:.1f} / {h['worst_angle_deg']:.1f} | {s['missed_pure']} / {h['missed_pure']} | "
               f"{s['worst_angle_pure_deg']:.1f} / {h['worst_angle_pure_deg']:.1f} | "
+              f"{s['missed_pure_core']} / {h['missed_pure_core']} | "
               f"{s['seconds']:.0f} / {h['seconds']:.0f}",
               flush=True)
     summary = summarise(rows)

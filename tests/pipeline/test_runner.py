@@ -15,7 +15,8 @@ from sigma.pipeline.provenance import file_sha256
 from sigma.pipeline.runner import STATE_FILE, prepare_dataset, run_batch
 
 EXPECTED = {
-    "phase_map.png", "labels.npy", "labels.tiff", "masks", "cluster_spectra.csv", "nmf_weights.csv",
+    "phase_map.png", "labels.npy", "labels.tiff", "masks", "cluster_spectra.csv", "cluster_core_spectra.csv",
+    "nmf_weights.csv",
     "nmf_components.csv", "abundance_maps.npy", "abundance_maps.png", "phase_proportions.csv",
     STATE_FILE, "run.json", "report.html",
 }
@@ -35,6 +36,8 @@ def test_demo_writes_every_output(demo_out, capsys):
     with open(demo_out / "cluster_spectra.csv") as fh:
         header = next(csv.reader(fh))
     assert header[0] == "energy_keV" and header[1:] == [f"cluster_{i}" for i in range(5)]
+    with open(demo_out / "cluster_core_spectra.csv") as fh:
+        assert next(csv.reader(fh)) == header
     ab = np.load(demo_out / "abundance_maps.npy")
     assert ab.shape == (24, 32, 5) and (ab >= 0).all()
     with open(demo_out / "phase_proportions.csv") as fh:

@@ -38,8 +38,49 @@ def test_cluster_spectra_equal_hand_computation(ps, toy):
     for row, cid in enumerate(ps.cluster_ids):
         np.testing.assert_allclose(s[row], data[lab == cid].sum(axis=0), rtol=1e-12)
         np.testing.assert_allclose(m[row], data[lab == cid].mean(axis=0), rtol=1e-12)
-    with pytest.raises(ValueError, match="'kind' parameter must be 'sum' or 'mean'. Got 'median'"):
+    with pytest.raises(ValueError, match="'kind' parameter must be 'sum', 'mean' or 'core'. Got 'median'"):
         ps.get_cluster_spectra("median")
+
+
+def test_core_spectra_are_the_means_of_the_core_pixels(ps, toy):
+    from sigma.unmixing.spectra import CORE_MIN_PIXELS, core_pixels
+
+    data = np.asarray(toy.analysis_spectra.data, dtype=np.float64)
+    lab = ps.labels
+    core = core_pixels(lab)
+    c = ps.get_cluster_spectra("core")
+    own = 0
+    for row, cid in enumerate(ps.cluster_ids):
+        m = (lab == cid) & core
+        want = data[m].mean(axis=0) if m.sum() >= CORE_MIN_PIXELS else data[lab == cid].mean(axis=0)
+        own += m.sum() >= CORE_MIN_PIXELS
+        np.testing.assert_allclose(c[row], want, rtol=1e-12)
+    assert own >= 1  # the toy's clusters have cores: the test compares core means, not the fallback
+
+
+def test_core_spectrum_of_a_small_inclusion_is_its_own_not_the_mix_with_its_host():
+    from sigma.clustering import PixelSegmenter
+    from sigma.synthetic.metrics import spectral_angle
+
+    # a 5x5 inclusion of spectrum b in a host of spectrum a; its rim pixels hold half of each
+    a, b = np.r_[np.ones(10), np.zeros(10)], np.r_[np.zeros(10), np.ones(10)]
+    frac = np.zeros((16, 16))
+    frac[5:10, 5:10] = 1.0
+    rim = np.zeros_like(frac, bool)
+    rim[4:11, 4:11] = True
+    rim[5:10, 5:10] = False
+    frac[rim] = 0.5
+    cube = (100 * ((1 - frac)[..., None] * a + frac[..., None] * b)).astype(np.float32)
+    lab = np.where(frac >= 0.5, 1, 0)
+    from types import SimpleNamespace
+
+    ds = SimpleNamespace(analysis_spectra=SimpleNamespace(data=cube), energy_axis=np.arange(20.0))
+    ps = PixelSegmenter.from_labels(np.zeros((256, 2)), ds, lab, features=np.zeros((16, 16, 1), np.float32),
+                                    feature_list=["x"])
+    mean, core = ps.get_cluster_spectra("mean"), ps.get_cluster_spectra("core")
+    assert spectral_angle(mean[1], b) > 15  # 24 of its 49 pixels are half host (18 degrees)
+    assert spectral_angle(core[1], b) < 1e-6 and spectral_angle(core[0], a) < 1e-6
+    np.testing.assert_allclose(ps.get_cluster_spectra("sum").sum(0), cube.reshape(-1, 20).sum(0), rtol=1e-6)
 
 
 def test_lazy_cube_gives_the_same_spectra_and_noise_is_ignored(toy, toy_lazy):

@@ -63,9 +63,10 @@ scale-out:
   normalisation and feature maps run chunked on the cluster; the rest runs here. A .bcf
   cannot be decoded by parts: one worker decodes the whole cube, then its rows spread out.
 
-outputs (OUT/<input stem>/): phase_map.png, labels.npy, labels.tiff, masks/, cluster_spectra.csv,
-  nmf_weights.csv, nmf_components.csv, abundance_maps.npy/.png, phase_proportions.csv,
-  segmenter_state.*, run.json, report.html; with --shared-phases also OUT/shared_proportions.csv.
+outputs (OUT/<input stem>/): phase_map.png, labels.npy, labels.tiff, masks/, cluster_spectra.csv
+  (mean over each cluster's pixels), cluster_core_spectra.csv (over its pixels whose 8 neighbours
+  share its label: no boundary mixing), nmf_weights.csv, nmf_components.csv,
+  abundance_maps.npy/.png, phase_proportions.csv, segmenter_state.*, run.json, report.html; with --shared-phases also OUT/shared_proportions.csv.
 """
 
 

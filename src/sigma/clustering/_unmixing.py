@@ -41,34 +41,59 @@ class SpectraMixin:
         return np.asarray(self.dataset.energy_axis)
 
     def get_cluster_spectra(self, kind: str = "sum", *, progress: bool | None = None) -> np.ndarray:
-        """Sum or mean spectrum per cluster, shape (K, C), aligned with ``cluster_ids``.
+        """Sum, mean or core spectrum per cluster, shape (K, C), aligned with ``cluster_ids``.
 
         Computed in one vectorised pass over the spectrum cube and cached until the labels
-        change. The pass makes the sums; the means are derived from them, so NMF (means),
-        identification and the outputs (sums) share one pass.
+        change. The pass makes the sums (of each cluster's core pixels and of the rest); the
+        means are derived from them, so NMF (means), identification and the outputs (sums)
+        share one pass.
 
         Parameters
         ----------
-        kind : {'sum', 'mean'}
+        kind : {'sum', 'mean', 'core'}
+            ``'core'``: the mean over the cluster's core pixels
+            (:func:`sigma.unmixing.spectra.core_pixels`: all eight neighbours in the same
+            cluster), the estimate of the phase's own spectrum least mixed with its
+            neighbours' (a small inclusion's or particle's rim pixels blend in its host); a
+            cluster with fewer than :data:`~sigma.unmixing.spectra.CORE_MIN_PIXELS` core
+            pixels gets its mean over all its pixels. ``'sum'`` and ``'mean'`` cover every
+            pixel of the cluster (``cluster_spectra.csv`` is the mean).
         progress : bool or None
             Show a tqdm bar (useful for lazy cubes); ``None`` follows ``SIGMA_PROGRESS``.
         """
         from sigma._progress import progress_enabled
-        from sigma.unmixing.spectra import cluster_spectra
+        from sigma.unmixing.spectra import CORE_MIN_PIXELS, cluster_spectra, core_pixels
 
         progress = progress_enabled() if progress is None else progress
-        if kind not in ("sum", "mean"):
-            raise bad_value("kind", kind, "'sum' or 'mean'")
+        if kind not in ("sum", "mean", "core"):
+            raise bad_value("kind", kind, "'sum', 'mean' or 'core'")
         key = ("spectra", kind)
         if key not in self._cache:
             total = self._cache.get(("spectra", "sum"))
             if total is None:
-                total = cluster_spectra(self._spectra_data(), self._labels, self.cluster_ids, "sum",
-                                        progress=progress)  # fmt: skip
+                # one pass: a core pixel keeps its id, another pixel of cluster c counts as c + off
+                ids = np.asarray(self.cluster_ids)
+                lab = self._labels
+                core = core_pixels(lab)
+                off = int(ids.max(initial=-1)) + 1
+                split = np.where(core | (lab < 0), lab, lab + off)
+                both = cluster_spectra(self._spectra_data(), split, np.r_[ids, ids + off], "sum",
+                                       progress=progress)  # fmt: skip
+                k = len(ids)
+                total = both[:k] + both[k:]
                 total.flags.writeable = False
                 self._cache[("spectra", "sum")] = total
+                n_core = np.bincount(np.searchsorted(ids, lab[core]), minlength=k)[:k] if k else np.zeros(0, int)
+                self._cache[("spectra", "core_parts")] = (both[:k], n_core)
             if kind == "mean":
                 s = total / np.maximum(self.counts, 1)[:, None]
+                s.flags.writeable = False
+                self._cache[key] = s
+            elif kind == "core":
+                core_sum, n_core = self._cache[("spectra", "core_parts")]
+                own = n_core >= CORE_MIN_PIXELS
+                s = np.where(own[:, None], core_sum / np.maximum(n_core, 1)[:, None],
+                             total / np.maximum(self.counts, 1)[:, None])
                 s.flags.writeable = False
                 self._cache[key] = s
         return self._cache[key]

@@ -141,6 +141,12 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
         folder / "cluster_spectra.csv", ["energy_keV", *[f"cluster_{i}" for i in ids]],
         np.column_stack([energy, spec.T]) if len(ids) else energy[:, None],
     )
+    # the phase's own spectrum: each cluster's core pixels (no boundary mixing); the same pass
+    core = np.asarray(ps.get_cluster_spectra("core"), dtype=float)
+    files["cluster_core_spectra"] = atomic_write_csv(
+        folder / "cluster_core_spectra.csv", ["energy_keV", *[f"cluster_{i}" for i in ids]],
+        np.column_stack([energy, core.T]) if len(ids) else energy[:, None],
+    )
     props = ps.phase_proportions(exclude_noise=True)
     props_all = ps.phase_proportions(exclude_noise=False)
     rows = [[i, ps.colors.get(i, ""), int(c), float(p), float(pa)]

@@ -9,10 +9,11 @@ Examples
 """
 
 from sigma.unmixing.nmf import nnls_abundances, seeded_initialisation, spectral_angle, unmix_spectra
-from sigma.unmixing.spectra import cluster_spectra, iter_row_blocks
+from sigma.unmixing.spectra import cluster_spectra, core_pixels, iter_row_blocks
 
 __all__ = [
     "cluster_spectra",
+    "core_pixels",
     "iter_row_blocks",
     "nnls_abundances",
     "seeded_initialisation",

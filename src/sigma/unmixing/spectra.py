@@ -6,10 +6,14 @@ import numpy as np
 
 from sigma._errors import bad_value
 
-__all__ = ["iter_row_blocks", "cluster_spectra"]
+__all__ = ["CORE_MIN_PIXELS", "cluster_spectra", "core_pixels", "iter_row_blocks"]
 
 from sigma._blocks import BLOCK_BYTES as _BLOCK_BYTES
 from sigma._blocks import map_row_blocks, row_blocks
+
+#: A cluster with fewer core pixels than this (:func:`core_pixels`) has no core spectrum of its
+#: own: ``PixelSegmenter.get_cluster_spectra("core")`` gives it the mean of all its pixels.
+CORE_MIN_PIXELS = 3
 
 
 def iter_row_blocks(data, block_bytes: int = _BLOCK_BYTES):
@@ -100,4 +104,31 @@ def cluster_spectra(data, labels, cluster_ids=None, kind="sum", *, progress=Fals
     counts = np.sum([p[1] for p in parts], axis=0)
     if kind == "mean":
         out /= np.maximum(counts, 1)[:, None]
+    return out
+
+
+def core_pixels(labels) -> np.ndarray:
+    """``(H, W)`` bool: labelled pixels whose eight neighbours (those inside the map) all share
+    their label, the pixels of a cluster least mixed with its neighbours.
+
+    At a boundary a pixel holds some of the phase next to it (the beam spread, binning, a
+    particle's thin rim), so a small cluster's mean over all its pixels sits between its phase
+    and its host's; the mean over its core pixels does not.
+
+    Examples
+    --------
+    >>> lab = np.array([[0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 1], [-1, 0, 1, 1]])
+    >>> core_pixels(lab).astype(int).tolist()
+    [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    """
+    lab = np.asarray(labels)
+    if lab.ndim != 2:
+        raise bad_value("labels", lab.shape, "(H, W) labels")
+    h, w = lab.shape
+    pad = np.pad(lab, 1, mode="edge")  # outside the map repeats the border: only neighbours inside count
+    out = lab >= 0
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy != 1 or dx != 1:
+                out &= pad[dy : dy + h, dx : dx + w] == lab
     return out
