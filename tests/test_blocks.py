@@ -48,7 +48,7 @@ class _Rows:
     def __init__(self, cube):
         self.cube, self.shape, self.dtype, self.reads, self.buffers = cube, cube.shape, cube.dtype, [], set()
 
-    def read_rows(self, r0, r1, out):
+    def read_rows(self, r0, r1, out, scratch=None):
         self.reads.append((r0, r1))
         self.buffers.add(out.__array_interface__["data"][0])
         out[...] = self.cube[r0:r1]

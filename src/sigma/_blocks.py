@@ -33,6 +33,10 @@ from ._errors import bad_value
 
 #: Bytes of one block of rows (every channel) read by one task of a pass.
 BLOCK_BYTES = 64 * 2**20
+# blocks of a row source that reads any rows at the cost of their own bytes: small enough
+# that a thread's block and its stored bytes stay in the CPU's cache between the read and
+# the kernel, and little fresh memory is touched
+FINE_BLOCK_BYTES = 8 * 2**20
 
 
 _ROW_SOURCES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -41,9 +45,12 @@ _ROW_SOURCES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 def register_row_source(array, source) -> None:
     """Let :func:`map_row_blocks` read the dask ``array``'s rows from ``source`` directly.
 
-    ``source`` has ``shape``, ``dtype`` and ``read_rows(r0, r1, out)``, which fills ``out``
-    (C-contiguous, ``(r1 - r0,) + shape[1:]``, ``dtype``) with rows ``r0:r1`` of exactly the
-    values ``array`` holds. Only that very array (its dask name) is read this way; anything
+    ``source`` has ``shape``, ``dtype`` and ``read_rows(r0, r1, out, scratch=None)``, which
+    fills ``out`` (C-contiguous, ``(r1 - r0,) + shape[1:]``, ``dtype``) with rows ``r0:r1`` of
+    exactly the values ``array`` holds; ``scratch``, a ``threading.local`` of the pass, may
+    keep its working buffers (see :func:`thread_buffer`). A source whose ``fine_rows`` is true
+    reads any rows at the cost of their own bytes: a pass then goes in blocks of
+    ``FINE_BLOCK_BYTES`` rather than of whole file chunks. Only that very array (its dask name) is read this way; anything
     computed from it goes through dask. The entry lives as long as ``source``.
     """
     _ROW_SOURCES[array.name] = source
@@ -71,9 +78,9 @@ def _threads_compute(in_process: bool) -> bool:
     return get_scheduler() in (None, dask.threaded.get)
 
 
-def thread_buffer(local, n: int, dtype) -> np.ndarray:
+def thread_buffer(local, n: int, dtype, name: str = "buf") -> np.ndarray:
     """``n`` values of ``dtype`` from the buffer this thread keeps in ``local`` (a
-    ``threading.local`` made for one pass), grown when it is too small.
+    ``threading.local`` made for one pass) under ``name``, grown when it is too small.
 
     A pass reuses it block after block: fresh memory costs the kernel a page fault per page,
     zeroed before it is written, on every block.
@@ -88,9 +95,10 @@ def thread_buffer(local, n: int, dtype) -> np.ndarray:
     (6, 4, True)
     """
     dtype = np.dtype(dtype)
-    buf = getattr(local, "buf", None)
+    buf = getattr(local, name, None)
     if buf is None or buf.size < n or buf.dtype != dtype:
-        buf = local.buf = np.empty(max(int(n), 1), dtype)
+        buf = np.empty(max(int(n), 1), dtype)
+        setattr(local, name, buf)
     return buf[:n]
 
 
@@ -292,6 +300,8 @@ def map_row_blocks(
     bl = row_blocks(data, limit=limit, align=align) if blocks is None else list(blocks)
     source = _row_source(data) if hasattr(data, "dask") else None
     if source is not None and _threads_compute(in_process):
+        if blocks is None and getattr(source, "fine_rows", False):
+            bl = row_blocks(source, limit=min(limit, FINE_BLOCK_BYTES), align=align)
         return _map_source_blocks(func, source, bl, args, desc, progress)
     if hasattr(data, "dask"):
         from dask import delayed
@@ -338,7 +348,7 @@ def _map_source_blocks(func, source, bl, args, desc, progress):
     def one(r):
         n = r[1] - r[0]
         blk = thread_buffer(local, n * row_items, dtype).reshape((n, *tail))
-        source.read_rows(r[0], r[1], blk)
+        source.read_rows(r[0], r[1], blk, scratch=local)
         return func(blk, r[0], r[1], *args)
 
     show = (progress_enabled() if progress is None else progress) and len(bl) > 1

@@ -215,9 +215,9 @@ def _count_rows_read(monkeypatch) -> list:
         reads.append(len(range(*key[0].indices(self.shape[0]))))
         return real_get(self, key)
 
-    def rows(self, r0, r1, out):
+    def rows(self, r0, r1, out, scratch=None):
         reads.append(r1 - r0)
-        return real_rows(self, r0, r1, out)
+        return real_rows(self, r0, r1, out, scratch=scratch)
 
     monkeypatch.setattr(HDF5Rows, "__getitem__", get)
     monkeypatch.setattr(HDF5Rows, "read_rows", rows)

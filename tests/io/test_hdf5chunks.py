@@ -144,3 +144,35 @@ def test_stored_bytes_are_read_at_their_file_address_or_by_hdf5(tmp_path, compre
     with h5py.File(shifted, "r") as f:
         np.testing.assert_array_equal(read_chunked(f["x"], sel), x)
     assert preads == []  # addresses are not file offsets there: HDF5 reads
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_rows_of_an_uncompressed_chunk_are_read_alone(tmp_path, dtype, shuffle, monkeypatch):
+    """Rows inside a chunk of an uncompressed (maybe byte-shuffled) dataset are read by
+    themselves: one read per byte plane, of exactly their bytes, and the values are h5py's."""
+    import os
+
+    import sigma.io._hdf5chunks as chunks_mod
+
+    x = np.random.default_rng(1).poisson(300, (9, 4, 6)).astype(dtype)
+    p = tmp_path / "x.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", data=x, chunks=(4, 4, 6), shuffle=shuffle)
+    sizes = []
+    real = os.preadv
+    monkeypatch.setattr(chunks_mod.os, "preadv", lambda fd, bufs, at: sizes.append(
+        sum(memoryview(b).nbytes for b in bufs)) or real(fd, bufs, at))
+    planes = np.dtype(dtype).itemsize if shuffle else 1
+    with h5py.File(p, "r") as f:
+        for lo, hi in ((1, 3), (0, 1), (3, 7), (5, 9), (0, 9), (8, 9)):
+            sizes.clear()
+            sel = (slice(lo, hi), slice(0, 4), slice(0, 6))
+            out = np.full((hi - lo, 4, 6), 99, dtype)
+            np.testing.assert_array_equal(read_chunked(f["x"], sel, out), x[lo:hi])
+            assert sum(sizes) == x[lo:hi].nbytes  # no byte read that is not asked for
+            whole = sum(1 for c in range(0, 9, 4) if lo <= c and min(c + 4, 9) <= hi and min(c + 4, 9) - c == 4)
+            parts = sum(1 for c in range(0, 9, 4) if max(lo, c) < min(hi, c + 4)) - whole
+            assert len(sizes) == whole + parts * planes
+        # a selection that does not span the trailing axes reads whole chunks, as before
+        np.testing.assert_array_equal(read_chunked(f["x"], (slice(1, 3), slice(0, 2), slice(0, 6))), x[1:3, :2])

@@ -253,3 +253,35 @@ def test_lazy_bcf_changed_before_compute_names_the_file(real_dir, tmp_path):
     path.write_bytes((real_dir / BCF).read_bytes()[:40_000])  # cut short: refused, no crash
     with pytest.raises(SigmaFileError, match=r"File '.*map\.bcf' could not be read .*truncated"):
         lazy.data.compute()
+
+
+@pytest.mark.parametrize("compression", [None, "lzf"])
+def test_a_pass_over_an_uncompressed_file_goes_in_blocks_smaller_than_its_chunks(
+        tmp_path, compression, monkeypatch):
+    """An uncompressed (byte-shuffled, as HyperSpy writes) lazy cube is read in blocks of
+    ``FINE_BLOCK_BYTES``, each reading only its rows; a compressed one in whole chunks. The
+    summary is the eager one either way."""
+    import sigma._blocks as blocks
+    from sigma.preprocessing.cubepass import summarise_cube
+
+    cube = np.random.default_rng(2).poisson(2, (16, 6, 32)).astype(np.uint16)
+    p = tmp_path / "c.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", data=cube, chunks=(8, 6, 32), shuffle=True, compression=compression)
+    rows = _lazy.HDF5Rows(p, "/x", cube.shape, cube.dtype)
+    assert rows.fine_rows is (compression is None)
+    seen = []
+    real = rows.read_rows
+    monkeypatch.setattr(rows, "read_rows", lambda r0, r1, out, scratch=None: seen.append(
+        (r0, r1)) or real(r0, r1, out, scratch=scratch))
+    monkeypatch.setattr(blocks, "FINE_BLOCK_BYTES", 2 * 6 * 32 * 2)  # two rows
+    lazy = rows.as_dask((8, 6, 32))
+    got = summarise_cube(lazy, [(3, 9), (10, 30)], bin_size=(2, 2), sparse_limit=2**30, progress=False)
+    want = summarise_cube(cube, [(3, 9), (10, 30)], bin_size=(2, 2), progress=False)
+    if compression is None:
+        assert sorted(seen) == [(r, r + 2) for r in range(0, 16, 2)]
+    else:  # whole chunks (merged up to BLOCK_BYTES)
+        assert all(r0 % 8 == 0 and r1 % 8 == 0 for r0, r1 in seen) and sum(b - a for a, b in seen) == 16
+    np.testing.assert_array_equal(got.totals, want.totals)
+    np.testing.assert_array_equal(got.windows[(10, 30)], want.windows[(10, 30)])
+    np.testing.assert_array_equal(got.sparse[0:8], want.binned)

@@ -10,6 +10,7 @@ same path). The ``.h5oina`` reader and the HyperSpy ``.hspy`` reader share it.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -18,11 +19,14 @@ import numpy as np
 from .._errors import bad_file, bad_value
 
 
-def read_hdf5(path: str | os.PathLike, dataset: str, selection: tuple, out: np.ndarray | None = None) -> np.ndarray:
+def read_hdf5(path: str | os.PathLike, dataset: str, selection: tuple, out: np.ndarray | None = None,
+              scratch=None) -> np.ndarray:
     """Open ``path`` read-only, read ``dataset[selection]`` and close the file.
 
     ``out`` (a C-contiguous array of the selection's shape and the dataset's dtype), when
-    given, receives the values without an intermediate copy, and is returned.
+    given, receives the values without an intermediate copy, and is returned. ``scratch``, a
+    ``threading.local`` of a pass, keeps the buffer the stored chunks are read into, for this
+    thread's next read (:func:`~sigma.io._hdf5chunks.read_chunked`).
 
     Chunks compressed with gzip or LZF, or byte-shuffled, are decoded outside HDF5
     (:mod:`sigma.io._hdf5chunks`), so blocks read from several threads decode in parallel.
@@ -52,7 +56,7 @@ def read_hdf5(path: str | os.PathLike, dataset: str, selection: tuple, out: np.n
     try:
         with h5py.File(path, "r") as f:
             ds = f[dataset]
-            got = read_chunked(ds, selection, out) if isinstance(selection, tuple) else None
+            got = read_chunked(ds, selection, out, scratch) if isinstance(selection, tuple) else None
             if got is not None:
                 return got
             if out is None:
@@ -142,6 +146,23 @@ class HDF5Rows:
             self.flat_pixels,
         )
 
+    @functools.cached_property
+    def fine_rows(self) -> bool:
+        """Whether any rows read at the cost of their own bytes: an uncompressed (maybe
+        byte-shuffled) dataset whose chunks span the trailing axes, in a plain local file
+        (:func:`~sigma.io._hdf5chunks.read_chunked` then reads only the rows asked for)."""
+        import h5py
+
+        from ._hdf5chunks import _chunk_rows_source, decodable
+
+        try:
+            with h5py.File(self.path, "r") as f:
+                ds = f[self.dataset]
+                filters = decodable(ds)
+                return filters is not None and _chunk_rows_source(ds, filters) is not None
+        except (OSError, KeyError):
+            return False
+
     def as_dask(self, chunks):
         """A dask array over this dataset in ``chunks``, registered as its own row source
         (:func:`sigma._blocks.register_row_source`): a pass over it reads the rows into
@@ -155,11 +176,12 @@ class HDF5Rows:
         register_row_source(arr, self)
         return arr
 
-    def read_rows(self, r0: int, r1: int, out: np.ndarray) -> np.ndarray:
+    def read_rows(self, r0: int, r1: int, out: np.ndarray, scratch=None) -> np.ndarray:
         """Read rows ``r0:r1`` (every column and channel) into ``out`` and return it.
 
         ``out`` is C-contiguous, of shape ``(r1 - r0,) + shape[1:]`` and of this dtype; the
-        chunks of the file land in it without a copy where they can.
+        chunks of the file land in it without a copy where they can. ``scratch``: see
+        :func:`read_hdf5`.
 
         Examples
         --------
@@ -176,10 +198,10 @@ class HDF5Rows:
         if self.flat_pixels:
             w, c = self.shape[1], self.shape[2]
             read_hdf5(self.path, self.dataset, (slice(r0 * w, r1 * w), slice(0, c)),
-                      out=out.reshape(-1, c))
+                      out=out.reshape(-1, c), scratch=scratch)
         else:
             sel = (slice(r0, r1),) + tuple(slice(0, n) for n in self.shape[1:])
-            read_hdf5(self.path, self.dataset, sel, out=out)
+            read_hdf5(self.path, self.dataset, sel, out=out, scratch=scratch)
         return out
 
     def __getitem__(self, key) -> np.ndarray:

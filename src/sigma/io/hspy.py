@@ -7,6 +7,7 @@ lazy array holds the open ``h5py`` file, which cannot be sent to dask.distribute
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -234,8 +235,10 @@ def _hdf5_cube(path: Path, index: int, data, lazy: bool):
     def put(blk, r0, r1):
         out[r0:r1] = blk
 
+    scratch = threading.local()  # each thread's buffer for the stored chunks, for this read
+
     def read(_view, r0, r1):  # each block decoded straight into the cube: no copy
-        rows.read_rows(r0, r1, out[r0:r1])
+        rows.read_rows(r0, r1, out[r0:r1], scratch=scratch)
 
     try:
         if rows is None:
