@@ -66,8 +66,15 @@ class _SummaryMixin:
             self._binned = (bin_size, s.binned)
         n_bad = int(s.valid.size - np.count_nonzero(s.valid))
         if n_bad:
-            log.info("%s: %d of %d pixels excluded (outside the scan, NaN, negative or no counts)",
-                     self.info.path or "data", n_bad, s.valid.size)
+            scanned = np.ones(s.valid.shape, bool) if self._valid_in is None else self._valid_in
+            n_out = int(np.count_nonzero(~scanned))
+            n_nan = int(np.count_nonzero(s.bad & scanned))
+            # a faint map has many pixels with no counts; a binned pixel is left out only when
+            # it has none at all (or holds a NaN or unscanned pixel): say which is which
+            log.info("%s: %d of %d pixels excluded: %d with no counts, %d holding NaN or inf, %d "
+                     "outside the scan (a binned pixel is excluded only when it has no counts at all "
+                     "or holds one of the last two)", self.info.path or "data", n_bad, s.valid.size,
+                     n_bad - n_out - n_nan, n_nan, n_out)
         return s
 
     def _memory_limit(self) -> int | None:
