@@ -166,7 +166,7 @@ def test_count_model_statistics():
     # interior: pixels whose 8 neighbours share their label (map edges count as inside)
     lab = np.zeros((5, 6), np.int32)
     lab[:, 3:] = 1
-    inner = cm.interior(lab, 2)
+    inner = cm.interior(lab)
     assert inner[:, [0, 1, 4, 5]].all() and not inner[:, [2, 3]].any()
 
 
@@ -263,7 +263,7 @@ def test_a_thin_shell_round_a_core_is_a_phase(seed):
     'mixture'), leaving two phases."""
     y, start, truth = _core_shell_map(seed)
     assert 150 <= (truth == 2).sum() <= 250 and not np.any(
-        cm_interior(truth, 3) & (truth == 2))  # the shell: no interior at all
+        cm_interior(truth) & (truth == 2))  # the shell: no interior at all
     res = find_phases(y, start)
     ev = res.evidence
     assert ev.n_components == 3
@@ -275,10 +275,10 @@ def test_a_thin_shell_round_a_core_is_a_phase(seed):
     assert (truth[lab == mine] == 2).mean() >= 0.9  # the shell's label is the shell
 
 
-def cm_interior(lab, k):
+def cm_interior(lab):
     from sigma.clustering._count_model import interior
 
-    return interior(lab, k)
+    return interior(lab)
 
 
 def test_boundary_bands_are_still_mixtures_by_the_pixel_test():

@@ -15,6 +15,10 @@ import numpy as np
 
 from .._errors import bad_value
 
+# ``interior(lab2d)``: pixels whose 8 neighbours (inside the map) all share their label; the
+# same pixels make a cluster's core spectrum (one implementation, without a (H, W, K) vote)
+from ..unmixing.spectra import core_pixels as interior  # noqa: F401
+
 #: Pseudo-count added to every band of a summed spectrum (no log of zero).
 PSEUDO = 0.5
 #: Shares of the majority phase tried for a pixel that mixes two phases.
@@ -257,14 +261,6 @@ def present(lab2d, k, radius: int = 2) -> np.ndarray:
     return maximum_filter(one_hot(lab2d, k), size=(size, size, 1), mode="constant")
 
 
-def interior(lab2d, k) -> np.ndarray:
-    """``(H, W)`` bool: pixels whose 8 neighbours (inside the map) all share their label."""
-    v = neighbour_votes(lab2d, k)
-    inside = neighbour_votes(np.zeros(lab2d.shape, np.int32), 1)[..., 0]
-    own = np.take_along_axis(v, np.clip(lab2d, 0, None)[..., None], 2)[..., 0]
-    return (lab2d >= 0) & (own == inside)
-
-
 def _pair_mixture(p, a, rate_band: bool) -> np.ndarray:
     """``(K, K, B)`` band fractions of ``a`` of phase ``k`` and ``1 - a`` of phase ``j``.
 
@@ -431,7 +427,7 @@ def spectra_from_labels(y, lab2d, k, *, interior_only: bool = True, min_pixels: 
     n = np.bincount(flat[flat >= 0], minlength=k)[:k].astype(np.float64)
     use = flat.copy()
     if interior_only:
-        inner = interior(lab2d, k).ravel()
+        inner = interior(lab2d).ravel()
         ni = np.bincount(flat[inner], minlength=k)[:k]
         ok = ni >= min_pixels
         use = np.where(ok[np.clip(flat, 0, None)] & ~inner, -1, flat)

@@ -82,7 +82,7 @@ def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions):
     active = list(range(k))
     lab = lab2d
     while len(active) > 2:
-        inner = cm.interior(lab, k)
+        inner = cm.interior(lab)
         sums = cm.group_sums(y, lab, k)
         best = None
         for c in active:
@@ -170,7 +170,7 @@ def _open_phase(y, m, lab, k, valid, beta, rate):
     sums, n = cm.spectra_from_labels(y, trial, k + 1, interior_only=False)
     t_lab, t_logp, t_logpi, t_scores = _fit_labels(y, cm.log_spectra(sums), cm.log_weights(n), trial, valid, beta,
                                                     rate=rate)
-    if len(t_logpi) > k and (np.any(cm.interior(t_lab, len(t_logpi)) & (t_lab == k))
+    if len(t_logpi) > k and (np.any(cm.interior(t_lab) & (t_lab == k))
                              or _thin_phase(y, t_logp, t_lab, k)[0]):
         return t_lab, t_logp, t_logpi, t_scores
     return None
@@ -247,7 +247,7 @@ def _drop_without_interior(y, logp, logpi, lab, valid, beta, decisions, rate):
     time; the thin phases kept are recorded once their labels are final."""
     while True:
         k = len(logpi)
-        inner = cm.interior(lab, k)
+        inner = cm.interior(lab)
         hollow = np.flatnonzero(np.bincount(lab[inner], minlength=k)[:k] == 0) if k > 1 else []
         tests = [(int(c), *_thin_phase(y, logp, lab, int(c))) for c in hollow]
         c = next((c for c, keep_c, _ in tests if not keep_c), None)

@@ -203,7 +203,7 @@ def _split_test(y, y1r, y2, lp1, own, logp, lab, valid, beta, seed_mask):
         if t_lab.max() < k:
             return None, None
         lps = np.r_[lp1, cm.log_spectra(cm.spectra_from_labels(y1r, t_lab, k + 1)[0][k:])]
-    inner = cm.interior(t_lab, k + 1)
+    inner = cm.interior(t_lab)
     sel = t_lab == k
     parent = int(np.bincount(lab[sel], minlength=k).argmax())
     new, rest = sel & inner, (lab == parent) & (t_lab == parent) & inner
