@@ -33,9 +33,9 @@ from ._errors import bad_value
 
 #: Bytes of one block of rows (every channel) read by one task of a pass.
 BLOCK_BYTES = 64 * 2**20
-# blocks of a row source that reads any rows at the cost of their own bytes: small enough
-# that a thread's block and its stored bytes stay in the CPU's cache between the read and
-# the kernel, and little fresh memory is touched
+#: Bytes of one block of a row source that reads any rows at the cost of their own bytes
+#: (``fine_rows``): small enough that a thread's block and its stored bytes stay in the CPU's
+#: cache between the read and the kernel, and little fresh memory is touched.
 FINE_BLOCK_BYTES = 8 * 2**20
 
 
@@ -50,8 +50,9 @@ def register_row_source(array, source) -> None:
     exactly the values ``array`` holds; ``scratch``, a ``threading.local`` of the pass, may
     keep its working buffers (see :func:`thread_buffer`). A source whose ``fine_rows`` is true
     reads any rows at the cost of their own bytes: a pass then goes in blocks of
-    ``FINE_BLOCK_BYTES`` rather than of whole file chunks. Only that very array (its dask name) is read this way; anything
-    computed from it goes through dask. The entry lives as long as ``source``.
+    ``FINE_BLOCK_BYTES`` rather than of whole file chunks. Only that very array (its dask
+    name) is read this way; anything computed from it goes through dask. The entry lives as
+    long as ``source``.
     """
     _ROW_SOURCES[array.name] = source
 
