@@ -1,5 +1,6 @@
 """The numba kernels of :func:`sigma.preprocessing.cubepass.summarise_cube`: the fused pass
-over a block (``summarise_block``) and the cut of its sparse copy (``block_csr``, behind
+over a block (``summarise_block``) and the cut of its sparse copy (``block_csr``, and
+``block_csr_bytes`` for one-byte counts, behind
 :func:`sigma.preprocessing.sparsecube.block_to_csr`).
 
 In its own module, imported on first use, so that ``import sigma`` does not import numba; the
@@ -10,7 +11,7 @@ their machine code: each dtype is compiled once per machine, not once per proces
 import numba
 import numpy as np
 
-__all__ = ["block_csr", "summarise_block"]
+__all__ = ["block_csr", "block_csr_bytes", "summarise_block"]
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -107,4 +108,51 @@ def block_csr(flat, c, idx_proto):  # pragma: no cover - compiled
             idx[j] = k
             val[j] = v
             j += v != 0
+    return nnz, idx[:total], val[:total]
+
+
+_ONES = np.uint64(0x0101010101010101)
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _nonzero_bytes(w):  # pragma: no cover - compiled
+    """The low bit of each byte of ``w`` set where that byte is not zero."""
+    t = w | (w >> np.uint64(4))
+    t |= t >> np.uint64(2)
+    t |= t >> np.uint64(1)
+    return t & _ONES
+
+
+@numba.njit(nogil=True, cache=True)
+def block_csr_bytes(flat, words, c, idx_proto):  # pragma: no cover - compiled
+    """:func:`block_csr` of one-byte counts, eight channels at a time: ``words`` is ``flat``
+    seen as ``uint64`` (``c`` a multiple of 8). A word of eight zero channels is skipped in
+    one test, and the non-zero channels of a word are counted with one multiplication; the
+    binned counts of an EDS map are mostly zero (93 % of the 3.2 GB phantom's, where a third
+    of the words hold a count), so this takes 0.45 ms for a 1 MB block against 1.04 ms
+    channel by channel (2026-11-30)."""
+    n = flat.size // c
+    per = c // 8
+    nnz = np.zeros(n, np.int32)
+    total = 0
+    for p in range(n):
+        m = 0
+        for q in range(p * per, (p + 1) * per):
+            w = words[q]
+            if w != 0:
+                m += np.int64((_nonzero_bytes(w) * _ONES) >> np.uint64(56))
+        nnz[p] = m
+        total += m
+    idx = np.empty(total + 8, idx_proto.dtype)
+    val = np.empty(total + 8, flat.dtype)
+    j = 0
+    for q in range(words.size):
+        if words[q] != 0:  # its eight channels, written branch-free as in block_csr
+            base = q * 8
+            k0 = base % c
+            for b in range(8):
+                v = flat[base + b]
+                idx[j] = k0 + b
+                val[j] = v
+                j += v != 0
     return nnz, idx[:total], val[:total]
