@@ -10,8 +10,30 @@ their machine code: each dtype is compiled once per machine, not once per proces
 
 import numba
 import numpy as np
+from numba.extending import overload
 
 __all__ = ["block_csr", "block_csr_bytes", "summarise_block"]
+
+
+def value(blk, y, x, k):  # pragma: no cover - replaced by its overload in compiled code
+    """Channel ``k`` of pixel ``(y, x)``: ``blk[y, x, k]`` of a block of values, or the value
+    put together from a block of two byte planes (``uint8``, ``(2, h, w, c)``: low bytes,
+    then high bytes, as HDF5's shuffle filter stores ``uint16`` counts)."""
+    return blk[y, x, k]
+
+
+@overload(value, inline="always")
+def _value(blk, y, x, k):  # pragma: no cover - compiled
+    if blk.ndim == 4:
+        def planes(blk, y, x, k):
+            return np.uint16(blk[0, y, x, k]) | (np.uint16(blk[1, y, x, k]) << np.uint16(8))
+
+        return planes
+
+    def values(blk, y, x, k):
+        return blk[y, x, k]
+
+    return values
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -20,12 +42,12 @@ def pixel(blk, y, x, zero, total_from, los, his, valid_in, tot, ntot, bad, spec,
     """One pixel: its total, finite flag and window sums; its finite values are added
     to ``acc`` (the bin's sum, or the spectrum), and taken out of ``spec`` again when
     the pixel is not valid."""
-    c = blk.shape[2]
+    c = blk.shape[-1]
     s = zero
     sn = zero
     nonfinite = False
     for k in range(c):
-        v = blk[y, x, k]
+        v = value(blk, y, x, k)
         if v - v != 0:  # NaN or inf (never true for integers)
             nonfinite = True
         else:
@@ -33,7 +55,7 @@ def pixel(blk, y, x, zero, total_from, los, his, valid_in, tot, ntot, bad, spec,
             acc[k] += v
     if total_from > 0:
         for k in range(total_from, c):
-            v = blk[y, x, k]
+            v = value(blk, y, x, k)
             if v - v == 0:
                 sn += v
     else:
@@ -44,20 +66,20 @@ def pixel(blk, y, x, zero, total_from, los, his, valid_in, tot, ntot, bad, spec,
     for j in range(los.size):
         a = zero
         for k in range(los[j], his[j]):
-            v = blk[y, x, k]
+            v = value(blk, y, x, k)
             if v - v == 0:
                 a += v
         wins[y, x, j] = a
     if nonfinite or not s > 0 or not valid_in[y, x]:
         for k in range(c):  # rare: leave the pixel out of the sum spectrum
-            v = blk[y, x, k]
+            v = value(blk, y, x, k)
             if v - v == 0:
                 spec[k] -= v
 
 @numba.njit(nogil=True, cache=True)
 def summarise_block(blk, zero, total_from, los, his, fy, fx, valid_in, tot, ntot, bad,
                     spec, wins, binned, buf, lo_lim, hi_lim):  # pragma: no cover
-    h, w, c = blk.shape
+    h, w, c = blk.shape[-3], blk.shape[-2], blk.shape[-1]
     hb, wb = binned.shape[0], binned.shape[1]
     overflow = False
     for by in range(hb):  # bin by bin: the bin's sum stays in the L1 cache
