@@ -124,9 +124,15 @@ def test_hdf5rows_errors_name_the_file(cube_file):
     with pytest.raises(SigmaFileError, match=r"File '.*c\.h5' could not be read at dataset "
                                              r"'/grp/missing' \(KeyError"):
         rows[0:1]
+    with pytest.raises(SigmaFileError, match=r"File '.*c\.h5' could not be read at dataset "
+                                             r"'/grp/missing' \(KeyError"), rows.opened():
+        pass  # a pass holds the file open: the same error, before any block
     p.unlink()
     with pytest.raises(SigmaFileError, match=r"File '.*c\.h5' could not be read .*moved, changed"):
         _lazy.HDF5Rows(p, "/grp/cube", cube.shape, cube.dtype)[0:1]
+    with pytest.raises(SigmaFileError, match=r"File '.*c\.h5' could not be read .*moved, changed"):
+        with _lazy.HDF5Rows(p, "/grp/cube", cube.shape, cube.dtype).opened():
+            pass
     with pytest.raises(SigmaValueError, match=r"'shape' parameter must be \(H, W, C\) when "
                                               r"'flat_pixels' is True. Got \(20, 6\)"):
         _lazy.HDF5Rows(p, "flat", (20, 6), cube.dtype, flat_pixels=True)
@@ -345,3 +351,19 @@ def test_byte_planes_of_rows_read_from_the_file(tmp_path):
         assert read_planes(f["plain"], 0, 2, np.empty((4, 2, 3, 4), np.uint8)) is None
         assert read_planes(f["gz"], 0, 2, np.empty((4, 2, 3, 4), np.uint8)) is None
         assert read_planes(f["s"], 0, 2, np.empty((4, 3, 3, 4), np.uint8)) is None
+
+
+def test_a_pass_over_a_file_cut_short_since_it_was_opened_names_the_file(tmp_path):
+    """The lazy pass reads byte planes straight from the file: a file cut short after the cube
+    was built gives the reader's error naming it, not a dead process or wrong sums."""
+    from sigma.preprocessing.cubepass import summarise_cube
+
+    cube = np.random.default_rng(3).poisson(2, (16, 6, 32)).astype(np.uint16)
+    p = tmp_path / "c.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", data=cube, chunks=(8, 6, 32), shuffle=True)
+    lazy = _lazy.HDF5Rows(p, "/x", cube.shape, cube.dtype).as_dask((8, 6, 32))
+    with open(p, "r+b") as fh:
+        fh.truncate(p.stat().st_size - 4000)
+    with pytest.raises(SigmaFileError, match=r"File '.*c\.h5' could not be read"):
+        summarise_cube(lazy, [(3, 9)], progress=False)
