@@ -253,7 +253,6 @@ class HDF5Rows:
         finally:
             f.close()
 
-
     def __getitem__(self, key) -> np.ndarray:
         """Read the block ``key`` (slices with positive steps read only that hyperslab)."""
         if not isinstance(key, tuple):
