@@ -174,7 +174,8 @@ def enclosing_clusters(contacts, *, exclude=(), enclosed_share: float = ENCLOSED
 
 def find_film(contacts, counts_per_pixel, sizes, *, min_share: float = MIN_FILM_SHARE,
               min_contrast: float = MIN_CONTRAST, on_film_share: float = ON_FILM_SHARE,
-              min_on_film: float = MIN_ON_FILM, enclosed_share: float = ENCLOSED_SHARE):
+              min_on_film: float = MIN_ON_FILM, enclosed_share: float = ENCLOSED_SHARE,
+              cluster_ids=None):
     """The support film among the clusters of a thin-sample map, or ``None`` with the reason.
 
     The rule, in the order it is checked:
@@ -201,6 +202,8 @@ def find_film(contacts, counts_per_pixel, sizes, *, min_share: float = MIN_FILM_
     sizes : array_like, shape (K,)
         Pixels per cluster.
     min_share, min_contrast, on_film_share, min_on_film, enclosed_share : float
+    cluster_ids : array_like of int, optional
+        The clusters' ids, for the reason (default: their row numbers).
 
     Returns
     -------
@@ -227,6 +230,7 @@ def find_film(contacts, counts_per_pixel, sizes, *, min_share: float = MIN_FILM_
     large = np.flatnonzero(sizes >= min_share * max(sizes.sum(), 1))
     if not len(large):
         return None, f"no cluster holds {min_share:.0%} of the pixels"
+    name = np.arange(k) if cluster_ids is None else np.asarray(cluster_ids)
     why = []
     for f in large[np.argsort(cpp[large], kind="stable")]:
         on = share[:, f] >= on_film_share
@@ -241,9 +245,9 @@ def find_film(contacts, counts_per_pixel, sizes, *, min_share: float = MIN_FILM_
         brighter = on & (cpp >= min_contrast * cpp[f])
         need = int(np.ceil(min_on_film * (k - 1)))
         if brighter.sum() >= need:
-            return int(f), (f"cluster index {f}: {int(brighter.sum())} of the {k - 1} others lie on it "
+            return int(f), (f"cluster {name[f]}: {int(brighter.sum())} of the {k - 1} others lie on it "
                             f"and are >= {min_contrast}x brighter")
-        why.append(f"index {f}: {int(brighter.sum())} of {k - 1} others on it and brighter, need {need}")
+        why.append(f"cluster {name[f]}: {int(brighter.sum())} of {k - 1} others on it and brighter, need {need}")
     return None, "no cluster qualifies as the film (" + "; ".join(why) + ")"
 
 
@@ -492,10 +496,8 @@ def pick_film(core, labels, cluster_ids=None, film="auto", **film_rule):
     if isinstance(film, str) and film == "auto":
         x = np.asarray(core, dtype=np.float64)
         sizes = np.bincount(np.searchsorted(ids, lab[np.isin(lab, ids)]), minlength=len(ids))
-        f, reason = find_film(cluster_contacts(lab, ids), x.sum(1), sizes, **film_rule)
-        if f is None:
-            return None, reason
-        return int(ids[f]), reason.replace(f"cluster index {f}", f"cluster {int(ids[f])}")
+        f, reason = find_film(cluster_contacts(lab, ids), x.sum(1), sizes, cluster_ids=ids, **film_rule)
+        return (None if f is None else int(ids[f])), reason
     if isinstance(film, (int, np.integer)) and not isinstance(film, bool) and int(film) in set(ids.tolist()):
         return int(film), f"cluster {int(film)} given as the film"
     raise bad_value("film", film, f"'auto', None or a cluster id among {ids.tolist()}")
@@ -523,7 +525,9 @@ def net_spectra(core, n_pixels, labels, cluster_ids=None, *, film="auto", peel: 
         The film's cluster id; ``'auto'``: :func:`find_film` on ``core`` (none found: no film
         is subtracted, and the reason is in the result); ``None``: no film.
     peel : bool
-        Peel enclosed clusters (:func:`enclosing_clusters`, :func:`peel_factor`).
+        Peel enclosed clusters (:func:`enclosing_clusters`, :func:`peel_factor`). With no
+        film, a particle that a film cluster surrounds is peeled off it like a core off its
+        shell (the factor fitted rather than 1).
     variance : array_like, shape (K, C), optional
         Variance of each channel of ``core``; default Poisson, ``(core + 1 / n) / n`` with
         ``n = n_pixels`` (the one count added keeps a channel that saw no counts from
