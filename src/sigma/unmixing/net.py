@@ -447,6 +447,13 @@ class NetSpectra:
         ``{cluster id: id of the cluster it was peeled from}``.
     factors : dict
         ``{cluster id: factor of the host's net spectrum subtracted}``.
+
+    Examples
+    --------
+    >>> lab = np.zeros((6, 6), int); lab[2:4, 2:4] = 1
+    >>> res = net_spectra(np.array([[1.0, 1.0], [1.0, 4.0]]), [32, 4], lab, film=0)
+    >>> res.film, res.coefficients.tolist(), res.spectra.tolist()
+    (0, [[1.0, 0.0], [-1.0, 1.0]], [[1.0, 1.0], [0.0, 3.0]])
     """
 
     spectra: np.ndarray
