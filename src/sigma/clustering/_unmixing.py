@@ -52,10 +52,9 @@ class SpectraMixin:
 
         Computed in one vectorised pass over the spectrum cube and cached until the labels
         change. The pass makes the sums (of each cluster's core pixels and of the rest, and on
-        a TEM map of its rims on the five largest clusters and on its most-touched other
-        one); the means, core and net
-        spectra are derived from them, so NMF (means), identification and the outputs (sums)
-        share one pass.
+        a TEM map of its rims on the five largest clusters and on its most-touched other one);
+        the means, core and net spectra are derived from them, so NMF (means), identification
+        and the outputs (sums) share one pass.
 
         Parameters
         ----------
@@ -86,9 +85,9 @@ class SpectraMixin:
             total = self._cache.get(("spectra", "sum"))
             if total is None:
                 # one pass: a core pixel of cluster c keeps its id, another counts as c + off;
-                # on a TEM map one whose only other neighbouring cluster is the m-th largest as
-                # c + (2 + m) * off, or c's most-touched smaller one as c + 7 * off (its rims, the
-                # pixels of the net spectra)
+                # on a TEM map one whose only other neighbouring cluster is the m-th of the (up
+                # to 5) largest as c + (2 + m) * off, or c's most-touched smaller one in the
+                # last group (c's rims: the pixels of the net spectra, net_pixels)
                 ids = np.asarray(self.cluster_ids)
                 lab = self._labels
                 k = len(ids)
