@@ -22,6 +22,7 @@ every channel, so that each block is one contiguous read and a lazy file's chunk
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -255,7 +256,7 @@ def as_dask(array, *, limit: int = BLOCK_BYTES, align: int = 1):
 def map_row_blocks(
     func: Callable, data, *args, limit: int = BLOCK_BYTES, align: int = 1,
     desc: str = "pass over the cube", progress: bool | None = None, threads: bool = True,
-    blocks: list[tuple[int, int]] | None = None, in_process: bool = False,
+    blocks: list[tuple[int, int]] | None = None, in_process: bool = False, planes: bool = False,
 ) -> list:
     """``[func(block, r0, r1, *args) for each row block]`` in one pass over ``data``.
 
@@ -283,6 +284,13 @@ def map_row_blocks(
     in_process : bool
         Compute a dask cube with this process's threads even when a ``distributed.Client``
         is active (for a ``func`` that writes into an array of this process).
+    planes : bool
+        ``func`` also takes a block as the byte planes its values are stored in: a
+        C-contiguous ``uint8`` array of shape ``(itemsize, r1 - r0) + data.shape[1:]``,
+        plane ``j`` holding byte ``j`` (little-endian) of every value. A cube read from a
+        byte-shuffled, uncompressed HDF5 dataset (a ``.hspy`` file as HyperSpy writes it
+        without compression) then comes without an unshuffle pass; any other cube comes as
+        values.
 
     Returns
     -------
@@ -303,7 +311,7 @@ def map_row_blocks(
     if source is not None and _threads_compute(in_process):
         if blocks is None and getattr(source, "fine_rows", False):
             bl = row_blocks(source, limit=min(limit, FINE_BLOCK_BYTES), align=align)
-        return _map_source_blocks(func, source, bl, args, desc, progress)
+        return _map_source_blocks(func, source, bl, args, desc, progress, planes)
     if hasattr(data, "dask"):
         from dask import delayed
 
@@ -334,23 +342,37 @@ def map_row_blocks(
         return list(pool.map(one, bl))
 
 
-def _map_source_blocks(func, source, bl, args, desc, progress):
+def _map_source_blocks(func, source, bl, args, desc, progress, planes=False):
     """:func:`map_row_blocks` over a registered row source: every thread reads its blocks into
-    one buffer of its own, reused from block to block."""
-    from concurrent.futures import ThreadPoolExecutor, as_completed
-
-    from ._progress import progress_enabled
-
+    one buffer of its own, reused from block to block; a source that can be held open
+    (``opened()``) is, for the whole pass."""
     tail = tuple(int(n) for n in source.shape[1:])
     row_items = int(np.prod(tail))
     dtype = np.dtype(source.dtype)
     local = threading.local()
+    opened = getattr(source, "opened", None)
+    with (opened() if opened is not None else contextlib.nullcontext(source)) as src:
+        read_planes = getattr(src, "read_planes", None) if planes and dtype.itemsize > 1 else None
 
-    def one(r):
-        n = r[1] - r[0]
-        blk = thread_buffer(local, n * row_items, dtype).reshape((n, *tail))
-        source.read_rows(r[0], r[1], blk, scratch=local)
-        return func(blk, r[0], r[1], *args)
+        def one(r):
+            n = r[1] - r[0]
+            if read_planes is not None:
+                buf = thread_buffer(local, dtype.itemsize * n * row_items, np.uint8, name="planes")
+                got = read_planes(r[0], r[1], buf.reshape((dtype.itemsize, n, *tail)))
+                if got is not None:
+                    return func(got, r[0], r[1], *args)
+            blk = thread_buffer(local, n * row_items, dtype).reshape((n, *tail))
+            src.read_rows(r[0], r[1], blk, scratch=local)
+            return func(blk, r[0], r[1], *args)
+
+        return _run_blocks(one, bl, desc, progress)
+
+
+def _run_blocks(one, bl, desc, progress):
+    """``[one(r) for r in bl]`` on :func:`n_threads` threads, with a progress bar."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from ._progress import progress_enabled
 
     show = (progress_enabled() if progress is None else progress) and len(bl) > 1
     bar = None

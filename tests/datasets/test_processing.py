@@ -206,21 +206,33 @@ def test_lazy_constructor_reads_nothing_when_the_file_names_its_elements(phantom
 
 def _count_rows_read(monkeypatch) -> list:
     """The rows of every read of a lazy ``.hspy`` cube: a dask task's block, or a block a pass
-    reads straight into its buffer."""
-    from sigma.io._lazy import HDF5Rows
+    reads straight into its buffer (as values, or as byte planes)."""
+    from sigma.io._lazy import HDF5Rows, _OpenRows
 
-    reads, real_get, real_rows = [], HDF5Rows.__getitem__, HDF5Rows.read_rows
+    reads, real_get = [], HDF5Rows.__getitem__
 
     def get(self, key):
         reads.append(len(range(*key[0].indices(self.shape[0]))))
         return real_get(self, key)
 
-    def rows(self, r0, r1, out, scratch=None):
-        reads.append(r1 - r0)
-        return real_rows(self, r0, r1, out, scratch=scratch)
-
     monkeypatch.setattr(HDF5Rows, "__getitem__", get)
-    monkeypatch.setattr(HDF5Rows, "read_rows", rows)
+    for cls in (HDF5Rows, _OpenRows):
+        real_rows = cls.read_rows
+
+        def rows(self, r0, r1, out, scratch=None, real=real_rows):
+            reads.append(r1 - r0)
+            return real(self, r0, r1, out, scratch=scratch)
+
+        monkeypatch.setattr(cls, "read_rows", rows)
+    real_planes = _OpenRows.read_planes
+
+    def planes(self, r0, r1, out):
+        got = real_planes(self, r0, r1, out)
+        if got is not None:
+            reads.append(r1 - r0)
+        return got
+
+    monkeypatch.setattr(_OpenRows, "read_planes", planes)
     return reads
 
 

@@ -124,9 +124,15 @@ def test_hdf5rows_errors_name_the_file(cube_file):
     with pytest.raises(SigmaFileError, match=r"File '.*c\.h5' could not be read at dataset "
                                              r"'/grp/missing' \(KeyError"):
         rows[0:1]
+    with pytest.raises(SigmaFileError, match=r"File '.*c\.h5' could not be read at dataset "
+                                             r"'/grp/missing' \(KeyError"), rows.opened():
+        pass  # a pass holds the file open: the same error, before any block
     p.unlink()
     with pytest.raises(SigmaFileError, match=r"File '.*c\.h5' could not be read .*moved, changed"):
         _lazy.HDF5Rows(p, "/grp/cube", cube.shape, cube.dtype)[0:1]
+    with pytest.raises(SigmaFileError, match=r"File '.*c\.h5' could not be read .*moved, changed"):
+        with _lazy.HDF5Rows(p, "/grp/cube", cube.shape, cube.dtype).opened():
+            pass
     with pytest.raises(SigmaValueError, match=r"'shape' parameter must be \(H, W, C\) when "
                                               r"'flat_pixels' is True. Got \(20, 6\)"):
         _lazy.HDF5Rows(p, "flat", (20, 6), cube.dtype, flat_pixels=True)
@@ -270,18 +276,94 @@ def test_a_pass_over_an_uncompressed_file_goes_in_blocks_smaller_than_its_chunks
         f.create_dataset("x", data=cube, chunks=(8, 6, 32), shuffle=True, compression=compression)
     rows = _lazy.HDF5Rows(p, "/x", cube.shape, cube.dtype)
     assert rows.fine_rows is (compression is None)
-    seen = []
-    real = rows.read_rows
-    monkeypatch.setattr(rows, "read_rows", lambda r0, r1, out, scratch=None: seen.append(
-        (r0, r1)) or real(r0, r1, out, scratch=scratch))
+    seen, planes = [], []
+    real_rows, real_planes = _lazy._OpenRows.read_rows, _lazy._OpenRows.read_planes
+    monkeypatch.setattr(_lazy._OpenRows, "read_rows", lambda self, r0, r1, out, scratch=None: seen.append(
+        (r0, r1)) or real_rows(self, r0, r1, out, scratch=scratch))
+
+    def spy_planes(self, r0, r1, out):
+        got = real_planes(self, r0, r1, out)
+        if got is not None:
+            planes.append((r0, r1))
+        return got
+
+    monkeypatch.setattr(_lazy._OpenRows, "read_planes", spy_planes)
     monkeypatch.setattr(blocks, "FINE_BLOCK_BYTES", 2 * 6 * 32 * 2)  # two rows
     lazy = rows.as_dask((8, 6, 32))
     got = summarise_cube(lazy, [(3, 9), (10, 30)], bin_size=(2, 2), sparse_limit=2**30, progress=False)
     want = summarise_cube(cube, [(3, 9), (10, 30)], bin_size=(2, 2), progress=False)
-    if compression is None:
-        assert sorted(seen) == [(r, r + 2) for r in range(0, 16, 2)]
-    else:  # whole chunks (merged up to BLOCK_BYTES)
+    if compression is None:  # each block as its two byte planes, read from the file as stored
+        assert sorted(planes) == [(r, r + 2) for r in range(0, 16, 2)] and not seen
+    else:  # whole chunks (merged up to BLOCK_BYTES), as values
         assert all(r0 % 8 == 0 and r1 % 8 == 0 for r0, r1 in seen) and sum(b - a for a, b in seen) == 16
+        assert not planes
     np.testing.assert_array_equal(got.totals, want.totals)
     np.testing.assert_array_equal(got.windows[(10, 30)], want.windows[(10, 30)])
     np.testing.assert_array_equal(got.sparse[0:8], want.binned)
+
+
+@pytest.mark.parametrize("dtype,shuffle", [(np.uint16, True), (np.uint16, False), (np.int16, True),
+                                           (np.uint32, True), (np.float32, True)])
+def test_a_pass_over_byte_planes_gives_the_summary_of_the_values(tmp_path, dtype, shuffle):
+    """uint16 counts of a shuffled file are summed from their byte planes; any other dtype, or
+    an unshuffled file, from values. The summary (totals, windows, spectrum, bins, NaN flags)
+    is the eager one in every case, with counts above 255 (both planes in use) and a block
+    that crosses a chunk boundary."""
+    from sigma.preprocessing.cubepass import summarise_cube
+
+    rng = np.random.default_rng(5)
+    cube = rng.poisson(3, (12, 5, 40)).astype(dtype)
+    cube[3, 2, 7] = 300
+    cube[8, 4, 39] = 1000
+    p = tmp_path / "c.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", data=cube, chunks=(3, 5, 40), shuffle=shuffle)
+    lazy = _lazy.HDF5Rows(p, "/x", cube.shape, cube.dtype).as_dask((3, 5, 40))
+    integer = np.dtype(dtype).kind in "ui"
+    kw = dict(progress=False, total_from=2)
+    got = summarise_cube(lazy, [(3, 9), (0, 40)], sparse_limit=2**30 if integer else None,
+                         bin_size=(2, 2) if integer else None, **kw)
+    want = summarise_cube(cube, [(3, 9), (0, 40)], bin_size=(2, 2), **kw)
+    for name in ("totals", "norm_totals", "bad", "valid", "spectrum"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+    for wn in want.windows:
+        np.testing.assert_array_equal(got.windows[wn], want.windows[wn])
+    if integer:
+        np.testing.assert_array_equal(got.sparse[:], want.binned)
+
+
+def test_byte_planes_of_rows_read_from_the_file(tmp_path):
+    """``read_planes``: rows across chunks, an edge chunk, and refusals (compressed, not
+    shuffled, a wrong buffer)."""
+    from sigma.io._hdf5chunks import read_planes
+
+    cube = (np.arange(7 * 3 * 4, dtype=np.uint32).reshape(7, 3, 4) * 70001).astype(np.uint32)
+    p = tmp_path / "c.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("s", data=cube, chunks=(3, 3, 4), shuffle=True)
+        f.create_dataset("plain", data=cube, chunks=(3, 3, 4))
+        f.create_dataset("gz", data=cube, chunks=(3, 3, 4), shuffle=True, compression="gzip")
+    with h5py.File(p, "r") as f:
+        for r0, r1 in [(0, 7), (2, 4), (5, 7), (6, 7)]:
+            got = read_planes(f["s"], r0, r1, np.empty((4, r1 - r0, 3, 4), np.uint8))
+            joined = sum(got[j].astype(np.uint32) << (8 * j) for j in range(4))
+            np.testing.assert_array_equal(joined, cube[r0:r1])
+        assert read_planes(f["plain"], 0, 2, np.empty((4, 2, 3, 4), np.uint8)) is None
+        assert read_planes(f["gz"], 0, 2, np.empty((4, 2, 3, 4), np.uint8)) is None
+        assert read_planes(f["s"], 0, 2, np.empty((4, 3, 3, 4), np.uint8)) is None
+
+
+def test_a_pass_over_a_file_cut_short_since_it_was_opened_names_the_file(tmp_path):
+    """The lazy pass reads byte planes straight from the file: a file cut short after the cube
+    was built gives the reader's error naming it, not a dead process or wrong sums."""
+    from sigma.preprocessing.cubepass import summarise_cube
+
+    cube = np.random.default_rng(3).poisson(2, (16, 6, 32)).astype(np.uint16)
+    p = tmp_path / "c.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", data=cube, chunks=(8, 6, 32), shuffle=True)
+    lazy = _lazy.HDF5Rows(p, "/x", cube.shape, cube.dtype).as_dask((8, 6, 32))
+    with open(p, "r+b") as fh:
+        fh.truncate(p.stat().st_size - 4000)
+    with pytest.raises(SigmaFileError, match=r"File '.*c\.h5' could not be read"):
+        summarise_cube(lazy, [(3, 9)], progress=False)

@@ -58,3 +58,30 @@ def test_no_copy_of_float_values():
 
 def test_budget_is_a_share_of_the_cube_with_a_floor():
     assert copy_budget(16 * 2**30) == 2**30 and copy_budget(0) == 256 * 2**20
+
+
+@pytest.mark.parametrize("c", [8, 16, 2048])
+@pytest.mark.parametrize("density", [0.0, 0.03, 0.5, 1.0])
+def test_one_byte_counts_are_cut_eight_channels_at_a_time_with_the_same_result(c, density):
+    """``block_csr_bytes`` (one-byte counts, words of eight channels) gives exactly what the
+    channel-by-channel kernel gives: empty pixels, full words, a last channel set, 255."""
+    from sigma.preprocessing._cubepass_kernels import block_csr, block_csr_bytes
+
+    rng = np.random.default_rng(c + int(density * 100))
+    b = np.where(rng.random((3, 5, c)) < density, rng.integers(1, 256, (3, 5, c)), 0).astype(np.uint8)
+    b[0, 0] = 0
+    b[1, 2, -1], b[2, 4, 0] = 255, 1
+    flat, proto = b.reshape(-1), np.zeros(0, np.int16)
+    want = block_csr(flat, c, proto)
+    got = block_csr_bytes(flat, flat.view(np.uint64), c, proto)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+    for g, w in zip(block_to_csr(b), want, strict=True):  # the route block_to_csr takes
+        np.testing.assert_array_equal(g, w)
+
+
+def test_one_byte_counts_of_an_odd_channel_count_are_cut_channel_by_channel():
+    b = np.random.default_rng(1).poisson(0.3, (2, 3, 13)).astype(np.uint8)
+    s = SparseCounts.from_blocks([block_to_csr(b)], b.shape)
+    np.testing.assert_array_equal(s[:], b)

@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - zlib-ng is a dependency; plain zlib if
     _zlib = zlib
 _ZLIB_ERRORS = (zlib.error, _zlib.error)
 
-__all__ = ["read_chunked", "decodable"]
+__all__ = ["read_chunked", "read_planes", "decodable"]
 
 DEFLATE, SHUFFLE, LZF = 1, 2, 32000
 _KERNELS = None
@@ -281,4 +281,57 @@ def read_chunked(ds, selection: tuple, out: np.ndarray | None = None, scratch=No
                 out[tuple(dst)] = _decode(raw, filters, mask, cs, ds.dtype)[tuple(src)]
         except (OSError, ValueError, RuntimeError, *_ZLIB_ERRORS):
             return None  # an unwritten or damaged chunk: h5py reads it, or says what is wrong
+    return out
+
+
+def read_planes(ds, r0: int, r1: int, out: np.ndarray) -> np.ndarray | None:
+    """Rows ``r0:r1`` of a byte-shuffled, uncompressed dataset as the byte planes they are
+    stored in, or ``None`` when that cannot be done.
+
+    ``out`` is a C-contiguous ``uint8`` array of shape ``(itemsize, r1 - r0) + ds.shape[1:]``:
+    ``out[j]`` receives byte ``j`` of every value (little-endian order, as HDF5's shuffle
+    filter stores them). Each plane of each chunk the rows cross is one ``os.preadv`` straight
+    into ``out``: a kernel that puts the values together as it reads them
+    (:func:`sigma.preprocessing.cubepass.summarise_cube`) then needs no unshuffle pass and no
+    second buffer. ``None``: a dataset that is compressed or not shuffled, chunks that do not
+    span the trailing axes, a file whose chunk addresses are not file offsets, a chunk
+    stored without its shuffle (or not at all).
+
+    Examples
+    --------
+    >>> import tempfile, h5py, numpy as np
+    >>> from pathlib import Path
+    >>> p = Path(tempfile.mkdtemp()) / "a.h5"
+    >>> x = np.arange(4 * 2 * 3, dtype=np.uint16).reshape(4, 2, 3) * 300
+    >>> with h5py.File(p, "w") as f:
+    ...     d = f.create_dataset("x", data=x, chunks=(3, 2, 3), shuffle=True)
+    ...     planes = read_planes(d, 1, 4, np.empty((2, 3, 2, 3), np.uint8))
+    >>> bool(((planes[0] | planes[1].astype(np.uint16) << 8) == x[1:4]).all())
+    True
+    """
+    filters = decodable(ds)
+    item = ds.dtype.itemsize
+    if filters != (SHUFFLE,) or item < 2 or ds.ndim < 2 or tuple(ds.chunks[1:]) != tuple(ds.shape[1:]):
+        return None
+    n_rows = r1 - r0
+    if out.dtype != np.uint8 or out.shape != (item, n_rows, *ds.shape[1:]) or not out.flags.c_contiguous:
+        return None
+    fd = _file_handle(ds)
+    if fd is None:
+        return None
+    dsid = ds.id
+    row_values = int(np.prod(ds.shape[1:]))
+    cs = int(ds.chunks[0])
+    n_values = cs * row_values
+    zeros = (0,) * (ds.ndim - 1)
+    for c0 in range((r0 // cs) * cs, r1, cs):
+        lo, hi = max(r0, c0), min(r1, c0 + cs)
+        info = dsid.get_chunk_info_by_coord((c0, *zeros))
+        if info.byte_offset is None or info.size != n_values * item or info.filter_mask & 1:
+            return None  # not stored, or stored without its shuffle
+        m = (hi - lo) * row_values
+        for j in range(item):
+            dest = out[j, lo - r0: hi - r0].reshape(-1)
+            if os.preadv(fd, [dest], info.byte_offset + j * n_values + (lo - c0) * row_values) != m:
+                return None
     return out

@@ -10,6 +10,7 @@ same path). The ``.h5oina`` reader and the HyperSpy ``.hspy`` reader share it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from pathlib import Path
@@ -51,25 +52,33 @@ def read_hdf5(path: str | os.PathLike, dataset: str, selection: tuple, out: np.n
     """
     import h5py
 
-    from ._hdf5chunks import read_chunked
-
     try:
         with h5py.File(path, "r") as f:
-            ds = f[dataset]
-            got = read_chunked(ds, selection, out, scratch) if isinstance(selection, tuple) else None
-            if got is not None:
-                return got
-            if out is None:
-                return ds[selection]
-            ds.read_direct(out, source_sel=selection)
-            return out
+            return _read_open(f[dataset], selection, out, scratch)
     except (OSError, KeyError) as exc:
-        raise bad_file(
-            path,
-            f"could not be read at dataset {dataset!r} ({type(exc).__name__}: {exc}); was it "
-            "moved, changed or cut short after it was opened",
-            "the file as it was when the lazy cube was built",
-        ) from exc
+        raise _unreadable(path, dataset, exc) from exc
+
+
+def _read_open(ds, selection, out=None, scratch=None) -> np.ndarray:
+    """:func:`read_hdf5` of an open dataset."""
+    from ._hdf5chunks import read_chunked
+
+    got = read_chunked(ds, selection, out, scratch) if isinstance(selection, tuple) else None
+    if got is not None:
+        return got
+    if out is None:
+        return ds[selection]
+    ds.read_direct(out, source_sel=selection)
+    return out
+
+
+def _unreadable(path, dataset, exc):
+    return bad_file(
+        path,
+        f"could not be read at dataset {dataset!r} ({type(exc).__name__}: {exc}); was it "
+        "moved, changed or cut short after it was opened",
+        "the file as it was when the lazy cube was built",
+    )
 
 
 class HDF5Rows:
@@ -195,14 +204,54 @@ class HDF5Rows:
         >>> bool((rows.read_rows(1, 3, np.empty((2, 3, 5), np.uint16)) == cube[1:3]).all())
         True
         """
+        read_hdf5(self.path, self.dataset, *self._rows(r0, r1, out), scratch=scratch)
+        return out
+
+    def _rows(self, r0, r1, out):
+        """The dataset's selection of rows ``r0:r1`` and ``out`` seen with its shape."""
         if self.flat_pixels:
             w, c = self.shape[1], self.shape[2]
-            read_hdf5(self.path, self.dataset, (slice(r0 * w, r1 * w), slice(0, c)),
-                      out=out.reshape(-1, c), scratch=scratch)
-        else:
-            sel = (slice(r0, r1),) + tuple(slice(0, n) for n in self.shape[1:])
-            read_hdf5(self.path, self.dataset, sel, out=out, scratch=scratch)
-        return out
+            return (slice(r0 * w, r1 * w), slice(0, c)), out.reshape(-1, c)
+        return (slice(r0, r1),) + tuple(slice(0, n) for n in self.shape[1:]), out
+
+    @contextlib.contextmanager
+    def opened(self):
+        """This dataset held open for one pass over it, from the threads of this process.
+
+        Yields an object with this one's ``shape``, ``dtype``, ``read_rows`` and
+        ``read_planes``, which read through one open file instead of opening it for every
+        block (0.3 ms a block: 0.13 CPU-s of a pass over a 3.2 GB cube in 8 MB blocks).
+        h5py serialises its own calls; the stored bytes are read with ``os.preadv``, in
+        parallel.
+
+        Examples
+        --------
+        >>> import tempfile, h5py, numpy as np
+        >>> from pathlib import Path
+        >>> p = Path(tempfile.mkdtemp()) / "cube.h5"
+        >>> cube = np.arange(4 * 3 * 5, dtype=np.uint16).reshape(4, 3, 5)
+        >>> with h5py.File(p, "w") as f:
+        ...     _ = f.create_dataset("c", data=cube, chunks=(2, 3, 5), shuffle=True)
+        >>> with HDF5Rows(p, "/c", (4, 3, 5), np.uint16).opened() as rows:
+        ...     a = rows.read_rows(1, 3, np.empty((2, 3, 5), np.uint16))
+        ...     b = rows.read_planes(1, 3, np.empty((2, 2, 3, 5), np.uint8))
+        >>> bool((a == cube[1:3]).all()), bool(((b[0] | b[1].astype(np.uint16) << 8) == a).all())
+        (True, True)
+        """
+        import h5py
+
+        try:
+            f = h5py.File(self.path, "r")
+        except OSError as exc:
+            raise _unreadable(self.path, self.dataset, exc) from exc
+        try:
+            try:
+                ds = f[self.dataset]
+            except KeyError as exc:
+                raise _unreadable(self.path, self.dataset, exc) from exc
+            yield _OpenRows(self, ds)
+        finally:
+            f.close()
 
     def __getitem__(self, key) -> np.ndarray:
         """Read the block ``key`` (slices with positive steps read only that hyperslab)."""
@@ -226,3 +275,33 @@ class HDF5Rows:
         rows = read_hdf5(self.path, self.dataset, (slice(y0 * W, y1 * W), slice(c0, c1)))
         block = np.asarray(rows, dtype=self.dtype).reshape(y1 - y0, W, c1 - c0)
         return block[:: ys.step, xs.start : xs.stop : xs.step, :: cs.step]
+
+
+class _OpenRows:
+    """:class:`HDF5Rows` over a dataset held open (:meth:`HDF5Rows.opened`)."""
+
+    def __init__(self, rows: HDF5Rows, ds):
+        self._rows, self._ds = rows, ds
+        self.shape, self.dtype, self.ndim = rows.shape, rows.dtype, rows.ndim
+
+    def read_rows(self, r0: int, r1: int, out: np.ndarray, scratch=None) -> np.ndarray:
+        """:meth:`HDF5Rows.read_rows` through the open file."""
+        try:
+            _read_open(self._ds, *self._rows._rows(r0, r1, out), scratch)
+        except (OSError, KeyError) as exc:
+            raise _unreadable(self._rows.path, self._rows.dataset, exc) from exc
+        return out
+
+    def read_planes(self, r0: int, r1: int, out: np.ndarray) -> np.ndarray | None:
+        """Rows ``r0:r1`` as the byte planes they are stored in
+        (:func:`~sigma.io._hdf5chunks.read_planes`; ``out`` is ``uint8``, of shape
+        ``(itemsize, r1 - r0) + shape[1:]``), or ``None`` when the file does not store them
+        so (then :meth:`read_rows`)."""
+        from ._hdf5chunks import read_planes
+
+        if self._rows.flat_pixels:
+            return None
+        try:
+            return read_planes(self._ds, r0, r1, out)
+        except (OSError, KeyError) as exc:
+            raise _unreadable(self._rows.path, self._rows.dataset, exc) from exc

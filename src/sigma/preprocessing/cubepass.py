@@ -8,8 +8,9 @@ the sum spectrum of the valid pixels, and optionally the binned cube.
 
 The per-block work is one fused integer kernel (numba, compiled once per dtype and cached on
 disk, releasing the GIL): every value is read once from memory, the pixel's spectrum then
-stays in the L1 cache for the window sums, the spectrum and the bin sums. NaN and inf count
-as zero everywhere.
+stays in the L1 cache for the window sums, the spectrum and the bin sums. ``uint16`` counts
+read from a byte-shuffled ``.hspy`` file reach it as their two byte planes, put together as
+they are read (no unshuffle pass). NaN and inf count as zero everywhere.
 
 A pixel is **valid** when its spectrum is finite, its total is positive, and the reader's
 scanned-area mask (if any) includes it. Invalid pixels are left out of the sum spectrum; the
@@ -185,7 +186,7 @@ def summarise_cube(
     kernel = _kernel()
 
     def work(blk, r0, r1):
-        blk = np.asarray(blk)
+        blk = np.asarray(blk)  # values (n, w, c), or uint16's byte planes (2, n, w, c)
         if blk.dtype.kind not in "uif":
             blk = blk.astype(np.float32)
         n = r1 - r0
@@ -211,7 +212,10 @@ def summarise_cube(
             keep = _sparse_part(target if keep is None else keep, kept, lock, sparse_limit)
         return tot, (ntot if total_from else None), bad, spec, sums, keep
 
-    parts = map_row_blocks(work, data, align=fy, desc=desc, progress=progress)
+    # uint16 counts from a byte-shuffled file come as their two byte planes, which the kernel
+    # reads as it goes: no unshuffle pass, no second buffer (``map_row_blocks(planes=True)``)
+    parts = map_row_blocks(work, data, align=fy, desc=desc, progress=progress,
+                           planes=np.dtype(data.dtype) == np.uint16)
     totals = np.concatenate([p[0] for p in parts])
     norm_totals = np.concatenate([p[1] for p in parts]) if total_from else totals
     bad = np.concatenate([p[2] for p in parts])

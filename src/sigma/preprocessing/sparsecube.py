@@ -62,13 +62,16 @@ def block_to_csr(block) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> nnz.tolist(), idx.tolist(), val.tolist()
     ([1, 2], [1, 0, 2], [2, 5, 1])
     """
-    from ._cubepass_kernels import block_csr  # numba, imported on first use
+    from ._cubepass_kernels import block_csr, block_csr_bytes  # numba, imported on first use
 
     b = np.ascontiguousarray(block)
     c = b.shape[-1]
     if b.size == 0 or c == 0:
         return np.zeros(b.size // c if c else 0, np.int32), np.zeros(0, _index_dtype(c)), np.zeros(0, b.dtype)
-    return block_csr(b.reshape(-1), c, np.zeros(0, _index_dtype(c)))
+    flat, proto = b.reshape(-1), np.zeros(0, _index_dtype(c))
+    if b.dtype.itemsize == 1 and c % 8 == 0 and flat.ctypes.data % 8 == 0:
+        return block_csr_bytes(flat, flat.view(np.uint64), c, proto)  # eight channels at a time
+    return block_csr(flat, c, proto)
 
 
 class SparseCounts:
