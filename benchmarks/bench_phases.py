@@ -33,7 +33,9 @@ Two parts, each printing a table and adding to one JSON file:
     and ``missed_pure`` / ``worst_angle_pure_deg`` measure the same cluster means against the
     phase's own pure spectrum, the issue's definition; ``missed_pure_core`` does so with each
     cluster's core spectrum, ``PixelSegmenter.get_cluster_spectra("core")``: the mean over its
-    pixels whose eight neighbours share its label) and wall time (sigma: from the loaded signal
+    pixels whose eight neighbours share its label; ``missed_pure_net`` with each cluster's net
+    spectrum on TEM maps, ``get_cluster_spectra("net")``: the film and an enclosing shell
+    subtracted, and with its core spectrum on SEM maps) and wall time (sigma: from the loaded signal
     to the labels; HyperSpy: from the loaded signal to its labels, without the K estimate).
 ``labels``
     The last step of ``find_phases`` alone (:func:`sigma.clustering._phase_steps._final_labels`:
@@ -90,8 +92,16 @@ def _binned_weights(ph, f):
     return wab[: h * f, : w * f].reshape(h, f, w, f, -1).sum((1, 3))
 
 
-def _scores(labels, truth, wab, spectra, counts, refs_idx):
-    """ARI, K found, missed phases (noise-free and noisy angles) of one labelling."""
+def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=None):
+    """ARI, K found, missed phases (noise-free and noisy angles) of one labelling.
+
+    ``*_pure_net`` columns: on a TEM map (``tem``) each cluster's net spectrum
+    (``PixelSegmenter.get_cluster_spectra("net")``, :mod:`sigma.unmixing.net`: the film and an
+    enclosing shell subtracted), on an SEM map its core spectrum (a bulk map has no film and
+    its inclusions do not sit on their hosts). As for the core columns, the net spectra are
+    noise-free: the film, the pixels and the subtraction factors are found on the counts, and
+    the same linear combination is applied to the expected spectra of the same pixels.
+    """
     from sklearn.metrics import adjusted_rand_score
 
     from sigma.synthetic.metrics import spectral_angle
@@ -121,6 +131,30 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx):
     ang_core = spectral_angle(spectra[present][:, None], clus_core[None]).min(1)
     noisy_core = np.stack([np.asarray(x[m].sum(0), dtype=np.float64) for m in pick])
     ang_core_noisy = spectral_angle(spectra[present][:, None], noisy_core[None]).min(1)
+    net_info = {}
+    if tem:
+        from sigma.unmixing.net import (
+            net_pixels,
+            net_spectra,
+            peel_hosts,
+            pick_film,
+            window_channels,
+        )
+
+        n_pick = np.array([m.sum() for m in pick], dtype=np.float64)
+        film, _ = pick_film(noisy_core / n_pick[:, None], lab, ids)  # on the core spectra, as ps does
+        net_px = net_pixels(lab, film, peel_hosts(lab, ids, film)).ravel()
+        own_n = np.array([((flat == c) & net_px).sum() >= CORE_MIN_PIXELS for c in ids])
+        pick_n = [((flat == c) & net_px) if o else (flat == c) for c, o in zip(ids, own_n, strict=True)]
+        n_n = np.array([m.sum() for m in pick_n], dtype=np.float64)
+        noisy_n = np.stack([np.asarray(x[m].sum(0), dtype=np.float64) for m in pick_n]) / n_n[:, None]
+        res = net_spectra(noisy_n, n_n, lab, ids, film=film, window=window_channels(energy))
+        clus_net = res.coefficients @ (np.stack([w[m].sum(0) for m in pick_n]) @ spectra / n_n[:, None])
+        net_info = {"net_film": res.film, "net_peeled": {str(i): [h, round(res.factors[i], 4)]
+                                                          for i, h in res.hosts.items()}}
+    else:
+        clus_net = clus_core
+    ang_net = spectral_angle(spectra[present][:, None], clus_net[None]).min(1)
     return {
         "ari": round(float(adjusted_rand_score(t, flat)), 4),
         "k": int(len(ids)),
@@ -135,6 +169,10 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx):
         "worst_angle_pure_core_deg": round(float(ang_core.max()), 2),
         "angle_pure_core_deg": [round(float(a), 2) for a in ang_core],
         "worst_angle_pure_core_noisy_deg": round(float(ang_core_noisy.max()), 2),
+        "missed_pure_net": int((ang_net > MISSED_DEG).sum()),
+        "worst_angle_pure_net_deg": round(float(ang_net.max()), 2),
+        "angle_pure_net_deg": [round(float(a), 2) for a in ang_net],
+        **net_info,
         "worst_angle_pure_noisy_deg": round(float(spectral_angle(spectra[present][:, None], noisy[None]).min(1).max()), 2),
     }
 
@@ -199,12 +237,14 @@ def accuracy_one(spec: dict, source=None, hyperspy: bool = True) -> dict:
     spectra = ph.phase_spectra[:, sel : sel + e.size]
     out = {"spec": spec, "phases": ph.phase_names, "k_true": k_true, "grid": list(truth.shape),
            "seconds_generate": round(t_gen, 1)}
-    out["sigma"] = {**_scores(ps.labels, truth, wab, spectra, counts, None), "seconds": round(t_sigma, 1)}
+    tem = spec["kind"] == "TEM"
+    out["sigma"] = {**_scores(ps.labels, truth, wab, spectra, counts, None, tem=tem, energy=e),
+                    "seconds": round(t_sigma, 1)}
     ev = ps.n_components_evidence
     out["sigma"]["evidence"] = ev.summary().splitlines()[0] if ev is not None else None
     if hyperspy:
         hs_labels, t_hs, k_gap, t_gap = _hyperspy(ph.to_signal(), k_true, f)
-        out["hyperspy_true_k"] = {**_scores(hs_labels, truth, wab, spectra, counts, None),
+        out["hyperspy_true_k"] = {**_scores(hs_labels, truth, wab, spectra, counts, None, tem=tem, energy=e),
                                   "seconds": round(t_hs, 1)}
         out["hyperspy_gap_k"] = {"k": k_gap, "seconds": round(t_gap, 1)}
     # oracle: maximum likelihood with the true (noise-free, per phase) spectra, no prior
@@ -241,7 +281,8 @@ def summarise(rows: list[dict]) -> dict:
                 "median_ari": round(float(np.median(ari)), 4),
                 "no_missed_share": round(sum(r["sigma"]["missed"] == 0 for r in rows) / n, 3),
                 "no_missed_pure_share": round(sum(r["sigma"].get("missed_pure", 0) == 0 for r in rows) / n, 3),
-                "no_missed_pure_core_share": round(sum(r["sigma"].get("missed_pure_core", 0) == 0 for r in rows) / n, 3)}
+                "no_missed_pure_core_share": round(sum(r["sigma"].get("missed_pure_core", 0) == 0 for r in rows) / n, 3),
+                "no_missed_pure_net_share": round(sum(r["sigma"].get("missed_pure_net", 0) == 0 for r in rows) / n, 3)}
     ds = [r["sigma"]["k"] - r["k_true"] for r in rows]
     ari = np.array([r["sigma"]["ari"] for r in rows])
     hs = np.array([r["hyperspy_true_k"]["ari"] for r in rows])
@@ -261,6 +302,9 @@ def summarise(rows: list[dict]) -> dict:
         "no_missed_pure_core_share": round(sum(r["sigma"]["missed_pure_core"] == 0 for r in rows) / n, 3),
         "no_missed_pure_core_share_hyperspy": round(
             sum(r["hyperspy_true_k"]["missed_pure_core"] == 0 for r in rows) / n, 3),
+        "no_missed_pure_net_share": round(sum(r["sigma"]["missed_pure_net"] == 0 for r in rows) / n, 3),
+        "no_missed_pure_net_share_hyperspy": round(
+            sum(r["hyperspy_true_k"]["missed_pure_net"] == 0 for r in rows) / n, 3),
         "hyperspy_gap_k_exact_share": round(sum(r["hyperspy_gap_k"]["k"] == r["k_true"] for r in rows) / n, 3),
         "seconds_sigma_total": round(sum(r["sigma"]["seconds"] for r in rows), 1),
         "seconds_hyperspy_total": round(sum(r["hyperspy_true_k"]["seconds"] for r in rows), 1),
@@ -275,7 +319,7 @@ def accuracy(n: int, seed: int, only=None, source=None, hyperspy: bool = True):
     rows = []
     print("case | kind shape counts | K true | K sigma (HS gap) | ARI sigma / HS(true K) / oracle | "
           "missed sigma / HS | worst angle sigma / HS | missed pure sigma / HS | worst angle pure sigma / HS | "
-          "missed pure, core spectra sigma / HS | s sigma / HS")
+          "missed pure, core spectra sigma / HS | missed pure, net spectra sigma / HS | s sigma / HS")
     for i, spec in enumerate(specs):
         if only is not None and i not in only:
             continue
@@ -285,6 +329,7 @@ def accuracy(n: int, seed: int, only=None, source=None, hyperspy: bool = True):
         s = r["sigma"]
         h = r.get("hyperspy_true_k", {"ari": float("nan"), "missed": -1, "worst_angle_deg": float("nan"),
                                       "missed_pure": -1, "worst_angle_pure_deg": float("nan"), "missed_pure_core": -1,
+                                      "missed_pure_net": -1,
                                       "seconds": float("nan")})
         r.setdefault("hyperspy_gap_k", {"k": -1})
         print(f"{i:4d} | {spec['kind']} {spec['shape'][0]}x{spec['shape'][1]} {spec['counts_per_pixel']:>3} | "
@@ -293,6 +338,7 @@ def accuracy(n: int, seed: int, only=None, source=None, hyperspy: bool = True):
               f"{s['worst_angle_deg']:.1f} / {h['worst_angle_deg']:.1f} | {s['missed_pure']} / {h['missed_pure']} | "
               f"{s['worst_angle_pure_deg']:.1f} / {h['worst_angle_pure_deg']:.1f} | "
               f"{s['missed_pure_core']} / {h['missed_pure_core']} | "
+              f"{s['missed_pure_net']} / {h['missed_pure_net']} | "
               f"{s['seconds']:.0f} / {h['seconds']:.0f}",
               flush=True)
     summary = summarise(rows)

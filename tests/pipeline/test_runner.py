@@ -391,3 +391,38 @@ def test_lazy_run_reads_the_file_once_and_the_cluster_spectra_once(make_input, f
                                np.load(eager_res.out_dir / "abundance_maps.npy"), rtol=1e-6, atol=1e-9)
     for name in ("cluster_spectra.csv", "phase_identification.csv"):
         assert (lazy_res.out_dir / name).read_text() == (eager_res.out_dir / name).read_text()
+
+
+def test_tem_run_writes_net_spectra(tmp_path, fast_cfg):
+    """A TEM map gets cluster_net_spectra.csv (film subtracted) beside the core spectra; the
+    film and the peeled cores are in run.json. An SEM map gets none (test_demo_writes_every_output)."""
+    from sigma.synthetic.family import make_particle_phantom
+
+    ph = make_particle_phantom((48, 48), counts_per_pixel=100, n_channels=512, energy_scale=0.04,
+                               particles={"gold": 2, "titania": 2}, seed=1)
+    path = ph.save_hspy(tmp_path / "particles.hspy")
+    cfg = dict(fast_cfg)
+    cfg["clustering"] = {**cfg["clustering"],
+                         "method_args": {**cfg["clustering"]["method_args"], "n_components": 3}}
+    cfg["nmf"] = {**cfg["nmf"], "n_components": 2}
+    [res] = run_batch([path], cfg, tmp_path / "out", progress=False)
+    assert res.ok, res.error
+    with open(res.out_dir / "cluster_core_spectra.csv") as fh:
+        header = next(csv.reader(fh))
+    net = np.loadtxt(res.out_dir / "cluster_net_spectra.csv", delimiter=",", skiprows=1)
+    core = np.loadtxt(res.out_dir / "cluster_core_spectra.csv", delimiter=",", skiprows=1)
+    with open(res.out_dir / "cluster_net_spectra.csv") as fh:
+        assert next(csv.reader(fh)) == header
+    rec = json.loads((res.out_dir / "run.json").read_text())
+    film = rec["results"]["net_spectra"]["film"]
+    assert film is not None and "cluster_net_spectra.csv" in rec["outputs"]
+    col = header.index(f"cluster_{film}")
+    np.testing.assert_allclose(net[:, col], core[:, col])  # the film keeps its own spectrum
+    others = [i for i in range(1, len(header)) if i != col]
+    from sigma.synthetic.metrics import spectral_angle
+
+    sel = int(np.searchsorted(ph.energy_axis, net[0, 0] - 1e-9))
+    ref = ph.phase_spectra[1:, sel : sel + len(net)]  # gold, titania
+    a_core = spectral_angle(ref[:, None], core[:, others].T[None]).min(1)
+    a_net = spectral_angle(ref[:, None], net[:, others].T[None]).min(1)
+    assert (a_core > 6).all() and (a_net < a_core - 3).all(), (a_core, a_net)

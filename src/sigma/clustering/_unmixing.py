@@ -40,23 +40,34 @@ class SpectraMixin:
         self._require_dataset("energy_axis")
         return np.asarray(self.dataset.energy_axis)
 
+    def _is_thin_sample(self) -> bool:
+        """Whether the dataset is a thin-sample (TEM) map: ``EDS_TEM`` data (a
+        :class:`~sigma.datasets.TEMDataset`, or a file whose metadata say TEM)."""
+        from sigma.clustering._identify import _dataset_kind
+
+        return self.dataset is not None and _dataset_kind(self.dataset) == "TEM"
+
     def get_cluster_spectra(self, kind: str = "sum", *, progress: bool | None = None) -> np.ndarray:
-        """Sum, mean or core spectrum per cluster, shape (K, C), aligned with ``cluster_ids``.
+        """Sum, mean, core or net spectrum per cluster, shape (K, C), aligned with ``cluster_ids``.
 
         Computed in one vectorised pass over the spectrum cube and cached until the labels
-        change. The pass makes the sums (of each cluster's core pixels and of the rest); the
-        means are derived from them, so NMF (means), identification and the outputs (sums)
-        share one pass.
+        change. The pass makes the sums (of each cluster's core pixels and of the rest, and on
+        a TEM map of its rims on the five largest clusters and on its most-touched other one);
+        the means, core and net spectra are derived from them, so NMF (means), identification
+        and the outputs (sums) share one pass.
 
         Parameters
         ----------
-        kind : {'sum', 'mean', 'core'}
+        kind : {'sum', 'mean', 'core', 'net'}
             ``'core'``: the mean over the cluster's core pixels
             (:func:`sigma.unmixing.spectra.core_pixels`: all eight neighbours in the same
             cluster), the estimate of the phase's own spectrum least mixed with its
             neighbours' (a small inclusion's or particle's rim pixels blend in its host); a
             cluster with fewer than :data:`~sigma.unmixing.spectra.CORE_MIN_PIXELS` core
-            pixels gets its mean over all its pixels. ``'sum'`` and ``'mean'`` cover every
+            pixels gets its mean over all its pixels. ``'net'`` (TEM maps only): the core
+            spectrum with the support film subtracted and an enclosing shell peeled off
+            (:meth:`get_net_spectra`); on an SEM (bulk) map it is refused, since an
+            inclusion there does not sit on its host. ``'sum'`` and ``'mean'`` cover every
             pixel of the cluster (``cluster_spectra.csv`` is the mean).
         progress : bool or None
             Show a tqdm bar (useful for lazy cubes); ``None`` follows ``SIGMA_PROGRESS``.
@@ -65,26 +76,49 @@ class SpectraMixin:
         from sigma.unmixing.spectra import CORE_MIN_PIXELS, cluster_spectra, core_pixels
 
         progress = progress_enabled() if progress is None else progress
-        if kind not in ("sum", "mean", "core"):
-            raise bad_value("kind", kind, "'sum', 'mean' or 'core'")
+        if kind not in ("sum", "mean", "core", "net"):
+            raise bad_value("kind", kind, "'sum', 'mean', 'core' or 'net'")
+        if kind == "net":
+            return self.get_net_spectra(progress=progress).spectra
         key = ("spectra", kind)
         if key not in self._cache:
             total = self._cache.get(("spectra", "sum"))
             if total is None:
-                # one pass: a core pixel keeps its id, another pixel of cluster c counts as c + off
+                # one pass: a core pixel of cluster c keeps its id, another counts as c + off;
+                # on a TEM map one whose only other neighbouring cluster is the m-th of the (up
+                # to 5) largest as c + (2 + m) * off, or c's most-touched smaller one in the
+                # last group (c's rims: the pixels of the net spectra, net_pixels)
                 ids = np.asarray(self.cluster_ids)
                 lab = self._labels
-                core = core_pixels(lab)
-                off = int(ids.max(initial=-1)) + 1
-                split = np.where(core | (lab < 0), lab, lab + off)
-                both = cluster_spectra(self._spectra_data(), split, np.r_[ids, ids + off], "sum",
-                                       progress=progress)  # fmt: skip
                 k = len(ids)
-                total = both[:k] + both[k:]
+                off = int(ids.max(initial=-1)) + 1
+                core = core_pixels(lab)
+                grp = np.where(core, 0, 1)
+                big, top = [], np.full(k, -1)
+                if self._is_thin_sample() and k > 1:
+                    from sigma.unmixing.net import cluster_contacts, single_neighbour
+
+                    big = ids[np.argsort(-np.asarray(self.counts), kind="stable")[:5]].tolist()
+                    nb = single_neighbour(lab)
+                    for m, j in enumerate(big):
+                        grp = np.where(nb == j, 2 + m, grp)
+                    touch = cluster_contacts(lab, ids)[:, :k].astype(float)
+                    touch[:, np.searchsorted(ids, big)] = -1  # the largest have groups of their own
+                    top = np.where(touch.max(1) > 0, ids[touch.argmax(1)], -1)
+                    top_of = top[np.minimum(np.searchsorted(ids, lab), k - 1)]
+                    grp = np.where((grp == 1) & (nb == top_of) & (top_of >= 0), 2 + len(big), grp)
+                n_grp = 2 + len(big) + (len(big) > 0)
+                split = np.where(lab >= 0, lab + grp * off, lab)
+                groups = np.concatenate([ids + g * off for g in range(n_grp)])
+                parts = cluster_spectra(self._spectra_data(), split, groups, "sum", progress=progress)
+                parts = parts.reshape(n_grp, k, -1)
+                total = parts.sum(0)
                 total.flags.writeable = False
                 self._cache[("spectra", "sum")] = total
-                n_core = np.bincount(np.searchsorted(ids, lab[core]), minlength=k)[:k] if k else np.zeros(0, int)
-                self._cache[("spectra", "core_parts")] = (both[:k], n_core)
+                pos = np.searchsorted(groups, split[split >= 0]) if k else np.zeros(0, int)
+                n_parts = np.bincount(pos, minlength=len(groups)).reshape(n_grp, k)
+                self._cache[("spectra", "core_parts")] = (parts[0], n_parts[0])
+                self._cache[("spectra", "rim_parts")] = (big, top, parts[2:], n_parts[2:])
             if kind == "mean":
                 s = total / np.maximum(self.counts, 1)[:, None]
                 s.flags.writeable = False
@@ -96,6 +130,85 @@ class SpectraMixin:
                              total / np.maximum(self.counts, 1)[:, None])
                 s.flags.writeable = False
                 self._cache[key] = s
+        return self._cache[key]
+
+    def get_net_spectra(self, film="auto", *, peel: bool = True, progress: bool | None = None):
+        """Film-subtracted, shell-peeled ("net") per-pixel spectra of a TEM map's clusters.
+
+        The correction a TEM analyst makes by hand (:mod:`sigma.unmixing.net`): the support
+        film's per-pixel spectrum is subtracted from every brighter cluster's (counts add under
+        a particle), and a cluster enclosed by one other non-film cluster (a core in its shell)
+        has that cluster's net spectrum subtracted, scaled by the largest factor that keeps it
+        non-negative within the counts' noise. Each spectrum is the mean over the cluster's
+        :func:`~sigma.unmixing.net.net_pixels` (its core pixels, its rim on the film and a
+        core's rim on its shell; an explicit ``film`` that is not among the five largest
+        clusters: its core pixels only). From the same cached pass as the other spectra;
+        cached until the labels change.
+
+        Parameters
+        ----------
+        film : 'auto', int or None
+            The film's cluster id; ``'auto'`` (default): :func:`~sigma.unmixing.net.find_film`
+            (a large cluster that the others lie on and that is 1.5x darker than them; none
+            qualifies: nothing is subtracted, ``film_reason`` says why); ``None``: no film.
+        peel : bool
+            Peel enclosed clusters.
+        progress : bool or None
+
+        Returns
+        -------
+        NetSpectra
+            ``spectra`` (K, C) aligned with ``cluster_ids``, ``film``, ``film_reason``,
+            ``hosts``, ``factors`` and ``coefficients`` (see
+            :class:`~sigma.unmixing.net.NetSpectra`).
+
+        Raises
+        ------
+        SigmaValueError
+            On a map that is not a thin sample (``EDS_TEM``): in a bulk (SEM) map an
+            inclusion does not sit on its host, so nothing may be subtracted; use
+            ``get_cluster_spectra("core")``.
+        """
+        from dataclasses import replace
+
+        from sigma.unmixing.net import net_spectra, peel_hosts, pick_film, window_channels
+        from sigma.unmixing.spectra import CORE_MIN_PIXELS
+
+        self._require_dataset("net spectra")
+        if not self._is_thin_sample():
+            raise bad_value(
+                "kind", "net",
+                "'sum', 'mean' or 'core' on a bulk (SEM) map: net spectra subtract the support "
+                "film and overlayers of a thin-sample (EDS_TEM) map; an SEM inclusion does not "
+                "sit on its host",
+            )  # fmt: skip
+        key = ("net", film if film is None or isinstance(film, str) else int(film), bool(peel))
+        if key not in self._cache:
+            core = self.get_cluster_spectra("core", progress=progress)
+            ids, lab = np.asarray(self.cluster_ids), self._labels
+            film_id, reason = pick_film(core, lab, ids, film)
+            hosts = peel_hosts(lab, ids, film_id) if peel else {}
+            core_sum, n_core = self._cache[("spectra", "core_parts")]
+            big, top, rim_sum, n_rim = self._cache[("spectra", "rim_parts")]
+            sums, n = np.array(core_sum), np.array(n_core)
+            # its rim on the film, and a core's on its shell (net_pixels), from the pass's rims
+            if film_id in big:
+                sums += rim_sum[big.index(film_id)]
+                n += n_rim[big.index(film_id)]
+            for c, h in hosts.items():
+                i = int(np.searchsorted(ids, c))
+                g = big.index(h) if h in big else (len(big) if top[i] == h else None)
+                if g is not None:
+                    sums[i] += rim_sum[g, i]
+                    n[i] += n_rim[g, i]
+            counts = np.asarray(self.counts)
+            own = n >= CORE_MIN_PIXELS
+            means = np.where(own[:, None], sums / np.maximum(n, 1)[:, None],
+                             self.get_cluster_spectra("sum") / np.maximum(counts, 1)[:, None])
+            res = net_spectra(means, np.where(own, n, counts), lab, ids, film=film_id, peel=peel,
+                              window=window_channels(self.energy_axis))
+            res.spectra.flags.writeable = False
+            self._cache[key] = replace(res, film_reason=reason)
         return self._cache[key]
 
     def _nmf_input(self, clusters, normalised, spectra_kind):

@@ -147,6 +147,19 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
         folder / "cluster_core_spectra.csv", ["energy_keV", *[f"cluster_{i}" for i in ids]],
         np.column_stack([energy, core.T]) if len(ids) else energy[:, None],
     )
+    net_info = None
+    if ps._is_thin_sample() and len(ids):
+        # TEM: the core spectra less the support film and, for a core, its shell (same pass)
+        net = ps.get_net_spectra()
+        files["cluster_net_spectra"] = atomic_write_csv(
+            folder / "cluster_net_spectra.csv", ["energy_keV", *[f"cluster_{i}" for i in ids]],
+            np.column_stack([energy, np.asarray(net.spectra, dtype=float).T]),
+        )
+        net_info = {
+            "film": net.film, "film_reason": net.film_reason,
+            "peeled": {str(i): {"host": h, "factor": round(float(net.factors[i]), 4)}
+                       for i, h in net.hosts.items()},
+        }
     props = ps.phase_proportions(exclude_noise=True)
     props_all = ps.phase_proportions(exclude_noise=False)
     rows = [[i, ps.colors.get(i, ""), int(c), float(p), float(pa)]
@@ -175,6 +188,8 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
             record["failed_stage"] = stage_failure("nmf", exc)
             for name in _NMF_FILES:  # none of that stage's files, rather than some
                 (folder / name).unlink(missing_ok=True)
+    if net_info is not None:
+        record["results"]["net_spectra"] = net_info
     evidence = getattr(ps, "n_components_evidence", None)
     if evidence is not None:
         record["results"]["n_components_evidence"] = evidence.to_dict()
