@@ -110,7 +110,7 @@ def cluster_contacts(labels, cluster_ids=None) -> np.ndarray:
     lab = np.asarray(labels)
     if lab.ndim != 2:
         raise bad_value("labels", lab.shape, "(H, W) labels")
-    ids = np.unique(lab[lab >= 0]) if cluster_ids is None else np.asarray(cluster_ids, dtype=np.int64)
+    ids = _ids(lab, cluster_ids)
     k = len(ids)
     if k:
         pos = np.minimum(np.searchsorted(ids, lab), k - 1)
