@@ -44,6 +44,7 @@ def test_demo_writes_every_output(demo_out, capsys):
         rows = list(csv.DictReader(fh))
     assert abs(sum(float(r["fraction"]) for r in rows if r["cluster"] != "-1") - 1) < 1e-9
     html = (demo_out / "report.html").read_text()
+    assert "Net spectra (TEM)" not in html  # an SEM map: an inclusion does not sit on its host
     assert html.count("data:image/png;base64,") >= 7 and "Ground truth" in html
     assert "http://" not in html and "https://" not in html
     # the run section lists the stages' times (it was an empty table: the times were recorded
@@ -395,7 +396,8 @@ def test_lazy_run_reads_the_file_once_and_the_cluster_spectra_once(make_input, f
 
 def test_tem_run_writes_net_spectra(tmp_path, fast_cfg):
     """A TEM map gets cluster_net_spectra.csv (film subtracted) beside the core spectra; the
-    film and the peeled cores are in run.json. An SEM map gets none (test_demo_writes_every_output)."""
+    film and the peeled cores are in run.json, and the report draws the net spectra and says
+    which cluster is the film. An SEM map gets none (test_demo_writes_every_output)."""
     from sigma.synthetic.family import make_particle_phantom
 
     ph = make_particle_phantom((48, 48), counts_per_pixel=100, n_channels=512, energy_scale=0.04,
@@ -405,6 +407,7 @@ def test_tem_run_writes_net_spectra(tmp_path, fast_cfg):
     cfg["clustering"] = {**cfg["clustering"],
                          "method_args": {**cfg["clustering"]["method_args"], "n_components": 3}}
     cfg["nmf"] = {**cfg["nmf"], "n_components": 2}
+    cfg["report"] = {**cfg["report"], "enabled": True}
     [res] = run_batch([path], cfg, tmp_path / "out", progress=False)
     assert res.ok, res.error
     with open(res.out_dir / "cluster_core_spectra.csv") as fh:
@@ -426,3 +429,6 @@ def test_tem_run_writes_net_spectra(tmp_path, fast_cfg):
     a_core = spectral_angle(ref[:, None], core[:, others].T[None]).min(1)
     a_net = spectral_angle(ref[:, None], net[:, others].T[None]).min(1)
     assert (a_core > 6).all() and (a_net < a_core - 3).all(), (a_core, a_net)
+    page = (res.out_dir / "report.html").read_text()
+    section = page.split("<h2>Net spectra (TEM)</h2>")[1].split("</section>")[0]
+    assert 'alt="net spectra"' in section and f"Film: cluster {film} (" in section

@@ -106,7 +106,7 @@ def _spectrum_units(ps, kind: str, normalised: bool) -> str:
     if normalised:
         return "intensity / its maximum"
     # cluster spectra are taken from the counts (the dataset's analysis_spectra)
-    return f"counts per channel ({'mean per pixel' if kind == 'mean' else 'sum over the cluster'})"
+    return f"counts per channel ({'sum over the cluster' if kind == 'sum' else 'mean per pixel'})"
 
 
 def _energy_window(ps, spec, spectra_range):
@@ -124,7 +124,8 @@ def _energy_window(ps, spec, spectra_range):
 
 def plot_cluster_spectra(ps, cluster_ids=None, normalisation: bool = True, spectra_range=None,
                          ax=None, kind: str = "mean", annotate: bool = True):
-    """Mean (or sum) spectrum of each cluster in its cluster colour on the real energy axis.
+    """Mean (or sum, core or net) spectrum of each cluster in its cluster colour on the real
+    energy axis (``kind``: see :meth:`~sigma.clustering.PixelSegmenter.get_cluster_spectra`).
 
     Parameters
     ----------

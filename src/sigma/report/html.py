@@ -172,6 +172,10 @@ def _lines_note(record: dict) -> str:
                  "latent space and clusters of this report are those of the second pass.")
     elif review:
         text += " A second look at the clusters' spectra found no line to add or remove."
+    return _note(text)
+
+
+def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text, quote=False)}</p>'
 
 
@@ -200,6 +204,31 @@ def _cluster_spectra_fig(ps):
     fig = new_figure((9, 3.6), layout="constrained")
     plot_cluster_spectra(ps, ax=fig.add_subplot(), normalisation=True)
     return fig
+
+
+def _net_spectra_section(ps) -> str:
+    """A TEM map's net spectra (:meth:`~sigma.clustering.PixelSegmenter.get_net_spectra`): the
+    film subtracted and cores peeled off their shells, with what was done; or why nothing was."""
+    from ..plot import new_figure, plot_cluster_spectra
+
+    net = ps.get_net_spectra()
+    peeled = "; ".join(f"cluster {c} peeled off cluster {h} (factor {net.factors[c]:.2f})"
+                       for c, h in sorted(net.hosts.items()))
+    if net.film is None and not net.hosts:
+        return _note(f"No support film was found ({net.film_reason}) and no cluster lies inside "
+                     "another: nothing is subtracted, so the net spectra (cluster_net_spectra.csv) "
+                     "are the core spectra.")
+    why = str(net.film_reason).removeprefix(f"cluster {net.film}: ")
+    film = (f"Film: cluster {net.film} ({why}); its per-pixel spectrum is subtracted from every "
+            "brighter cluster's." if net.film is not None else
+            f"No support film was found ({net.film_reason}).")
+    fig = new_figure((9, 3.6), layout="constrained")
+    plot_cluster_spectra(ps, ax=fig.add_subplot(), normalisation=True, kind="net")
+    return img_tag(fig, "net spectra") + _note(
+        "Each cluster's spectrum over its core pixels with what lies under or over it removed "
+        f"(a thin sample: counts add along the beam). {film} {peeled + '.' if peeled else ''} "
+        "Written to cluster_net_spectra.csv; see 'Net spectra of TEM maps' in the documentation "
+        "for when this is wrong.")
 
 
 def _proportions_table(ps) -> str:
@@ -409,6 +438,8 @@ def build_report(ps, ds, cfg: dict, *, unmix=None, record=None, extra=None) -> s
         ("Phase map", _safe("phase map", lambda: img_tag(_phase_fig(ps, rep["alpha"]), "phase map"))),
         ("Phase proportions", _safe("proportions", lambda: _proportions_table(ps))),
         ("Cluster spectra", _safe("cluster spectra", lambda: img_tag(_cluster_spectra_fig(ps), "cluster spectra"))),
+        *([("Net spectra (TEM)", _safe("net spectra", lambda: _net_spectra_section(ps)))]
+          if getattr(ps, "_is_thin_sample", lambda: False)() and ps.n_clusters > 1 else []),
     ]
     if getattr(ps, "_identify_params", None):
         sections.append(("Phase identification", _safe("identification", lambda: _identification_section(ps))))
