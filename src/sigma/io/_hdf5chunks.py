@@ -112,24 +112,31 @@ def _chunk_rows_source(ds, filters):
     dsid, item = ds.id, ds.dtype.itemsize
     row_values, n_values = int(np.prod(ds.chunks[1:])), int(np.prod(ds.chunks))
 
-    def read(origin, lo, hi, buf):
+    def read(origin, lo, hi, buf=None, planes=None):
+        """Into ``buf`` (the planes one after another, as a shuffled chunk of these rows),
+        or with ``planes`` (one destination per byte plane) each plane into its own, which
+        a chunk stored without its shuffle cannot give (``OSError``)."""
         info = dsid.get_chunk_info_by_coord(origin)
         if info.byte_offset is None or info.size != n_values * item:
             raise OSError(f"chunk {origin} is not stored as {n_values * item} plain bytes")
         m = (hi - lo) * row_values
-        if m * item > buf.size:
-            raise OSError(f"a buffer of {buf.size} bytes cannot hold rows {lo}:{hi} of chunk {origin}")
         shuffled = item > 1 and any(f == SHUFFLE and not info.filter_mask & (1 << i)
                                     for i, f in enumerate(filters))
         # the rows' part of each byte plane (the whole rows, when not shuffled)
-        parts = [(p * n_values + lo * row_values, m) for p in range(item)] if shuffled else [
-            (lo * row_values * item, m * item)]
-        at = 0
-        for offset, size in parts:
-            if os.preadv(fd, [buf[at: at + size]], info.byte_offset + offset) != size:
+        offsets = [p * n_values + lo * row_values for p in range(item)] if shuffled else [lo * row_values * item]
+        if planes is not None:
+            if not shuffled:
+                raise OSError(f"chunk {origin} is stored without its shuffle")
+            dests = planes
+        elif m * item > buf.size:
+            raise OSError(f"a buffer of {buf.size} bytes cannot hold rows {lo}:{hi} of chunk {origin}")
+        else:
+            size = m if shuffled else m * item
+            dests = [buf[at: at + size] for at in range(0, m * item, size)]
+        for dest, offset in zip(dests, offsets, strict=True):
+            if os.preadv(fd, [dest], info.byte_offset + offset) != dest.size:
                 raise OSError(f"chunk {origin} is cut short")
-            at += size
-        return info.filter_mask, buf[: m * item]
+        return info.filter_mask, None if buf is None else buf[: m * item]
 
     return read
 
@@ -311,27 +318,19 @@ def read_planes(ds, r0: int, r1: int, out: np.ndarray) -> np.ndarray | None:
     """
     filters = decodable(ds)
     item = ds.dtype.itemsize
-    if filters != (SHUFFLE,) or item < 2 or ds.ndim < 2 or tuple(ds.chunks[1:]) != tuple(ds.shape[1:]):
+    if filters != (SHUFFLE,) or item < 2 or ds.ndim < 2:
         return None
-    n_rows = r1 - r0
-    if out.dtype != np.uint8 or out.shape != (item, n_rows, *ds.shape[1:]) or not out.flags.c_contiguous:
+    if out.dtype != np.uint8 or out.shape != (item, r1 - r0, *ds.shape[1:]) or not out.flags.c_contiguous:
         return None
-    fd = _file_handle(ds)
-    if fd is None:
+    read = _chunk_rows_source(ds, filters)
+    if read is None:
         return None
-    dsid = ds.id
-    row_values = int(np.prod(ds.shape[1:]))
     cs = int(ds.chunks[0])
-    n_values = cs * row_values
     zeros = (0,) * (ds.ndim - 1)
     for c0 in range((r0 // cs) * cs, r1, cs):
         lo, hi = max(r0, c0), min(r1, c0 + cs)
-        info = dsid.get_chunk_info_by_coord((c0, *zeros))
-        if info.byte_offset is None or info.size != n_values * item or info.filter_mask & 1:
-            return None  # not stored, or stored without its shuffle
-        m = (hi - lo) * row_values
-        for j in range(item):
-            dest = out[j, lo - r0: hi - r0].reshape(-1)
-            if os.preadv(fd, [dest], info.byte_offset + j * n_values + (lo - c0) * row_values) != m:
-                return None
+        try:
+            read((c0, *zeros), lo - c0, hi - c0, planes=[out[j, lo - r0: hi - r0].reshape(-1) for j in range(item)])
+        except OSError:
+            return None  # not stored, stored without its shuffle, or cut short
     return out
