@@ -349,21 +349,16 @@ def single_neighbour(labels) -> np.ndarray:
     >>> single_neighbour([[0, 0, 0, 1], [0, 0, 0, 2], [0, 0, 0, 0]]).tolist()
     [[-2, -2, -3, -3], [-2, -2, -3, -3], [-2, -2, 2, 2]]
     """
+    from .spectra import neighbour_views
+
     lab = np.asarray(labels)
-    if lab.ndim != 2:
-        raise bad_value("labels", lab.shape, "(H, W) labels")
-    h, w = lab.shape
-    pad = np.pad(lab, 1, mode="edge")  # outside the map repeats the border: not a neighbour
     big = np.iinfo(np.int64).max
     lo = np.full(lab.shape, big, np.int64)
     hi = np.full(lab.shape, -big, np.int64)
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            if dy != 1 or dx != 1:
-                nb = pad[dy : dy + h, dx : dx + w]
-                other = nb != lab
-                lo = np.where(other, np.minimum(lo, nb), lo)
-                hi = np.where(other, np.maximum(hi, nb), hi)
+    for nb in neighbour_views(lab):  # outside the map: the pixel's own label, not a neighbour
+        other = nb != lab
+        lo = np.where(other, np.minimum(lo, nb), lo)
+        hi = np.where(other, np.maximum(hi, nb), hi)
     out = np.where(lo == big, -2, np.where(lo == hi, lo, -3))
     return np.where(lab >= 0, out, -3)
 

@@ -122,13 +122,24 @@ def core_pixels(labels) -> np.ndarray:
     [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
     """
     lab = np.asarray(labels)
+    out = lab >= 0
+    for nb in neighbour_views(lab):
+        out &= nb == lab
+    return out
+
+
+def neighbour_views(labels):
+    """The eight ``(H, W)`` views of each pixel's neighbours; outside the map a pixel's own
+    label stands in, so only neighbours inside the map differ from it.
+
+    Examples
+    --------
+    >>> [v.tolist() for v in neighbour_views(np.array([[0, 1]]))][3:5]
+    [[[0, 0]], [[1, 1]]]
+    """
+    lab = np.asarray(labels)
     if lab.ndim != 2:
         raise bad_value("labels", lab.shape, "(H, W) labels")
     h, w = lab.shape
-    pad = np.pad(lab, 1, mode="edge")  # outside the map repeats the border: only neighbours inside count
-    out = lab >= 0
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            if dy != 1 or dx != 1:
-                out &= pad[dy : dy + h, dx : dx + w] == lab
-    return out
+    pad = np.pad(lab, 1, mode="edge")  # outside the map repeats the border
+    return [pad[dy : dy + h, dx : dx + w] for dy in (0, 1, 2) for dx in (0, 1, 2) if dy != 1 or dx != 1]
