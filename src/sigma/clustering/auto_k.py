@@ -55,10 +55,11 @@ still seen.
    (the BIC sees their overlap pixel by pixel, not their summed counts) is split off again
    when a start cluster seeds it: see :mod:`sigma.clustering._split` (count splitting: the
    pixels are chosen on half of the counts and the split is tested on the other half). When
-   no start cluster seeds a split, a label whose pixels two spectra explain better than one
-   (a two-spectrum mixture of its pixels on the choosing half) seeds it: two particle phases
-   that share every start cluster, as on a film that takes most of the over-segmentation,
-   are still told apart.
+   no start cluster seeds a split, a label seeds it from inside, on the choosing half: its
+   connected pieces (particles, grains) grouped in two by their summed counts, tested as they
+   are, or else a two-spectrum mixture of its pixels. Two particle phases that share every
+   start cluster, as on a film that takes most of the over-segmentation, are still told
+   apart, down to particles with no interior pixel.
 7. A label left without a single interior pixel is dropped unless it is a thin phase: its
    summed counts are far from every other spectrum (deviance above the critical value) and
    not a mixture by the test of step 3. A few boundary pixels at a triple junction are
@@ -204,8 +205,9 @@ class PhaseEvidence:
         (``pixels``, ``rho`` = mixture deviance / nearest-spectrum deviance, ``G_pixels`` =
         own spectrum against per-pixel mixtures, ``interior`` share, ``neighbours``), ``'new
         phase'`` (``pixels``, ``G``, ``critical``, ``rho``), ``'split'`` (``pixels``, ``G`` of
-        the held-out half-counts, ``critical``, ``rho``, ``parent_pixels``; ``seed = 'label'`` when a label,
-        not a start cluster, seeded it), ``'no interior'`` (dropped) and
+        the held-out half-counts, ``critical``, ``rho``, ``parent_pixels``; ``seed = 'pieces'`` or ``'label'``
+        when a label's pieces or a two-spectrum fit of its pixels, not a start cluster,
+        seeded it), ``'no interior'`` (dropped) and
         ``'thin phase'`` (kept without interior), both with ``pixels``, ``G``, ``critical``,
         ``rho``, ``G_pixels``.
 
