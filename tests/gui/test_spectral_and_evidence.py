@@ -152,3 +152,14 @@ def test_without_evidence_the_views_say_so():
     assert w.image is None and w.rows == []
     assert "fixed number of clusters (3)" in w.status.value and 'n_components="auto"' in w.status.value
     assert gui.view_phase_map(ps).evidence_note.layout.display == "none"
+
+
+def test_every_step_of_the_decisions_has_an_outcome_in_words():
+    from sigma.plot.evidence import DECISIONS_NOTE, decision_rows
+
+    steps = ["mixture", "new phase", "split", "no interior", "thin phase"]
+    rows = decision_rows({"decisions": [{"step": s, "pixels": 10, "seed": "pieces"} for s in steps]})
+    assert [r["decision"] for r in rows] == steps
+    assert all(r["outcome"] for r in rows)
+    assert rows[2]["outcome"].startswith("opened: split off") and "seed = pieces" in rows[2]["statistics"]
+    assert "'pieces'" in DECISIONS_NOTE

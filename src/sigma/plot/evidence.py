@@ -62,7 +62,10 @@ DECISIONS_NOTE = (
     "pixels whose 8 neighbours share their label; G: deviance of a new phase's counts from every "
     "known phase and mixture, against the chi-square critical value; G_pixels: how much better "
     "the component's own spectrum explains its pixels than a mixture of its neighbours chosen "
-    "for each pixel (below the critical value: a mixture)."
+    "for each pixel (below the critical value: a mixture). A split's G compares the held-out "
+    "half of the counts of its pixels with the rest of the phase it left; seed: what proposed it "
+    "(a start cluster when absent, 'pieces': whole particles or grains of one label, 'label': two "
+    "spectra fitted to one label's pixels)."
 )
 
 _OUTCOME = {
@@ -70,6 +73,8 @@ _OUTCOME = {
     "new phase": "opened: counts no phase or mixture explains",
     "no interior": "dropped: no pixel inside it (only boundaries)",
     "thin phase": "kept: no pixel inside it, but its counts are no mixture (a shell, a rim)",
+    "split": "opened: split off the phase it was joined to (chosen on half of the counts, tested "
+             "on the other half)",
 }
 
 
