@@ -157,3 +157,27 @@ def test_pieces_are_joined_in_the_order_of_the_merge_path():
         groups[a] += groups[b]
         s, groups = np.delete(s, b, 0), groups[:b] + groups[b + 1 :]
     assert sorted(map(sorted, _two_groups(sums))) == sorted(map(sorted, groups))
+
+
+def test_a_seed_whose_label_spectrum_is_its_own_is_not_called_a_mixture_of_it():
+    """One label holds thin rings of phase 1 (round cores of phase 3, a label of their own)
+    and discs of phase 2. The rings have no interior pixel, so the label's spectrum is the
+    discs' own; the discs are no mixture of the *rest* of the label (the rings) and the film,
+    and are split off."""
+    rng = np.random.default_rng(7)
+    film, ring, disc, core = rng.dirichlet(np.ones(16) * 4, size=4)
+    size = 72
+    truth = np.zeros((size, size), np.int32)
+    yy, xx = np.mgrid[:size, :size]
+    for cy, cx in ((12, 12), (12, 58), (58, 12), (58, 58)):
+        d2 = (yy - cy) ** 2 + (xx - cx) ** 2
+        truth[d2 <= 36] = 1
+        truth[d2 <= 16] = 3
+    for cy, cx in ((36, 20), (36, 52), (20, 36), (52, 36)):
+        truth[(yy - cy) ** 2 + (xx - cx) ** 2 <= 16] = 2
+    counts = _particle_counts(truth, np.stack([film, ring, disc, core]), rng, particle=40.0)
+    lab = np.where(truth == 3, 2, np.minimum(truth, 1)).astype(np.int32)
+    out, decisions = _run(counts, np.zeros_like(lab), lab)  # no start cluster seeds a split
+    assert [d.get("seed") for d in decisions if d["step"] == "split"] == ["pieces"]
+    assert len(np.unique(out)) == 4
+    assert {int(np.bincount(out[truth == p]).argmax()) for p in range(4)} == {0, 1, 2, 3}

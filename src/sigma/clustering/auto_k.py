@@ -205,9 +205,9 @@ class PhaseEvidence:
         (``pixels``, ``rho`` = mixture deviance / nearest-spectrum deviance, ``G_pixels`` =
         own spectrum against per-pixel mixtures, ``interior`` share, ``neighbours``), ``'new
         phase'`` (``pixels``, ``G``, ``critical``, ``rho``), ``'split'`` (``pixels``, ``G`` of
-        the held-out half-counts, ``critical``, ``rho``, ``parent_pixels``; ``seed = 'pieces'`` or ``'label'``
-        when a label's pieces or a two-spectrum fit of its pixels, not a start cluster,
-        seeded it), ``'no interior'`` (dropped) and
+        the held-out half-counts, ``critical``, ``rho``, ``parent_pixels``; ``seed = 'pieces'`` (with
+        ``G_pixels``) or ``'label'`` when a label's pieces or a two-spectrum fit of its pixels,
+        not a start cluster, seeded it), ``'no interior'`` (dropped) and
         ``'thin phase'`` (kept without interior), both with ``pixels``, ``G``, ``critical``,
         ``rho``, ``G_pixels``.
 
