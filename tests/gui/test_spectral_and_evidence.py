@@ -163,3 +163,18 @@ def test_every_step_of_the_decisions_has_an_outcome_in_words():
     assert all(r["outcome"] for r in rows)
     assert rows[2]["outcome"].startswith("opened: split off") and "seed = pieces" in rows[2]["statistics"]
     assert "'pieces'" in DECISIONS_NOTE
+
+
+def test_the_evidence_legend_counts_add_up_from_the_bic_choice_to_the_phases():
+    """9 spectra, 6 mixtures and 2 labels without interior dropped, 2 splits: 3 phases."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sigma.plot.evidence import plot_phase_evidence
+
+    steps = ["mixture"] * 6 + ["split", "split", "no interior", "no interior"]
+    ev = {"bic_path": {"k": [1, 2, 3, 9, 10], "bic": [5.0, 4.0, 3.0, 0.0, 1.0], "loglik": [0.0] * 5},
+          "k_bic": 9, "n_components": 3, "decisions": [{"step": s, "pixels": 10} for s in steps]}
+    ax = plot_phase_evidence(ev)
+    label = [t.get_text() for t in ax.get_legend().get_texts()][1]
+    assert label == "phases: 3 (6 mixtures and 2 without interior dropped, 0 new, 2 split off)"

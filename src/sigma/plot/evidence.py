@@ -44,7 +44,8 @@ def plot_phase_evidence(evidence, ax=None):
     ax.axvline(kf, color="#c0392b", lw=1.5,
                label=f"phases: {kf} ({steps.count('mixture')} mixtures"
                      + (f" and {hollow} without interior" if hollow else "")
-                     + f" dropped, {steps.count('new phase')} new)")
+                     + f" dropped, {steps.count('new phase')} new"
+                     + (f", {steps.count('split')} split off" if "split" in steps else "") + ")")
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # numbers of spectra
@@ -115,6 +116,7 @@ def evidence_explanation(evidence) -> str:
         f"merged pair by pair; the BIC (penalty {d['penalty_per_spectrum']:.0f} per spectrum, "
         f"{d['n_bands']} energy bands, {d['n_fit_pixels']} pixels) chose {d['k_bic']} spectra. "
         "Components made of boundary pixels (no interior, counts explained by a mixture of their "
-        "neighbours) were then dropped, and groups of pixels that no phase explains were tested as "
-        f"new phases: {d['n_components']} phases in the end."
+        "neighbours) were then dropped, groups of pixels that no phase explains were tested as "
+        "new phases, and phases the merge path joined were tested for a split (on half of the "
+        f"counts, chosen on the other half): {d['n_components']} phases in the end."
     )
