@@ -233,8 +233,9 @@ def _piece_seeds(y1, lp1, lab, valid):
         ids = ids[sizes[ids] >= 2]
         if len(ids) < 2:
             continue
-        flat = pieces.ravel()
-        sums = np.stack([y1[flat == i].sum(0, dtype=np.float64) for i in ids])
+        rank = np.full(n + 1, -1)
+        rank[ids] = np.arange(len(ids))
+        sums = cm.group_sums(y1, rank[pieces], len(ids))  # one pass, not one mask per piece
         groups = _two_groups(sums)
         minor = min(groups, key=lambda gr: sizes[ids[gr]].sum())
         mask = np.isin(pieces, ids[minor])
