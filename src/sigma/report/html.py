@@ -194,7 +194,17 @@ def _phase_fig(ps, alpha):
     # map itself is not squeezed
     longest = max((len(str(n)) for n in getattr(ps, "cluster_names", {}).values()), default=0)
     fig = new_figure((6.5 + 0.085 * longest, 5), layout="constrained")
-    plot_phase_map(ps, alpha=alpha, ax=fig.add_subplot())
+    ax = fig.add_subplot()
+    plot_phase_map(ps, alpha=alpha, ax=ax)
+    leg = ax.get_legend()
+    for _ in range(3):  # a legend beside the axes is not in the layout: widen until it fits
+        if leg is None:
+            break
+        fig.canvas.draw()
+        over = leg.get_window_extent().x1 - fig.bbox.x1
+        if over <= 0:
+            break
+        fig.set_figwidth(fig.get_figwidth() + over / fig.dpi + 0.1)
     return fig
 
 
