@@ -78,9 +78,9 @@ def test_segmenter_matches_the_pixel_masks_of_net_pixels(tem_ph):
 def test_net_spectra_refused_on_an_sem_map():
     ph = make_grain_phantom((48, 48), n_phases=4, counts_per_pixel=20, n_channels=256, energy_scale=0.04, seed=1)
     ps = _segmenter(ph, SEMDataset)
-    with pytest.raises(SigmaValueError, match=r"'kind' parameter must be 'sum', 'mean' or 'core' on a bulk \(SEM\) map"):
+    with pytest.raises(SigmaValueError, match=r"'kind' parameter must be 'sum', 'mean', 'core' or 'pure' on a bulk \(SEM\) map"):
         ps.get_cluster_spectra("net")
     with pytest.raises(SigmaValueError, match="bulk"):
         ps.get_net_spectra()
-    with pytest.raises(SigmaValueError, match="'sum', 'mean', 'core' or 'net'"):
+    with pytest.raises(SigmaValueError, match="'sum', 'mean', 'core', 'pure' or 'net'"):
         ps.get_cluster_spectra("nett")

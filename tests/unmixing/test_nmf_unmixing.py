@@ -38,7 +38,7 @@ def test_cluster_spectra_equal_hand_computation(ps, toy):
     for row, cid in enumerate(ps.cluster_ids):
         np.testing.assert_allclose(s[row], data[lab == cid].sum(axis=0), rtol=1e-12)
         np.testing.assert_allclose(m[row], data[lab == cid].mean(axis=0), rtol=1e-12)
-    with pytest.raises(ValueError, match="'kind' parameter must be 'sum', 'mean', 'core' or 'net'. Got 'median'"):
+    with pytest.raises(ValueError, match="'kind' parameter must be 'sum', 'mean', 'core', 'pure' or 'net'. Got 'median'"):
         ps.get_cluster_spectra("median")
 
 

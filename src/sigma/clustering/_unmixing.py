@@ -48,7 +48,7 @@ class SpectraMixin:
         return self.dataset is not None and _dataset_kind(self.dataset) == "TEM"
 
     def get_cluster_spectra(self, kind: str = "sum", *, progress: bool | None = None) -> np.ndarray:
-        """Sum, mean, core or net spectrum per cluster, shape (K, C), aligned with ``cluster_ids``.
+        """Sum, mean, core, pure or net spectrum per cluster, shape (K, C), aligned with ``cluster_ids``.
 
         Computed in one vectorised pass over the spectrum cube and cached until the labels
         change. The pass makes the sums (of each cluster's core pixels and of the rest, and on
@@ -58,13 +58,16 @@ class SpectraMixin:
 
         Parameters
         ----------
-        kind : {'sum', 'mean', 'core', 'net'}
+        kind : {'sum', 'mean', 'core', 'pure', 'net'}
             ``'core'``: the mean over the cluster's core pixels
             (:func:`sigma.unmixing.spectra.core_pixels`: all eight neighbours in the same
             cluster), the estimate of the phase's own spectrum least mixed with its
             neighbours' (a small inclusion's or particle's rim pixels blend in its host); a
             cluster with fewer than :data:`~sigma.unmixing.spectra.CORE_MIN_PIXELS` core
-            pixels gets its mean over all its pixels. ``'net'`` (TEM maps only): the core
+            pixels gets its mean over all its pixels. ``'pure'`` (SEM maps only): the
+            per-pixel mean over all the cluster's pixels with the neighbouring phase's share of
+            each rim pixel removed (:meth:`get_pure_spectra`), as free of mixing as the core
+            spectrum and, for a small inclusion, much less noisy. ``'net'`` (TEM maps only): the core
             spectrum with the support film subtracted and an enclosing shell peeled off
             (:meth:`get_net_spectra`); on an SEM (bulk) map it is refused, since an
             inclusion there does not sit on its host. ``'sum'`` and ``'mean'`` cover every
@@ -76,10 +79,12 @@ class SpectraMixin:
         from sigma.unmixing.spectra import CORE_MIN_PIXELS, cluster_spectra, core_pixels
 
         progress = progress_enabled() if progress is None else progress
-        if kind not in ("sum", "mean", "core", "net"):
-            raise bad_value("kind", kind, "'sum', 'mean', 'core' or 'net'")
+        if kind not in ("sum", "mean", "core", "pure", "net"):
+            raise bad_value("kind", kind, "'sum', 'mean', 'core', 'pure' or 'net'")
         if kind == "net":
             return self.get_net_spectra(progress=progress).spectra
+        if kind == "pure":
+            return self.get_pure_spectra(progress=progress).spectra
         key = ("spectra", kind)
         if key not in self._cache:
             total = self._cache.get(("spectra", "sum"))
@@ -132,6 +137,68 @@ class SpectraMixin:
                 self._cache[key] = s
         return self._cache[key]
 
+    def get_pure_spectra(self, *, progress: bool | None = None):
+        """Boundary-corrected ("pure") per-pixel spectra of a bulk (SEM) map's clusters.
+
+        Every rim pixel of a cluster (not a core pixel) is modelled as a mixture of the
+        cluster's own spectrum and the core spectrum of its most common neighbouring cluster;
+        the neighbour's fitted share is removed and the cluster's spectrum re-estimated from
+        all its pixels (:func:`sigma.unmixing.boundary.pure_spectra`). A small inclusion, whose
+        pixels are mostly rim, then gets its own spectrum without its host's lines and with
+        the counts of all its pixels, not only of its few core ones. One more pass over the
+        cube (the rim pixels' products with the core spectra); cached until the labels change.
+
+        Returns
+        -------
+        PureSpectra
+            ``spectra`` (K, C) aligned with ``cluster_ids``, ``neighbour_share`` (share of each
+            cluster's counts removed), ``removed`` and ``pixel_share`` (see
+            :class:`~sigma.unmixing.boundary.PureSpectra`).
+
+        Raises
+        ------
+        SigmaValueError
+            On a thin-sample (``EDS_TEM``) map, where the support film lies under every pixel
+            of a particle, not only under its rim: use :meth:`get_net_spectra`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sigma.synthetic import make_grain_phantom
+        >>> from sigma.datasets import SEMDataset
+        >>> from sigma.clustering import PixelSegmenter
+        >>> ph = make_grain_phantom((32, 32), n_phases=3, counts_per_pixel=50, n_channels=256,
+        ...                         energy_scale=0.04, seed=2)
+        >>> lab = ph.labels
+        >>> ps = PixelSegmenter.from_labels(np.zeros((lab.size, 2)), SEMDataset(ph.to_signal()), lab,
+        ...                                 features=np.zeros((32, 32, 1), np.float32), feature_list=["x"])
+        >>> pure = ps.get_pure_spectra()
+        >>> pure.spectra.shape, bool((pure.neighbour_share < 0.5).all())
+        ((3, 256), True)
+        """
+        from sigma.unmixing.boundary import WEIGHT_SMOOTHING, pure_spectra
+
+        self._require_dataset("pure spectra")
+        if self._is_thin_sample():
+            raise bad_value(
+                "kind", "pure",
+                "'sum', 'mean', 'core' or 'net' on a thin-sample (EDS_TEM) map: the support film "
+                "lies under every pixel of a particle, not only under its rim; net spectra "
+                "subtract it",
+            )  # fmt: skip
+        key = ("spectra", "pure")
+        if key not in self._cache:
+            sums = self.get_cluster_spectra("sum", progress=progress)
+            core = self.get_cluster_spectra("core", progress=progress)
+            e = self.energy_axis
+            step = float(abs(e[1] - e[0])) if e.size > 1 else 0.0
+            # the smoothing of the fit's weights: WEIGHT_SMOOTHING channels of 10 eV, in keV
+            smooth = WEIGHT_SMOOTHING * 0.01 / step if step > 0 else WEIGHT_SMOOTHING
+            self._cache[key] = pure_spectra(self._spectra_data(), self._labels, self.cluster_ids,
+                                            sums=sums, core=core, weight_smoothing=smooth,
+                                            progress=bool(progress))  # fmt: skip
+        return self._cache[key]
+
     def get_net_spectra(self, film="auto", *, peel: bool = True, progress: bool | None = None):
         """Film-subtracted, shell-peeled ("net") per-pixel spectra of a TEM map's clusters.
 
@@ -167,7 +234,7 @@ class SpectraMixin:
         SigmaValueError
             On a map that is not a thin sample (``EDS_TEM``): in a bulk (SEM) map an
             inclusion does not sit on its host, so nothing may be subtracted; use
-            ``get_cluster_spectra("core")``.
+            ``get_cluster_spectra("core")`` or ``("pure")``.
         """
         from dataclasses import replace
 
@@ -178,9 +245,9 @@ class SpectraMixin:
         if not self._is_thin_sample():
             raise bad_value(
                 "kind", "net",
-                "'sum', 'mean' or 'core' on a bulk (SEM) map: net spectra subtract the support "
-                "film and overlayers of a thin-sample (EDS_TEM) map; an SEM inclusion does not "
-                "sit on its host",
+                "'sum', 'mean', 'core' or 'pure' on a bulk (SEM) map: net spectra subtract the "
+                "support film and overlayers of a thin-sample (EDS_TEM) map; an SEM inclusion "
+                "does not sit on its host",
             )  # fmt: skip
         key = ("net", film if film is None or isinstance(film, str) else int(film), bool(peel))
         if key not in self._cache:

@@ -124,7 +124,7 @@ def _energy_window(ps, spec, spectra_range):
 
 def plot_cluster_spectra(ps, cluster_ids=None, normalisation: bool = True, spectra_range=None,
                          ax=None, kind: str = "mean", annotate: bool = True):
-    """Mean (or sum, core or net) spectrum of each cluster in its cluster colour on the real
+    """Mean (or sum, core, pure or net) spectrum of each cluster in its cluster colour on the real
     energy axis (``kind``: see :meth:`~sigma.clustering.PixelSegmenter.get_cluster_spectra`).
 
     Parameters
