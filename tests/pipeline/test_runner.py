@@ -16,7 +16,7 @@ from sigma.pipeline.runner import STATE_FILE, prepare_dataset, run_batch
 
 EXPECTED = {
     "phase_map.png", "labels.npy", "labels.tiff", "masks", "cluster_spectra.csv", "cluster_core_spectra.csv",
-    "nmf_weights.csv",
+    "cluster_pure_spectra.csv", "nmf_weights.csv",
     "nmf_components.csv", "abundance_maps.npy", "abundance_maps.png", "phase_proportions.csv",
     STATE_FILE, "run.json", "report.html",
 }
@@ -38,6 +38,14 @@ def test_demo_writes_every_output(demo_out, capsys):
     assert header[0] == "energy_keV" and header[1:] == [f"cluster_{i}" for i in range(5)]
     with open(demo_out / "cluster_core_spectra.csv") as fh:
         assert next(csv.reader(fh)) == header
+    # an SEM map: every pixel of a cluster, its rims less the neighbour's fitted share
+    with open(demo_out / "cluster_pure_spectra.csv") as fh:
+        assert next(csv.reader(fh)) == header
+    pure = np.loadtxt(demo_out / "cluster_pure_spectra.csv", delimiter=",", skiprows=1)
+    assert pure.shape[1] == 6 and (pure[:, 1:] >= 0).all() and (pure[:, 1:].sum(0) > 0).all()
+    share = json.loads((demo_out / "run.json").read_text())["results"]["pure_spectra"]["neighbour_share"]
+    assert sorted(share) == [str(i) for i in range(5)] and all(0 <= v < 0.5 for v in share.values())
+    assert not (demo_out / "cluster_net_spectra.csv").exists()
     ab = np.load(demo_out / "abundance_maps.npy")
     assert ab.shape == (24, 32, 5) and (ab >= 0).all()
     with open(demo_out / "phase_proportions.csv") as fh:
@@ -45,6 +53,8 @@ def test_demo_writes_every_output(demo_out, capsys):
     assert abs(sum(float(r["fraction"]) for r in rows if r["cluster"] != "-1") - 1) < 1e-9
     html = (demo_out / "report.html").read_text()
     assert "Net spectra (TEM)" not in html  # an SEM map: an inclusion does not sit on its host
+    pure_sec = html.split("<h2>Pure spectra (SEM)</h2>", 1)[1].split("</section>", 1)[0]
+    assert "data:image/png;base64," in pure_sec and "cluster_pure_spectra.csv" in pure_sec
     assert html.count("data:image/png;base64,") >= 7 and "Ground truth" in html
     assert "http://" not in html and "https://" not in html
     # the run section lists the stages' times (it was an empty table: the times were recorded
@@ -419,6 +429,7 @@ def test_tem_run_writes_net_spectra(tmp_path, fast_cfg):
     rec = json.loads((res.out_dir / "run.json").read_text())
     film = rec["results"]["net_spectra"]["film"]
     assert film is not None and "cluster_net_spectra.csv" in rec["outputs"]
+    assert not (res.out_dir / "cluster_pure_spectra.csv").exists()  # the film is under every pixel
     col = header.index(f"cluster_{film}")
     np.testing.assert_allclose(net[:, col], core[:, col])  # the film keeps its own spectrum
     others = [i for i in range(1, len(header)) if i != col]
@@ -432,3 +443,4 @@ def test_tem_run_writes_net_spectra(tmp_path, fast_cfg):
     page = (res.out_dir / "report.html").read_text()
     section = page.split("<h2>Net spectra (TEM)</h2>")[1].split("</section>")[0]
     assert 'alt="net spectra"' in section and f"Film: cluster {film} (" in section
+    assert "Pure spectra (SEM)" not in page

@@ -65,7 +65,8 @@ scale-out:
 
 outputs (OUT/<input stem>/): phase_map.png, labels.npy, labels.tiff, masks/, cluster_spectra.csv
   (mean over each cluster's pixels), cluster_core_spectra.csv (over its pixels whose 8 neighbours
-  share its label: no boundary mixing), cluster_net_spectra.csv (TEM maps: the core spectra
+  share its label: no boundary mixing), cluster_pure_spectra.csv (SEM maps: over all its pixels,
+  each rim pixel less its neighbour's fitted share), cluster_net_spectra.csv (TEM maps: the core spectra
   less the support film and, for a core-shell core, its shell), nmf_weights.csv, nmf_components.csv,
   abundance_maps.npy/.png, phase_proportions.csv, segmenter_state.*, run.json, report.html; with --shared-phases also OUT/shared_proportions.csv.
 """

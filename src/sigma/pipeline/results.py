@@ -160,6 +160,16 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
             "peeled": {str(i): {"host": h, "factor": round(float(net.factors[i]), 4)}
                        for i, h in net.hosts.items()},
         }
+    pure_info = None
+    if not ps._is_thin_sample() and len(ids) > 1:
+        # SEM: every pixel of a cluster with its neighbour's share of each rim pixel removed
+        pure = ps.get_pure_spectra()
+        files["cluster_pure_spectra"] = atomic_write_csv(
+            folder / "cluster_pure_spectra.csv", ["energy_keV", *[f"cluster_{i}" for i in ids]],
+            np.column_stack([energy, np.asarray(pure.spectra, dtype=float).T]),
+        )
+        pure_info = {"neighbour_share": {str(i): round(float(x), 4)
+                                         for i, x in zip(ids, pure.neighbour_share, strict=True)}}
     props = ps.phase_proportions(exclude_noise=True)
     props_all = ps.phase_proportions(exclude_noise=False)
     rows = [[i, ps.colors.get(i, ""), int(c), float(p), float(pa)]
@@ -190,6 +200,8 @@ def write_outputs(folder: Path, ps, ds, cfg: dict, unmix, record: dict) -> dict:
                 (folder / name).unlink(missing_ok=True)
     if net_info is not None:
         record["results"]["net_spectra"] = net_info
+    if pure_info is not None:
+        record["results"]["pure_spectra"] = pure_info
     evidence = getattr(ps, "n_components_evidence", None)
     if evidence is not None:
         record["results"]["n_components_evidence"] = evidence.to_dict()
