@@ -427,6 +427,19 @@ def test_colours_agree_across_views_after_an_edit(sem_ps):
     assert "Showing clusters" in v.status.value
 
 
+def test_cluster_spectra_view_shows_the_phase_spectra(sem_ps):
+    """The spectrum dropdown redraws the plot with the core or pure spectra (SEM map)."""
+    _, ps = sem_ps
+    v = gui.view_clusters_sum_spectra(ps, normalisation=True, spectra_range=(0, 8))
+    assert [o[1] for o in v.kind.options] == ["mean", "core", "pure"]
+    first = v.spectra_image.value
+    v.kind.value = "pure"
+    assert v.spectra_image.value != first
+    assert v.status.value.endswith("(pure spectra).")
+    v.kind.value = "mean"
+    assert v.status.value.startswith("Showing clusters") and "spectra)" not in v.status.value
+
+
 # ----------------------------------------------------------------------------- unmixing
 def test_nmf_views_both_spellings_and_abundance_dropdown(sem_ps):
     _, ps = sem_ps

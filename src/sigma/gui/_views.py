@@ -185,13 +185,19 @@ def cluster_spectra_panel(ps, normalisation: bool = True, spectra_range=None) ->
     p.clusters = widgets.SelectMultiple(options=ids, value=ids[:1], description="Clusters",
                                         rows=min(12, max(len(ids), 1)), layout=widgets.Layout(width="170px"))
     p.clusters.add_class("sigma-cluster-select")
+    # which spectrum: the mean, or the phase's own (core; pure on SEM, net on TEM maps)
+    thin = bool(getattr(ps, "_is_thin_sample", lambda: False)())
+    own = ("Net: film removed", "net") if thin else ("Pure: boundaries unmixed", "pure")
+    p.kind = widgets.Dropdown(options=[("Mean of all pixels", "mean"), ("Core pixels", "core"), own],
+                              value="mean", description="Spectrum", layout=widgets.Layout(width="260px"))
+    p.kind.add_class("sigma-spectrum-kind")
 
     def figs():
         sel = list(p.clusters.value)
         m = plot.plot_phase_map(ps, alpha=0.8, highlight=sel, legend=False, title="Where they are").figure
         s = plot.new_figure((9.5, 3.3), layout="constrained")
         plot.plot_cluster_spectra(ps, sel, normalisation=normalisation, spectra_range=spectra_range,
-                                  ax=s.add_subplot())
+                                  ax=s.add_subplot(), kind=p.kind.value)
         return m, s
 
     with p.busy(1, "cluster spectra"):
@@ -204,7 +210,8 @@ def cluster_spectra_panel(ps, normalisation: bool = True, spectra_range=None) ->
         set_png(p.map_image, m)
         set_png(p.spectra_image, s)
         p.legend.update(list(p.clusters.value))
-        return f"Showing clusters {list(p.clusters.value)} of {len(ps.cluster_ids)}."
+        kind = "" if p.kind.value == "mean" else f" ({p.kind.label.split(':')[0].lower()} spectra)"
+        return f"Showing clusters {list(p.clusters.value)} of {len(ps.cluster_ids)}{kind}."
 
     def on_change(changes):
         ids = [int(i) for i in ps.cluster_ids]
@@ -223,7 +230,8 @@ def cluster_spectra_panel(ps, normalisation: bool = True, spectra_range=None) ->
 
     p.clusters.observe(lambda _c: None if getattr(p, "_syncing", False) else p.run("cluster selection", redraw),
                        names="value")
+    p.kind.observe(lambda _c: p.run("spectrum kind", redraw), names="value")
     p.follow(ps, on_change)
-    p.set_body(widgets.HBox([p.clusters, p.map_image, p.legend]), p.spectra_image)
+    p.set_body(widgets.HBox([widgets.VBox([p.clusters, p.kind]), p.map_image, p.legend]), p.spectra_image)
     p.say(f"Showing clusters {list(p.clusters.value)} of {len(ids)}.")
     return p

@@ -365,7 +365,10 @@ def view_clusters_sum_spectra(ps, normalisation: bool = True, spectra_range=None
     Returns
     -------
     Panel
-        ``.clusters`` (SelectMultiple, ``sigma-cluster-select``), ``.map_image``,
+        ``.clusters`` (SelectMultiple, ``sigma-cluster-select``), ``.kind`` (Dropdown,
+        ``sigma-spectrum-kind``: the mean over all pixels, the core pixels' mean, or the
+        phase's own spectrum: pure on SEM maps, net on TEM maps; see
+        :meth:`~sigma.clustering.PixelSegmenter.get_cluster_spectra`), ``.map_image``,
         ``.spectra_image``.
 
     Examples
