@@ -35,8 +35,11 @@ Two parts, each printing a table and adding to one JSON file:
     cluster's core spectrum, ``PixelSegmenter.get_cluster_spectra("core")``: the mean over its
     pixels whose eight neighbours share its label; ``missed_pure_net`` with each cluster's net
     spectrum on TEM maps, ``get_cluster_spectra("net")``: the film and an enclosing shell
-    subtracted, and with its core spectrum on SEM maps; each of these is also given for the
-    true labels, the floor a perfect segmentation reaches) and wall time (sigma: from the loaded signal
+    subtracted, and with its core spectrum on SEM maps; ``missed_own`` with the spectrum sigma
+    reports as the phase's own: the net spectrum on TEM maps, the pure spectrum on SEM maps,
+    ``get_cluster_spectra("pure")``, every pixel with its rims' neighbour share removed, the
+    removed counts found on the counts and taken as the noise-free core shapes; each of these
+    is also given for the true labels, the floor a perfect segmentation reaches) and wall time (sigma: from the loaded signal
     to the labels; HyperSpy: from the loaded signal to its labels, without the K estimate).
 ``labels``
     The last step of ``find_phases`` alone (:func:`sigma.clustering._phase_steps._final_labels`:
@@ -153,9 +156,22 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=
         clus_net = res.coefficients @ (np.stack([w[m].sum(0) for m in pick_n]) @ spectra / n_n[:, None])
         net_info = {"net_film": res.film, "net_peeled": {str(i): [h, round(res.factors[i], 4)]
                                                           for i, h in res.hosts.items()}}
+        clus_own, noisy_own = clus_net, None
     else:
         clus_net = clus_core
+        # SEM: the pure spectra (sigma.unmixing.boundary), found on the counts; noise-free, the
+        # removed counts are taken from the expected spectra's core shapes instead
+        from sigma.unmixing.boundary import pure_spectra
+
+        n_own = np.array([m.sum() for m in pick], dtype=np.float64)
+        pure = pure_spectra(x.reshape(lab.shape + (-1,)), lab, ids, sums=noisy, core=noisy_core / n_own[:, None],
+                            weight_smoothing=0.05 / float(energy[1] - energy[0]))
+        h_nf = clus_core / clus_core.sum(1, keepdims=True)
+        clus_own, noisy_own = clus - pure.removed @ h_nf, pure.spectra
     ang_net = spectral_angle(spectra[present][:, None], clus_net[None]).min(1)
+    ang_own = spectral_angle(spectra[present][:, None], clus_own[None]).min(1)
+    own_info = {} if noisy_own is None else {
+        "worst_angle_own_noisy_deg": round(float(spectral_angle(spectra[present][:, None], noisy_own[None]).min(1).max()), 2)}
     return {
         "ari": round(float(adjusted_rand_score(t, flat)), 4),
         "k": int(len(ids)),
@@ -173,6 +189,10 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=
         "missed_pure_net": int((ang_net > MISSED_DEG).sum()),
         "worst_angle_pure_net_deg": round(float(ang_net.max()), 2),
         "angle_pure_net_deg": [round(float(a), 2) for a in ang_net],
+        "missed_own": int((ang_own > MISSED_DEG).sum()),
+        "worst_angle_own_deg": round(float(ang_own.max()), 2),
+        "angle_own_deg": [round(float(a), 2) for a in ang_own],
+        **own_info,
         **net_info,
         "worst_angle_pure_noisy_deg": round(float(spectral_angle(spectra[present][:, None], noisy[None]).min(1).max()), 2),
     }
@@ -309,8 +329,10 @@ def summarise(rows: list[dict]) -> dict:
         "no_missed_pure_net_share": round(sum(r["sigma"]["missed_pure_net"] == 0 for r in rows) / n, 3),
         "no_missed_pure_net_share_hyperspy": round(
             sum(r["hyperspy_true_k"]["missed_pure_net"] == 0 for r in rows) / n, 3),
+        "no_missed_own_share": round(sum(r["sigma"].get("missed_own", 0) == 0 for r in rows) / n, 3),
+        "no_missed_own_share_hyperspy": round(sum(r["hyperspy_true_k"].get("missed_own", 0) == 0 for r in rows) / n, 3),
         **{f"no_missed_{c}_share_true_labels": round(sum(r["true_labels"][f"missed_{c}"] == 0 for r in rows) / n, 3)
-           for c in ("pure", "pure_core", "pure_net") if all("true_labels" in r for r in rows)},
+           for c in ("pure", "pure_core", "pure_net", "own") if all("true_labels" in r for r in rows)},
         "hyperspy_gap_k_exact_share": round(sum(r["hyperspy_gap_k"]["k"] == r["k_true"] for r in rows) / n, 3),
         "seconds_sigma_total": round(sum(r["sigma"]["seconds"] for r in rows), 1),
         "seconds_hyperspy_total": round(sum(r["hyperspy_true_k"]["seconds"] for r in rows), 1),
@@ -326,7 +348,7 @@ def accuracy(n: int, seed: int, only=None, source=None, hyperspy: bool = True):
     print("case | kind shape counts | K true | K sigma (HS gap) | ARI sigma / HS(true K) / oracle | "
           "missed sigma / HS | worst angle sigma / HS | missed pure sigma / HS | worst angle pure sigma / HS | "
           "missed pure, core spectra sigma / HS | missed pure, net spectra sigma / HS | "
-          "missed pure all / core / net, true labels | s sigma / HS")
+          "missed pure, own spectra sigma / HS | missed pure all / core / net / own, true labels | s sigma / HS")
     for i, spec in enumerate(specs):
         if only is not None and i not in only:
             continue
@@ -347,7 +369,8 @@ def accuracy(n: int, seed: int, only=None, source=None, hyperspy: bool = True):
               f"{s['worst_angle_pure_deg']:.1f} / {h['worst_angle_pure_deg']:.1f} | "
               f"{s['missed_pure_core']} / {h['missed_pure_core']} | "
               f"{s['missed_pure_net']} / {h['missed_pure_net']} | "
-              f"{tl['missed_pure']} / {tl['missed_pure_core']} / {tl['missed_pure_net']} | "
+              f"{s['missed_own']} / {h.get('missed_own', -1)} | "
+              f"{tl['missed_pure']} / {tl['missed_pure_core']} / {tl['missed_pure_net']} / {tl['missed_own']} | "
               f"{s['seconds']:.0f} / {h['seconds']:.0f}",
               flush=True)
     summary = summarise(rows)
