@@ -332,6 +332,17 @@ def test_tutorial_in_jupyterlab(lab_server, open_notebook, tutorial_copy):
         ins_png = ins_map.screenshot()
         assert len(_legend_ids(phase)) == n0 == len(_legend_ids(ins))
         spectra = nbp.output("gui.view_clusters_sum_spectra(")
+        # the phase's own spectra: the dropdown redraws the plot (an SEM map: pure spectra)
+        spectra_png = spectra.locator("img").last.screenshot()
+        spectra.locator(".sigma-spectrum-kind select").select_option(label="Pure: rims unmixed")
+        _until(lambda: "(pure spectra)" in spectra.locator(".sigma-status").first.inner_text(),
+               "view_clusters_sum_spectra showing the pure spectra")
+        _until(lambda: changed_fraction(spectra_png, spectra.locator("img").last.screenshot()) > 0.001,
+               "the pure spectra plot replacing the mean one")
+        nbp.shot("tutorial_view_clusters_sum_spectra_pure", spectra)
+        spectra.locator(".sigma-spectrum-kind select").select_option(label="Mean of all pixels")
+        _until(lambda: spectra.locator(".sigma-status").first.inner_text().endswith(f"of {n0}."),
+               "view_clusters_sum_spectra back to the mean spectra")
         latent_view = nbp.output("gui.view_latent_space(")
         dist = nbp.output("gui.show_cluster_distribution(")
         nmf = nbp.output("gui.show_unmixed_weights_and_compoments(")

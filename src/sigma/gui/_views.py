@@ -187,9 +187,9 @@ def cluster_spectra_panel(ps, normalisation: bool = True, spectra_range=None) ->
     p.clusters.add_class("sigma-cluster-select")
     # which spectrum: the mean, or the phase's own (core; pure on SEM, net on TEM maps)
     thin = bool(getattr(ps, "_is_thin_sample", lambda: False)())
-    own = ("Net: film removed", "net") if thin else ("Pure: boundaries unmixed", "pure")
+    own = ("Net: film removed", "net") if thin else ("Pure: rims unmixed", "pure")
     p.kind = widgets.Dropdown(options=[("Mean of all pixels", "mean"), ("Core pixels", "core"), own],
-                              value="mean", description="Spectrum", layout=widgets.Layout(width="260px"))
+                              value="mean", description="Spectrum", layout=widgets.Layout(width="280px"))
     p.kind.add_class("sigma-spectrum-kind")
 
     def figs():
