@@ -161,11 +161,11 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=
         clus_net = clus_core
         # SEM: the pure spectra (sigma.unmixing.boundary), found on the counts; noise-free, the
         # removed counts are taken from the expected spectra's core shapes instead
-        from sigma.unmixing.boundary import pure_spectra
+        from sigma.unmixing.boundary import WEIGHT_SMOOTHING_KEV, pure_spectra
 
         n_own = np.array([m.sum() for m in pick], dtype=np.float64)
         pure = pure_spectra(x.reshape(lab.shape + (-1,)), lab, ids, sums=noisy, core=noisy_core / n_own[:, None],
-                            weight_smoothing=0.05 / float(energy[1] - energy[0]))
+                            weight_smoothing=WEIGHT_SMOOTHING_KEV / float(energy[1] - energy[0]))
         h_nf = clus_core / clus_core.sum(1, keepdims=True)
         clus_own, noisy_own = clus - pure.removed @ h_nf, pure.spectra
     ang_net = spectral_angle(spectra[present][:, None], clus_net[None]).min(1)

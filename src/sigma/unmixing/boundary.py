@@ -15,7 +15,9 @@ pixel and removes what its neighbour contributes:
    ``1 / (p_c + h_j) / 2``, the Poisson variance of a pixel between the two, from the
    spectra smoothed over the detector resolution). It is not
    clipped per pixel (noise clipped at 0 would always remove some neighbour); the total
-   removed from each cluster per neighbour is kept ``>= 0``.
+   removed from each cluster per neighbour is kept only where it exceeds
+   :data:`MIN_SIGNIFICANCE` standard errors of the counts' noise (two look-alike clusters
+   would otherwise trade noise for a share).
 3. ``p_c`` is the cluster's summed counts less the neighbours' fitted counts,
    ``sum_i x_i - sum_i n_i f_i h_j``; steps 2 and 3 alternate until the removed counts
    settle, starting from the core spectrum. The core pixels anchor the result: a cluster
@@ -67,16 +69,20 @@ from sigma._blocks import map_row_blocks
 from sigma._errors import bad_value
 from sigma.unmixing.spectra import CORE_MIN_PIXELS, cluster_spectra, core_pixels
 
-__all__ = ["ITERATIONS", "WEIGHT_SMOOTHING", "PureSpectra", "boundary_neighbours", "pure_spectra"]
+__all__ = ["ITERATIONS", "MIN_SIGNIFICANCE", "WEIGHT_SMOOTHING_KEV", "PureSpectra", "boundary_neighbours", "pure_spectra"]
 
 #: Most alternations of the share fit and the spectrum update. Each moves the estimate toward
 #: the fixed point by the cluster's share of core pixels, so a cluster that is 90 % rim needs
 #: tens of them; they run on a few numbers per pixel, not on the cube.
 ITERATIONS = 100
 
-#: Gaussian sigma (channels) of the smoothing of the weights' spectra: 5 channels of 10 eV is
-#: 50 eV, about the sigma of an SDD's peaks (130 eV FWHM at Mn Ka).
-WEIGHT_SMOOTHING = 5.0
+#: A cluster's total removed as one neighbour's must exceed this many standard errors of the
+#: counts' noise; otherwise nothing is removed for that neighbour.
+MIN_SIGNIFICANCE = 3.0
+
+#: Gaussian sigma (keV) of the smoothing of the weights' spectra: about the sigma of an SDD's
+#: peaks (130 eV FWHM at Mn Ka is 55 eV).
+WEIGHT_SMOOTHING_KEV = 0.05
 
 
 @dataclass
@@ -130,7 +136,7 @@ def boundary_neighbours(labels) -> np.ndarray:
     for dy, dx in ((0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2)):
         nb = pad[dy : dy + hgt, dx : dx + wid]
         other = (nb >= 0) & (nb != lab)
-        np.add.at(votes, (rows[other], cols[other], nb[other]), 1)
+        votes[rows[other], cols[other], nb[other]] += 1  # one neighbour per pixel and direction
     best = votes.argmax(-1)
     has = (votes.max(-1) > 0) & (lab >= 0)
     out[has] = best[has]
@@ -144,7 +150,7 @@ def _shape(s) -> np.ndarray:
 
 def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
                  iterations: int = ITERATIONS, tolerance: float = 1e-6,
-                 weight_smoothing: float = WEIGHT_SMOOTHING, progress: bool = False) -> PureSpectra:
+                 weight_smoothing: float = 5.0, progress: bool = False) -> PureSpectra:
     """Per-pixel spectra of each cluster with its neighbours' share of its rim removed.
 
     See the module's description for the model.
@@ -163,12 +169,13 @@ def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
         otherwise they are computed here (one more pass).
     iterations : int
         Most alternations of the share fit and the spectrum update (:data:`ITERATIONS`).
-    weight_smoothing : float
-        Gaussian sigma, in channels, of the smoothing of the spectra the fit's weights come
-        from (:data:`WEIGHT_SMOOTHING`; about the detector resolution); 0: none.
     tolerance : float
         Stop when no removed count total moves by more than this share of the largest
         cluster's counts.
+    weight_smoothing : float
+        Gaussian sigma, in channels, of the smoothing of the spectra the fit's weights come
+        from; 0: none. The default is :data:`WEIGHT_SMOOTHING_KEV` on 10 eV channels;
+        ``PixelSegmenter.get_pure_spectra`` converts it with the map's channel width.
     progress : bool
         Progress bar (lazy cubes).
 
@@ -183,14 +190,20 @@ def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
         raise bad_value("iterations", iterations, "an integer >= 1")
     ids = np.unique(lab[lab >= 0]) if cluster_ids is None else np.asarray(cluster_ids, dtype=np.int64)
     k, c = len(ids), int(data.shape[2])
-    pos_of = {int(v): i for i, v in enumerate(ids)}
-    n_pix = np.array([(lab == v).sum() for v in ids], dtype=np.float64)
+    order = np.argsort(ids, kind="stable")
+
+    def position(a):  # row of each label in ids, -1 for noise and labels not in ids
+        p = np.minimum(np.searchsorted(ids[order], a), max(k - 1, 0))
+        return np.where((a >= 0) & (ids[order][p] == a), order[p], -1) if k else np.full(a.shape, -1)
+
+    own_pos = position(lab)
+    n_pix = np.bincount(own_pos[own_pos >= 0], minlength=k).astype(np.float64)
     is_core = core_pixels(lab)
     if sums is None or core is None:
         ids_all = np.concatenate([ids, ids + int(ids.max(initial=-1)) + 1])
         split = np.where(is_core, lab, np.where(lab >= 0, lab + int(ids.max(initial=-1)) + 1, -1))
         parts = cluster_spectra(data, split, ids_all, "sum", progress=progress).reshape(2, k, c)
-        n_core = np.array([((lab == v) & is_core).sum() for v in ids], dtype=np.float64)
+        n_core = np.bincount(own_pos[(own_pos >= 0) & is_core], minlength=k).astype(np.float64)
         sums = parts.sum(0)
         own = n_core >= CORE_MIN_PIXELS
         core = np.where(own[:, None], parts[0] / np.maximum(n_core, 1)[:, None], sums / np.maximum(n_pix, 1)[:, None])
@@ -200,12 +213,7 @@ def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
     out = PureSpectra(sums / np.maximum(n_pix, 1)[:, None], ids, np.zeros(k), share, np.zeros((k, k)))
     if k < 2:
         return out
-    nb = boundary_neighbours(lab)
-    own_pos = np.full(lab.shape, -1)
-    nb_pos = np.full(lab.shape, -1)
-    for v, i in pos_of.items():
-        own_pos[lab == v] = i
-        nb_pos[nb == v] = i
+    nb_pos = position(boundary_neighbours(lab))
     rim = (own_pos >= 0) & (nb_pos >= 0) & ~is_core
     if not rim.any():
         return out
@@ -275,7 +283,11 @@ def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
         f = np.where((den > 0) & (n_i > 0), num / np.where(den > 0, den, 1.0), 0.0)
         new = np.zeros((k, k))
         np.add.at(new, (ci, ji), n_i * f)
-        new = np.clip(new, 0, None)
+        # a total is removed only where it stands out of its noise: var(n_i f_i) = n_i / den,
+        # so two look-alike clusters (den near 0) do not trade noise for a share
+        var = np.zeros((k, k))
+        np.add.at(var, (ci, ji), np.where(den > 0, n_i / np.where(den > 0, den, 1.0), np.inf))
+        new = np.where(new > MIN_SIGNIFICANCE * np.sqrt(var), new, 0.0)
         done = np.abs(new - f_pair).max() <= tolerance * max(float(sums.sum(1).max()), 1.0)
         f_pair = new
         if done:
