@@ -258,8 +258,9 @@ def _pure_spectra_section(ps) -> str:
     return img_tag(fig, "pure spectra") + _note(
         "Each cluster's spectrum over all its pixels, with the share of the neighbouring phase "
         "in each boundary pixel fitted and removed (beam spread and binning mix the phases "
-        "there; a small inclusion is mostly boundary). Closer to the phase's own spectrum than "
-        f"the mean above, and less noisy than a mean over the interior pixels only. {removed} "
+        "there; a small inclusion is mostly boundary): an estimate of the phase's own spectrum "
+        "without the boundary mixing of the mean above, and with more counts than a mean over "
+        f"the interior pixels only. {removed} "
         "Written to cluster_pure_spectra.csv; see 'Pure spectra of SEM maps' in the "
         "documentation for when this is wrong.")
 
