@@ -13,8 +13,8 @@ pixel and removes what its neighbour contributes:
    the phase's spectrum shape (sums to 1), ``h_j`` the neighbour's core spectrum shape. The
    neighbour's share ``f_i`` is the weighted least-squares fit along ``h_j - p_c`` (weights
    ``1 / (p_c + h_j) / 2``, the Poisson variance of a pixel between the two, from the
-   spectra smoothed over the detector resolution). It is not
-   clipped per pixel (noise clipped at 0 would always remove some neighbour); the total
+   spectra smoothed over the detector resolution). It is not clipped per pixel (noise
+   clipped at 0 would always remove some neighbour); the total
    removed from each cluster per neighbour is kept ``>= 0`` and, once the iterations have
    settled, only where it exceeds :data:`MIN_SIGNIFICANCE` standard errors of the counts'
    noise (two look-alike clusters would otherwise trade noise for a share).
@@ -35,9 +35,10 @@ Assumptions, and when the result is wrong:
   neighbour's share stays in.
 * The neighbour's spectrum is its core spectrum: a neighbour without a core (itself a small
   inclusion) is represented by its mean over all its pixels.
-* Two phases whose spectra differ little (look-alikes) give noisy shares; the correction is
-  then small, not wrong in sign. On a thin-sample (TEM) map the support film lies under every
-  particle pixel, not only under its rim: use the net spectra (:mod:`sigma.unmixing.net`).
+* Two phases whose spectra differ little (look-alikes) give noisy shares, which the
+  significance test then usually drops: their boundary mixing stays in.
+* On a thin-sample (TEM) map the support film lies under every particle pixel, not only
+  under its rim: use the net spectra (:mod:`sigma.unmixing.net`).
 
 Examples
 --------
