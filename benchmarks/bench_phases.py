@@ -135,6 +135,7 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=
     ang_core = spectral_angle(spectra[present][:, None], clus_core[None]).min(1)
     noisy_core = np.stack([np.asarray(x[m].sum(0), dtype=np.float64) for m in pick])
     ang_core_noisy = spectral_angle(spectra[present][:, None], noisy_core[None]).min(1)
+    core_mean = noisy_core / np.array([m.sum() for m in pick], dtype=np.float64)[:, None]  # per pixel, as ps's
     net_info = {}
     if tem:
         from sigma.unmixing.net import (
@@ -145,8 +146,7 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=
             window_channels,
         )
 
-        n_pick = np.array([m.sum() for m in pick], dtype=np.float64)
-        film, _ = pick_film(noisy_core / n_pick[:, None], lab, ids)  # on the core spectra, as ps does
+        film, _ = pick_film(core_mean, lab, ids)  # on the core spectra, as ps does
         net_px = net_pixels(lab, film, peel_hosts(lab, ids, film)).ravel()
         own_n = np.array([((flat == c) & net_px).sum() >= CORE_MIN_PIXELS for c in ids])
         pick_n = [((flat == c) & net_px) if o else (flat == c) for c, o in zip(ids, own_n, strict=True)]
@@ -163,8 +163,7 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=
         # removed counts are taken from the expected spectra's core shapes instead
         from sigma.unmixing.boundary import WEIGHT_SMOOTHING_KEV, pure_spectra
 
-        n_own = np.array([m.sum() for m in pick], dtype=np.float64)
-        pure = pure_spectra(x.reshape(lab.shape + (-1,)), lab, ids, sums=noisy, core=noisy_core / n_own[:, None],
+        pure = pure_spectra(x.reshape(lab.shape + (-1,)), lab, ids, sums=noisy, core=core_mean,
                             weight_smoothing=WEIGHT_SMOOTHING_KEV / float(energy[1] - energy[0]))
         h_nf = clus_core / clus_core.sum(1, keepdims=True)
         clus_own, noisy_own = clus - pure.removed @ h_nf, pure.spectra
