@@ -161,10 +161,10 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=
         clus_net = clus_core
         # SEM: the pure spectra (sigma.unmixing.boundary), found on the counts; noise-free, the
         # removed counts are taken from the expected spectra's core shapes instead
-        from sigma.unmixing.boundary import WEIGHT_SMOOTHING_KEV, pure_spectra
+        from sigma.unmixing.boundary import pure_spectra, weight_smoothing_channels
 
         pure = pure_spectra(x.reshape(lab.shape + (-1,)), lab, ids, sums=noisy, core=core_mean,
-                            weight_smoothing=WEIGHT_SMOOTHING_KEV / float(energy[1] - energy[0]))
+                            weight_smoothing=weight_smoothing_channels(energy))
         h_nf = clus_core / clus_core.sum(1, keepdims=True)
         clus_own, noisy_own = clus - pure.removed @ h_nf, pure.spectra
     ang_net = spectral_angle(spectra[present][:, None], clus_net[None]).min(1)

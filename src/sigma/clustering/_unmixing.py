@@ -176,7 +176,7 @@ class SpectraMixin:
         >>> pure.spectra.shape, bool((pure.neighbour_share < 0.5).all())
         ((3, 256), True)
         """
-        from sigma.unmixing.boundary import WEIGHT_SMOOTHING_KEV, pure_spectra
+        from sigma.unmixing.boundary import pure_spectra, weight_smoothing_channels
 
         self._require_dataset("pure spectra")
         if self._is_thin_sample():
@@ -190,11 +190,9 @@ class SpectraMixin:
         if key not in self._cache:
             sums = self.get_cluster_spectra("sum", progress=progress)
             core = self.get_cluster_spectra("core", progress=progress)
-            e = self.energy_axis
-            step = float(abs(e[1] - e[0])) if e.size > 1 else 0.0
-            smooth = WEIGHT_SMOOTHING_KEV / step if step > 0 else 5.0  # the weights' smoothing, channels
             self._cache[key] = pure_spectra(self._spectra_data(), self._labels, self.cluster_ids,
-                                            sums=sums, core=core, weight_smoothing=smooth,
+                                            sums=sums, core=core,
+                                            weight_smoothing=weight_smoothing_channels(self.energy_axis),
                                             progress=bool(progress))  # fmt: skip
         return self._cache[key]
 

@@ -70,7 +70,8 @@ from sigma._blocks import map_row_blocks
 from sigma._errors import bad_value
 from sigma.unmixing.spectra import CORE_MIN_PIXELS, cluster_spectra, core_pixels
 
-__all__ = ["ITERATIONS", "MIN_SIGNIFICANCE", "WEIGHT_SMOOTHING_KEV", "PureSpectra", "boundary_neighbours", "pure_spectra"]
+__all__ = ["ITERATIONS", "MIN_SIGNIFICANCE", "WEIGHT_SMOOTHING_KEV", "PureSpectra", "boundary_neighbours", "pure_spectra",
+           "weight_smoothing_channels"]
 
 #: Most alternations of the share fit and the spectrum update. Each moves the estimate toward
 #: the fixed point by the cluster's share of core pixels, so a cluster that is 90 % rim needs
@@ -85,6 +86,20 @@ MIN_SIGNIFICANCE = 3.0
 #: Gaussian sigma (keV) of the smoothing of the weights' spectra: about the sigma of an SDD's
 #: peaks (130 eV FWHM at Mn Ka is 55 eV).
 WEIGHT_SMOOTHING_KEV = 0.05
+
+
+def weight_smoothing_channels(energy=None) -> float:
+    """:data:`WEIGHT_SMOOTHING_KEV` in channels of an energy axis (keV); 10 eV channels when
+    the axis gives no step.
+
+    Examples
+    --------
+    >>> weight_smoothing_channels([0.0, 0.02, 0.04]), weight_smoothing_channels()
+    (2.5, 5.0)
+    """
+    e = np.asarray([] if energy is None else energy, dtype=np.float64)
+    step = float(abs(e[1] - e[0])) if e.size > 1 else 0.0
+    return WEIGHT_SMOOTHING_KEV / (step if step > 0 else 0.01)
 
 
 @dataclass
@@ -164,7 +179,7 @@ def _shape(s) -> np.ndarray:
 
 def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
                  iterations: int = ITERATIONS, tolerance: float = 1e-6,
-                 weight_smoothing: float = 5.0, progress: bool = False) -> PureSpectra:
+                 weight_smoothing: float | None = None, progress: bool = False) -> PureSpectra:
     """Per-pixel spectra of each cluster with its neighbours' share of its rim removed.
 
     See the module's description for the model.
@@ -188,8 +203,9 @@ def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
         cluster's counts.
     weight_smoothing : float
         Gaussian sigma, in channels, of the smoothing of the spectra the fit's weights come
-        from; 0: none. The default is :data:`WEIGHT_SMOOTHING_KEV` on 10 eV channels;
-        ``PixelSegmenter.get_pure_spectra`` converts it with the map's channel width.
+        from; 0: none. Default: :data:`WEIGHT_SMOOTHING_KEV` on 10 eV channels; pass
+        :func:`weight_smoothing_channels` of the map's energy axis (as
+        ``PixelSegmenter.get_pure_spectra`` does).
     progress : bool
         Progress bar (lazy cubes).
 
@@ -254,6 +270,8 @@ def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
     # weights from the starting shapes smoothed over the detector resolution: a small core's
     # shape is mostly empty channels, and weights from it make the fit attenuate the shares
     # (the baryte inclusions of a 25-counts phantom: 0.09 of 0.17 fitted, 0.165 smoothed)
+    if weight_smoothing is None:
+        weight_smoothing = weight_smoothing_channels()
     smooth = h if weight_smoothing <= 0 else _shape(gaussian_filter1d(h, float(weight_smoothing), axis=1, mode="nearest"))
     floor = 0.5 / np.maximum(sums.sum(1), 1.0)
     weights = {int(p): 1.0 / (0.5 * (smooth[p // k] + smooth[p % k]) + floor[p // k]) for p in pairs}
