@@ -204,6 +204,15 @@ def _two_groups(sums):
     return [groups[i] for i in np.flatnonzero(alive)]
 
 
+def _with_rest(p, c, y, rest):
+    """``p`` (K, B) with label ``c``'s spectrum replaced by that of the pixels ``rest`` (its
+    pixels without the seed's) in counts ``y`` (N, B)."""
+    s = y[rest.ravel()].sum(0, dtype=np.float64)
+    out = p.copy()
+    out[c] = s / max(s.sum(), 1.0)
+    return out
+
+
 def _piece_seeds(y1, lp1, lab, valid):
     """Seeds of new spectra from whole connected pieces of the labels, on the choosing half
     ``y1`` alone: a label's pieces (particles, grains; :data:`PIECES_MAX` largest) are joined
@@ -241,10 +250,7 @@ def _piece_seeds(y1, lp1, lab, valid):
         mask = np.isin(pieces, ids[minor])
         # the label's spectrum is that of its interior pixels, which may be the seed's own:
         # the seed is compared with the rest of the label instead
-        rest = y1[(m & ~mask).ravel()].sum(0, dtype=np.float64)
-        pr = p1.copy()
-        pr[c] = rest / max(rest.sum(), 1.0)
-        g = _seed_significance(sums[minor].sum(0), mask, c, lab, pr, crit)
+        g = _seed_significance(sums[minor].sum(0), mask, c, lab, _with_rest(p1, c, y1, m & ~mask), crit)
         if g is not None:
             out.append((g, mask))
     return [m for _, m in sorted(out, key=lambda t: -t[0])]
@@ -278,9 +284,7 @@ def _try_piece_split(y, y2, logp, lab, valid, beta, rate, seed_mask):
         return None
     # a mixture of the rest of its label (not of the label's spectrum, which the seed's own
     # pixels weigh on) and the labels it touches is no phase
-    p = np.exp(logp.astype(np.float64))
-    rest_sum = y[rest.ravel()].sum(0, dtype=np.float64)
-    p[parent] = rest_sum / rest_sum.sum()
+    p = _with_rest(np.exp(logp.astype(np.float64)), parent, y, rest)
     nb = [parent] + _contacts(np.where(seed_mask, -2, lab), -2, [j for j in range(k) if j != parent])[:3]
     ys = y[seed_mask.ravel()]
     total = ys.sum(0, dtype=np.float64)
