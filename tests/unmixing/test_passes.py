@@ -34,3 +34,20 @@ def test_lazy_single_source_cube_is_decoded_once_per_pass():
     comps = np.eye(2, shape[2])
     a = nnls_abundances(cube, comps)
     assert calls == [1, 1] and a.shape == (*shape[:2], 2)
+
+
+def test_core_means_take_the_core_pixels_or_every_pixel_of_a_small_cluster():
+    from sigma.unmixing.spectra import CORE_MIN_PIXELS, core_means, core_pixels
+
+    rng = np.random.default_rng(0)
+    labels = np.zeros((12, 12), dtype=int)
+    labels[5:7, 5:7] = 1  # 4 pixels, no core pixel
+    cube = rng.poisson(5.0, (12, 12, 16)).astype(np.uint16)
+    core = core_pixels(labels)
+    split = np.where(core, labels, labels + 2)
+    parts = cluster_spectra(cube, split, [0, 1, 2, 3])
+    n_core = np.bincount(split.ravel(), minlength=4)
+    out = core_means(parts[:2], n_core[:2], parts[:2] + parts[2:], n_core[:2] + n_core[2:])
+    assert n_core[0] >= CORE_MIN_PIXELS and n_core[1] == 0
+    np.testing.assert_allclose(out[0], cube[core & (labels == 0)].mean(0))
+    np.testing.assert_allclose(out[1], cube[labels == 1].mean(0))

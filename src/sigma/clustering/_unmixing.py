@@ -76,7 +76,7 @@ class SpectraMixin:
             Show a tqdm bar (useful for lazy cubes); ``None`` follows ``SIGMA_PROGRESS``.
         """
         from sigma._progress import progress_enabled
-        from sigma.unmixing.spectra import CORE_MIN_PIXELS, cluster_spectra, core_pixels
+        from sigma.unmixing.spectra import cluster_spectra, core_means, core_pixels
 
         progress = progress_enabled() if progress is None else progress
         if kind not in ("sum", "mean", "core", "pure", "net"):
@@ -130,9 +130,7 @@ class SpectraMixin:
                 self._cache[key] = s
             elif kind == "core":
                 core_sum, n_core = self._cache[("spectra", "core_parts")]
-                own = n_core >= CORE_MIN_PIXELS
-                s = np.where(own[:, None], core_sum / np.maximum(n_core, 1)[:, None],
-                             total / np.maximum(self.counts, 1)[:, None])
+                s = core_means(core_sum, n_core, total, self.counts)
                 s.flags.writeable = False
                 self._cache[key] = s
         return self._cache[key]
@@ -236,7 +234,7 @@ class SpectraMixin:
         from dataclasses import replace
 
         from sigma.unmixing.net import net_spectra, peel_hosts, pick_film, window_channels
-        from sigma.unmixing.spectra import CORE_MIN_PIXELS
+        from sigma.unmixing.spectra import CORE_MIN_PIXELS, core_means
 
         self._require_dataset("net spectra")
         if not self._is_thin_sample():
@@ -267,8 +265,7 @@ class SpectraMixin:
                     n[i] += n_rim[g, i]
             counts = np.asarray(self.counts)
             own = n >= CORE_MIN_PIXELS
-            means = np.where(own[:, None], sums / np.maximum(n, 1)[:, None],
-                             self.get_cluster_spectra("sum") / np.maximum(counts, 1)[:, None])
+            means = core_means(sums, n, self.get_cluster_spectra("sum"), counts)
             res = net_spectra(means, np.where(own, n, counts), lab, ids, film=film_id, peel=peel,
                               window=window_channels(self.energy_axis))
             res.spectra.flags.writeable = False

@@ -68,7 +68,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from sigma._blocks import map_row_blocks
 from sigma._errors import bad_value
-from sigma.unmixing.spectra import CORE_MIN_PIXELS, cluster_spectra, core_pixels
+from sigma.unmixing.spectra import cluster_spectra, core_means, core_pixels
 
 __all__ = ["ITERATIONS", "MIN_SIGNIFICANCE", "WEIGHT_SMOOTHING_KEV", "PureSpectra", "boundary_neighbours", "pure_spectra",
            "weight_smoothing_channels"]
@@ -250,8 +250,7 @@ def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
         parts = cluster_spectra(data, split, ids_all, "sum", progress=progress).reshape(2, k, c)
         n_core = np.bincount(own_pos[(own_pos >= 0) & is_core], minlength=k).astype(np.float64)
         sums = parts.sum(0)
-        own = n_core >= CORE_MIN_PIXELS
-        core = np.where(own[:, None], parts[0] / np.maximum(n_core, 1)[:, None], sums / np.maximum(n_pix, 1)[:, None])
+        core = core_means(parts[0], n_core, sums, n_pix)
     sums = np.asarray(sums, dtype=np.float64)
     h = _shape(core)  # the neighbours' spectra, and each cluster's start
     share = np.zeros(lab.shape, dtype=np.float64)

@@ -6,7 +6,7 @@ import numpy as np
 
 from sigma._errors import bad_value
 
-__all__ = ["CORE_MIN_PIXELS", "cluster_spectra", "core_pixels", "iter_row_blocks"]
+__all__ = ["CORE_MIN_PIXELS", "cluster_spectra", "core_means", "core_pixels", "iter_row_blocks"]
 
 from sigma._blocks import BLOCK_BYTES as _BLOCK_BYTES
 from sigma._blocks import map_row_blocks, row_blocks
@@ -126,6 +126,33 @@ def core_pixels(labels) -> np.ndarray:
     for nb in neighbour_views(lab):
         out &= nb == lab
     return out
+
+
+def core_means(core_sums, n_core, sums, n_pixels) -> np.ndarray:
+    """Each cluster's core spectrum: the mean over its core pixels (:func:`core_pixels`) when it
+    has at least :data:`CORE_MIN_PIXELS` of them, else the mean over all its pixels.
+
+    Parameters
+    ----------
+    core_sums, sums : array_like, shape (K, C)
+        Summed counts of each cluster's core pixels and of all its pixels.
+    n_core, n_pixels : array_like, shape (K,)
+        The numbers of those pixels.
+
+    Returns
+    -------
+    ndarray, shape (K, C), float64
+
+    Examples
+    --------
+    >>> core_means([[6.0, 2.0], [0.0, 2.0]], [3, 2], [[9.0, 3.0], [4.0, 4.0]], [4, 4]).tolist()
+    [[2.0, 0.6666666666666666], [1.0, 1.0]]
+    """
+    n_core = np.asarray(n_core, dtype=np.float64)
+    n_pixels = np.asarray(n_pixels, dtype=np.float64)
+    own = n_core >= CORE_MIN_PIXELS
+    return np.where(own[:, None], np.asarray(core_sums, dtype=np.float64) / np.maximum(n_core, 1)[:, None],
+                    np.asarray(sums, dtype=np.float64) / np.maximum(n_pixels, 1)[:, None])
 
 
 def neighbour_views(labels):
