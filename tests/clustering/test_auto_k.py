@@ -429,3 +429,23 @@ def test_two_particle_phases_that_share_every_start_cluster_are_split():
     # every particle phase is the majority of one label of its own
     major = {int(np.bincount(res.labels[truth == p]).argmax()) for p in range(6)}
     assert len(major) == 6
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_count_rate_gradient_does_not_split_the_phases_of_an_sem_map(seed):
+    """Topography, detector shadowing or beam drift change the count rate of one phase across
+    a bulk map (here from 60 % at the left edge to 100 % at the right): the count rate is not
+    evidence there (``auto_args['intensity']`` 0 on SEM maps), and with it the phases split."""
+    ph = make_grain_phantom((96, 96), n_phases=4, counts_per_pixel=100, seed=seed, inclusions=0, **AXIS)
+    keep = 0.6 + 0.4 * np.mgrid[:96, :96][1] / 95.0
+    ph.spectra = np.random.default_rng(0).binomial(np.asarray(ph.spectra).astype(np.int64),
+                                                   keep[..., None]).astype(ph.spectra.dtype)
+    ds, x = _prepared(ph)
+    truth = binned_truth(ph, 3).ravel()
+    args = {"n_components": "auto", "random_state": 0}
+    ps = PixelSegmenter(x, ds, "GaussianMixture", args)
+    assert ps.n_clusters == 4 and adjusted_rand_score(truth, ps.labels.ravel()) > 0.95
+    rate = PixelSegmenter(x, ds, "GaussianMixture", args, auto_args={"intensity": 0.3})
+    assert rate.n_clusters > 5 and adjusted_rand_score(truth, rate.labels.ravel()) < 0.8
+    with pytest.raises(SigmaValueError, match=r"auto_args\['intensity'\].*a weight from 0 to 1"):
+        PixelSegmenter(x, ds, "GaussianMixture", args, auto_args={"intensity": 2})

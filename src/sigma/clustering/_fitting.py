@@ -88,7 +88,7 @@ class FitMixin:
     """``n_components='auto'`` and ``refine='spectra'`` for :class:`PixelSegmenter`."""
 
     #: Keys accepted in ``auto_args``.
-    _AUTO_KEYS = ("max_components", "smoothness", "n_bands", "max_fit_pixels")
+    _AUTO_KEYS = ("max_components", "smoothness", "n_bands", "max_fit_pixels", "intensity")
 
     def _auto_start_size(self, auto_args, n) -> int:
         k0 = (auto_args or {}).get("max_components", 20)
@@ -108,7 +108,7 @@ class FitMixin:
         return data
 
     def _auto_phases(self, labels, h, w):
-        from sigma.clustering.auto_k import find_phases
+        from sigma.clustering.auto_k import find_phases, intensity_weight
         from sigma.preprocessing.spectral_features import band_counts, energy_bands
 
         args = self.auto_args
@@ -121,9 +121,13 @@ class FitMixin:
         total = _sum_spectrum(self.dataset, data)
         y = band_counts(data, energy_bands(total, int(args.get("n_bands", 64))))
         smooth = args.get("smoothness", self.refine_args.get("smoothness", 1.0))
+        intensity = args.get("intensity", intensity_weight(self._is_thin_sample()))
+        if isinstance(intensity, bool) or not isinstance(intensity, int | float) or not 0 <= intensity <= 1:
+            raise bad_value("auto_args['intensity']", intensity, "a weight from 0 to 1")
         res = find_phases(
             y, np.asarray(labels, dtype=np.int32).reshape(h, w), smoothness=smooth,
-            max_fit_pixels=int(args.get("max_fit_pixels", 20_000)), random_state=self.random_state,
+            max_fit_pixels=int(args.get("max_fit_pixels", 20_000)), intensity=float(intensity),
+            random_state=self.random_state,
         )  # fmt: skip
         k = res.evidence.n_components
         return res.labels.ravel(), res.proba.reshape(h * w, k), res.evidence

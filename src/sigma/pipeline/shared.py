@@ -133,7 +133,8 @@ def _auto_across(datasets: dict, assigned: dict, cl: dict, seed: int = 0):
     laid side by side (a mosaic with gaps) and :func:`~sigma.clustering.auto_k.find_phases` run
     once, so phase *k* is the same spectrum in every input. Returns the new
     ``{input: ClusterFit}`` (labels and probabilities of the phases) and the evidence."""
-    from ..clustering.auto_k import find_phases
+    from ..clustering._identify import _dataset_kind
+    from ..clustering.auto_k import find_phases, intensity_weight
     from ..preprocessing.spectral_features import band_counts, energy_bands
 
     keys = list(assigned)
@@ -160,7 +161,11 @@ def _auto_across(datasets: dict, assigned: dict, cl: dict, seed: int = 0):
         start[:h, x0 : x0 + w] = lab
         where[p] = (h, w, x0)
         x0 += w + _MOSAIC_GAP
-    res = find_phases(mosaic, start, smoothness=cl["smoothness"], random_state=seed)
+    # the count rate only where it is the mass thickness (every input a thin sample); across
+    # bulk maps it also holds each acquisition's beam current
+    thin = all(_dataset_kind(datasets[p]) == "TEM" for p in keys)
+    res = find_phases(mosaic, start, smoothness=cl["smoothness"], intensity=intensity_weight(thin),
+                      random_state=seed)  # fmt: skip
     k = res.evidence.n_components
     out = {}
     for p, (h, w, x) in where.items():
