@@ -134,3 +134,35 @@ def test_map_calibration_is_not_pulled_by_a_common_element_on_an_uncommon_line()
     rep = detect_elements(counts("Fe4.5Ni4.5S8", 1.8e4, seed=1, beam_energy=15.0), E, beam_energy=15.0,
                           calibration=cal)
     assert sorted(rep.present) == ["Fe", "Ni", "S"]
+
+
+def test_a_known_offset_is_carried_by_the_model_not_fitted():
+    """Ilmenite with 20,000 counts of quartz in it (an inclusion's rims in its host): with the
+    quartz as a known offset, Si is not found, the own elements' net counts are those of the
+    ilmenite alone, and the quartz's noise stays in their uncertainties."""
+    from sigma.synthetic import phase_spectrum
+
+    host = 2e4 * phase_spectrum("SiO2", E, beam_energy=20.0)
+    own = 1e5 * phase_spectrum("FeTiO3", E, beam_energy=20.0)
+    rng = np.random.default_rng(5)
+    y = rng.poisson(own + host).astype(np.float64)
+    plain = detect_elements(y, E, beam_energy=20.0)
+    assert "Si" in plain.present
+    rep = detect_elements(y, E, beam_energy=20.0, offset=host)
+    alone = detect_elements(rng.poisson(own).astype(np.float64), E, beam_energy=20.0)
+    assert sorted(rep.present) == sorted(alone.present) == ["Fe", "O", "Ti"]
+    assert rep.total_counts == pytest.approx(y.sum() - host.sum())
+    for el in ("Fe", "O", "Ti"):
+        a, b = rep.get(el), alone.get(el)
+        assert abs(a.net - b.net) < 3 * np.hypot(a.sigma, b.sigma)
+    assert rep.get("O").sigma > 1.05 * alone.get("O").sigma  # the quartz's O counts add noise
+    zero = detect_elements(y, E, beam_energy=20.0, offset=np.zeros_like(y))
+    assert [(e.element, e.net) for e in zero.elements] == [(e.element, e.net) for e in plain.elements]
+
+
+@pytest.mark.parametrize("offset", [np.zeros(10), -np.ones(len(E))])
+def test_a_bad_offset_is_named(offset):
+    from sigma._errors import SigmaValueError
+
+    with pytest.raises(SigmaValueError, match="offset"):
+        detect_elements(counts("FeTiO3", 1e5), E, beam_energy=20.0, offset=offset)

@@ -347,6 +347,7 @@ def detect_elements(
     shape_error: float = 0.03,
     ambiguity_chi2: float = AMBIGUITY_CHI2,
     calibration: Calibration | None = None,
+    offset=None,
 ) -> ElementReport:
     """Find the elements of one spectrum, with net counts, uncertainties and significance.
 
@@ -382,6 +383,11 @@ def detect_elements(
     calibration : Calibration, optional
         Energy offset, gain and FWHM found elsewhere (:func:`map_calibration` on the whole
         map's summed spectrum); used as is, without refinement.
+    offset : array_like, shape (C,), optional
+        Known expected counts of another origin inside ``counts``, such as the neighbouring
+        phases' share of a cluster's rim pixels (see
+        :class:`~sigma.identify.fitting.SpectrumFitter`): their elements are not looked for,
+        their noise is kept, and the net counts are those of the rest.
 
     Returns
     -------
@@ -396,6 +402,16 @@ def detect_elements(
     >>> rep = detect_elements(y, e, beam_energy=20.0)
     >>> sorted(rep.present)
     ['Fe', 'O', 'Ti']
+
+    An inclusion's spectrum with 15 % of its host's counts (quartz) from its rim pixels: with
+    the host's share as a known offset, Si is no longer one of its elements.
+
+    >>> host = 3e4 * phase_spectrum("SiO2", e)
+    >>> y = np.random.default_rng(1).poisson(2e5 * phase_spectrum("FeTiO3", e) + host)
+    >>> "Si" in detect_elements(y, e, beam_energy=20.0).present
+    True
+    >>> sorted(detect_elements(y, e, beam_energy=20.0, offset=host).present)
+    ['Fe', 'O', 'Ti']
     """
     from .._blocks import one_blas_thread
 
@@ -405,7 +421,7 @@ def detect_elements(
                        min_significance=min_significance, candidates=candidates,
                        refine_calibration=refine_calibration, max_elements=max_elements,
                        min_counts=min_counts, energy_range=energy_range, shape_error=shape_error,
-                       ambiguity_chi2=ambiguity_chi2, calibration=calibration)
+                       ambiguity_chi2=ambiguity_chi2, calibration=calibration, offset=offset)
 
 
 def map_calibration(
@@ -449,13 +465,13 @@ def map_calibration(
 
 def _detect(counts, energy, *, beam_energy, kind, fwhm_mnka, min_significance, candidates,
             refine_calibration, max_elements, min_counts, energy_range, shape_error, ambiguity_chi2,
-            calibration=None):
+            calibration=None, offset=None):
     y = np.asarray(counts, dtype=np.float64)
-    total = float(np.nansum(y))
+    total = float(np.nansum(y)) - (0.0 if offset is None else float(np.sum(offset)))
     if not np.isfinite(min_significance) or min_significance <= 0:
         raise bad_value("min_significance", min_significance, "a positive number of standard deviations")
     fitter = SpectrumFitter(y, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
-                            energy_range=energy_range, shape_error=shape_error)  # fmt: skip
+                            energy_range=energy_range, shape_error=shape_error, offset=offset)  # fmt: skip
     if calibration is not None:
         fitter.set_calibration(calibration)
         refine_calibration = False

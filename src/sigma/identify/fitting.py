@@ -24,6 +24,8 @@ The model of the counts :math:`y_i` in channel :math:`i` is
   tail (incomplete charge collection, ``tail_error``) vary, because these are the least certain
   parts of any forward model.
 * **Sum peaks** :math:`q_s` of the strongest lines, as nuisance terms.
+* **A known offset** :math:`o_i`, optional: counts of another origin (a neighbouring phase's
+  share of a cluster's rim pixels) added to :math:`\\mu_i` with coefficient 1, not fitted.
 
 It is solved by iteratively reweighted least squares with variance
 :math:`\\mu_i + (\\epsilon\\, \\text{peaks}_i)^2`: Poisson noise plus a model error of
@@ -54,6 +56,10 @@ from ._lsq import _solve
 
 __all__ = ["Calibration", "LinearFit", "SpectrumFitter", "low_energy_cutoff"]
 
+#: Relative model error of a known offset (a neighbour's core spectrum standing for what its
+#: rims hold): in the variance, like ``shape_error`` for the peaks.
+OFFSET_ERROR = 0.1
+
 
 class SpectrumFitter:
     """Fit element peak families and a background to one spectrum of counts.
@@ -77,6 +83,12 @@ class SpectrumFitter:
     family_error : float
         Prior relative standard deviation of a secondary family's intensity about its
         predicted ratio to the strongest family.
+    offset : array_like, shape (C,), optional
+        Known expected counts of another origin inside ``counts`` (the neighbouring phases'
+        share of a cluster's rim pixels, :func:`sigma.unmixing.boundary.pure_spectra`). The
+        model carries them with coefficient 1: they are not fitted, so their elements are not
+        found, but their Poisson variance stays in the weights, which subtracting them from
+        the counts first would lose.
 
     Examples
     --------
@@ -103,6 +115,7 @@ class SpectrumFitter:
         line_error: float = 0.5,
         tilt_error: float = 3.0,
         tail_error: float = 0.05,
+        offset=None,
     ):
         y = np.asarray(counts, dtype=np.float64)
         e = np.asarray(energy, dtype=np.float64)
@@ -128,7 +141,12 @@ class SpectrumFitter:
             raise bad_value("energy_range", (lo, hi), "a fit window of at least 20 channels")
         self.mask = (e >= lo) & (e <= hi)
         self.energy_nominal = e[self.mask]
-        self.y = y[self.mask]
+        off = np.zeros_like(y) if offset is None else np.asarray(offset, dtype=np.float64)
+        if off.shape != y.shape or not np.all(np.isfinite(off)) or np.any(off < 0):
+            raise bad_value("offset", getattr(off, "shape", off), f"counts >= 0 shaped like the spectrum {y.shape}")
+        self.y_total = y[self.mask]
+        self.offset = off[self.mask]
+        self.y = self.y_total - self.offset  # the counts the model's terms fit
         self.e_lo, self.e_hi = lo, hi
         self.beam_energy = float(beam_energy)
         self.kind = kind
@@ -353,7 +371,7 @@ class SpectrumFitter:
         """Variance of the first pass: the counts smoothed over two channels, at least 1."""
         from scipy.ndimage import gaussian_filter1d
 
-        return np.maximum(gaussian_filter1d(self.y, 2.0), 1.0)
+        return np.maximum(gaussian_filter1d(self.y_total, 2.0), 1.0)
 
     def fit(
         self,
@@ -430,8 +448,8 @@ class SpectrumFitter:
             if not fixed_w and it < n_it - 1:
                 model = x @ coef
                 peaks = x[:, nb:] @ coef[nb:]
-                var = np.maximum(np.maximum(model, 0.25 * self.y), 1.0)
-                var += (self.shape_error * np.maximum(peaks, 0.0)) ** 2
+                var = np.maximum(np.maximum(model + self.offset, 0.25 * self.y_total), 1.0)
+                var += (self.shape_error * np.maximum(peaks, 0.0)) ** 2 + (OFFSET_ERROR * self.offset) ** 2
                 w = 1.0 / var
         model = x @ coef
         resid = self.y - model
@@ -445,8 +463,8 @@ class SpectrumFitter:
         for _ in range(4):
             coef, _ = _solve(bg, w, self.y, np.zeros(bg.shape[1]), nonneg=self._n_spline)
             b = bg @ coef
-            excess = (self.y - b) / np.sqrt(np.maximum(b, 1.0))
-            w = np.where(excess > 2.0, 1e-6, 1.0 / np.maximum(b, 1.0))
+            excess = (self.y - b) / np.sqrt(np.maximum(b + self.offset, 1.0))
+            w = np.where(excess > 2.0, 1e-6, 1.0 / np.maximum(b + self.offset, 1.0))
         return b
 
     def robust_background_per_kev(self):
