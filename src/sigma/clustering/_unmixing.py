@@ -150,8 +150,9 @@ class SpectraMixin:
         -------
         PureSpectra
             ``spectra`` (K, C) aligned with ``cluster_ids``, ``neighbour_share`` (share of each
-            cluster's counts removed), ``removed`` and ``pixel_share`` (see
-            :class:`~sigma.unmixing.boundary.PureSpectra`).
+            cluster's counts removed), ``removed``, ``removed_counts`` (the removed counts as
+            a spectrum, which :meth:`identify_phases` fits as a known offset) and
+            ``pixel_share`` (see :class:`~sigma.unmixing.boundary.PureSpectra`).
 
         Raises
         ------

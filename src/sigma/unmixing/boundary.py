@@ -117,6 +117,10 @@ class PureSpectra:
     removed : ndarray, shape (K, K)
         Counts removed from cluster ``c`` (row) as the spectrum of neighbour ``j`` (column):
         the result is ``(sums - removed @ neighbour_spectra) / pixel equivalents``.
+    removed_counts : ndarray, shape (K, C)
+        ``removed @ neighbour_spectra``: the counts of each cluster's sum that are its
+        neighbours' (identification fits them as a known offset,
+        :func:`sigma.identify.detect_elements`).
     pixel_share : ndarray, shape (H, W)
         Each rim pixel's fitted neighbour share ``f_i``, a least-squares value that noise can
         take below 0 or above 1 (0 on core pixels and unlabelled ones).
@@ -132,6 +136,8 @@ class PureSpectra:
     ([0, 1], [[0.0, 0.0], [4000.0, 0.0]])
     >>> float(res.pixel_share[3, 3].round(3)), float(res.pixel_share[5, 5])  # a rim, the core
     (0.25, 0.0)
+    >>> res.removed_counts.round().tolist()  # cluster 1's rims hold 4000 counts of cluster 0
+    [[0.0, 0.0], [3600.0, 400.0]]
     """
 
     spectra: np.ndarray
@@ -139,6 +145,7 @@ class PureSpectra:
     neighbour_share: np.ndarray
     pixel_share: np.ndarray
     removed: np.ndarray
+    removed_counts: np.ndarray
 
 
 def boundary_neighbours(labels) -> np.ndarray:
@@ -254,7 +261,8 @@ def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
     sums = np.asarray(sums, dtype=np.float64)
     h = _shape(core)  # the neighbours' spectra, and each cluster's start
     share = np.zeros(lab.shape, dtype=np.float64)
-    out = PureSpectra(sums / np.maximum(n_pix, 1)[:, None], ids, np.zeros(k), share, np.zeros((k, k)))
+    out = PureSpectra(sums / np.maximum(n_pix, 1)[:, None], ids, np.zeros(k), share, np.zeros((k, k)),
+                      np.zeros_like(sums))
     if k < 2:
         return out
     nb_pos = position(boundary_neighbours(lab))
@@ -355,4 +363,4 @@ def pure_spectra(data, labels, cluster_ids=None, *, sums=None, core=None,
     equiv = n_pix - f_pair.sum(1) / np.maximum(sums.sum(1) / np.maximum(n_pix, 1), 1e-300)
     share[rim] = f
     return PureSpectra(kept / np.maximum(equiv, 1e-300)[:, None], ids,
-                       f_pair.sum(1) / np.maximum(sums.sum(1), 1e-300), share, f_pair)
+                       f_pair.sum(1) / np.maximum(sums.sum(1), 1e-300), share, f_pair, removed)
