@@ -70,3 +70,27 @@ def test_export_phase_spectra_round_trips(seg, tmp_path):
     assert ps.cluster_names[int(ps.cluster_ids[0])].split(" ")[0] in s.metadata.General.title
     with pytest.raises(FileExistsError):
         ps.export_phase_spectra(tmp_path)
+
+
+def test_small_inclusions_are_named_without_their_hosts_counts():
+    """On a bulk map the neighbours' share of each cluster's rim pixels is fitted as a known
+    offset: ilmenite inclusions of 1.5-3 pixels in quartz and calcite lose the hosts' Si and Ca
+    (which their summed counts show), keep their own elements and are named ilmenite."""
+    from sigma.synthetic.family import make_grain_phantom
+
+    ph = make_grain_phantom((72, 72), n_phases=3, phases={"quartz": "SiO2", "calcite": "CaCO3", "ilmenite": "FeTiO3"},
+                            counts_per_pixel=60, n_channels=1024, energy_scale=0.02, energy_offset=-0.1,
+                            inclusions=6, inclusion_radius=(1.5, 3.0), seed=0)  # fmt: skip
+    lab = ph.labels
+    ps = PixelSegmenter.from_labels(np.zeros((lab.size, 2)), SEMDataset(ph.to_signal()), lab,
+                                    features=np.zeros((*lab.shape, 1), np.float32), feature_list=["x"])
+    plain = ps.copy().identify_phases(unmix_rims=False)
+    assert {"Si", "Ca"} <= set(plain[2].elements.present) and not plain.params["rim_offsets"]
+    res = ps.identify_phases()  # the default
+    assert res.params["rim_offsets"]
+    assert sorted(res[2].elements.present) == ["Fe", "O", "Ti"] and res[2].name.startswith("ilmenite")
+    assert res[2].total_counts < plain[2].total_counts  # the hosts' counts are not the inclusion's
+    assert [res[k].name.split()[0] for k in (0, 1)] == [plain[k].name.split()[0] for k in (0, 1)]  # the grains
+    # the reports stay cached under the spectra and their offsets: a second reading refits nothing
+    before = dict(ps._report_cache)
+    assert ps._run_identification().names == res.names and ps._report_cache.keys() == before.keys()

@@ -46,8 +46,16 @@ class IdentifyMixin:
                 "fwhm_mnka": float(getattr(ds, "fwhm_mnka", 130.0) or 130.0)}  # fmt: skip
 
     def identify_phases(self, library=None, *, nuisance=None, min_p_value: float | None = None,
-                        calibrate: bool = False, beam_energy: float | None = None, **detect_kw):
+                        calibrate: bool = False, beam_energy: float | None = None,
+                        unmix_rims: bool = True, **detect_kw):
         """Name every cluster from its summed spectrum against a phase library.
+
+        On a bulk (SEM) map the counts that a cluster's rim pixels hold of its neighbours
+        (:meth:`get_pure_spectra`) are also fitted as a known offset: a small inclusion, mostly
+        rim, is then named from its own lines, not from a mixture with its host's, and the
+        noise of all its counts stays in the fit. A cluster keeps that reading when it names
+        the cluster and fits at least as well as the summed counts alone
+        (:func:`sigma.identify.identify_clusters`).
 
         Parameters
         ----------
@@ -64,6 +72,11 @@ class IdentifyMixin:
             :func:`sigma.identify.identify_spectra`).
         beam_energy : float, optional
             kV, when the file does not give it.
+        unmix_rims : bool
+            Fit the neighbours' share of the rim pixels as a known offset (bulk maps; one more
+            pass over the cube, shared with :meth:`get_pure_spectra`). ``False``: the summed
+            counts alone, as before this option existed. Ignored on thin-sample (TEM) maps,
+            whose support film is a nuisance element of the fit instead.
         **detect_kw
             Passed to :func:`sigma.identify.detect_elements` (``min_significance`` …).
 
@@ -84,7 +97,7 @@ class IdentifyMixin:
         params = {"library": library, "nuisance": nuisance,
                   "min_p_value": MIN_P_VALUE if min_p_value is None else float(min_p_value),
                   "calibrate": bool(calibrate), "beam_energy": inst["beam_energy"],
-                  "detect_kw": dict(detect_kw)}  # fmt: skip
+                  "unmix_rims": bool(unmix_rims), "detect_kw": dict(detect_kw)}  # fmt: skip
         self._identify_params = params
         return self._run_identification()
 
@@ -97,13 +110,17 @@ class IdentifyMixin:
             self._report_cache = {}
         spectra = np.asarray(self.get_cluster_spectra("sum"), dtype=np.float64)
         ids = self.cluster_ids
+        offsets = None
+        if p.get("unmix_rims", True) and inst["kind"] == "SEM" and len(ids) > 1:
+            removed = np.asarray(self.get_pure_spectra().removed_counts, dtype=np.float64)
+            offsets = removed if removed.any() else None
         res = identify_clusters(spectra, ids, self.energy_axis, beam_energy=p["beam_energy"],
                                 kind=inst["kind"], fwhm_mnka=inst["fwhm_mnka"], library=p["library"],
                                 nuisance=p["nuisance"], min_p_value=p["min_p_value"],
                                 calibrate=p["calibrate"], report_cache=self._report_cache,
-                                **p["detect_kw"])  # fmt: skip
+                                offsets=offsets, **p["detect_kw"])  # fmt: skip
         # keep the report cache to the spectra of the current clusters (and the map calibration)
-        keep = set(self._spectrum_keys(spectra))
+        keep = set(self._spectrum_keys(spectra, offsets))
         self._report_cache = {k: v for k, v in self._report_cache.items()
                               if k[0] == "calibration" or k[0] in keep}  # fmt: skip
         self._cache["identify"] = res
@@ -114,10 +131,13 @@ class IdentifyMixin:
         return res
 
     @staticmethod
-    def _spectrum_keys(spectra) -> list[str]:
+    def _spectrum_keys(spectra, offsets=None) -> list[str]:
         from sigma.identify.clusters import spectrum_key
 
-        return [spectrum_key(row) for row in spectra]
+        keys = [spectrum_key(row) for row in spectra]
+        if offsets is not None:  # read both ways (identify_clusters)
+            keys += [spectrum_key(row, off) for row, off in zip(spectra, offsets, strict=True) if off.any()]
+        return keys
 
     @property
     def phase_identification(self):

@@ -24,15 +24,27 @@ ROW_COLUMNS = ["cluster", "status", "name", "best", "formula", "p_value", "chi2"
                "alternatives", "elements", "ambiguous_elements", "total_counts", "candidates"]  # fmt: skip
 
 
-def spectrum_key(counts) -> str:
-    """A digest of a spectrum's counts (reports are reused for identical spectra).
+def spectrum_key(counts, offset=None) -> str:
+    """A digest of a spectrum's counts, and of the known offset it is fitted with (reports are
+    reused for identical spectra).
 
     Examples
     --------
     >>> spectrum_key([1, 2, 3]) == spectrum_key(np.array([1.0, 2.0, 3.0]))
     True
+    >>> spectrum_key([1, 2, 3]) == spectrum_key([1, 2, 3], offset=[0, 1, 0])
+    False
     """
-    return hashlib.sha1(np.ascontiguousarray(counts, dtype=np.float64).tobytes()).hexdigest()
+    key = hashlib.sha1(np.ascontiguousarray(counts, dtype=np.float64).tobytes()).hexdigest()
+    if offset is None:
+        return key
+    return key + ":" + hashlib.sha1(np.ascontiguousarray(offset, dtype=np.float64).tobytes()).hexdigest()
+
+
+def _fit_rank(res) -> tuple[bool, float]:
+    """How well a cluster's reading fits: named before unknown, then the best p-value."""
+    best = res.best
+    return res.status == "identified", (best.p_value if best is not None else -1.0)
 
 
 @dataclass
@@ -176,6 +188,7 @@ def identify_clusters(
     min_p_value: float = MIN_P_VALUE,
     calibrate: bool = False,
     report_cache: dict | None = None,
+    offsets=None,
     **detect_kw,
 ) -> ClusterIdentification:
     """Identify the summed spectrum of every cluster.
@@ -200,6 +213,14 @@ def identify_clusters(
         Learn line sensitivities across the clusters.
     report_cache : dict, optional
         ``{spectrum_key: ElementReport}`` reused and filled in place.
+    offsets : array_like, shape (K, C), optional
+        Known counts of another origin in each cluster's spectrum, fitted with coefficient 1
+        (:func:`~sigma.identify.elements.detect_elements`): the neighbouring clusters' share of
+        its rim pixels (``PixelSegmenter.identify_phases`` passes it on bulk maps). Each
+        cluster is read with and without its offset; the reading with it is kept when it
+        names the cluster and its best candidate fits at least as well (an identified reading
+        before an unknown one, then the p-value). ``params['rim_offsets']`` lists the
+        clusters read with it.
     **detect_kw
         Passed to :func:`~sigma.identify.elements.detect_elements`.
 
@@ -237,18 +258,35 @@ def identify_clusters(
                                          fwhm_mnka=fwhm_mnka, energy_range=detect_kw.get("energy_range"))
     cal, window = cache[setting]
     kw = {**detect_kw, "energy_range": window}
-    reports: list[ElementReport] = []
-    for row in x:
-        key = (spectrum_key(row), setting, repr(sorted(detect_kw.items())))
-        if key not in cache:
-            cache[key] = detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
-                                         fwhm_mnka=fwhm_mnka, calibration=cal, **kw)  # fmt: skip
-        reports.append(cache[key])
-    res = identify_spectra(x, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
-                           library=library, nuisance=nuisance, min_p_value=min_p_value,
-                           calibrate=calibrate, reports=reports)  # fmt: skip
+    if offsets is not None:
+        offsets = np.asarray(offsets, dtype=np.float64)
+        if offsets.shape != x.shape:
+            raise bad_value("offsets", offsets.shape, f"a (K, C) array like the spectra {x.shape}")
+
+    def identify(offs):
+        reports: list[ElementReport] = []
+        for i, row in enumerate(x):
+            off = None if offs is None or not offs[i].any() else offs[i]
+            key = (spectrum_key(row, off), setting, repr(sorted(detect_kw.items())))
+            if key not in cache:
+                cache[key] = detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
+                                             fwhm_mnka=fwhm_mnka, calibration=cal, offset=off, **kw)  # fmt: skip
+            reports.append(cache[key])
+        return identify_spectra(x, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
+                                library=library, nuisance=nuisance, min_p_value=min_p_value,
+                                calibrate=calibrate, reports=reports)  # fmt: skip
+
+    res = identify(None)
+    with_offset = []
+    if offsets is not None:
+        # each cluster keeps the reading whose best candidate fits better: the offset is an
+        # estimate (a neighbour's core spectrum for what its rims hold) and can be wrong
+        for i, (a, b) in enumerate(zip(res, identify(offsets), strict=True)):
+            if offsets[i].any() and b.status == "identified" and _fit_rank(b) >= _fit_rank(a):
+                res[i] = b
+                with_offset.append(ids[i])
     params = {"beam_energy_kv": float(beam_energy), "kind": kind, "fwhm_mnka_ev": float(fwhm_mnka),
               "library_phases": len(library),
               "nuisance": list(DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else nuisance),
-              "min_p_value": min_p_value, "calibrate": calibrate}  # fmt: skip
+              "min_p_value": min_p_value, "calibrate": calibrate, "rim_offsets": with_offset}  # fmt: skip
     return ClusterIdentification(dict(zip(ids, res, strict=True)), params)

@@ -330,7 +330,13 @@ def _identification_section(ps) -> str:
     p = ident.params
     head = (f"<p>Library of {p.get('library_phases', '?')} phases; beam {p.get('beam_energy_kv', 0):g} kV, "
             f"{html.escape(str(p.get('kind', '')))}; calibration shared by clusters: "
-            f"{'on' if p.get('calibrate') else 'off'}. Net counts ± 1σ of each element's strongest "
+            f"{'on' if p.get('calibrate') else 'off'}. "
+            + (f"Cluster{'s' if len(p['rim_offsets']) > 1 else ''} "
+               f"{', '.join(str(c) for c in p['rim_offsets'])}: named with the counts that "
+               "their rim pixels hold of their neighbours (see the pure spectra) fitted as a "
+               "known offset, which fitted the best candidate better; their elements and counts "
+               "are their own. " if p.get("rim_offsets") else "")
+            + "Net counts ± 1σ of each element's strongest "
             "line family (fitted background under the lines). Candidates and scores for every "
             "cluster are in <code>phase_identification.csv</code> and <code>run.json</code>; summed "
             "spectra as EMSA files in <code>spectra/</code>.</p>")  # fmt: skip
