@@ -434,7 +434,7 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     tried = np.zeros(h * w, bool)
     for _ in range(int(max_new_phases)):
         regions = _unexplained_regions(y, logp, scores, lab, tried)
-        m, stats = _new_phase(y, logp, lab, regions)
+        m, stats = _new_phase(y, logp, lab, regions, rate)
         if m is None:
             break
         tried |= m.ravel()
