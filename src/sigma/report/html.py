@@ -334,7 +334,7 @@ def _identification_section(ps) -> str:
             + (f"Cluster{'s' if len(p['rim_offsets']) > 1 else ''} "
                f"{', '.join(str(c) for c in p['rim_offsets'])}: named with the counts that "
                "their rim pixels hold of their neighbours (see the pure spectra) fitted as a "
-               "known offset, which fitted the best candidate better; their elements and counts "
+               "known offset, which named them and fitted at least as well; their elements and counts "
                "are their own. " if p.get("rim_offsets") else "")
             + "Net counts ± 1σ of each element's strongest "
             "line family (fitted background under the lines). Candidates and scores for every "
