@@ -96,6 +96,17 @@ def _binned_weights(ph, f):
     return wab[: h * f, : w * f].reshape(h, f, w, f, -1).sum((1, 3))
 
 
+def _own_or_all(flat, sel, ids):
+    """Per cluster, its pixels in ``sel`` (core or net pixels) when it has
+    ``CORE_MIN_PIXELS`` of them, else all its pixels: the rule of
+    :func:`sigma.unmixing.spectra.core_means`, as pixel masks (the benchmark sums them both
+    noise-free and noisy)."""
+    from sigma.unmixing.spectra import CORE_MIN_PIXELS
+
+    masks = [(flat == c, (flat == c) & sel) for c in ids]
+    return [m if m.sum() >= CORE_MIN_PIXELS else whole for whole, m in masks]
+
+
 def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=None):
     """ARI, K found, missed phases (noise-free and noisy angles) of one labelling.
 
@@ -109,7 +120,7 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=
     from sklearn.metrics import adjusted_rand_score
 
     from sigma.synthetic.metrics import spectral_angle
-    from sigma.unmixing.spectra import CORE_MIN_PIXELS, core_pixels
+    from sigma.unmixing.spectra import core_pixels
 
     lab = np.asarray(labels).reshape(truth.shape)
     ids = np.unique(lab[lab >= 0])
@@ -128,9 +139,7 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=
     # the same with each cluster's core spectrum (PixelSegmenter.get_cluster_spectra("core"):
     # the mean over its pixels whose 8 neighbours share its label, or over all its pixels when
     # it has fewer than CORE_MIN_PIXELS of them), noise-free and noisy
-    core = core_pixels(lab).ravel()
-    own = np.array([((flat == c) & core).sum() >= CORE_MIN_PIXELS for c in ids])
-    pick = [((flat == c) & core) if o else (flat == c) for c, o in zip(ids, own, strict=True)]
+    pick = _own_or_all(flat, core_pixels(lab).ravel(), ids)
     clus_core = np.stack([w[m].sum(0) for m in pick]) @ spectra
     ang_core = spectral_angle(spectra[present][:, None], clus_core[None]).min(1)
     noisy_core = np.stack([np.asarray(x[m].sum(0), dtype=np.float64) for m in pick])
@@ -148,8 +157,7 @@ def _scores(labels, truth, wab, spectra, counts, refs_idx, *, tem=False, energy=
 
         film, _ = pick_film(core_mean, lab, ids)  # on the core spectra, as ps does
         net_px = net_pixels(lab, film, peel_hosts(lab, ids, film)).ravel()
-        own_n = np.array([((flat == c) & net_px).sum() >= CORE_MIN_PIXELS for c in ids])
-        pick_n = [((flat == c) & net_px) if o else (flat == c) for c, o in zip(ids, own_n, strict=True)]
+        pick_n = _own_or_all(flat, net_px, ids)
         n_n = np.array([m.sum() for m in pick_n], dtype=np.float64)
         noisy_n = np.stack([np.asarray(x[m].sum(0), dtype=np.float64) for m in pick_n]) / n_n[:, None]
         res = net_spectra(noisy_n, n_n, lab, ids, film=film, window=window_channels(energy))
