@@ -66,7 +66,8 @@ DECISIONS_NOTE = (
     "for each pixel (below the critical value: a mixture). A split's G compares the held-out "
     "half of the counts of its pixels with the rest of the phase it left; seed: what proposed it "
     "(a start cluster when absent, 'pieces': whole particles or grains of one label, 'label': two "
-    "spectra fitted to one label's pixels)."
+    "spectra fitted to one label's pixels; for a new phase, 'windows': pixels whose 3×3 window's "
+    "summed counts their phase does not explain, a faint particle)."
 )
 
 _OUTCOME = {
