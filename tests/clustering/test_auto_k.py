@@ -523,3 +523,28 @@ def test_the_windows_open_no_phase_on_a_uniform_film(seed):
     start = (np.arange(64)[:, None] // 16 + 4 * (np.arange(64)[None] // 16)).astype(np.int32)
     for w in (0.0, INTENSITY_WEIGHT):
         assert find_phases(y, start, intensity=w).evidence.n_components == 1
+
+
+@pytest.mark.parametrize(("name", "n_phases"), [("bcf/test_TEM.bcf", 2), ("hspy/core_shell.hspy", 4)])
+def test_faint_phases_on_real_tem_maps(real_dir, name, n_phases):
+    """The shipped default on two real TEM maps. ``test_TEM.bcf``: the Pd particle at the lower
+    edge (2-7 Pd counts in analysis pixels of 57) is a phase of its own, found by its windows,
+    and moves no other pixel. ``core_shell.hspy``: regions of its film that the windows flag
+    would cut the film again when opened (66-73 of 441 pixels elsewhere changed label, 7 phases
+    for the 4 of the single-pixel search); a faint phase must stay local, so it keeps 4."""
+    from sigma.pipeline.config import validate_config
+    from sigma.pipeline.second_look import cluster_dataset
+    from sigma.pipeline.stages import prepare_dataset
+
+    cfg = validate_config({"nmf": {"enabled": False}, "identify": {"enabled": False}})
+    ps, _ = cluster_dataset(prepare_dataset(real_dir / name, cfg), cfg)
+    ev = ps.n_components_evidence
+    assert ev.n_components == n_phases
+    faint = [d for d in ev.decisions if d.get("seed") == "windows"]
+    if name.endswith("test_TEM.bcf"):
+        assert len(faint) == 1 and faint[0]["moved"] == 0
+        lab = np.asarray(ps.labels).reshape(21, 21)
+        rows, cols = np.nonzero(lab == 1)
+        assert rows.min() >= 19 and 4 <= cols.min() and cols.max() <= 8  # the particle at the lower edge
+    else:
+        assert faint == []
