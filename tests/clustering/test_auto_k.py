@@ -527,7 +527,7 @@ def test_the_windows_open_no_phase_on_a_uniform_film(seed):
 
 @pytest.mark.parametrize(("name", "n_phases"), [("bcf/test_TEM.bcf", 2), ("hspy/core_shell.hspy", 4)])
 def test_faint_phases_on_real_tem_maps(real_dir, name, n_phases):
-    """The shipped default on two real TEM maps. ``test_TEM.bcf``: the Pd particle at the lower
+    """The shipped default binned 3 × 3 on two real TEM maps. ``test_TEM.bcf``: the Pd particle at the lower
     edge (2-7 Pd counts in analysis pixels of 57) is a phase of its own, found by its windows,
     and moves no other pixel. ``core_shell.hspy``: regions of its film that the windows flag
     would cut the film again when opened (66-73 of 441 pixels elsewhere changed label, 7 phases
@@ -536,7 +536,7 @@ def test_faint_phases_on_real_tem_maps(real_dir, name, n_phases):
     from sigma.pipeline.second_look import cluster_dataset
     from sigma.pipeline.stages import prepare_dataset
 
-    cfg = validate_config({"nmf": {"enabled": False}, "identify": {"enabled": False}})
+    cfg = validate_config({"preprocess": {"bin": [3, 3]}, "nmf": {"enabled": False}, "identify": {"enabled": False}})
     ps, _ = cluster_dataset(prepare_dataset(real_dir / name, cfg), cfg)
     ev = ps.n_components_evidence
     assert ev.n_components == n_phases

@@ -26,7 +26,7 @@ def test_example_is_valid_and_equals_defaults():
 
 def test_tutorial_defaults():
     cfg = default_config()
-    assert cfg["preprocess"] == {"bin": [3, 3], "peak_intensity_normalisation": True, "remove_first_peak": 0.1}
+    assert cfg["preprocess"] == {"bin": "auto", "peak_intensity_normalisation": True, "remove_first_peak": 0.1}
     assert cfg["latent"]["umap"]["n_neighbors"] == 15 and cfg["latent"]["umap"]["min_dist"] == 0.02
     assert cfg["latent"]["autoencoder"]["hidden_layer_sizes"] == [512, 256, 128]
     assert cfg["features"]["normalisation"] == ["neighbour_averaging", "zscore"]
@@ -53,7 +53,7 @@ def test_unknown_keys_name_dotted_path_and_suggest(user, match):
 @pytest.mark.parametrize(
     ("user", "match"),
     [
-        ({"preprocess": {"bin": [0, 2]}}, r"The 'preprocess\.bin' parameter must be a pair of positive ints \[ny, nx\]\. Got \[0, 2\] instead\."),
+        ({"preprocess": {"bin": [0, 2]}}, r"The 'preprocess\.bin' parameter must be \"auto\" or a pair of positive ints \[ny, nx\]\. Got \[0, 2\] instead\."),
         ({"latent": {"method": "pca"}}, r"The 'latent\.method' parameter must be one of 'umap', 'autoencoder'\. Got 'pca' instead\."),
         ({"clustering": {"method": "KMeans"}}, r"'clustering\.method' parameter must be one of 'GaussianMixture', 'BayesianGaussianMixture', 'Kmeans', 'Birch', 'HDBSCAN'"),
         ({"features": {"normalisation": ["zscore", "l2"]}}, r"'features\.normalisation' parameter must be one of 'neighbour_averaging', 'zscore', 'softmax'\. Got 'l2'"),

@@ -133,6 +133,15 @@ def _int_pair(key, v):
     return [int(v[0]), int(v[1])]
 
 
+def _bin(key, v):
+    if v == "auto":
+        return v
+    try:
+        return _int_pair(key, v)
+    except ConfigError:
+        raise _err(key, v, '"auto" or a pair of positive ints [ny, nx]') from None
+
+
 def _int_list(lo=1, allow_empty=True):
     def check(key, v):
         if (

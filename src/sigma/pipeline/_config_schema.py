@@ -17,6 +17,7 @@ from ._config_checks import (
     Table,
     _all_or_int,
     _all_or_ints,
+    _bin,
     _bool,
     _choice,
     _elements_or_auto,
@@ -24,7 +25,6 @@ from ._config_checks import (
     _float,
     _int,
     _int_list,
-    _int_pair,
     _lines,
     _norm_chain,
     _path_or_empty,
@@ -54,7 +54,7 @@ _SCHEMA = Table(
         "preprocess": Table(
             "Pre-processing of the spectra (the tutorial's rebin / normalise / crop cell).",
             {
-                "bin": Opt([3, 3], _int_pair, "rebin_signal(size=(ny, nx)); [1, 1] keeps full resolution"),
+                "bin": Opt("auto", _bin, "rebin_signal(size=(ny, nx)); \"auto\": [3, 3] for an SEM map, [2, 2] for a TEM map (particles a few pixels across); [1, 1] keeps full resolution"),
                 "peak_intensity_normalisation": Opt(True, _bool, "scale every pixel's spectrum to sum 1"),
                 "remove_first_peak": Opt(0.1, _end_or_false, "crop spectra below this energy (keV); false keeps them"),
             },

@@ -71,7 +71,7 @@ def default_config() -> dict:
     Examples
     --------
     >>> default_config()["preprocess"]["bin"]
-    [3, 3]
+    'auto'
     """
     return _defaults(_SCHEMA)
 
