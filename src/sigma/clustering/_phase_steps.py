@@ -194,16 +194,16 @@ def _window_z(y, logp, lab2d, n_spec):
 
     h, w = lab2d.shape
     flat = lab2d.ravel()
-    x = np.where((flat >= 0)[:, None], y[:, :n_spec], 0).astype(np.float32)
+    ok = flat >= 0
     q = np.exp(logp[:, :n_spec].astype(np.float64))
     q = (q / q.sum(1, keepdims=True)).astype(np.float32)
-    e = x.sum(1, keepdims=True) * q[np.clip(flat, 0, None)]
-
-    def box(a):
-        return uniform_filter(a.reshape(h, w, -1), size=(3, 3, 1), mode="constant").reshape(h * w, -1) * 9
-
-    xs, es = box(x), box(e)
-    g = 2 * (xs * np.log(np.where(xs > 0, xs, 1) / np.maximum(es, 1e-12)) - (xs - es)).sum(1)
+    t = np.where(ok, y[:, :n_spec].sum(1), 0).astype(np.float32)
+    lab0 = np.clip(flat, 0, None)
+    g = np.zeros(h * w, np.float32)
+    for b in range(n_spec):  # band by band: a few maps of the pixels in memory, not the cube
+        xs = uniform_filter(np.where(ok, y[:, b], 0).astype(np.float32).reshape(h, w), 3, mode="constant").ravel() * 9
+        es = uniform_filter((t * q[lab0, b]).reshape(h, w), 3, mode="constant").ravel() * 9
+        g += 2 * (xs * np.log(np.where(xs > 0, xs, 1) / np.maximum(es, 1e-12)) - (xs - es))
     same = ((maximum_filter(lab2d, 3, mode="nearest") == minimum_filter(lab2d, 3, mode="nearest"))
             & (lab2d >= 0)).ravel()
     z = np.full(h * w, -np.inf)
@@ -274,8 +274,8 @@ def _new_phase(y, logp, lab2d, regions, rate: bool = False):
     """The most significant region that is neither a known spectrum nor a mixture of its
     neighbours and the known spectrum nearest to it: ``(mask, statistics)`` or ``(None, None)``.
     A grain of a known phase that its host's label still holds, taken with a rim of host pixels
-    (the windows of :func:`_window_z`), is such a mixture: opened, it became a second label of
-    that phase.
+    (the windows of :func:`_window_z`), is such a mixture; it would otherwise be opened as a
+    second label of that phase.
 
     With a count-rate band (``rate``) the region must also differ in spectral shape from its
     neighbours and their mixtures (the deviance is the smaller of the two): thicker film and
