@@ -289,6 +289,7 @@ def _new_phase(y, logp, lab2d, regions, rate: bool = False):
     crit = float(chi2.isf(NEW_PHASE_ALPHA, y.shape[1] - 1))
     flat = lab2d.ravel()
     n_x = y.shape[1] - 1 if rate else y.shape[1]  # the X-ray bands, without the count rate
+    sums = cm.group_sums(y[:, :n_x], flat, len(p)) if regions else None  # one pass for every region
     best = (None, None)
     for m in regions:
         ring = binary_dilation(m, iterations=2) & ~m
@@ -298,7 +299,8 @@ def _new_phase(y, logp, lab2d, regions, rate: bool = False):
         if nearest not in nb:  # a grain of a known phase that its host's label still holds
             nb.append(nearest)
         # the nearest label's counts, not its spectrum: a label of a few pixels has a noisy one
-        others = cm.group_sums(y[:, :n_x], np.where(m.ravel() | (flat != nearest), -1, 0), 1)[0]
+        inside = m.ravel() & (flat == nearest)
+        others = sums[nearest] - (y[inside, :n_x].sum(0, dtype=np.float64) if inside.any() else 0.0)
         same = cm.two_sample_g(total[:n_x], others)
         rho, sep, mix = cm.mixture_ratio(total, p, p[nb])
         if rate:
