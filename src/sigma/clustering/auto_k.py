@@ -51,8 +51,9 @@ still seen.
    pixels has a noisy spectrum) — deviance above the chi-square critical value at 1e-6, and
    above :data:`MIXTURE_RATIO` of their deviance from the nearest spectrum — and the
    relabelled phase has an interior pixel or passes the test of step 8. A look-alike grain
-   that its host's label still holds is thus a known phase, not a new one. This is what finds small inclusions that the BIC's penalty (``B log N``, hundreds
-   of nats) or neighbour averaging lost.
+   that its host's label still holds is thus a known phase, not a new one. This is what finds
+   small inclusions that the BIC's penalty (``B log N``, hundreds of nats) or neighbour
+   averaging lost.
 6. **Splits.** A look-alike phase that the merge path joined to its neighbour in spectrum
    (the BIC sees their overlap pixel by pixel, not their summed counts) is split off again
    when a start cluster seeds it: see :mod:`sigma.clustering._split` (count splitting: the
@@ -68,9 +69,10 @@ still seen.
    window's deviance within its label, windows inside one label only) join the unexplained
    pixels, and their groups are tested and opened as in step 5 (``seed = "windows"`` in the
    decision) when the opening stays local: fewer than :data:`FAINT_MAX_MOVED` of the map's
-   pixels further than 3 pixels away change label (``moved``). On ``test_TEM.bcf`` (57 counts per analysis pixel) this opens the Pd particle at the
-   map's lower edge (2-7 Pd counts per pixel); on a film with a 9-pixel particle whose line
-   adds 7 counts per pixel it is found in 9 of 12 maps, 4 without the windows.
+   pixels further than 3 pixels away change label (``moved``). On ``test_TEM.bcf`` (57
+   counts per analysis pixel, binned 3 × 3) this opens the Pd particle at the map's lower
+   edge (2-7 Pd counts per pixel); on a film with a 9-pixel particle whose line adds 7 counts
+   per pixel it is found in 9 of 12 maps, 4 without the windows.
 8. A label left without a single interior pixel is dropped unless it is a thin phase: its
    summed counts are far from every other spectrum (deviance above the critical value) and
    not a mixture by the test of step 3. A few boundary pixels at a triple junction are
