@@ -206,11 +206,17 @@ def _window_z(y, logp, lab2d, n_spec):
         g += 2 * (xs * np.log(np.where(xs > 0, xs, 1) / np.maximum(es, 1e-12)) - (xs - es))
     same = ((maximum_filter(lab2d, 3, mode="nearest") == minimum_filter(lab2d, 3, mode="nearest"))
             & (lab2d >= 0)).ravel()
-    z = np.full(h * w, -np.inf)
-    for c in np.unique(flat[same]):
-        m = same & (flat == c)
-        med = np.median(g[m])
-        z[m] = (g[m] - med) / (1.4826 * np.median(np.abs(g[m] - med)) + 1e-9)
+    return _robust_z(g, flat, same, -np.inf)
+
+
+def _robust_z(v, flat, keep, fill):
+    """Robust z-score (median, 1.4826 MAD) of ``v`` within each label of ``flat``, over the
+    entries ``keep``; ``fill`` elsewhere."""
+    z = np.full(v.shape, fill, dtype=np.float64)
+    for c in np.unique(flat[keep]):
+        m = keep & (flat == c)
+        med = np.median(v[m])
+        z[m] = (v[m] - med) / (1.4826 * np.median(np.abs(v[m] - med)) + 1e-9)
     return z
 
 
@@ -225,12 +231,7 @@ def _unexplained_regions(y, logp, scores, lab2d, tried, n_spec=None):
     sat = (y * np.log(np.where(y > 0, y, 1.0) / np.maximum(t, 1.0)[:, None])).sum(1)
     own = scores[np.arange(len(flat)), np.clip(flat, 0, None)]  # a log weight per label: z-scores ignore it
     dev = 2 * (sat - own)
-    z = np.zeros_like(dev)
-    for c in np.unique(flat[flat >= 0]):
-        m = flat == c
-        med = np.median(dev[m])
-        mad = 1.4826 * np.median(np.abs(dev[m] - med)) + 1e-9
-        z[m] = (dev[m] - med) / mad
+    z = _robust_z(dev, flat, flat >= 0, 0.0)
     if n_spec is not None:
         z = np.maximum(z, _window_z(y, logp, lab2d, n_spec))
     cand = ((z > UNEXPLAINED_Z) & (flat >= 0) & ~tried).reshape(lab2d.shape)
