@@ -148,3 +148,20 @@ def test_the_log_says_why_pixels_are_excluded(caplog):
     assert msg and "4 of 48 pixels excluded: 3 with no counts, 1 holding NaN or inf, 0 outside the scan" in msg[-1]
     # on the 2x2 grid, the pixel with two empty pixels and two counted ones stays in
     assert ds.valid_mask[0, 1] and not ds.valid_mask[0, 0]
+
+
+def test_empty_pixels_are_told_from_bad_ones():
+    """``empty_mask``: scanned, finite pixels without a count (labelled by 'auto'), not the NaN
+    or unscanned ones; on a binned grid, a pixel whose four pixels hold no count."""
+    sig = make_phantom((6, 8), counts_per_pixel=200, n_channels=256, energy_scale=0.04, seed=3).to_signal()
+    sig.data = sig.data.astype(np.float32)
+    sig.data[0, :3] = 0  # three pixels with no counts
+    sig.data[0:2, 6:8] = 0  # a whole 2x2 bin with no counts
+    sig.data[1, 0, 5] = np.nan  # one NaN value
+    ds = SEMDataset(sig)
+    assert ds.empty_mask.sum() == 7 and not ds.empty_mask[1, 0]
+    assert not (ds.empty_mask & ds.valid_mask).any()
+    ds.rebin_signal((2, 2))
+    assert ds.empty_mask.tolist()[0] == [False, False, False, True]
+    # the bin holding the NaN pixel and two empty ones is bad, not empty
+    assert not ds.empty_mask[0, 0] and not ds.valid_mask[0, 0]

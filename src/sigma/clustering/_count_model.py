@@ -273,14 +273,16 @@ def _pair_mixture(p, a, rate_band: bool) -> np.ndarray:
     a film then looks half film even when most of its X-rays come from the particle.
     """
     k = len(p)
+    a = np.broadcast_to(np.asarray(a, dtype=np.float64), (k, k))
     w = np.zeros((k, k, k))
-    w[np.arange(k), :, np.arange(k)] += a
-    w[:, np.arange(k), np.arange(k)] += 1 - a
+    ii, jj = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    w[ii, jj, ii] += a
+    w[ii, jj, jj] += 1 - a
     return mix_spectra(w.reshape(k * k, k), p, rate_band).reshape(k, k, -1)
 
 
 def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True, rate_band: bool = False,
-                 shares: str = "max") -> np.ndarray:
+                 shares: str = "max", floors=None) -> np.ndarray:
     """``(N, K)`` score of each label for each pixel.
 
     ``mixed=False``: the multinomial log-likelihood plus ``log`` weight. ``mixed=True``: a
@@ -290,7 +292,9 @@ def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True, rate_band: bool =
     Only pixels near more than one label are scored that way. ``shares='max'`` takes the best
     share (and the pure spectrum); ``shares='mean'`` the likelihood averaged over them (see
     :func:`_mean_share_scores`). ``rate_band``: the last band of ``y`` is the count-rate band;
-    ``alpha`` is then a share of the X-ray counts (see :func:`_pair_mixture`).
+    ``alpha`` is then a share of the X-ray counts (see :func:`_pair_mixture`). ``floors``
+    (``shares='mean'`` only): ``(K, K)`` least share of ``k`` beside ``j``, one half when
+    ``None`` (see :func:`sigma.clustering._phase_steps._share_floors`).
     """
     if shares not in ("max", "mean"):
         raise bad_value("shares", shares, "'max' or 'mean'")
@@ -300,7 +304,7 @@ def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True, rate_band: bool =
         pres = present(lab2d, k).reshape(len(y), k)
         idx = np.flatnonzero(pres.sum(1) > 1)
         if idx.size and shares == "mean":
-            s[idx] = _mean_share_scores(y[idx], logp, pres[idx], s[idx], rate_band)
+            s[idx] = _mean_share_scores(y[idx], logp, pres[idx], s[idx], rate_band, floors)
         elif idx.size:
             p = np.exp(logp.astype(np.float64))
             yb = y[idx]
@@ -314,12 +318,13 @@ def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True, rate_band: bool =
     return s + logpi
 
 
-def _mean_share_scores(yb, logp, pres, pure, rate_band: bool) -> np.ndarray:
+def _mean_share_scores(yb, logp, pres, pure, rate_band: bool, floors=None) -> np.ndarray:
     """``(n, K)`` log of the likelihood of label ``k`` averaged over what a pixel labelled ``k``
     may hold: the pure spectrum ``p_k`` (weight ``1 / (1 + len(ALPHAS))``) or, with the rest
     of the weight spread evenly, ``alpha * p_k + (1 - alpha) * p_j`` for every share ``alpha``
     in :data:`ALPHAS` and every other label ``j`` of ``pres`` (``(n, K)`` bool, labels within
-    two pixels); ``pure`` is ``yb @ logp.T``.
+    two pixels); ``pure`` is ``yb @ logp.T``. With ``floors`` (``(K, K)``) the shares of ``k``
+    beside ``j`` run from ``floors[k, j]`` (not one half) to 1, spread as :data:`ALPHAS` are.
 
     The best share (``shares='max'`` of :func:`label_scores`) gives both sides of a boundary
     between look-alike phases almost the same score: a pixel of 80 % ``C`` is explained nearly
@@ -330,8 +335,9 @@ def _mean_share_scores(yb, logp, pres, pure, rate_band: bool) -> np.ndarray:
     """
     k = logp.shape[0]
     p = np.exp(logp.astype(np.float64))
-    logq = [np.log(np.maximum(_pair_mixture(p, a, rate_band), 1e-300)).reshape(k * k, -1).T.astype(np.float32)
-            for a in ALPHAS]
+    t = np.full((k, k), 0.5) if floors is None else np.asarray(floors, dtype=np.float64)
+    logq = [np.log(np.maximum(_pair_mixture(p, t + (a - 0.5) * (1 - t) / 0.5, rate_band), 1e-300))
+            .reshape(k * k, -1).T.astype(np.float32) for a in ALPHAS]
     w0 = 1.0 / (1 + len(ALPHAS))
     out = np.empty(pure.shape, np.float32)
     step = max(1, _SHARE_BLOCK // (k * k))  # rows per block: (rows, K, K) per share in memory

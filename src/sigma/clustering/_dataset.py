@@ -83,6 +83,29 @@ def valid_pixels(dataset, grid) -> np.ndarray | None:
     return mask
 
 
+def empty_pixels(dataset, grid, valid) -> np.ndarray | None:
+    """The dataset's ``empty_mask`` on ``grid`` (scanned, finite, no count) outside ``valid``,
+    or ``None`` when there is none (or the dataset has no such mask, or one of another shape).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> ds = SimpleNamespace(empty_mask=np.array([[False, True, False]]))
+    >>> empty_pixels(ds, (1, 3), np.array([[True, False, False]])).tolist()
+    [[False, True, False]]
+    >>> empty_pixels(SimpleNamespace(), (1, 3), None) is None
+    True
+    """
+    mask = getattr(dataset, "empty_mask", None)
+    if mask is None or valid is None:
+        return None
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != tuple(int(v) for v in grid):
+        return None
+    mask = mask & ~np.asarray(valid, dtype=bool)
+    return mask if mask.any() else None
+
+
 def _shape2(obj) -> tuple[int, int] | None:
     shape = getattr(getattr(obj, "data", obj), "shape", None)
     if shape is None or len(shape) < 2:

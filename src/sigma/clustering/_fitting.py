@@ -88,7 +88,7 @@ class FitMixin:
     """``n_components='auto'`` and ``refine='spectra'`` for :class:`PixelSegmenter`."""
 
     #: Keys accepted in ``auto_args``.
-    _AUTO_KEYS = ("max_components", "smoothness", "n_bands", "max_fit_pixels", "intensity")
+    _AUTO_KEYS = ("max_components", "smoothness", "n_bands", "max_fit_pixels", "intensity", "boundary")
 
     def _auto_start_size(self, auto_args, n) -> int:
         k0 = (auto_args or {}).get("max_components", 20)
@@ -108,7 +108,8 @@ class FitMixin:
         return data
 
     def _auto_phases(self, labels, h, w):
-        from sigma.clustering.auto_k import find_phases, intensity_weight
+        from sigma.clustering._dataset import empty_pixels
+        from sigma.clustering.auto_k import boundary_exponent, find_phases, intensity_weight
         from sigma.preprocessing.spectral_features import band_counts, energy_bands
 
         args = self.auto_args
@@ -124,11 +125,20 @@ class FitMixin:
         intensity = args.get("intensity", intensity_weight(self._is_thin_sample()))
         if isinstance(intensity, bool) or not isinstance(intensity, int | float) or not 0 <= intensity <= 1:
             raise bad_value("auto_args['intensity']", intensity, "a weight from 0 to 1")
+        boundary = args.get("boundary", boundary_exponent(self._is_thin_sample()))
+        if isinstance(boundary, bool) or not isinstance(boundary, int | float) or not -2 <= boundary <= 2:
+            raise bad_value("auto_args['boundary']", boundary, "an exponent from -2 to 2")
+        # pixels without a count are left out of the features but labelled: part of the map
+        empty = empty_pixels(self.dataset, (h, w), self._valid)
         res = find_phases(
-            y, np.asarray(labels, dtype=np.int32).reshape(h, w), smoothness=smooth,
+            y, np.asarray(labels, dtype=np.int32).reshape(h, w), smoothness=smooth, fill=empty,
             max_fit_pixels=int(args.get("max_fit_pixels", 20_000)), intensity=float(intensity),
+            boundary=float(boundary),
             random_state=self.random_state,
         )  # fmt: skip
+        if empty is not None:  # labelled: not excluded (see PixelSegmenter._setup, excluded_mask)
+            self._valid = self._valid | empty
+            self._valid.flags.writeable = False
         k = res.evidence.n_components
         return res.labels.ravel(), res.proba.reshape(h * w, k), res.evidence
 

@@ -141,7 +141,7 @@ def _fit_labels(y, logp, logpi, lab2d, valid, beta, rounds=2, rate=False):
     return lab, logp, logpi, scores
 
 
-def _final_labels(y, logp, lab, valid, beta, rate):
+def _final_labels(y, logp, lab, valid, beta, rate, exponent=0.0):
     """The labels once the phases are fixed: ``(labels, scores)``.
 
     Scores average the likelihood over the share of a neighbouring phase a boundary pixel may
@@ -150,6 +150,8 @@ def _final_labels(y, logp, lab, valid, beta, rate):
     ``MEAN_FIELD_SHARE * beta``) started from ``lab`` moves the boundaries to where the
     probabilities, not the hard labels, put them; one sweep of iterated conditional modes at
     the full weight ``beta`` then takes off the pixels the weaker prior let flip alone.
+    ``exponent``: the boundary rule (``e`` of :func:`_share_floors`; pixels of ``valid`` that
+    ``lab`` leaves at -1, such as pixels without a count, are labelled too).
 
     Measured on the family of :mod:`sigma.synthetic.family` (24 maps, the phases fixed by the
     steps before): ARI of case 12 (ilmenite grains in ulvöspinel, look-alikes at 10 counts per
@@ -159,13 +161,41 @@ def _final_labels(y, logp, lab, valid, beta, rate):
     """
     k = len(logp)
     z = np.zeros(k, np.float32)
-    s = cm.label_scores(y, logp, z, lab, rate_band=rate, shares="mean")
+    fl = _share_floors(y, lab, k, rate, exponent)
+    s = cm.label_scores(y, logp, z, lab, rate_band=rate, shares="mean", floors=fl)
     mf = cm.mean_field(s, lab, valid, beta=MEAN_FIELD_SHARE * beta)
-    s = cm.label_scores(y, logp, z, mf, rate_band=rate, shares="mean")
+    s = cm.label_scores(y, logp, z, mf, rate_band=rate, shares="mean", floors=fl)
     h, w = lab.shape
     t = s + np.float32(beta) * cm.neighbour_votes(mf, k).reshape(h * w, k)
     new = np.where(valid.ravel(), t.argmax(1), -1).reshape(h, w).astype(np.int32)
     return new, s
+
+
+def _share_floors(y, lab, k, rate, exponent):
+    """``(K, K)`` least share of its X-ray counts a boundary pixel labelled ``k`` holds from
+    ``k`` beside a neighbouring phase ``j`` (``None``: one half for every pair).
+
+    Phase ``k`` takes the pixel over ``j`` when ``c_k r_k**e >= c_j r_j**e`` (``c``: the
+    pixel's counts from each phase, ``r``: the phase's mean counts per pixel over its label,
+    ``e`` = ``exponent``), so the least share is ``r_j**e / (r_k**e + r_j**e)``; ``e = 0``
+    is one half for every pair.
+
+    Examples
+    --------
+    >>> y = np.array([[10.0], [10.0], [30.0], [30.0]])
+    >>> lab = np.array([[0, 0], [1, 1]])
+    >>> _share_floors(y, lab, 2, False, -1.0).round(2).tolist()
+    [[0.5, 0.25], [0.75, 0.5]]
+    """
+    if exponent == 0:
+        return None
+    x = y[:, :-1] if rate else y
+    lab1 = lab.ravel()
+    ok = lab1 >= 0
+    n = np.bincount(lab1[ok], minlength=k)[:k]
+    r = np.bincount(lab1[ok], weights=x[ok].sum(1), minlength=k)[:k] / np.maximum(n, 1)
+    r = np.maximum(r, 1e-9) ** float(exponent)
+    return r[None, :] / (r[:, None] + r[None, :])
 
 
 def _open_phase(y, m, lab, k, valid, beta, rate):

@@ -455,8 +455,8 @@ class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMix
 
     @property
     def excluded_count(self) -> int:
-        """Number of pixels the dataset excluded (outside the scan, NaN, negative or no
-        counts: its ``valid_mask``); they are labelled -1 and never clustered."""
+        """Pixels the dataset excluded (outside its ``valid_mask``: outside the scan, NaN, no
+        counts) and labelled -1 (``'auto'`` labels the pixels without a count)."""
         return int(np.count_nonzero(self.excluded_mask))
 
     def _group_means(self, values: np.ndarray) -> np.ndarray:

@@ -142,6 +142,14 @@ class _SummaryMixin:
         bad = s.bad if self._valid_in is None else (s.bad | ~self._valid_in)
         return (bin_image(bad.astype(np.float32), self._steps.bin_size) == 0) & (self._totals() > 0)
 
+    def _empty(self) -> np.ndarray:
+        """``(H, W)`` bool on the analysis grid: scanned and finite, but without a count."""
+        s = self._ensure_summary()
+        bad = s.bad if self._valid_in is None else (s.bad | ~self._valid_in)
+        if self._steps.bin_size is None:
+            return ~bad & (self._totals() == 0)
+        return (bin_image(bad.astype(np.float32), self._steps.bin_size) == 0) & (self._totals() == 0)
+
     def _valid_for_features(self):
         v = self._valid()
         return None if v.all() else v

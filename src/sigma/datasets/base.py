@@ -331,6 +331,17 @@ class SpectrumDataset(_SummaryMixin, _LineStatsMixin, _SpectralMixin, _FeatureMi
         return self._valid()
 
     @property
+    def empty_mask(self) -> np.ndarray:
+        """``(H, W)`` bool on the analysis grid: pixels that were scanned and are finite but hold
+        no count (the thin film of a low-dose TEM map has many).
+
+        They are left out of :attr:`valid_mask` (a pixel without counts has no spectrum to
+        normalise or embed), but they are measurements: ``n_components='auto'`` labels them
+        from their neighbours (and, on a TEM map, from their count rate).
+        """
+        return self._empty()
+
+    @property
     def n_invalid(self) -> int:
         """Number of invalid pixels on the analysis grid (see :attr:`valid_mask`)."""
         v = self._valid()

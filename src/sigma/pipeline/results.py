@@ -242,6 +242,12 @@ def _float_or_none(v):
         return None
 
 
+def _n_empty(ds) -> int:
+    """Pixels scanned but without a count (part of :attr:`n_invalid`, labelled by 'auto')."""
+    empty = getattr(ds, "empty_mask", None)
+    return 0 if empty is None else int(np.count_nonzero(empty))
+
+
 def _dataset_record(ds) -> dict:
     e = np.asarray(ds.energy_axis)
     return {
@@ -249,6 +255,7 @@ def _dataset_record(ds) -> dict:
         "raw_shape": [int(s) for s in ds.spectra.data.shape],
         "grid": [int(s) for s in ds.shape],
         "excluded_pixels": int(getattr(ds, "n_invalid", 0)),
+        "empty_pixels": _n_empty(ds),
         "bin_size": [int(s) for s in ds.bin_size],
         "lazy": bool(ds.lazy),
         "energy_axis_keV": {"start": float(e[0]), "stop": float(e[-1]), "channels": int(e.size)},

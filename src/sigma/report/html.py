@@ -404,7 +404,10 @@ def _run_section(record: dict) -> str:
     ds = record.get("dataset", {})
     if ds:
         rows += [["grid (H × W)", " × ".join(map(str, ds.get("grid", [])))],
-                 ["excluded pixels (outside the scan, NaN, no counts)", str(ds.get("excluded_pixels", 0))],
+                 ["pixels left out of the features (outside the scan, NaN, no counts)",
+                  str(ds.get("excluded_pixels", 0))],
+                 ["of them, pixels without a count (labelled from their neighbours when the number "
+                  "of phases is automatic)", str(ds.get("empty_pixels", 0))],
                  ["raw shape", " × ".join(map(str, ds.get("raw_shape", [])))],
                  ["features", html.escape(", ".join(ds.get("feature_list", [])))],
                  ["normalisation", html.escape(", ".join(ds.get("normalisation_chain", [])) or "none")]]
