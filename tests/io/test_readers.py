@@ -189,3 +189,18 @@ def test_bcf_detector_resolution_comes_from_its_header(real_dir):
     raw = load(real_dir / "bcf/P45_12bit_packed_8bit.bcf", lazy=True)
     assert raw.energy_resolution_mnka == pytest.approx(126.0, abs=0.2)
     assert SEMDataset(str(real_dir / "bcf/P45_12bit_packed_8bit.bcf")).fwhm_mnka == pytest.approx(126.0, abs=0.2)
+
+
+def test_hspy_beam_energy_set_by_exspy_is_read(tmp_path):
+    """eXSpy's ``set_microscope_parameters`` stores the TEM beam energy under a key with a
+    trailing space (``'beam_energy '``); HyperSpy reads it back, and so does sigma."""
+    import hyperspy.api as hs
+
+    s = hs.signals.Signal1D(np.ones((3, 4, 64), np.float32))
+    s.set_signal_type("EDS_TEM")
+    s.set_microscope_parameters(beam_energy=300.0)
+    s.axes_manager.signal_axes[0].scale = 0.01
+    s.axes_manager.signal_axes[0].units = "keV"
+    s.save(tmp_path / "tem.hspy")
+    raw = load(tmp_path / "tem.hspy")
+    assert raw.beam_energy == 300.0

@@ -53,15 +53,25 @@ def rechunk_nav(data, target: int = CHUNK_BYTES):
 def get(md: dict, dotted: str, default=None):
     """Read ``'A.B.C'`` from nested dicts.
 
+    A key stored with spaces round it is found too, as HyperSpy's metadata finds it: eXSpy's
+    ``EDSTEMSpectrum.set_microscope_parameters(beam_energy=...)`` (0.3) writes
+    ``'beam_energy '``, and files saved after it hold that key.
+
     Examples
     --------
     >>> get({"A": {"B": 3}}, "A.B"), get({}, "A.B", 0)
     (3, 0)
+    >>> get({"TEM": {"beam_energy ": 300.0}}, "TEM.beam_energy")
+    300.0
     """
     node: Any = md
     for key in dotted.split("."):
-        if not isinstance(node, dict) or key not in node:
+        if not isinstance(node, dict):
             return default
+        if key not in node:
+            key = next((k for k in node if isinstance(k, str) and k.strip() == key), None)
+            if key is None:
+                return default
         node = node[key]
     return node
 
