@@ -91,3 +91,16 @@ def test_the_segmenter_labels_the_empty_pixels_of_a_faint_tem_film():
     assert (ps.labels >= 0).all() and ps.excluded_count == 0
     film = np.bincount(ps.labels[ds.valid_mask]).argmax()
     assert (ps.labels[empty] == film).mean() > 0.9
+
+
+def test_empty_pixels_next_to_a_bright_phase_stay_out():
+    """A block of pixels without a count beside a phase of 40 counts per pixel was never
+    measured (no such phase leaves a pixel empty): it stays -1, as on Hitachi_TM3030Plus.bcf."""
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(12) * 4)
+    y = rng.poisson(40.0 * np.broadcast_to(p, (30, 30, 12))).astype(np.float32)
+    y[10:, :] = 0
+    empty = y.sum(-1) == 0
+    start = np.where(empty, -1, rng.integers(0, 3, (30, 30))).astype(np.int32)
+    res = find_phases(y, start, intensity=0.0, fill=empty)
+    assert (res.labels[empty] == -1).all() and (res.labels[~empty] >= 0).all()

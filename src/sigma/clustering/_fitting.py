@@ -137,7 +137,7 @@ class FitMixin:
             random_state=self.random_state,
         )  # fmt: skip
         if empty is not None:  # labelled: not excluded (see PixelSegmenter._setup, excluded_mask)
-            self._valid = self._valid | empty
+            self._valid = self._valid | (empty & (res.labels >= 0))
             self._valid.flags.writeable = False
         k = res.evidence.n_components
         return res.labels.ravel(), res.proba.reshape(h * w, k), res.evidence

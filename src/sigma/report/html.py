@@ -406,8 +406,10 @@ def _run_section(record: dict) -> str:
         rows += [["grid (H × W)", " × ".join(map(str, ds.get("grid", [])))],
                  ["pixels left out of the features (outside the scan, NaN, no counts)",
                   str(ds.get("excluded_pixels", 0))],
-                 ["of them, pixels without a count (labelled from their neighbours when the number "
-                  "of phases is automatic)", str(ds.get("empty_pixels", 0))],
+                 ["of them, without a count", str(ds.get("empty_pixels", 0))],
+                 ["of those, labelled from their neighbours (a low-dose film)",
+                  str(max(0, ds.get("excluded_pixels", 0)
+                          - record.get("results", {}).get("excluded_pixels", ds.get("excluded_pixels", 0))))],
                  ["raw shape", " × ".join(map(str, ds.get("raw_shape", [])))],
                  ["features", html.escape(", ".join(ds.get("feature_list", [])))],
                  ["normalisation", html.escape(", ".join(ds.get("normalisation_chain", [])) or "none")]]
