@@ -86,7 +86,8 @@ still seen.
    The shares a label may hold weigh each phase's counts by its mean counts per pixel on a
    bulk (SEM) map, so that a boundary pixel goes to the phase covering most of its area
    (:func:`boundary_exponent`); pixels without a count, left out of the start labels, are
-   labelled here when ``fill`` names them.
+   labelled here when ``fill`` names them and their label leaves pixels empty
+   (:data:`EMPTY_MIN_PROBABILITY`).
 
 Every decision is recorded with its statistics in :class:`PhaseEvidence`
 (``PixelSegmenter.n_components_evidence``).
