@@ -147,6 +147,8 @@ def test_auto_args_are_checked(grains):
         PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"max_k": 5})
     with pytest.raises(SigmaValueError, match=r"auto_args\['max_components'\]\" parameter must be an int >= 2"):
         PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"max_components": 1})
+    with pytest.raises(SigmaValueError, match=r"auto_args\['boundary'\]\" parameter must be an exponent"):
+        PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"boundary": "area"})
 
 
 def test_count_model_statistics():

@@ -86,10 +86,10 @@ class PixelSegmenter(FitMixin, EditsMixin, SpectraMixin, IdentifyMixin, StateMix
         ``iterations``, ``smoothness``, ``icm_iterations`` of
         :func:`~sigma.clustering.refine.reassign_by_spectra`.
     auto_args : dict, optional, keyword-only
-        With ``n_components='auto'``: ``max_components`` (over-segmentation, default 20),
-        ``smoothness`` (Potts weight, default ``refine_args['smoothness']`` or 1), ``n_bands``
-        (default 64), ``max_fit_pixels`` (default 20000), ``intensity`` (weight of the count
-        rate, :func:`~sigma.clustering.auto_k.intensity_weight`: 0.3 on TEM maps, 0 on SEM).
+        With ``n_components='auto'``: ``max_components`` (default 20), ``smoothness`` (Potts
+        weight; ``refine_args['smoothness']`` or 1), ``n_bands`` (64), ``max_fit_pixels``
+        (20000), ``intensity`` (count-rate weight, 0.3 on TEM, 0 on SEM) and ``boundary``
+        (-1 on SEM, 0 on TEM; :func:`~sigma.clustering.auto_k.boundary_exponent`).
 
     Attributes
     ----------
