@@ -9,15 +9,17 @@ This family differs in geometry and in difficulty:
   phases; small round **inclusions** of one more mineral inside the grains; look-alike phases
   drawn from :data:`~sigma.synthetic.minerals.SIMILAR_GROUPS` (same elements, other ratios);
   **mixed pixels** at every boundary (the one-hot map blurred by the beam spread) and **gradients**
-  (a wider blend) around some grains; a per-phase X-ray yield, so heavier phases give more counts.
+  (a wider blend) around some grains; a per-phase X-ray yield, so heavier phases give more counts
+  (in a mixed pixel too: its counts are each phase's area times its yield).
 * **Particles** (:func:`make_particle_phantom`, TEM at 200 kV). Round particles on an amorphous
   carbon film (every spectrum carries the Cu of the grid): magnetite cores in silica shells,
   gold, ceria and titania. The counts of a pixel follow the projected thickness of each
   material (spheres), plus the film's own counts, so particle edges blend into the film and a
   core is always seen through its shell.
 
-Truth is the phase giving the most counts in each pixel (``labels = abundances.argmax``), so a
-mixed pixel belongs to its majority phase. :func:`family_specs` lists a benchmark set spanning
+Truth is the phase covering most of each grain-map pixel (its area; ``abundances`` are the
+shares of its counts, which a brighter phase's yield raises), and the phase giving the most
+counts in each particle-map pixel (``labels = abundances.argmax``). :func:`family_specs` lists a benchmark set spanning
 4–10 phases, 10/25/100 counts per pixel and 128×128 to 512×512 maps; :func:`make_family_phantom`
 builds one and :func:`binned_truth` gives the majority phase of each analysis (binned) pixel.
 
@@ -293,10 +295,13 @@ def make_grain_phantom(
     zbar = np.array([mean_atomic_number(c) for c in comps])
     yields = np.clip(np.sqrt(zbar / np.median(zbar)), 0.75, 1.35)
     intensity = ab @ yields.astype(np.float32)
+    # a boundary pixel's counts are each phase's area times its yield: the abundances the
+    # counts are drawn from are those shares (the labels stay the phase of the larger area)
+    shares = (ab * yields.astype(np.float32)) / intensity[..., None]
     intensity /= float(intensity.mean())
     axis = energy_axis(n_channels, energy_scale, energy_offset)
     plan = _assemble(
-        labels, ab, names, comps, axis, energy_scale, energy_offset, kind="SEM",
+        labels, shares.astype(np.float32), names, comps, axis, energy_scale, energy_offset, kind="SEM",
         beam_energy=beam_energy, fwhm_mnka=fwhm_mnka, counts_per_pixel=counts_per_pixel,
         seed=seed, intensity=intensity.astype(np.float32),
     )  # fmt: skip
