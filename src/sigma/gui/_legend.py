@@ -14,6 +14,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..plot.annotate import cluster_label, format_length, pixel_size, scale_bar_length
+from ..plot.clusters import measured_pixels
 from ..plot.colors import cluster_colors
 
 __all__ = ["ClusterLegend", "calibration_caption", "legend_html"]
@@ -37,7 +38,7 @@ def legend_html(ps, ids=None, *, title: str = "Clusters", rows_per_column: int =
     shown = [i for i in cols if i >= 0] if ids is None else [int(i) for i in ids if int(i) in cols]
     if -1 in counts and (ids is None or -1 in [int(i) for i in ids]):
         shown.append(-1)
-    n_px = max(lab.size, 1)
+    n_px = measured_pixels(ps, lab)
     items = []
     for i in shown:
         c = cols.get(i, "#7f7f7f")

@@ -22,6 +22,21 @@ def _nav(ps) -> np.ndarray:
     return np.asarray(img, dtype=float)
 
 
+def measured_pixels(ps, labels) -> int:
+    """Pixels an area share is a share of: those the dataset did not exclude (outside the
+    scan, or outside a selected-area map inside a larger frame: no area of any phase).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> lab = np.array([[0, -1], [1, -1]])
+    >>> measured_pixels(SimpleNamespace(excluded_mask=lab == -1), lab), measured_pixels(object(), lab)
+    (2, 4)
+    """
+    excluded = getattr(ps, "excluded_mask", None)
+    return max(int(np.size(labels)) - (0 if excluded is None else int(np.count_nonzero(excluded))), 1)
+
+
 def plot_phase_map(ps, alpha: float = 0.5, ax=None, legend: bool = True, highlight=None,
                    scale_bar: bool = True, title: str = "Phase map"):
     """Cluster map coloured like every other view, over the navigation image.
@@ -32,7 +47,8 @@ def plot_phase_map(ps, alpha: float = 0.5, ax=None, legend: bool = True, highlig
     alpha : float
         Opacity of the cluster colours (0: only the navigation image, 1: only the clusters).
     legend : bool
-        A legend of every shown cluster (id, name once known, area fraction) beside the map.
+        A legend of every shown cluster (id, name once known, area fraction of the pixels
+        the dataset did not exclude) beside the map.
     highlight : sequence of int, optional
         Show only these clusters in colour.
     scale_bar : bool
@@ -50,6 +66,9 @@ def plot_phase_map(ps, alpha: float = 0.5, ax=None, legend: bool = True, highlig
     [0.0, 0.0, 1.0, 1.0]
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['0 (50.0 %)', '1 (33.3 %)']
+    >>> ps.excluded_mask = ps.labels == -1  # never measured: not part of any phase's area
+    >>> [t.get_text() for t in plot_phase_map(ps).get_legend().get_texts()]
+    ['0 (60.0 %)', '1 (40.0 %)']
     """
     from .annotate import add_scale_bar, cluster_label
 
@@ -72,7 +91,7 @@ def plot_phase_map(ps, alpha: float = 0.5, ax=None, legend: bool = True, highlig
     if legend and ids:
         from matplotlib.patches import Patch
 
-        n_px = max(labels.size, 1)
+        n_px = measured_pixels(ps, labels)
         counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))
         handles = [Patch(color=cols[i], label=f"{cluster_label(ps, i)} ({100 * counts.get(i, 0) / n_px:.1f} %)")
                    for i in ids]
@@ -231,7 +250,7 @@ def plot_cluster_distribution(ps, max_clusters: int = 40, kind: str = "mean", cl
         "left": 0.55 / fig_w, "right": 1 - 0.15 / fig_w, "top": 1 - top_in / fig_h, "bottom": bottom_in / fig_h})
     if has_energy:
         energy, lo, hi = _energy_window(ps, spec, None)
-    n_px = labels.size
+    n_px = measured_pixels(ps, labels)
     for r, i in enumerate(ids_show):
         m = labels == i
         a0, a1 = axes[r, 0], axes[r, 1]
