@@ -189,13 +189,17 @@ def _share_floors(y, lab, k, rate, exponent):
     """
     if exponent == 0:
         return None
-    x = y[:, :-1] if rate else y
-    lab1 = lab.ravel()
-    ok = lab1 >= 0
-    n = np.bincount(lab1[ok], minlength=k)[:k]
-    r = np.bincount(lab1[ok], weights=x[ok].sum(1), minlength=k)[:k] / np.maximum(n, 1)
-    r = np.maximum(r, 1e-9) ** float(exponent)
+    r = np.maximum(_label_rates(y[:, :-1] if rate else y, lab, lab >= 0, k), 1e-9) ** float(exponent)
     return r[None, :] / (r[:, None] + r[None, :])
+
+
+def _label_rates(yx, lab, use, k) -> np.ndarray:
+    """``(K,)`` mean X-ray counts per pixel (bands ``yx``) of each label of ``lab`` over the
+    pixels ``use`` (bool, ``lab``'s shape; labelled pixels only)."""
+    flat = lab.ravel()
+    ok = use.ravel() & (flat >= 0)
+    n = np.bincount(flat[ok], minlength=k)[:k]
+    return np.bincount(flat[ok], weights=yx[ok].sum(1), minlength=k)[:k] / np.maximum(n, 1)
 
 
 def _open_phase(y, m, lab, k, valid, beta, rate):

@@ -128,6 +128,7 @@ from ._phase_steps import (
     _drop_without_interior,
     _final_labels,
     _fit_labels,
+    _label_rates,
     _merge_path,
     _open_new_phases,
 )
@@ -209,10 +210,7 @@ def _implausible_empty(yx, lab, valid, fill) -> np.ndarray:
     k = int(lab.max()) + 1
     if k <= 0:
         return lab
-    flat, ok = lab.ravel(), (valid.ravel() & (lab.ravel() >= 0))
-    n = np.bincount(flat[ok], minlength=k)[:k]
-    rate = np.bincount(flat[ok], weights=yx[ok].sum(1), minlength=k)[:k] / np.maximum(n, 1)
-    bad = rate > -np.log(EMPTY_MIN_PROBABILITY)
+    bad = _label_rates(yx, lab, valid, k) > -np.log(EMPTY_MIN_PROBABILITY)
     drop = fill & (lab >= 0) & bad[np.clip(lab, 0, None)]
     return np.where(drop, -1, lab).astype(np.int32)
 

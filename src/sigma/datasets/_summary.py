@@ -135,20 +135,23 @@ class _SummaryMixin:
         h, w = binned_shape(tot.shape, (fy, fx))
         return tot[: h * fy, : w * fx].reshape(h, fy, w, fx).sum(axis=(1, 3))
 
-    def _valid(self, full: bool = False) -> np.ndarray:
-        s = self._ensure_summary()
-        if full or self._steps.bin_size is None:
-            return s.valid
-        bad = s.bad if self._valid_in is None else (s.bad | ~self._valid_in)
-        return (bin_image(bad.astype(np.float32), self._steps.bin_size) == 0) & (self._totals() > 0)
-
-    def _empty(self) -> np.ndarray:
-        """``(H, W)`` bool on the analysis grid: scanned and finite, but without a count."""
+    def _measured(self) -> np.ndarray:
+        """``(H, W)`` bool on the analysis grid: scanned and finite (a binned pixel: all of its
+        pixels), whatever its counts."""
         s = self._ensure_summary()
         bad = s.bad if self._valid_in is None else (s.bad | ~self._valid_in)
         if self._steps.bin_size is None:
-            return ~bad & (self._totals() == 0)
-        return (bin_image(bad.astype(np.float32), self._steps.bin_size) == 0) & (self._totals() == 0)
+            return ~bad
+        return bin_image(bad.astype(np.float32), self._steps.bin_size) == 0
+
+    def _valid(self, full: bool = False) -> np.ndarray:
+        if full or self._steps.bin_size is None:
+            return self._ensure_summary().valid
+        return self._measured() & (self._totals() > 0)
+
+    def _empty(self) -> np.ndarray:
+        """``(H, W)`` bool on the analysis grid: scanned and finite, but without a count."""
+        return self._measured() & (self._totals() == 0)
 
     def _valid_for_features(self):
         v = self._valid()
