@@ -181,3 +181,94 @@ def test_a_seed_whose_label_spectrum_is_its_own_is_not_called_a_mixture_of_it():
     assert [d.get("seed") for d in decisions if d["step"] == "split"] == ["pieces"]
     assert len(np.unique(out)) == 4
     assert {int(np.bincount(out[truth == p]).argmax()) for p in range(4)} == {0, 1, 2, 3}
+
+
+def _strip_map(rng, blocks, width=20):
+    """Rows of pixels, ``blocks``: a list of ``(rows, spectrum, counts)``; returns the counts
+    ``(N, B)``, their two halves (binomial thinning) and the row index of every pixel."""
+    y = np.concatenate([rng.poisson(c * p, (r * width, len(p))) for r, p, c in blocks]).astype(np.float64)
+    y1 = rng.binomial(y.astype(np.int64), 0.5).astype(np.float64)
+    rows = np.repeat(np.arange(sum(r for r, _, _ in blocks)), width)
+    return y1, y - y1, rows.reshape(-1, width)
+
+
+def _film_and_phase(rng):
+    """A film spectrum (four bands of sixteen, as carbon and the continuum below 1 keV) and a
+    phase spectrum."""
+    film = np.r_[np.full(4, 5.0), np.full(12, 0.2)]
+    return film / film.sum(), rng.dirichlet(np.ones(16) * 4)
+
+
+def test_the_residual_contrast_of_a_mixture_with_other_shares_is_standard_normal():
+    """A seed that holds less film than the rest of its label (thicker particles of the same
+    phase) is no new phase, although no convex mixture of the rest and the film gives it: its
+    residual along the direction the choosing half shows, tested on the other half, is
+    standard normal (300 draws: mean and spread, and none above the bar)."""
+    from sigma.clustering._split import RESIDUAL_MIN_Z, _residual_contrast
+
+    rng = np.random.default_rng(12)
+    film, a = _film_and_phase(rng)
+    zs = []
+    for _ in range(300):
+        y1, y2, rows = _strip_map(rng, [(1, 0.9 * a + 0.1 * film, 40.0), (3, 0.6 * a + 0.4 * film, 40.0),
+                                        (20, film, 5.0)])
+        zs.append(_residual_contrast(y1, y2, rows == 0, [(rows >= 1) & (rows <= 3), rows >= 4])[0])
+    zs = np.array(zs)
+    assert abs(zs.mean()) < 0.2 and 0.85 < zs.std() < 1.15
+    assert zs.max() < RESIDUAL_MIN_Z
+
+
+def test_a_look_alike_beyond_the_film_is_found_by_its_residual():
+    """The seed is a look-alike of the rest of its label (two bands of sixteen twice as strong)
+    that holds more film: by its summed counts it is a mixture of the rest and the film
+    (``rho`` below :data:`MIXTURE_RATIO`), but its residual beyond every such mixture stands
+    out (8 of 10 draws at least above :data:`RESIDUAL_MIN_Z`)."""
+    from sigma.clustering._phase_steps import MIXTURE_RATIO
+    from sigma.clustering._split import RESIDUAL_MIN_Z, _residual_contrast
+
+    rng = np.random.default_rng(13)
+    film, a = _film_and_phase(rng)
+    b = a.copy()
+    b[-2:] *= 2.0
+    b /= b.sum()
+    above, rhos = 0, []
+    for _ in range(10):
+        y1, y2, rows = _strip_map(rng, [(6, 0.5 * b + 0.5 * film, 40.0), (6, 0.8 * a + 0.2 * film, 40.0),
+                                        (20, film, 5.0)])
+        seed, rest, flm = rows <= 5, (rows >= 6) & (rows <= 11), rows >= 12
+        above += _residual_contrast(y1, y2, seed, [rest, flm])[0] > RESIDUAL_MIN_Z
+        y = y1 + y2
+        p = np.stack([y[m.ravel()].sum(0) / y[m.ravel()].sum() for m in (rest, flm)])
+        rhos.append(cm.mixture_ratio(y[seed.ravel()].sum(0), p, p)[0])
+    assert above >= 8
+    assert np.median(rhos) < MIXTURE_RATIO
+
+
+def test_look_alike_particles_below_a_nat_a_pixel_are_split_by_their_residual():
+    """Twelve particles 4-5 pixels in radius at 40 counts a particle pixel, of two look-alike
+    phases (three bands of sixteen 50 % stronger), in one label on a film: the split of their
+    pieces carries 0.4-0.5 nats a pixel, below :data:`SPLIT_MIN_NATS`, and was not made; their
+    interiors' residual beyond every mixture of the rest of the label and the film splits
+    them in 3 of seeds 0-3 (0, 1, 3). Particles of one phase stay one phase (seeds 0-3)."""
+    from sigma.clustering._split import PIECE_MIN_Z, RESIDUAL_MIN_Z
+
+    for seed in (0, 1, 3):
+        rng = np.random.default_rng(seed)
+        film, a = _film_and_phase(rng)
+        b = a.copy()
+        b[-3:] *= 1.5
+        truth = _particles([4, 4.5, 5] * 4, [1, 2] * 6, size=72, seed=seed)
+        counts = _particle_counts(truth, np.stack([film, a, b / b.sum()]), rng, particle=40.0)
+        lab = (truth > 0).astype(np.int32)
+        out, decisions = _run(counts, lab, lab, seed)
+        (d,) = [d for d in decisions if d["step"] == "split"]
+        assert d["nats_per_pixel"] < 1.0 and d["z"] > RESIDUAL_MIN_Z and d["z_piece"] >= PIECE_MIN_Z
+        assert {int(np.bincount(out[truth == p]).argmax()) for p in range(3)} == {0, 1, 2}
+        assert adjusted_rand_score(truth.ravel(), out.ravel()) > 0.97
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        film, a = _film_and_phase(rng)
+        truth = _particles([4, 4.5, 5] * 4, [1] * 12, size=72, seed=seed)
+        lab = (truth > 0).astype(np.int32)
+        out, decisions = _run(_particle_counts(truth, np.stack([film, a]), rng, particle=40.0), lab, lab, seed)
+        assert [d for d in decisions if d["step"] == "split"] == [] and np.array_equal(out, lab)

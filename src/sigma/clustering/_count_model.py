@@ -134,6 +134,26 @@ def mixture_deviance(counts, spectra) -> float:
     return best
 
 
+def mixture_weights(counts, spectra, iters: int = 200) -> np.ndarray:
+    """Shares ``(R,)`` of the rows of ``spectra`` ``(R, B)`` (band fractions) in the convex
+    mixture most likely to give the summed ``counts`` (B,): maximum likelihood by EM, from
+    equal shares.
+
+    Examples
+    --------
+    >>> p = np.array([[0.8, 0.2], [0.2, 0.8]])
+    >>> mixture_weights([650, 350], p).round(3).tolist()
+    [0.75, 0.25]
+    """
+    s = np.asarray(counts, dtype=np.float64)
+    p = np.maximum(np.asarray(spectra, dtype=np.float64), 1e-300)
+    w = np.full(len(p), 1.0 / len(p))
+    n = max(s.sum(), 1e-300)
+    for _ in range(int(iters)):
+        w = w * (p @ (s / np.maximum(w @ p, 1e-300))) / n
+    return w
+
+
 def mix_spectra(weights, spectra, rate_band: bool = False) -> np.ndarray:
     """Band fractions ``(M, B)`` of the mixtures ``weights`` ``(M, R)`` of ``spectra`` ``(R, B)``.
 

@@ -316,8 +316,11 @@ class PhaseEvidence:
         own spectrum against per-pixel mixtures, ``interior`` share, ``neighbours``), ``'new
         phase'`` (``pixels``, ``G``, ``critical``, ``rho``), ``'split'`` (``pixels``, ``G`` of
         the held-out half-counts, ``critical``, ``rho``, ``parent_pixels``; ``seed = 'pieces'`` (with
-        ``G_pixels``) or ``'label'`` when a label's pieces or a two-spectrum fit of its pixels,
-        not a start cluster, seeded it), ``'no interior'`` (dropped) and
+        ``G_pixels``; or, when that ``G`` carries less than a nat a pixel or the summed counts
+        look like a mixture, ``z`` and ``z_piece``: the interior's residual beyond every mixture
+        of the rest and its neighbours, in standard errors of the whole and of one piece) or
+        ``'label'`` when a label's pieces or a two-spectrum fit of its pixels, not a start
+        cluster, seeded it), ``'no interior'`` (dropped) and
         ``'thin phase'`` (kept without interior), both with ``pixels``, ``G``, ``critical``,
         ``rho``, ``G_pixels``.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..clustering._split import PIECE_MIN_Z, RESIDUAL_MIN_Z
 from ._figure import _ax_or_new
 
 __all__ = ["DECISIONS_NOTE", "decision_rows", "evidence_explanation", "plot_phase_evidence"]
@@ -64,7 +65,11 @@ DECISIONS_NOTE = (
     "known phase and mixture, against the chi-square critical value; G_pixels: how much better "
     "the component's own spectrum explains its pixels than a mixture of its neighbours chosen "
     "for each pixel (below the critical value: a mixture). A split's G compares the held-out "
-    "half of the counts of its pixels with the rest of the phase it left; seed: what proposed it "
+    "half of the counts of its pixels with the rest of the phase it left; z, z_piece: when that G "
+    "is weak or the counts look like a mixture, the residual of the held-out half of its interior "
+    "beyond every mixture of the rest and its neighbours, along the direction the other half "
+    "shows, in standard errors of the whole and of one of its particles or grains (kept above "
+    f"{RESIDUAL_MIN_Z:g} and {PIECE_MIN_Z:g}); seed: what proposed it "
     "(a start cluster when absent, 'pieces': whole particles or grains of one label, 'label': two "
     "spectra fitted to one label's pixels; for a new phase, 'windows': pixels whose 3×3 window's "
     "summed counts their phase does not explain, a faint particle)."
