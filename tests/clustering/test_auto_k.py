@@ -550,3 +550,28 @@ def test_faint_phases_on_real_tem_maps(real_dir, name, n_phases):
         assert rows.min() >= 19 and 4 <= cols.min() and cols.max() <= 8  # the particle at the lower edge
     else:
         assert faint == []
+
+
+def test_a_new_phase_that_grows_into_the_rims_of_small_particles_is_dropped_as_a_mixture():
+    """Forty gold and forty ceria particles 2-5 pixels in radius on a film (40 counts per
+    particle pixel, binned 2×2), over-segmented by k-means into 12 clusters: six pixels that
+    no phase explains open a new phase, which relabelling grows into the rims of small
+    particles and the film round them. Its pixels are per-pixel mixtures of gold and the film,
+    and it is dropped as step 3 drops one (3 phases of 3; before, 4)."""
+    from sklearn.cluster import KMeans
+
+    from sigma.preprocessing.spectral_features import band_counts, energy_bands
+    from sigma.synthetic.family import make_particle_phantom
+
+    ph = make_particle_phantom((128, 128), counts_per_pixel=40, film_counts=0.15, particles={"gold": 40, "ceria": 40},
+                               radii={"gold": (2, 5), "ceria": (2, 5)}, seed=2, **AXIS)
+    x = ph.spectra.reshape(64, 2, 64, 2, -1).sum((1, 3)).astype(np.float32)
+    truth = binned_truth(ph, 2)
+    y = band_counts(x, energy_bands(x.reshape(-1, x.shape[-1]).sum(0), 64))
+    f = np.sqrt(y / np.maximum(y.sum(-1, keepdims=True), 1)).reshape(-1, y.shape[-1])
+    start = KMeans(12, n_init=2, random_state=0).fit_predict(f).reshape(64, 64).astype(np.int32)
+    res = find_phases(y, start)
+    steps = [d["step"] for d in res.evidence.decisions]
+    assert "new phase" in steps and steps[-1] == "mixture"
+    assert res.evidence.n_components == 3
+    assert adjusted_rand_score(truth.ravel(), res.labels.ravel()) > 0.9

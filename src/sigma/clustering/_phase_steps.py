@@ -78,8 +78,9 @@ def _contacts(lab2d, c, active, radius=2):
     return [int(i) for i in ids[np.argsort(-cnt, kind="stable")]]
 
 
-def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions):
-    """Flag mixture components one at a time (most mixture-like first); returns kept ids."""
+def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions, candidates=None):
+    """Flag mixture components one at a time (most mixture-like first), among ``candidates``
+    (default: all); returns kept ids."""
     from scipy.stats import chi2
 
     k = len(logpi)
@@ -91,7 +92,7 @@ def _drop_mixtures(y, logp, logpi, lab2d, valid, beta, decisions):
         inner = cm.interior(lab)
         sums = cm.group_sums(y, lab, k)
         best = None
-        for c in active:
+        for c in active if candidates is None else [c for c in active if c in candidates]:
             m = lab == c
             n = int(m.sum())
             if n == 0:

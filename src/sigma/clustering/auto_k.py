@@ -73,6 +73,11 @@ still seen.
    counts per analysis pixel, binned 3 × 3) this opens the Pd particle at the map's lower
    edge (2-7 Pd counts per pixel); on a film with a 9-pixel particle whose line adds 7 counts
    per pixel it is found in 9 of 12 maps, 4 without the windows.
+   A phase opened in steps 5-7 may grow, once relabelled, into pixels that mix the others:
+   six unexplained pixels of a TEM map of many small gold and ceria particles grew into 1192
+   pixels of gold rims and the film round them (another generator's map at 40 counts per
+   particle pixel: 4 phases of 3, ARI 0.791). The opened phases are put to the test of step 3
+   once more, and such a one is dropped (3 of 3, ARI 0.845; the 24 family maps unchanged).
 8. A label left without a single interior pixel is dropped unless it is a thin phase: its
    summed counts are far from every other spectrum (deviance above the critical value) and
    not a mixture by the test of step 3. A few boundary pixels at a triple junction are
@@ -536,6 +541,7 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     lab = np.where(lab >= 0, np.searchsorted(sub, lab), -1).astype(np.int32)
     # 4: labels and spectra
     lab, logp, logpi, scores = _fit_labels(y, logp[sub], logpi[sub], lab, valid, beta, rate=rate)
+    k_fixed = len(logp)
     # 5: new phases from unexplained pixels
     lab, logp, logpi, scores = _open_new_phases(y, lab, logp, logpi, scores, valid, beta, rate, max_new_phases,
                                                 evidence.decisions)
@@ -546,6 +552,15 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     # 7: faint phases: pixels whose 3×3 windows their labels do not explain
     lab, logp, logpi, scores = _open_new_phases(y, lab, logp, logpi, scores, valid, beta, rate, max_new_phases,
                                                 evidence.decisions, n_spec)
+    # 7b: a phase opened in steps 5-7 that grew into a mixture of the others (rims of small
+    # particles and the film round them) is dropped as step 3 drops one
+    if len(logp) > k_fixed:
+        keep, lab = _drop_mixtures(y, logp, logpi, lab, valid, beta, evidence.decisions,
+                                   candidates=range(k_fixed, len(logp)))
+        if len(keep) < len(logp):
+            sub = np.asarray(keep)
+            lab = np.where(lab >= 0, np.searchsorted(sub, lab), -1).astype(np.int32)
+            lab, logp, logpi, scores = _fit_labels(y, logp[sub], logpi[sub], lab, valid, beta, rate=rate)
     # 8: labels without interior
     lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions, rate)
     # 9: final labels (mean field, then one ICM sweep)
