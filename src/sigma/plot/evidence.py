@@ -123,6 +123,7 @@ def evidence_explanation(evidence) -> str:
         f"{d['n_bands']} energy bands, {d['n_fit_pixels']} pixels) chose {d['k_bic']} spectra. "
         "Components made of boundary pixels (no interior, counts explained by a mixture of their "
         "neighbours) were then dropped, groups of pixels that no phase explains were tested as "
-        "new phases, and phases the merge path joined were tested for a split (on half of the "
-        f"counts, chosen on the other half): {d['n_components']} phases in the end."
+        "new phases, phases the merge path joined were tested for a split (on half of the "
+        "counts, chosen on the other half), and the phases so opened were tested again for a "
+        f"mixture: {d['n_components']} phases in the end."
     )
