@@ -109,7 +109,12 @@ class FitMixin:
 
     def _auto_phases(self, labels, h, w):
         from sigma.clustering._dataset import empty_pixels
-        from sigma.clustering.auto_k import boundary_exponent, find_phases, intensity_weight
+        from sigma.clustering.auto_k import (
+            boundary_exponent,
+            checked_boundary,
+            find_phases,
+            intensity_weight,
+        )
         from sigma.preprocessing.spectral_features import band_counts, energy_bands
 
         args = self.auto_args
@@ -125,9 +130,8 @@ class FitMixin:
         intensity = args.get("intensity", intensity_weight(self._is_thin_sample()))
         if isinstance(intensity, bool) or not isinstance(intensity, int | float) or not 0 <= intensity <= 1:
             raise bad_value("auto_args['intensity']", intensity, "a weight from 0 to 1")
-        boundary = args.get("boundary", boundary_exponent(self._is_thin_sample()))
-        if isinstance(boundary, bool) or not isinstance(boundary, int | float) or not -2 <= boundary <= 2:
-            raise bad_value("auto_args['boundary']", boundary, "an exponent from -2 to 2")
+        boundary = checked_boundary(args.get("boundary", boundary_exponent(self._is_thin_sample())),
+                                    "auto_args['boundary']")
         # pixels without a count are left out of the features but labelled: part of the map
         empty = empty_pixels(self.dataset, (h, w), self._valid)
         res = find_phases(

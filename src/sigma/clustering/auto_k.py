@@ -250,6 +250,24 @@ def boundary_exponent(thin_sample: bool) -> float:
     return THIN_BOUNDARY_EXPONENT if thin_sample else BULK_BOUNDARY_EXPONENT
 
 
+def checked_boundary(value, name: str = "boundary") -> float:
+    """``value`` as the exponent of the boundary rule (:func:`boundary_exponent`), from -2 to
+    2, or an error that names the parameter ``name``.
+
+    Examples
+    --------
+    >>> checked_boundary(-1)
+    -1.0
+    >>> checked_boundary(3, "auto_args['boundary']")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sigma._errors.SigmaValueError: ...auto_args['boundary']...
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -2 <= value <= 2:
+        raise bad_value(name, value, "an exponent from -2 to 2")
+    return float(value)
+
+
 def start_size(max_components: int, n_points: int) -> int:
     """Clusters of the over-segmentation that ``'auto'`` starts from: ``max_components``, but no
     more than a quarter of the points the clusterer is fitted on.
@@ -495,8 +513,7 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
         raise bad_value("smoothness", smoothness, "a number >= 0")
     if not np.isfinite(intensity) or intensity < 0:
         raise bad_value("intensity", intensity, "a number >= 0")
-    if isinstance(boundary, bool) or not isinstance(boundary, int | float) or not -2 <= boundary <= 2:
-        raise bad_value("boundary", boundary, "an exponent from -2 to 2")
+    boundary = checked_boundary(boundary)
     h, w, nb = y3.shape
     y = np.nan_to_num(y3.reshape(h * w, nb), copy=False)
     n_spec = nb
