@@ -137,7 +137,7 @@ class FitMixin:
         res = find_phases(
             y, np.asarray(labels, dtype=np.int32).reshape(h, w), smoothness=smooth, fill=empty,
             max_fit_pixels=int(args.get("max_fit_pixels", 20_000)), intensity=float(intensity),
-            boundary=float(boundary),
+            boundary=boundary,
             random_state=self.random_state,
         )  # fmt: skip
         if empty is not None:  # labelled: not excluded (see PixelSegmenter._setup, excluded_mask)

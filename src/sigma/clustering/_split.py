@@ -441,7 +441,7 @@ def _residual_contrast(y1, y2, seed, refs):
     resid = e @ (a2 / n2)
     v = var(q2) / n2 + float((beta**2 * var(p2) / m2).sum())
     pieces, npc = cc_label(seed, structure=np.ones((3, 3)))
-    sizes = np.bincount(pieces.ravel(), weights=y2.sum(1), minlength=npc + 1)[1:]
+    sizes = np.bincount(pieces[seed], weights=y2[seed.ravel()].sum(1), minlength=npc + 1)[1:]
     n_eff = float((sizes**2).sum() / max(sizes.sum(), 1e-9))
     if v <= 0 or n_eff <= 0:
         return 0.0, 0.0

@@ -581,7 +581,7 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     # 8: labels without interior
     lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions, rate)
     # 9: final labels (mean field, then one ICM sweep)
-    lab, scores = _final_labels(y, logp, lab, valid if fill is None else valid | fill, beta, rate, float(boundary))
+    lab, scores = _final_labels(y, logp, lab, valid if fill is None else valid | fill, beta, rate, boundary)
     if fill is not None:
         lab = _implausible_empty(y[:, :n_spec], lab, valid, fill)
     k = len(logpi)
