@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+from _split_maps import (  # this folder: pytest puts it on sys.path
+    _film_and_phase,
+    _particle_counts,
+    _particles,
+    _run,
+)
 from scipy.ndimage import uniform_filter
 from sklearn.metrics import adjusted_rand_score
 
 from sigma.clustering import _count_model as cm
-from sigma.clustering._split import split_phases
-
-
-def _run(counts, start, lab, seed=0):
-    """``split_phases`` on one label (everything merged), count-rate band as in find_phases."""
-    h, w, b = counts.shape
-    yx = counts.reshape(h * w, b).astype(np.float32)
-    rate_of = lambda v: cm.with_rate_band(v, 0.3, 3.0)  # noqa: E731
-    y = rate_of(yx)
-    k = int(lab.max()) + 1
-    sums, n = cm.spectra_from_labels(y, lab, k)
-    valid = np.ones((h, w), bool)
-    decisions = []
-    out = split_phases(y, yx, rate_of, start, lab, cm.log_spectra(sums), cm.log_weights(n), None, valid, 1.0,
-                       True, 3, decisions, seed)
-    return out[0], decisions
 
 
 def _grains(size=48):
@@ -78,33 +68,6 @@ def test_one_phase_split_along_its_own_noise_stays_one_phase():
         assert decisions == [] and np.all(lab == 0)
 
 
-def _particles(radii, phases, size=64, seed=0):
-    """Film (0) with round particles of the given radii and phases, placed apart."""
-    rng = np.random.default_rng(seed)
-    truth = np.zeros((size, size), np.int32)
-    yy, xx = np.mgrid[:size, :size]
-    taken = np.zeros((size, size), bool)
-    for r, p in zip(radii, phases, strict=True):
-        for _ in range(500):
-            cy, cx = rng.uniform(r + 2, size - r - 2, 2)
-            disc = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
-            if not (taken & ((yy - cy) ** 2 + (xx - cx) ** 2 <= (r + 3) ** 2)).any():
-                truth[disc] = p
-                taken |= disc
-                break
-    return truth
-
-
-def _particle_counts(truth, spectra, rng, film=4.0, particle=60.0):
-    """Counts of film and bright particles whose edge pixels hold a share of film (blurred)."""
-    from scipy.ndimage import gaussian_filter
-
-    onehot = np.eye(len(spectra))[truth]
-    frac = np.stack([gaussian_filter(onehot[..., k], 0.7) for k in range(len(spectra))], -1)
-    inten = gaussian_filter(np.where(truth > 0, particle, film), 0.7)
-    return rng.poisson(inten[..., None] * (frac / frac.sum(-1, keepdims=True)) @ spectra)
-
-
 def test_small_particles_of_two_phases_in_one_label_are_split_by_their_pieces():
     """Particles 2-3 pixels in radius at 30 counts a particle pixel (few interior pixels; most
     of each is rim shared with the film) of two phases (four bands of sixteen three times as
@@ -143,22 +106,6 @@ def test_particles_of_one_phase_stay_one_phase():
         assert np.array_equal(out, lab)
 
 
-def test_pieces_are_joined_in_the_order_of_the_merge_path():
-    """``_two_groups`` joins the pair that loses least first, as ``merge_cost`` picks it."""
-    from sigma.clustering._split import _two_groups
-
-    rng = np.random.default_rng(5)
-    base = rng.dirichlet(np.ones(8) * 3, size=3)
-    sums = np.concatenate([rng.poisson(200 * np.repeat(base[:2], 3, 0)), rng.poisson(80 * base[2:])]).astype(float)
-    groups, s = [[i] for i in range(len(sums))], sums.copy()
-    while len(groups) > 2:  # the slow reference: merge_cost over the groups' sums
-        _, a, b = cm.merge_cost(s)
-        s[a] += s[b]
-        groups[a] += groups[b]
-        s, groups = np.delete(s, b, 0), groups[:b] + groups[b + 1 :]
-    assert sorted(map(sorted, _two_groups(sums))) == sorted(map(sorted, groups))
-
-
 def test_a_seed_whose_label_spectrum_is_its_own_is_not_called_a_mixture_of_it():
     """One label holds thin rings of phase 1 (round cores of phase 3, a label of their own)
     and discs of phase 2. The rings have no interior pixel, so the label's spectrum is the
@@ -190,13 +137,6 @@ def _strip_map(rng, blocks, width=20):
     y1 = rng.binomial(y.astype(np.int64), 0.5).astype(np.float64)
     rows = np.repeat(np.arange(sum(r for r, _, _ in blocks)), width)
     return y1, y - y1, rows.reshape(-1, width)
-
-
-def _film_and_phase(rng):
-    """A film spectrum (four bands of sixteen, as carbon and the continuum below 1 keV) and a
-    phase spectrum."""
-    film = np.r_[np.full(4, 5.0), np.full(12, 0.2)]
-    return film / film.sum(), rng.dirichlet(np.ones(16) * 4)
 
 
 def test_the_residual_contrast_of_a_mixture_with_other_shares_is_standard_normal():

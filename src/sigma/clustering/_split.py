@@ -34,10 +34,11 @@ it keeps an interior pixel or is a thin phase.
 every start cluster and end up in one label: no start cluster seeds them apart, and the search
 for unexplained pixels (step 5) does not see them either, because every pixel of that label
 is as badly explained as the others. When no start cluster seeds a split, each label's pixels
-are fitted with two spectra on the choosing half ``y1`` (:func:`_label_seeds`), and the smaller
-side seeds the same test. Measured on TEM maps of particles on a faint film (128×128 at 20 and
-60 counts per particle pixel, binned 2×2; :func:`sigma.synthetic.family.make_particle_phantom`
-with ``profile='plateau'``) started from four squares that follow no phase: 6 phases of 6 in
+are fitted with two spectra on the choosing half ``y1``
+(:func:`~sigma.clustering._seeds._label_seeds`), and the smaller side seeds the same test.
+Measured on TEM maps of particles on a faint film (128×128 at 20 and 60 counts per particle
+pixel, binned 2×2; :func:`sigma.synthetic.family.make_particle_phantom` with
+``profile='plateau'``) started from four squares that follow no phase: 6 phases of 6 in
 16 of 16 maps, 12 of 16 before (ceria and titania, or magnetite and silica, in one label).
 A seed that is a mixture of the label and its neighbours (a grain's rim) is not tried: without
 that screen every one of the 10 labels of map 21 of :func:`sigma.synthetic.family.family_specs`
@@ -53,10 +54,10 @@ is cut into bright centres and dim rims, and the spectrum of either side, relabe
 ``y1``, takes the whole label and more (a 90-pixel seed grew to 349 pixels on a 256×256 map of
 silica, gold and ceria particles on a carbon film at 20 counts a particle pixel). A whole
 particle's summed counts carry its phase, so the label's connected pieces are grouped in two
-by their summed counts on ``y1`` (:func:`_piece_seeds`, the merge of the merge path) and the
-smaller group is tested as it is (:func:`_try_piece_split`): on the interior pixels of both
-sides when each holds :data:`SPLIT_MIN_COUNTS` a band, else on every pixel of the pieces
-against every other pixel of the label. Testing every pixel always split 4 of the 24 maps of
+by their summed counts on ``y1`` (:func:`~sigma.clustering._seeds._piece_seeds`, the merge of
+the merge path) and the smaller group is tested as it is (:func:`_try_piece_split`): on the
+interior pixels of both sides when each holds :data:`SPLIT_MIN_COUNTS` a band, else on every
+pixel of the pieces against every other pixel of the label. Testing every pixel always split 4 of the 24 maps of
 :func:`sigma.synthetic.family.family_specs` into one or two phases too many (grains with a
 diffuse rim against sharp grains of the same phase); interior first, none.
 
@@ -114,6 +115,7 @@ import numpy as np
 
 from . import _count_model as cm
 from ._phase_steps import MIXTURE_RATIO, NEW_PHASE_ALPHA, _contacts, _new_phase, _open_phase, _r
+from ._seeds import _label_seeds, _piece_seeds, _with_rest
 
 #: Evidence a split must carry per pixel, in nats: ``G`` of the test half over the new phase's
 #: interior pixels (the mean log-likelihood ratio of a pixel's full counts between the two
@@ -207,103 +209,11 @@ def _try_split(y, y1, y2, lp1, own, logp, lab, valid, beta, rate, seed_mask):
     return None if trial is None else (stats, trial)
 
 
-#: A label needs this many pixels to seed a split from inside (:func:`_label_seeds`,
-#: :func:`_piece_seeds`).
-LABEL_SEED_MIN_PIXELS = 20
-#: The pieces of a label grouped by :func:`_piece_seeds`: its largest connected pieces of at
-#: least 2 pixels, this many at most (the rest stay with the label's other side).
-PIECES_MAX = 64
-
-
-def _merge_g(a, b):
-    """``G`` of "one spectrum" against "two" for rows of ``a`` against rows of ``b`` (broadcast
-    over the leading axes), as :func:`~sigma.clustering._count_model.merge_cost` counts it."""
-    def own(s):
-        return (s * np.log((s + cm.PSEUDO) / (s + cm.PSEUDO).sum(-1, keepdims=True))).sum(-1)
-
-    return 2 * (own(a) + own(b) - own(a + b))
-
-
-def _two_groups(sums):
-    """The rows of ``sums`` joined, the pair whose merge loses least first (as the merge path
-    of :func:`~sigma.clustering._phase_steps._merge_path`), until two groups are left: a list
-    of two lists of row indices."""
-    s = np.asarray(sums, dtype=np.float64).copy()
-    n = len(s)
-    groups = [[i] for i in range(n)]
-    g = _merge_g(s[:, None, :], s[None, :, :])
-    np.fill_diagonal(g, np.inf)
-    alive = np.ones(n, bool)
-    for _ in range(n - 2):
-        a, b = sorted(np.unravel_index(np.argmin(g), g.shape))
-        s[a] += s[b]
-        groups[a] += groups[b]
-        alive[b] = False
-        g[b, :] = g[:, b] = np.inf
-        others = alive & (np.arange(n) != a)
-        g[a, others] = g[others, a] = _merge_g(s[a], s[others])
-    return [groups[i] for i in np.flatnonzero(alive)]
-
-
-def _with_rest(p, c, y, rest):
-    """``p`` (K, B) with label ``c``'s spectrum replaced by that of the pixels ``rest`` (its
-    pixels without the seed's) in counts ``y`` (N, B)."""
-    s = y[rest.ravel()].sum(0, dtype=np.float64)
-    out = p.copy()
-    out[c] = s / max(s.sum(), 1.0)
-    return out
-
-
-def _piece_seeds(y1, lp1, lab, valid):
-    """Seeds of new spectra from whole connected pieces of the labels, on the choosing half
-    ``y1`` alone: a label's pieces (particles, grains; :data:`PIECES_MAX` largest) are joined
-    by their summed counts into two groups, and the group of fewer pixels is a seed when its
-    summed counts are neither one of the spectra nor a mixture of the label and the labels it
-    touches (the screens of :func:`_label_seeds`). Most significant first.
-
-    A particle's pixels are mostly its rim, shared with the film: pixel by pixel, the rims of
-    two particle phases differ less from each other than from the particles' centres, and a
-    two-spectrum fit of the label's pixels (:func:`_label_seeds`) cuts centres from rims. A
-    whole particle's summed counts carry its phase; so do a grain's.
-    """
-    from scipy.ndimage import label as cc_label
-    from scipy.stats import chi2
-
-    crit = float(chi2.isf(NEW_PHASE_ALPHA, y1.shape[1] - 1))
-    crit1 = float(chi2.isf(NEW_PHASE_ALPHA, 1))  # a seed tested along one direction (_try_piece_split)
-    p1 = np.exp(lp1.astype(np.float64))
-    out = []
-    for c in range(len(lp1)):
-        m = (lab == c) & valid
-        if m.sum() < LABEL_SEED_MIN_PIXELS:
-            continue
-        pieces, n = cc_label(m, structure=np.ones((3, 3)))
-        sizes = np.bincount(pieces.ravel(), minlength=n + 1)
-        sizes[0] = 0
-        ids = np.argsort(-sizes, kind="stable")[:PIECES_MAX]
-        ids = ids[sizes[ids] >= 2]
-        if len(ids) < 2:
-            continue
-        rank = np.full(n + 1, -1)
-        rank[ids] = np.arange(len(ids))
-        sums = cm.group_sums(y1, rank[pieces], len(ids))  # one pass, not one mask per piece
-        groups = _two_groups(sums)
-        minor = min(groups, key=lambda gr: sizes[ids[gr]].sum())
-        mask = np.isin(pieces, ids[minor])
-        # the label's spectrum is that of its interior pixels, which may be the seed's own:
-        # the seed is compared with the rest of the label instead
-        g = _seed_significance(sums[minor].sum(0), mask, c, lab, _with_rest(p1, c, y1, m & ~mask), crit,
-                               residual_crit=crit1)
-        if g is not None:
-            out.append((g, mask))
-    return [m for _, m in sorted(out, key=lambda t: -t[0])]
-
-
 def _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed_mask):
-    """The split of a piece seed (:func:`_piece_seeds`), tested as it is, without relabelling
-    (the pieces were chosen whole, on ``y1``): the test half ``y2`` of its interior pixels
-    against that of the rest of its label's, or of every pixel when either side's interior
-    holds fewer than :data:`SPLIT_MIN_COUNTS` a band (a small particle has no interior pixel),
+    """The split of a piece seed (:func:`~sigma.clustering._seeds._piece_seeds`), tested as it
+    is, without relabelling (the pieces were chosen whole, on ``y1``): the test half ``y2`` of
+    its interior pixels against that of the rest of its label's, or of every pixel when either
+    side's interior holds fewer than :data:`SPLIT_MIN_COUNTS` a band (a small particle has no interior pixel),
     by the statistic and the bars of :func:`_split_test`; then neither a mixture of the rest of
     the label and the labels it touches by its summed counts nor pixel by pixel (see the
     module description). ``(statistics, (labels, log spectra, log weights, scores))`` when it
@@ -446,68 +356,6 @@ def _residual_contrast(y1, y2, seed, refs):
     if v <= 0 or n_eff <= 0:
         return 0.0, 0.0
     return float(resid / np.sqrt(v)), float(resid / np.sqrt(var(q2) / n_eff))
-
-
-#: The two spectra of a larger label are fitted on this many of its pixels (evenly spaced).
-LABEL_SEED_FIT_PIXELS = 4000
-
-
-def _label_seeds(y1, lp1, lab, valid, iters: int = 20):
-    """Seeds of new spectra from inside the labels, on the choosing half ``y1`` alone: for
-    each label, a two-spectrum mixture of its pixels (EM, started from the two sides of the
-    first principal axis of their band fractions); the smaller side is a seed when its summed
-    counts are neither the label's spectrum nor one of the others (deviance above the
-    critical value at ``NEW_PHASE_ALPHA``, on the half counts) nor a mixture of the label and
-    the labels it touches (:data:`MIXTURE_RATIO`: a grain's rim, whose split the test would
-    reject anyway, at the cost of a relabelling of the map). Most significant first."""
-    from scipy.stats import chi2
-
-    h, w = lab.shape
-    flat = lab.ravel()
-    crit = float(chi2.isf(NEW_PHASE_ALPHA, y1.shape[1] - 1))
-    p1 = np.exp(lp1.astype(np.float64))
-    out = []
-    for c in range(len(lp1)):
-        idx = np.flatnonzero((flat == c) & valid.ravel())
-        if idx.size < LABEL_SEED_MIN_PIXELS:
-            continue
-        yc = y1[idx]
-        fit = yc[:: -(-idx.size // LABEL_SEED_FIT_PIXELS)]  # every n-th pixel of a large label
-        f = np.sqrt(fit / np.maximum(fit.sum(1, keepdims=True), 1.0))
-        f -= f.mean(0)
-        axis = np.linalg.svd(f, full_matrices=False)[2][0]
-        side = f @ axis > 0
-        if side.all() or not side.any():
-            continue
-        sums = np.stack([fit[~side].sum(0), fit[side].sum(0)])
-        lp2, lw2, _, _ = cm.em(fit, cm.log_spectra(sums), cm.log_weights(np.array([(~side).sum(), side.sum()])),
-                               iters)
-        s2 = yc @ lp2.T + lw2  # every pixel of the label to the side that explains it best
-        minor = int(np.argmin(np.bincount(s2.argmax(1), minlength=2)))
-        sel = s2.argmax(1) == minor
-        if sel.sum() < 3 or sel.all():
-            continue
-        mask = np.zeros(h * w, bool)
-        mask[idx[sel]] = True
-        mask = mask.reshape(h, w)
-        g = _seed_significance(yc[sel].sum(0, dtype=np.float64), mask, c, lab, p1, crit)
-        if g is not None:
-            out.append((g, mask))
-    return [m for _, m in sorted(out, key=lambda t: -t[0])]
-
-
-def _seed_significance(total, mask, c, lab, p1, crit, residual_crit=None):
-    """Deviance of a seed's summed counts ``total`` (pixels ``mask``, from label ``c``) from
-    the nearest of the spectra ``p1``, or ``None`` when it is not above ``crit`` or the counts
-    are a mixture of the label and the labels the seed touches (:data:`MIXTURE_RATIO`; with
-    ``residual_crit``, not when the deviance from that mixture is still above it)."""
-    g = cm.deviance_to_nearest(total, p1)
-    if g <= crit:
-        return None
-    # the rim of a grain against its neighbours is a mixture of the label and them, not a seed
-    nb = [c] + _contacts(np.where(mask, -2, lab), -2, [j for j in range(len(p1)) if j != c])[:3]
-    rho, _, mix = cm.mixture_ratio(total, p1, p1[nb])
-    return g if rho > MIXTURE_RATIO or (residual_crit is not None and mix > residual_crit) else None
 
 
 def _split_test(y, y1r, y2, lp1, own, logp, lab, valid, beta, seed_mask):
