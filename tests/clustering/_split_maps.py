@@ -56,3 +56,25 @@ def _film_and_phase(rng):
     phase spectrum."""
     film = np.r_[np.full(4, 5.0), np.full(12, 0.2)]
     return film / film.sum(), rng.dirichlet(np.ones(16) * 4)
+
+
+def _touching_pairs(n_pairs, r, size, seed):
+    """Film (0) with pairs of touching discs of radius ``r``, one of phase 1 and one of phase
+    2 in each pair (which is which alternates): every piece holds both phases."""
+    rng = np.random.default_rng(seed)
+    truth = np.zeros((size, size), np.int32)
+    yy, xx = np.mgrid[:size, :size]
+    taken = np.zeros((size, size), bool)
+    for i in range(n_pairs):
+        for _ in range(500):
+            c1 = rng.uniform(r + 2, size - 3 * r - 2, 2)
+            t = rng.uniform(0, np.pi / 2)
+            c2 = c1 + 2 * r * np.array([np.sin(t), np.cos(t)])
+            d1, d2 = ((yy - c[0]) ** 2 + (xx - c[1]) ** 2 <= r * r for c in (c1, c2))
+            near = [(yy - c[0]) ** 2 + (xx - c[1]) ** 2 <= (r + 3) ** 2 for c in (c1, c2)]
+            if not (taken & (near[0] | near[1])).any():
+                truth[d1] = 1 + i % 2
+                truth[d2 & ~d1] = 2 - i % 2
+                taken |= d1 | d2
+                break
+    return truth

@@ -445,7 +445,12 @@ def icm(y, logp, logpi, lab2d, valid, *, beta: float = 1.0, iters: int = 5, mixe
     return lab, s
 
 
-def spectra_from_labels(y, lab2d, k, *, interior_only: bool = True, min_pixels: int = 5):
+#: A label's spectrum comes from its interior pixels when it has this many of them
+#: (:func:`spectra_from_labels`).
+INTERIOR_MIN_PIXELS = 5
+
+
+def spectra_from_labels(y, lab2d, k, *, interior_only: bool = True, min_pixels: int = INTERIOR_MIN_PIXELS):
     """Summed band counts ``(K, B)`` and pixel counts ``(K,)`` per label; with
     ``interior_only`` a label's spectrum comes from its interior pixels (boundary pixels mix
     phases) when it has at least ``min_pixels`` of them."""

@@ -57,9 +57,9 @@ particle's summed counts carry its phase, so the label's connected pieces are gr
 by their summed counts on ``y1`` (:func:`~sigma.clustering._seeds._piece_seeds`, the merge of
 the merge path) and the smaller group is tested as it is (:func:`_try_piece_split`): on the
 interior pixels of both sides when each holds :data:`SPLIT_MIN_COUNTS` a band, else on every
-pixel of the pieces against every other pixel of the label. Testing every pixel always split 4 of the 24 maps of
-:func:`sigma.synthetic.family.family_specs` into one or two phases too many (grains with a
-diffuse rim against sharp grains of the same phase); interior first, none.
+pixel of the pieces against every other pixel of the label. Testing every pixel always split 4
+of the 24 maps of :func:`sigma.synthetic.family.family_specs` into one or two phases too many
+(grains with a diffuse rim against sharp grains of the same phase); interior first, none.
 
 A seed is no phase when it is a mixture of the *rest* of its label and the labels it touches
 (the label's spectrum comes from its interior pixels, which may be the seed's own: silica
@@ -115,7 +115,7 @@ import numpy as np
 
 from . import _count_model as cm
 from ._phase_steps import MIXTURE_RATIO, NEW_PHASE_ALPHA, _contacts, _new_phase, _open_phase, _r
-from ._seeds import _label_seeds, _piece_seeds, _with_rest
+from ._seeds import _label_seeds, _piece_seeds, _smooth_seeds, _with_rest
 
 #: Evidence a split must carry per pixel, in nats: ``G`` of the test half over the new phase's
 #: interior pixels (the mean log-likelihood ratio of a pixel's full counts between the two
@@ -186,6 +186,14 @@ def split_phases(y, yx, rate_of, start, lab, logp, logpi, scores, valid, beta, r
                 if found is not None:
                     break
         if found is None:
+            # touching particles of look-alike phases are one piece: their label's pixels,
+            # averaged over their neighbourhoods, seed a split tested by the residual alone
+            for seed in _smooth_seeds(y1, lp1, lab, valid, yx.shape[1], SPLIT_MIN_COUNTS):
+                found = _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed, strong=False)
+                if found is not None:
+                    found[0]["seed"] = "smoothed"
+                    break
+        if found is None:
             for seed in _label_seeds(y1, lp1, lab, valid):
                 found = _try_split(y, y1, y2, lp1, own, logp, lab, valid, beta, rate, seed)
                 if found is not None:
@@ -209,15 +217,17 @@ def _try_split(y, y1, y2, lp1, own, logp, lab, valid, beta, rate, seed_mask):
     return None if trial is None else (stats, trial)
 
 
-def _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed_mask):
-    """The split of a piece seed (:func:`~sigma.clustering._seeds._piece_seeds`), tested as it
-    is, without relabelling (the pieces were chosen whole, on ``y1``): the test half ``y2`` of
-    its interior pixels against that of the rest of its label's, or of every pixel when either
-    side's interior holds fewer than :data:`SPLIT_MIN_COUNTS` a band (a small particle has no interior pixel),
-    by the statistic and the bars of :func:`_split_test`; then neither a mixture of the rest of
-    the label and the labels it touches by its summed counts nor pixel by pixel (see the
-    module description). ``(statistics, (labels, log spectra, log weights, scores))`` when it
-    passes and the new phase keeps an interior or is a thin phase, else ``None``."""
+def _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed_mask, strong: bool = True):
+    """The split of a piece seed (:func:`~sigma.clustering._seeds._piece_seeds`), tested as it is,
+    without relabelling (the pieces were chosen whole, on ``y1``): the test half ``y2`` of its
+    interior pixels against that of the rest of its label's, or of every pixel when either
+    side's interior holds fewer than :data:`SPLIT_MIN_COUNTS` a band (a small particle has no
+    interior pixel), by the statistic and the bars of :func:`_split_test`; then neither a
+    mixture of the rest of the label and the labels it touches by its summed counts nor pixel
+    by pixel (see the module description). ``strong=False`` (smoothed seeds,
+    :func:`~sigma.clustering._seeds._smooth_seeds`): by the residual test of the interior
+    alone, against every phase. ``(statistics, (labels, log spectra, log weights, scores))``
+    when it passes and the new phase keeps an interior or is a thin phase, else ``None``."""
     from scipy.stats import chi2
 
     k, nx = len(logp), y2.shape[1]
@@ -236,15 +246,19 @@ def _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed_mask):
     nb = [parent] + _contacts(np.where(seed_mask, -2, lab), -2, [j for j in range(k) if j != parent])[:3]
     stats = {"step": "split", "seed": "pieces", "pixels": int(seed_mask.sum()), "G": _r(g, 1), "critical": _r(crit, 1),
              "nats_per_pixel": _r(g / n, 2)}
-    if not _strong_split(y, logp, lab, seed_mask, parent, rest, nb, g > crit and g >= SPLIT_MIN_NATS * n, crit,
-                         rate, stats):
-        # too little difference a pixel, or like a mixture: still a phase when the counts of
-        # its interior, beyond the best mixture of the rest of its label and the labels it
-        # touches, differ along the direction the choosing half shows, clearly enough for one
-        # piece alone (rims mix with more neighbours than the mixture holds)
+    significant = strong and g > crit and g >= SPLIT_MIN_NATS * n
+    if not _strong_split(y, logp, lab, seed_mask, parent, rest, nb, significant, crit, rate, stats):
+        # too little difference a pixel, or like a mixture (or a smoothed seed, which follows
+        # any gradient in its label and is tested this way only): still a phase when the
+        # counts of its interior, beyond the best mixture of the rest of its label and the
+        # labels it touches, differ along the direction the choosing half shows, clearly
+        # enough for one piece alone (rims mix with more neighbours than the mixture holds)
         if new is seed_mask:
             return None
-        refs = [old] + [(lab == j) & inner for j in nb[1:]]
+        # a smoothed seed gathers pixels from anywhere in its label, with any inclusion of
+        # another phase the label took in: it is tested against every phase
+        others = nb[1:] if strong else [j for j in range(k) if j != parent]
+        refs = [old] + [_spectrum_pixels(lab, j, inner) for j in others]
         z, z_piece = _residual_contrast(y1[:, :nx], y2, new, refs)
         if z <= RESIDUAL_MIN_Z or z_piece < PIECE_MIN_Z:
             return None
@@ -253,6 +267,16 @@ def _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed_mask):
     if trial is None:
         return None
     return {**stats, "parent_pixels": int((lab == parent).sum())}, trial
+
+
+def _spectrum_pixels(lab, j, inner):
+    """The pixels that give label ``j`` its spectrum: its interior pixels (``inner``), or all
+    its pixels when it has fewer than :data:`~sigma.clustering._count_model.INTERIOR_MIN_PIXELS`
+    (a phase of small inclusions), as :func:`~sigma.clustering._count_model.spectra_from_labels`
+    takes them."""
+    m = lab == j
+    mi = m & inner
+    return mi if mi.sum() >= cm.INTERIOR_MIN_PIXELS else m
 
 
 def _strong_split(y, logp, lab, seed_mask, parent, rest, nb, significant, crit, rate, stats) -> bool:

@@ -59,10 +59,10 @@ still seen.
    when a start cluster seeds it: see :mod:`sigma.clustering._split` (count splitting: the
    pixels are chosen on half of the counts and the split is tested on the other half). When
    no start cluster seeds a split, a label seeds it from inside, on the choosing half: its
-   connected pieces (particles, grains) grouped in two by their summed counts, tested as they
-   are, or else a two-spectrum mixture of its pixels. Two particle phases that share every
-   start cluster, as on a film that takes most of the over-segmentation, are still told
-   apart, down to particles with no interior pixel.
+   pieces (particles, grains) grouped in two by their summed counts, tested as they are; its
+   pixels split by their neighbourhoods' mean fractions (touching particles, tested by the
+   residual alone); or a two-spectrum mixture of its pixels. Particle phases that share every
+   start cluster (a film takes most of them) are told apart, down to particles without interior.
 7. **Faint phases.** A particle of a few pixels whose lines hold a few counts in each is no
    outlier pixel by pixel; summed over the 3×3 window round each pixel it is. Once the splits
    are done, pixels whose window's counts their labels do not explain (robust z-score of the
@@ -341,9 +341,9 @@ class PhaseEvidence:
         the held-out half-counts, ``critical``, ``rho``, ``parent_pixels``; ``seed = 'pieces'`` (with
         ``G_pixels``; or, when that ``G`` carries less than a nat a pixel or the summed counts
         look like a mixture, ``z`` and ``z_piece``: the interior's residual beyond every mixture
-        of the rest and its neighbours, in standard errors of the whole and of one piece) or
-        ``'label'`` when a label's pieces or a two-spectrum fit of its pixels, not a start
-        cluster, seeded it), ``'no interior'`` (dropped) and
+        of the rest and its neighbours, in standard errors of the whole and of one piece),
+        ``'smoothed'`` or ``'label'`` when a label's pieces, neighbourhoods or a two-spectrum
+        fit of its pixels, not a start cluster, seeded it), ``'no interior'`` (dropped) and
         ``'thin phase'`` (kept without interior), both with ``pixels``, ``G``, ``critical``,
         ``rho``, ``G_pixels``.
 

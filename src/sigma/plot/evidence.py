@@ -70,8 +70,9 @@ DECISIONS_NOTE = (
     "beyond every mixture of the rest and its neighbours, along the direction the other half "
     "shows, in standard errors of the whole and of one of its particles or grains (kept above "
     f"{RESIDUAL_MIN_Z:g} and {PIECE_MIN_Z:g}); seed: what proposed it "
-    "(a start cluster when absent, 'pieces': whole particles or grains of one label, 'label': two "
-    "spectra fitted to one label's pixels; for a new phase, 'windows': pixels whose 3×3 window's "
+    "(a start cluster when absent, 'pieces': whole particles or grains of one label, 'smoothed': "
+    "one label's pixels split by their neighbourhoods' mean spectra, tested by z alone against "
+    "every phase, 'label': two spectra fitted to one label's pixels; for a new phase, 'windows': pixels whose 3×3 window's "
     "summed counts their phase does not explain, a faint particle)."
 )
 
