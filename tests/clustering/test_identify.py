@@ -94,3 +94,31 @@ def test_small_inclusions_are_named_without_their_hosts_counts():
     # the reports stay cached under the spectra and their offsets: a second reading refits nothing
     before = dict(ps._report_cache)
     assert ps._run_identification().names == res.names and ps._report_cache.keys() == before.keys()
+
+
+def test_a_tem_film_is_named_the_support_not_after_the_edges_of_its_particles():
+    """Platinum particles on a carbon film (3 counts a film pixel, 60 a particle pixel, edges
+    blurred over 0.7 pixel): the film's summed counts hold the particles' edges and name it
+    platinum. Its core pixels show only C and the grid's Cu, so it is named the support film;
+    the particles stay platinum (seeds 0-2)."""
+    from scipy.ndimage import gaussian_filter
+
+    from sigma.datasets import TEMDataset
+    from sigma.synthetic import phase_spectrum
+    from sigma.synthetic.family import make_particle_phantom
+
+    for seed in range(3):
+        ph = make_particle_phantom((96, 96), particles={"gold": 12}, counts_per_pixel=40, n_channels=1024,
+                                   energy_scale=0.02, energy_offset=-0.1, seed=seed)  # fmt: skip
+        lab, e = ph.labels, ph.energy_axis
+        film = phase_spectrum({"C": 0.97, "Cu": 0.03}, e, kind="TEM", beam_energy=ph.beam_energy)
+        pt = phase_spectrum({"Pt": 1.0}, e, kind="TEM", beam_energy=ph.beam_energy)
+        a = gaussian_filter((lab > 0).astype(float), 0.7)[..., None]
+        ph.spectra = np.random.default_rng(seed).poisson(3.0 * film * (1 - a) + 60.0 * pt * a).astype(np.uint16)
+        ps = PixelSegmenter.from_labels(np.zeros((lab.size, 2)), TEMDataset(ph.to_signal()), lab,
+                                        features=np.zeros((*lab.shape, 1), np.float32), feature_list=["x"])
+        plain = ps.copy().identify_phases(unmix_rims=False)
+        assert "Pt" in plain[0].elements.present and plain[0].status != "support"
+        res = ps.identify_phases()
+        assert (res[0].status, res[0].name) == ("support", "support film (C, Cu)")
+        assert res[1].name.startswith("platinum")

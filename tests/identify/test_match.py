@@ -178,3 +178,19 @@ def test_no_phase_is_named_when_no_element_is_found():
     res = identify_spectrum(None, None, beam_energy=20.0, library=LIB, elements=rep)
     assert res.status == "unknown" and res.name == "unknown (no elements)"
     assert res.group == [] and res.candidates
+
+
+def test_a_spectrum_of_nuisance_elements_only_is_the_support_not_a_library_phase():
+    """Scored against the library, a TEM carbon film with the grid's copper fits any phase of C
+    or Cu (the nuisance elements are judged only for the candidates that contain them: bronze,
+    copper, graphite and boron carbide tie). Its elements are all nuisance elements, so it is
+    the support. Without nuisance elements (an SEM map's default) it is judged as a phase."""
+    film = {"C": 0.97, "Cu": 0.03}
+    y = counts(film, 2e4, seed=1, beam_energy=200.0, kind="TEM")
+    res = identify_spectrum(y, E, beam_energy=200.0, kind="TEM", library=LIB)
+    assert res.status == "support" and res.name == "support film (C, Cu)"
+    assert res.candidates == [] and res.group == [] and res.best is None
+    assert identify_spectrum(y, E, beam_energy=200.0, kind="TEM", library=LIB, nuisance=()).status != "support"
+    # a film holding a particle's line is not the support
+    with_pt = counts({"C": 0.9, "Cu": 0.03, "Pt": 0.07}, 2e4, seed=3, beam_energy=200.0, kind="TEM")
+    assert identify_spectrum(with_pt, E, beam_energy=200.0, kind="TEM", library=LIB).status != "support"

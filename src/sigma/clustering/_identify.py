@@ -64,7 +64,8 @@ class IdentifyMixin:
             ``library.restrict(classes=[...])`` or add entries and reference spectra to it.
         nuisance : iterable of str, optional
             Elements fitted but not held against candidates (coating, TEM grid; default Cu
-            and the support film's C for TEM).
+            and the support film's C for TEM). A cluster whose elements are all nuisance
+            elements is named the support (status ``'support'``, ``'support film (C, Cu)'``).
         min_p_value : float, optional
             Under this, a cluster is ``'unknown'`` (default 0.001).
         calibrate : bool
@@ -75,8 +76,10 @@ class IdentifyMixin:
         unmix_rims : bool
             Fit the neighbours' share of the rim pixels as a known offset (bulk maps; one more
             pass over the cube, shared with :meth:`get_pure_spectra`). ``False``: the summed
-            counts alone, as before this option existed. Ignored on thin-sample (TEM) maps,
-            whose support film is a nuisance element of the fit instead.
+            counts alone, as before this option existed. On thin-sample (TEM) maps, whose
+            support film is a nuisance element of the fit instead, the film's cluster
+            (:func:`~sigma.unmixing.net.find_film`) is named from its core pixels (its rims
+            hold the particles' edges).
         **detect_kw
             Passed to :func:`sigma.identify.detect_elements` (``min_significance`` …).
 
@@ -114,6 +117,8 @@ class IdentifyMixin:
         if p.get("unmix_rims", True) and inst["kind"] == "SEM" and len(ids) > 1:
             removed = np.asarray(self.get_pure_spectra().removed_counts, dtype=np.float64)
             offsets = removed if removed.any() else None
+        if p.get("unmix_rims", True) and inst["kind"] == "TEM" and len(ids) > 1:
+            spectra = self._film_core(spectra, ids, inst, p)
         res = identify_clusters(spectra, ids, self.energy_axis, beam_energy=p["beam_energy"],
                                 kind=inst["kind"], fwhm_mnka=inst["fwhm_mnka"], library=p["library"],
                                 nuisance=p["nuisance"], min_p_value=p["min_p_value"],
@@ -129,6 +134,34 @@ class IdentifyMixin:
         if notify is not None:
             notify("names", "identify_phases")
         return res
+
+    def _film_core(self, spectra, ids, inst, p):
+        """``spectra`` with the support film's row (a thin-sample map's film cluster,
+        :func:`~sigma.unmixing.net.find_film`) replaced by the summed counts of its core
+        pixels when they show nothing but nuisance elements (the support film and grid): the
+        film's rim pixels hold the edges of the particles on it, whose lines would otherwise
+        name it (the carbon film of touching Pt and Pt₃Ni particles was named "Pt₃Ni or
+        platinum Pt" on a helper's map). A film whose own pixels show more (oxygen, a
+        contamination) keeps its summed counts, and its name."""
+        from sigma.identify import detect_elements
+        from sigma.identify.match import DEFAULT_NUISANCE
+
+        film = self.get_net_spectra().film
+        if film is None:
+            return spectra
+        core_sum, n_core = self._cache[("spectra", "core_parts")]
+        i = int(np.searchsorted(ids, film))
+        if n_core[i] == 0:
+            return spectra
+        rep = detect_elements(np.asarray(core_sum[i], dtype=np.float64), self.energy_axis,
+                              beam_energy=p["beam_energy"], kind="TEM", fwhm_mnka=inst["fwhm_mnka"],
+                              **p["detect_kw"])  # fmt: skip
+        nuisance = DEFAULT_NUISANCE["TEM"] if p["nuisance"] is None else tuple(p["nuisance"])
+        if rep.insufficient or not rep.present or not set(rep.present) <= set(nuisance):
+            return spectra
+        out = spectra.copy()
+        out[i] = core_sum[i]
+        return out
 
     @staticmethod
     def _spectrum_keys(spectra, offsets=None) -> list[str]:

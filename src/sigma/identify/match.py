@@ -108,10 +108,14 @@ class PhaseIdentification:
 
     Attributes
     ----------
-    status : {'identified', 'unknown', 'insufficient counts'}
+    status : {'identified', 'unknown', 'support', 'insufficient counts'}
+        ``'support'``: every element found is a nuisance element (``nuisance`` of
+        :func:`identify_spectrum`: a TEM map's support film and grid, a coating); no library
+        phase is named.
     name : str
         Short display name: ``'ilmenite FeTiO₃'``, ``'calcite / aragonite CaCO₃'``,
-        ``'unknown (Fe, Ti, O)'`` or ``'insufficient counts (812 counts)'``.
+        ``'unknown (Fe, Ti, O)'``, ``'support film (C, Cu)'`` or
+        ``'insufficient counts (812 counts)'``.
     candidates : list of Candidate
         Ranked, best first (at most ``top``).
     alternatives : list of str
@@ -189,8 +193,27 @@ def _unseen(scorer: _Scorer, phase: Phase) -> float:
     return float(sum(c for el, c in phase.composition.items() if el not in seen and el != "H"))
 
 
+def _support(scorer: _Scorer) -> PhaseIdentification | None:
+    """A spectrum whose elements are all nuisance elements (the support film and grid of a
+    TEM map, a coating) is the support itself, not a library phase: ``None`` otherwise.
+
+    Scored against the library, such a spectrum has nothing to judge a candidate on but the
+    nuisance elements a candidate contains, and any phase of C or Cu fits it (a TEM map's
+    carbon film was named "bronze CuSn8 or copper Cu" on a helper's map).
+    """
+    present = list(scorer.rep.present)
+    if not present or not set(present) <= scorer.nuisance:
+        return None
+    what = "support film" if scorer.f.kind == "TEM" else "coating"
+    rep = scorer.rep
+    return PhaseIdentification("support", f"{what} ({', '.join(present)})", [], [], rep, rep.total_counts)
+
+
 def _rank(scorer: _Scorer, library: PhaseLibrary, min_p_value: float, top: int) -> PhaseIdentification:
     rep = scorer.rep
+    support = _support(scorer)
+    if support is not None:
+        return support
     groups = library.composition_groups()
     # short-list on intensities taken from the detection fit, then refit the best exactly
     scorer.approximate = rep.fit is not None

@@ -319,7 +319,8 @@ def _score_rows(cands: list[_Rows]) -> list[Candidate]:
     :math:`r^T C^{-1} r`, quadratic in :math:`\ln s`. Lines it predicts but that are not
     measured are compared with a log-normal model error (:func:`lognormal_terms`); lines of
     elements it lacks are compared with zero, with a Gaussian tolerance ``trace`` (the
-    peak-to-background a minor substitution of :data:`~sigma.identify._scorer.TRACE_FRACTION` would give). The scale
+    peak-to-background a minor substitution of
+    :data:`~sigma.identify._scorer.TRACE_FRACTION` would give). The scale
     comes from the candidate's own lines only (the tolerance for foreign elements must not be
     able to pull it up); a candidate none of whose own lines is measured explains nothing and
     gets χ² = ∞.
