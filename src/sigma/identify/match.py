@@ -198,8 +198,8 @@ def _support(scorer: _Scorer) -> PhaseIdentification | None:
     TEM map, a coating) is the support itself, not a library phase: ``None`` otherwise.
 
     Scored against the library, such a spectrum has nothing to judge a candidate on but the
-    nuisance elements a candidate contains, and any phase of C or Cu fits it (a TEM map's
-    carbon film was named "bronze CuSn8 or copper Cu" on a helper's map).
+    nuisance elements a candidate contains, and any phase of C or Cu fits it (the core counts
+    of the carbon film of a helper's TEM map were named "bronze CuSn8 or copper Cu").
     """
     present = list(scorer.rep.present)
     if not present or not set(present) <= scorer.nuisance:
