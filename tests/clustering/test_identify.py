@@ -121,4 +121,5 @@ def test_a_tem_film_is_named_the_support_not_after_the_edges_of_its_particles():
         assert "Pt" in plain[0].elements.present and plain[0].status != "support"
         res = ps.identify_phases()
         assert (res[0].status, res[0].name) == ("support", "support film (C, Cu)")
+        assert res.params["support_core"] == [0] and plain.params["support_core"] == []
         assert res[1].name.startswith("platinum")

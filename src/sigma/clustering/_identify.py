@@ -117,15 +117,17 @@ class IdentifyMixin:
         if p.get("unmix_rims", True) and inst["kind"] == "SEM" and len(ids) > 1:
             removed = np.asarray(self.get_pure_spectra().removed_counts, dtype=np.float64)
             offsets = removed if removed.any() else None
+        support = None
         if p.get("unmix_rims", True) and inst["kind"] == "TEM" and len(ids) > 1:
-            spectra = self._film_core(spectra, ids, inst, p)
+            support = self._film_core(ids)
         res = identify_clusters(spectra, ids, self.energy_axis, beam_energy=p["beam_energy"],
                                 kind=inst["kind"], fwhm_mnka=inst["fwhm_mnka"], library=p["library"],
                                 nuisance=p["nuisance"], min_p_value=p["min_p_value"],
                                 calibrate=p["calibrate"], report_cache=self._report_cache,
-                                offsets=offsets, **p["detect_kw"])  # fmt: skip
+                                offsets=offsets, support=support, **p["detect_kw"])  # fmt: skip
         # keep the report cache to the spectra of the current clusters (and the map calibration)
         keep = set(self._spectrum_keys(spectra, offsets))
+        keep |= set(self._spectrum_keys(list((support or {}).values())))
         self._report_cache = {k: v for k, v in self._report_cache.items()
                               if k[0] == "calibration" or k[0] in keep}  # fmt: skip
         self._cache["identify"] = res
@@ -135,33 +137,18 @@ class IdentifyMixin:
             notify("names", "identify_phases")
         return res
 
-    def _film_core(self, spectra, ids, inst, p):
-        """``spectra`` with the support film's row (a thin-sample map's film cluster,
-        :func:`~sigma.unmixing.net.find_film`) replaced by the summed counts of its core
-        pixels when they show nothing but nuisance elements (the support film and grid): the
-        film's rim pixels hold the edges of the particles on it, whose lines would otherwise
-        name it (the carbon film of touching Pt and Pt₃Ni particles was named "Pt₃Ni or
-        platinum Pt" on a helper's map). A film whose own pixels show more (oxygen, a
-        contamination) keeps its summed counts, and its name."""
-        from sigma.identify import detect_elements
-        from sigma.identify.match import DEFAULT_NUISANCE
-
+    def _film_core(self, ids) -> dict | None:
+        """``{row: counts}`` of the support film's core pixels (a thin-sample map's film
+        cluster, :func:`~sigma.unmixing.net.find_film`), for ``identify_clusters(support=)``:
+        the film's rim pixels hold the edges of the particles on it, whose lines would
+        otherwise name it (the carbon film of touching Pt and Pt₃Ni particles was named
+        "Pt₃Ni or platinum Pt" on a helper's map). ``None`` without a film or a core."""
         film = self.get_net_spectra().film
         if film is None:
-            return spectra
+            return None
         core_sum, n_core = self._cache[("spectra", "core_parts")]
         i = int(np.searchsorted(ids, film))
-        if n_core[i] == 0:
-            return spectra
-        rep = detect_elements(np.asarray(core_sum[i], dtype=np.float64), self.energy_axis,
-                              beam_energy=p["beam_energy"], kind="TEM", fwhm_mnka=inst["fwhm_mnka"],
-                              **p["detect_kw"])  # fmt: skip
-        nuisance = DEFAULT_NUISANCE["TEM"] if p["nuisance"] is None else tuple(p["nuisance"])
-        if rep.insufficient or not rep.present or not set(rep.present) <= set(nuisance):
-            return spectra
-        out = spectra.copy()
-        out[i] = core_sum[i]
-        return out
+        return {i: np.asarray(core_sum[i], dtype=np.float64)} if n_core[i] else None
 
     @staticmethod
     def _spectrum_keys(spectra, offsets=None) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._errors import bad_value
-from .elements import ElementReport, detect_elements, map_calibration
+from .elements import detect_elements, map_calibration
 from .library import PhaseLibrary, default_library
 from .match import DEFAULT_NUISANCE, MIN_P_VALUE, PhaseIdentification, identify_spectra
 
@@ -189,6 +189,7 @@ def identify_clusters(
     calibrate: bool = False,
     report_cache: dict | None = None,
     offsets=None,
+    support=None,
     **detect_kw,
 ) -> ClusterIdentification:
     """Identify the summed spectrum of every cluster.
@@ -221,6 +222,11 @@ def identify_clusters(
         names the cluster and its best candidate fits at least as well (an identified reading
         before an unknown one, then the p-value). ``params['rim_offsets']`` lists the
         clusters read with it.
+    support : dict, optional
+        ``{row index: counts}``: other counts of a cluster (a TEM film's core pixels, whose
+        rims hold the particles on it) read instead of its summed counts when they show
+        nothing but nuisance elements, with the map's calibration; it is then named the
+        support. ``params['support_core']`` lists the clusters read so.
     **detect_kw
         Passed to :func:`~sigma.identify.elements.detect_elements`.
 
@@ -239,7 +245,7 @@ def identify_clusters(
     >>> res.names[3]
     'halite NaCl'
     """
-    x = np.asarray(spectra, dtype=np.float64)
+    x = np.array(spectra, dtype=np.float64)  # a copy: rows may be read from other counts
     ids = [int(i) for i in np.asarray(cluster_ids).ravel()]
     if x.ndim != 2 or x.shape[0] != len(ids):
         raise bad_value("spectra", getattr(x, "shape", x), f"a (K, C) array with K = {len(ids)} clusters")
@@ -263,15 +269,25 @@ def identify_clusters(
         if offsets.shape != x.shape:
             raise bad_value("offsets", offsets.shape, f"a (K, C) array like the spectra {x.shape}")
 
+    def report(row, off=None):
+        key = (spectrum_key(row, off), setting, repr(sorted(detect_kw.items())))
+        if key not in cache:
+            cache[key] = detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
+                                         fwhm_mnka=fwhm_mnka, calibration=cal, offset=off, **kw)  # fmt: skip
+        return cache[key]
+
+    # a cluster whose other counts show only nuisance elements is read from them (the support)
+    nuis = set(DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else nuisance)
+    core_read = []
+    for i, counts in (support or {}).items():
+        counts = np.asarray(counts, dtype=np.float64)
+        rep = report(counts)
+        if not rep.insufficient and rep.present and set(rep.present) <= nuis:
+            x[int(i)] = counts
+            core_read.append(ids[int(i)])
+
     def identify(offs):
-        reports: list[ElementReport] = []
-        for i, row in enumerate(x):
-            off = None if offs is None or not offs[i].any() else offs[i]
-            key = (spectrum_key(row, off), setting, repr(sorted(detect_kw.items())))
-            if key not in cache:
-                cache[key] = detect_elements(row, energy, beam_energy=beam_energy, kind=kind,
-                                             fwhm_mnka=fwhm_mnka, calibration=cal, offset=off, **kw)  # fmt: skip
-            reports.append(cache[key])
+        reports = [report(row, None if offs is None or not offs[i].any() else offs[i]) for i, row in enumerate(x)]
         return identify_spectra(x, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
                                 library=library, nuisance=nuisance, min_p_value=min_p_value,
                                 calibrate=calibrate, reports=reports)  # fmt: skip
@@ -288,5 +304,6 @@ def identify_clusters(
     params = {"beam_energy_kv": float(beam_energy), "kind": kind, "fwhm_mnka_ev": float(fwhm_mnka),
               "library_phases": len(library),
               "nuisance": list(DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else nuisance),
-              "min_p_value": min_p_value, "calibrate": calibrate, "rim_offsets": with_offset}  # fmt: skip
+              "min_p_value": min_p_value, "calibrate": calibrate, "rim_offsets": with_offset,
+              "support_core": core_read}  # fmt: skip
     return ClusterIdentification(dict(zip(ids, res, strict=True)), params)
