@@ -194,3 +194,11 @@ def test_a_spectrum_of_nuisance_elements_only_is_the_support_not_a_library_phase
     # a film holding a particle's line is not the support
     with_pt = counts({"C": 0.9, "Cu": 0.03, "Pt": 0.07}, 2e4, seed=3, beam_energy=200.0, kind="TEM")
     assert identify_spectrum(with_pt, E, beam_energy=200.0, kind="TEM", library=LIB).status != "support"
+
+
+def test_support_counts_for_a_cluster_that_is_not_there_are_refused_by_name():
+    from sigma.identify import identify_clusters
+
+    x = np.stack([counts("NaCl", 2e4, seed=0), counts("KCl", 2e4, seed=1)])
+    with pytest.raises(SigmaValueError, match="'support'.*row 5"):
+        identify_clusters(x, [0, 1], E, beam_energy=20.0, support={5: x[0]})

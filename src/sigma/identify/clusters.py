@@ -277,17 +277,21 @@ def identify_clusters(
         return cache[key]
 
     # a cluster whose other counts show only nuisance elements is read from them (the support)
-    nuis = set(DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else nuisance)
+    nuisance_used = list(DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else nuisance)
     core_read = []
     for i, counts in (support or {}).items():
         counts = np.asarray(counts, dtype=np.float64)
+        if not 0 <= int(i) < len(ids) or counts.shape != x.shape[1:]:
+            raise bad_value("support", f"row {i} with counts of shape {counts.shape}",
+                            f"rows 0 to {len(ids) - 1} with {x.shape[1]} channels each")  # fmt: skip
         rep = report(counts)
-        if not rep.insufficient and rep.present and set(rep.present) <= nuis:
+        if not rep.insufficient and rep.present and set(rep.present) <= set(nuisance_used):
             x[int(i)] = counts
             core_read.append(ids[int(i)])
 
     def identify(offs):
-        reports = [report(row, None if offs is None or not offs[i].any() else offs[i]) for i, row in enumerate(x)]
+        reports = [report(row, None if offs is None or not offs[i].any() else offs[i])
+                   for i, row in enumerate(x)]
         return identify_spectra(x, energy, beam_energy=beam_energy, kind=kind, fwhm_mnka=fwhm_mnka,
                                 library=library, nuisance=nuisance, min_p_value=min_p_value,
                                 calibrate=calibrate, reports=reports)  # fmt: skip
@@ -303,7 +307,7 @@ def identify_clusters(
                 with_offset.append(ids[i])
     params = {"beam_energy_kv": float(beam_energy), "kind": kind, "fwhm_mnka_ev": float(fwhm_mnka),
               "library_phases": len(library),
-              "nuisance": list(DEFAULT_NUISANCE.get(kind, ()) if nuisance is None else nuisance),
+              "nuisance": nuisance_used,
               "min_p_value": min_p_value, "calibrate": calibrate, "rim_offsets": with_offset,
               "support_core": core_read}  # fmt: skip
     return ClusterIdentification(dict(zip(ids, res, strict=True)), params)
