@@ -143,7 +143,9 @@ class IdentifyMixin:
         the film's rim pixels hold the edges of the particles on it, whose lines would
         otherwise name it (the carbon film of touching Pt and Pt₃Ni particles was named
         "Pt₃Ni or platinum Pt" on a helper's map). ``None`` without a film or a core."""
-        film = self.get_net_spectra().film
+        from sigma.unmixing.net import pick_film
+
+        film, _ = pick_film(self.get_cluster_spectra("core"), self._labels, ids)
         if film is None:
             return None
         core_sum, n_core = self._cache[("spectra", "core_parts")]

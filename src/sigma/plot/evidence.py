@@ -72,8 +72,8 @@ DECISIONS_NOTE = (
     f"{RESIDUAL_MIN_Z:g} and {PIECE_MIN_Z:g}); seed: what proposed it "
     "(a start cluster when absent, 'pieces': whole particles or grains of one label, 'smoothed': "
     "one label's pixels split by their neighbourhoods' mean spectra, tested by z alone against "
-    "every phase, 'label': two spectra fitted to one label's pixels; for a new phase, 'windows': pixels whose 3×3 window's "
-    "summed counts their phase does not explain, a faint particle)."
+    "every phase, 'label': two spectra fitted to one label's pixels; for a new phase, 'windows': "
+    "pixels whose 3×3 window's summed counts their phase does not explain, a faint particle)."
 )
 
 _OUTCOME = {
