@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _count_model as cm
+from ._boundary import _share_floors
 
 #: A component is a mixture when a mixture of its neighbours leaves less than this share of
 #: its deviance from the nearest single spectrum (measured: 0.003–0.2 for boundary bands,
@@ -170,37 +171,6 @@ def _final_labels(y, logp, lab, valid, beta, rate, exponent=0.0):
     t = s + np.float32(beta) * cm.neighbour_votes(mf, k).reshape(h * w, k)
     new = np.where(valid.ravel(), t.argmax(1), -1).reshape(h, w).astype(np.int32)
     return new, s
-
-
-def _share_floors(y, lab, k, rate, exponent):
-    """``(K, K)`` least share of its X-ray counts a boundary pixel labelled ``k`` holds from
-    ``k`` beside a neighbouring phase ``j`` (``None``: one half for every pair).
-
-    Phase ``k`` takes the pixel over ``j`` when ``c_k r_k**e >= c_j r_j**e`` (``c``: the
-    pixel's counts from each phase, ``r``: the phase's mean counts per pixel over its label,
-    ``e`` = ``exponent``), so the least share is ``r_j**e / (r_k**e + r_j**e)``; ``e = 0``
-    is one half for every pair.
-
-    Examples
-    --------
-    >>> y = np.array([[10.0], [10.0], [30.0], [30.0]])
-    >>> lab = np.array([[0, 0], [1, 1]])
-    >>> _share_floors(y, lab, 2, False, -1.0).round(2).tolist()
-    [[0.5, 0.25], [0.75, 0.5]]
-    """
-    if exponent == 0:
-        return None
-    r = np.maximum(_label_rates(y[:, :-1] if rate else y, lab, lab >= 0, k), 1e-9) ** float(exponent)
-    return r[None, :] / (r[:, None] + r[None, :])
-
-
-def _label_rates(yx, lab, use, k) -> np.ndarray:
-    """``(K,)`` mean X-ray counts per pixel (bands ``yx``) of each label of ``lab`` over the
-    pixels ``use`` (bool, ``lab``'s shape; labelled pixels only)."""
-    flat = lab.ravel()
-    ok = use.ravel() & (flat >= 0)
-    n = np.bincount(flat[ok], minlength=k)[:k]
-    return np.bincount(flat[ok], weights=yx[ok].sum(1), minlength=k)[:k] / np.maximum(n, 1)
 
 
 def _open_phase(y, m, lab, k, valid, beta, rate):
