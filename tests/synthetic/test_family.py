@@ -61,6 +61,21 @@ def test_inclusions_are_small_round_discs():
         assert len(yx) >= 0.6 * np.pi * radius**2  # round and filled, not a sliver
 
 
+def test_particle_truth_is_the_footprint_by_default():
+    """A core's disc is the core's and a particle's thin edge the particle's: the counts rule
+    gives the core's rim to the shell and the edges to the film. The counts themselves do not
+    depend on the truth asked for."""
+    ph = make_particle_phantom((96, 96), counts_per_pixel=30, seed=2, **AXIS)
+    by_counts = make_particle_phantom((96, 96), counts_per_pixel=30, seed=2, truth="counts", **AXIS)
+    np.testing.assert_array_equal(ph.spectra, by_counts.spectra)
+    np.testing.assert_array_equal(by_counts.labels, ph.abundances.argmax(-1))
+    core, shell = ph.labels == 1, by_counts.labels == 1
+    assert (shell & ~core).sum() == 0 and core.sum() > 1.3 * shell.sum()  # 71 core pixels, 46
+    assert (ph.labels > 0).sum() > (by_counts.labels > 0).sum()  # the thin edges
+    with pytest.raises(SigmaValueError, match="'truth' parameter"):
+        make_particle_phantom((32, 32), truth="area", **AXIS)
+
+
 def test_particle_phantom_core_shell_on_a_film():
     ph = make_particle_phantom((96, 96), counts_per_pixel=30, seed=2, **AXIS)
     names = ph.phase_names

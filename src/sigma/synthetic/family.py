@@ -18,8 +18,9 @@ This family differs in geometry and in difficulty:
   core is always seen through its shell.
 
 Truth is the phase covering most of each grain-map pixel (its area; ``abundances`` are the
-shares of its counts, which a brighter phase's yield raises), and the phase giving the most
-counts in each particle-map pixel (``labels = abundances.argmax``). :func:`family_specs` lists a benchmark set spanning
+shares of its counts, which a brighter phase's yield raises), and the particle whose disc covers
+each particle-map pixel, a core rather than its shell (its footprint; ``truth='counts'``: the
+material giving the most counts). :func:`family_specs` lists a benchmark set spanning
 4–10 phases, 10/25/100 counts per pixel and 128×128 to 512×512 maps; :func:`make_family_phantom`
 builds one and :func:`binned_truth` gives the majority phase of each analysis (binned) pixel.
 
@@ -339,6 +340,7 @@ def make_particle_phantom(
     energy_offset: float = -0.47,
     beam_energy: float = 200.0,
     fwhm_mnka: float = 130.0,
+    truth: str = "footprint",
     seed: int = 0,
     dtype=np.uint16,
 ) -> Phantom:
@@ -380,6 +382,13 @@ def make_particle_phantom(
         drift): boundaries mix over about that many pixels.
     n_channels, energy_scale, energy_offset, beam_energy, fwhm_mnka
         Energy axis and microscope.
+    truth : {'footprint', 'counts'}
+        What ``labels`` holds. ``'footprint'`` (default): the particle whose disc covers the
+        pixel, a core rather than its shell, the film elsewhere: what a particle analysis
+        measures (sizes, areas), and how the three independent TEM phantoms this project was
+        checked on label. ``'counts'``: the material giving the most counts in the pixel
+        (``abundances.argmax``): a particle's thin edge and a core's rim, seen through the
+        thickest part of its shell, go to the film and the shell.
     seed : int
     dtype : numpy dtype
 
@@ -403,6 +412,8 @@ def make_particle_phantom(
     rim, plateau_depth = _check_positive("rim", rim), _check_positive("plateau_depth", plateau_depth)
     if not np.isfinite(blur) or blur < 0:
         raise bad_value("blur", blur, "a number >= 0")
+    if truth not in ("footprint", "counts"):
+        raise bad_value("truth", truth, "'footprint' or 'counts'")
     if particles is None:
         n = max(4, round(h * w / 1500))
         particles = {k: max(1, n // 4) for k in PARTICLES}
@@ -418,6 +429,7 @@ def make_particle_phantom(
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     thick = np.zeros((len(names), h, w), np.float32)
     thick[0] = 1.0
+    foot = np.zeros((h, w), np.int32)  # the film, then each particle's disc, a core over its shell
     occupied = np.zeros((h, w), bool)
     todo = [k for k, n in particles.items() for _ in range(int(n))]
     rng.shuffle(todo)
@@ -433,11 +445,13 @@ def make_particle_phantom(
         else:
             continue  # no room left for this one
         occupied |= d < r
+        foot[d < r] = idx[mats[-1]]
         if profile == "plateau":
             depth = r - d
             flat = np.where(depth > 0, np.clip(rim + (1 - rim) * depth / plateau_depth, 0, 1), 0.0)
             if len(mats) == 2:
                 core = d < r * rng.uniform(*core_fraction)
+                foot[core] = idx[mats[0]]
                 thick[idx[mats[0]]] += np.where(core, flat, 0)
                 thick[idx[mats[1]]] += np.where(core, 0, flat)
             else:
@@ -446,6 +460,7 @@ def make_particle_phantom(
         outer = 2 * np.sqrt(np.clip(r**2 - d**2, 0, None))
         if len(mats) == 2:
             rc = r * rng.uniform(*core_fraction)
+            foot[d < rc] = idx[mats[0]]
             core = 2 * np.sqrt(np.clip(rc**2 - d**2, 0, None))
             thick[idx[mats[0]]] += core
             thick[idx[mats[1]]] += outer - core
@@ -466,8 +481,10 @@ def make_particle_phantom(
     rate[0] = film_counts
     total = rate.sum(0)
     ab = np.moveaxis(rate / total, 0, -1).astype(np.float32)
-    labels = ab.argmax(-1).astype(np.int32)
-    intensity = total / float(total[labels > 0].mean() if np.any(labels > 0) else total.mean())
+    by_counts = ab.argmax(-1).astype(np.int32)
+    # the counts' scale does not depend on the truth asked for
+    intensity = total / float(total[by_counts > 0].mean() if np.any(by_counts > 0) else total.mean())
+    labels = foot if truth == "footprint" else by_counts
     comps = [normalise_composition(TEM_MATERIALS[n]) for n in names]
     axis = energy_axis(n_channels, energy_scale, energy_offset)
     plan = _assemble(
