@@ -149,6 +149,10 @@ def test_auto_args_are_checked(grains):
         PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"max_components": 1})
     with pytest.raises(SigmaValueError, match=r"auto_args\['boundary'\]\" parameter must be an exponent"):
         PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"boundary": "area"})
+    with pytest.raises(SigmaValueError, match=r"auto_args\['enclosed'\]\" parameter must be None or a share"):
+        PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"enclosed": 0.9})
+    with pytest.raises(SigmaValueError, match=r"auto_args\['on_film'\]\" parameter must be None or a share"):
+        PixelSegmenter(x, ds, "Kmeans", {"n_clusters": "auto"}, auto_args={"on_film": "film"})
 
 
 def test_count_model_statistics():

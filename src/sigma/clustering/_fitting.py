@@ -88,7 +88,8 @@ class FitMixin:
     """``n_components='auto'`` and ``refine='spectra'`` for :class:`PixelSegmenter`."""
 
     #: Keys accepted in ``auto_args``.
-    _AUTO_KEYS = ("max_components", "smoothness", "n_bands", "max_fit_pixels", "intensity", "boundary")
+    _AUTO_KEYS = ("max_components", "smoothness", "n_bands", "max_fit_pixels", "intensity", "boundary",
+                  "enclosed", "on_film")
 
     def _auto_start_size(self, auto_args, n) -> int:
         k0 = (auto_args or {}).get("max_components", 20)
@@ -112,6 +113,9 @@ class FitMixin:
         from sigma.clustering.auto_k import (
             boundary_exponent,
             checked_boundary,
+            checked_share,
+            enclosed_share,
+            film_share,
             find_phases,
             intensity_weight,
         )
@@ -127,17 +131,19 @@ class FitMixin:
         total = _sum_spectrum(self.dataset, data)
         y = band_counts(data, energy_bands(total, int(args.get("n_bands", 64))))
         smooth = args.get("smoothness", self.refine_args.get("smoothness", 1.0))
-        intensity = args.get("intensity", intensity_weight(self._is_thin_sample()))
+        thin = self._is_thin_sample()
+        intensity = args.get("intensity", intensity_weight(thin))
         if isinstance(intensity, bool) or not isinstance(intensity, int | float) or not 0 <= intensity <= 1:
             raise bad_value("auto_args['intensity']", intensity, "a weight from 0 to 1")
-        boundary = checked_boundary(args.get("boundary", boundary_exponent(self._is_thin_sample())),
-                                    "auto_args['boundary']")
+        boundary = checked_boundary(args.get("boundary", boundary_exponent(thin)), "auto_args['boundary']")
+        enclosed = checked_share(args.get("enclosed", enclosed_share(thin)), "auto_args['enclosed']")
+        on_film = checked_share(args.get("on_film", film_share(thin)), "auto_args['on_film']")
         # pixels without a count are left out of the features but labelled: part of the map
         empty = empty_pixels(self.dataset, (h, w), self._valid)
         res = find_phases(
             y, np.asarray(labels, dtype=np.int32).reshape(h, w), smoothness=smooth, fill=empty,
             max_fit_pixels=int(args.get("max_fit_pixels", 20_000)), intensity=float(intensity),
-            boundary=boundary,
+            boundary=boundary, enclosed=enclosed, on_film=on_film,
             random_state=self.random_state,
         )  # fmt: skip
         if empty is not None:  # labelled: not excluded (see PixelSegmenter._setup, excluded_mask)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _count_model as cm
-from ._boundary import _share_floors
+from ._boundary import _share_floors, _thin_floors
 
 #: A component is a mixture when a mixture of its neighbours leaves less than this share of
 #: its deviance from the nearest single spectrum (measured: 0.003–0.2 for boundary bands,
@@ -143,7 +143,7 @@ def _fit_labels(y, logp, logpi, lab2d, valid, beta, rounds=2, rate=False):
     return lab, logp, logpi, scores
 
 
-def _final_labels(y, logp, lab, valid, beta, rate, exponent=0.0):
+def _final_labels(y, logp, lab, valid, beta, rate, exponent=0.0, enclosed=None, on_film=None, decisions=None):
     """The labels once the phases are fixed: ``(labels, scores)``.
 
     Scores average the likelihood over the share of a neighbouring phase a boundary pixel may
@@ -153,7 +153,10 @@ def _final_labels(y, logp, lab, valid, beta, rate, exponent=0.0):
     probabilities, not the hard labels, put them; one sweep of iterated conditional modes at
     the full weight ``beta`` then takes off the pixels the weaker prior let flip alone.
     ``exponent``: the boundary rule (``e`` of :func:`_share_floors`; pixels of ``valid`` that
-    ``lab`` leaves at -1, such as pixels without a count, are labelled too).
+    ``lab`` leaves at -1, such as pixels without a count, are labelled too). ``enclosed``,
+    ``on_film``: the least shares of a thin sample (a core beside its shell, a particle beside
+    the film; :func:`~sigma.clustering._boundary._thin_floors`; ``None``: the rule of
+    ``exponent``), whose decisions are appended to ``decisions``.
 
     Measured on the family of :mod:`sigma.synthetic.family` (24 maps, the phases fixed by the
     steps before): ARI of case 12 (ilmenite grains in ulvöspinel, look-alikes at 10 counts per
@@ -164,6 +167,9 @@ def _final_labels(y, logp, lab, valid, beta, rate, exponent=0.0):
     k = len(logp)
     z = np.zeros(k, np.float32)
     fl = _share_floors(y, lab, k, rate, exponent)
+    fl, thin = _thin_floors(fl, y[:, :-1] if rate else y, lab, k, enclosed, on_film)
+    if decisions is not None:
+        decisions.extend(thin)
     s = cm.label_scores(y, logp, z, lab, rate_band=rate, shares="mean", floors=fl)
     mf = cm.mean_field(s, lab, valid, beta=MEAN_FIELD_SHARE * beta)
     s = cm.label_scores(y, logp, z, mf, rate_band=rate, shares="mean", floors=fl)

@@ -90,9 +90,13 @@ still seen.
    weight removes the pixels left alone (:func:`~sigma.clustering._phase_steps._final_labels`).
    The shares a label may hold weigh each phase's counts by its mean counts per pixel on a
    bulk (SEM) map, so that a boundary pixel goes to the phase covering most of its area
-   (:func:`boundary_exponent`); pixels without a count, left out of the start labels, are
-   labelled here when ``fill`` names them and their label leaves pixels empty
-   (:data:`EMPTY_MIN_PROBABILITY`).
+   (:func:`boundary_exponent`). On a thin (TEM) map the film lies under every particle and a
+   shell over and under its core, thickest where the core is thinnest, so by the counts alone
+   they take the rims of what they carry: a particle takes a pixel from the support film with
+   :data:`FILM_MIN_SHARE` of its counts, and a phase enclosed by another (a core in its
+   shell) with :data:`ENCLOSED_MIN_SHARE` (``'on film'`` and ``'enclosed'`` decisions). Pixels
+   without a count, left out of the start labels, are labelled here when ``fill`` names them
+   and their label leaves pixels empty (:data:`EMPTY_MIN_PROBABILITY`).
 
 Every decision is recorded with its statistics in :class:`PhaseEvidence`
 (``PixelSegmenter.n_components_evidence``).
@@ -125,12 +129,17 @@ from . import _count_model as cm
 from ._boundary import (  # the rules of the final labels, re-exported
     BULK_BOUNDARY_EXPONENT,
     EMPTY_MIN_PROBABILITY,
+    ENCLOSED_MIN_SHARE,
+    FILM_MIN_SHARE,
     INTENSITY_WEIGHT,
     RATE_CEILING,
     THIN_BOUNDARY_EXPONENT,
     _implausible_empty,
     boundary_exponent,
     checked_boundary,
+    checked_share,
+    enclosed_share,
+    film_share,
     intensity_weight,
 )
 from ._phase_steps import (
@@ -149,7 +158,7 @@ from ._phase_steps import (
 )
 from ._split import SPLIT_MIN_COUNTS, SPLIT_MIN_NATS, split_phases
 
-__all__ = ["AUTO_METHODS", "BULK_BOUNDARY_EXPONENT", "EMPTY_MIN_PROBABILITY", "INTENSITY_WEIGHT", "RATE_CEILING", "THIN_BOUNDARY_EXPONENT", "boundary_exponent", "checked_boundary", "intensity_weight", "FAINT_MAX_MOVED", "INTERIOR_MIN", "MEAN_FIELD_SHARE", "MIXTURE_RATIO", "NEW_PHASE_ALPHA", "SPLIT_MIN_COUNTS", "SPLIT_MIN_NATS", "UNEXPLAINED_Z", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
+__all__ = ["AUTO_METHODS", "BULK_BOUNDARY_EXPONENT", "EMPTY_MIN_PROBABILITY", "ENCLOSED_MIN_SHARE", "FILM_MIN_SHARE", "INTENSITY_WEIGHT", "RATE_CEILING", "THIN_BOUNDARY_EXPONENT", "boundary_exponent", "checked_boundary", "checked_share", "enclosed_share", "film_share", "intensity_weight", "FAINT_MAX_MOVED", "INTERIOR_MIN", "MEAN_FIELD_SHARE", "MIXTURE_RATIO", "NEW_PHASE_ALPHA", "SPLIT_MIN_COUNTS", "SPLIT_MIN_NATS", "UNEXPLAINED_Z", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +241,9 @@ class PhaseEvidence:
         ``'smoothed'`` or ``'label'`` when a label's pieces, neighbourhoods or a two-spectrum
         fit of its pixels, not a start cluster, seeded it), ``'no interior'`` (dropped) and
         ``'thin phase'`` (kept without interior), both with ``pixels``, ``G``, ``critical``,
-        ``rho``, ``G_pixels``.
+        ``rho``, ``G_pixels``; on a thin-sample map, the boundary rules of the final labels:
+        ``'on film'`` (``pixels`` of the film, ``min_share``) and ``'enclosed'`` (``pixels``,
+        ``host_pixels``, ``contact``, ``min_share``).
 
     Examples
     --------
@@ -324,7 +335,8 @@ class PhaseResult:
 
 def find_phases(band_counts, start_labels, *, smoothness: float = 1.0, max_fit_pixels: int = 20_000,
                 max_new_phases: int = 3, merge_iterations: int = 5, intensity: float = INTENSITY_WEIGHT,
-                boundary: float = THIN_BOUNDARY_EXPONENT, fill=None, random_state=0) -> PhaseResult:
+                boundary: float = THIN_BOUNDARY_EXPONENT, enclosed: float | None = None,
+                on_film: float | None = None, fill=None, random_state=0) -> PhaseResult:
     """Decide the phases of a map from its counts (see the module description).
 
     Parameters
@@ -349,6 +361,12 @@ def find_phases(band_counts, start_labels, *, smoothness: float = 1.0, max_fit_p
         Exponent ``e`` of the final labels' boundary rule (see :func:`boundary_exponent`):
         -1 on a bulk (SEM) map (each phase's counts per pixel weighed out: the share of the
         pixel's area), 0 on a thin (TEM) one (the counts alone).
+    enclosed, on_film : float or None
+        On a thin (TEM) map, the least share of a boundary pixel's counts with which a phase
+        enclosed by another in projection (a core in its shell) takes the pixel from it
+        (:data:`ENCLOSED_MIN_SHARE`), and with which a particle takes it from the support film
+        (:data:`FILM_MIN_SHARE`); recorded as ``'enclosed'`` and ``'on film'`` decisions.
+        ``None`` (default): the rule of ``boundary`` for those pairs too.
     fill : array_like of bool, shape (H, W), optional
         Pixels left out of the start labels (``-1``) that the final labels (step 9) label
         all the same, from their counts and their neighbours: pixels without a count (a
@@ -385,11 +403,13 @@ def find_phases(band_counts, start_labels, *, smoothness: float = 1.0, max_fit_p
         return _find_phases(band_counts, start_labels, smoothness=smoothness,
                             max_fit_pixels=max_fit_pixels, max_new_phases=max_new_phases,
                             merge_iterations=merge_iterations, intensity=intensity,
-                            boundary=boundary, fill=fill, random_state=random_state)
+                            boundary=boundary, enclosed=enclosed, on_film=on_film, fill=fill,
+                            random_state=random_state)
 
 
 def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_new_phases,
-                 merge_iterations, intensity, boundary, fill, random_state) -> PhaseResult:
+                 merge_iterations, intensity, boundary, enclosed, on_film, fill,
+                 random_state) -> PhaseResult:
     y3 = np.asarray(band_counts, dtype=np.float32)
     start = np.asarray(start_labels)
     if y3.ndim != 3:
@@ -401,6 +421,7 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     if not np.isfinite(intensity) or intensity < 0:
         raise bad_value("intensity", intensity, "a number >= 0")
     boundary = checked_boundary(boundary)
+    enclosed, on_film = checked_share(enclosed, "enclosed"), checked_share(on_film, "on_film")
     h, w, nb = y3.shape
     y = np.nan_to_num(y3.reshape(h * w, nb), copy=False)
     n_spec = nb
@@ -468,7 +489,8 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     # 8: labels without interior
     lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions, rate)
     # 9: final labels (mean field, then one ICM sweep)
-    lab, scores = _final_labels(y, logp, lab, valid if fill is None else valid | fill, beta, rate, boundary)
+    lab, scores = _final_labels(y, logp, lab, valid if fill is None else valid | fill, beta, rate, boundary,
+                                enclosed, on_film, evidence.decisions)
     if fill is not None:
         lab = _implausible_empty(y[:, :n_spec], lab, valid, fill)
     k = len(logpi)

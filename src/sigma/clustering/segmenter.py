@@ -88,8 +88,11 @@ class PixelSegmenter(ViewsMixin, FitMixin, EditsMixin, SpectraMixin, IdentifyMix
     auto_args : dict, optional, keyword-only
         With ``n_components='auto'``: ``max_components`` (default 20), ``smoothness`` (Potts
         weight; ``refine_args['smoothness']`` or 1), ``n_bands`` (64), ``max_fit_pixels``
-        (20000), ``intensity`` (count-rate weight, 0.3 on TEM, 0 on SEM) and ``boundary``
-        (-1 on SEM, 0 on TEM; :func:`~sigma.clustering.auto_k.boundary_exponent`).
+        (20000), ``intensity`` (count-rate weight, 0.3 on TEM, 0 on SEM), ``boundary``
+        (-1 on SEM, 0 on TEM; :func:`~sigma.clustering.auto_k.boundary_exponent`),
+        ``enclosed`` and ``on_film`` (the least share of its counts with which a core takes a
+        boundary pixel from its shell, and a particle from the film: 0.15 and 0.4 on TEM,
+        ``None`` on SEM; :func:`~sigma.clustering.auto_k.enclosed_share`).
 
     Attributes
     ----------

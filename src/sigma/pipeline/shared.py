@@ -134,7 +134,13 @@ def _auto_across(datasets: dict, assigned: dict, cl: dict, seed: int = 0):
     once, so phase *k* is the same spectrum in every input. Returns the new
     ``{input: ClusterFit}`` (labels and probabilities of the phases) and the evidence."""
     from ..clustering._identify import _dataset_kind
-    from ..clustering.auto_k import boundary_exponent, find_phases, intensity_weight
+    from ..clustering.auto_k import (
+        boundary_exponent,
+        enclosed_share,
+        film_share,
+        find_phases,
+        intensity_weight,
+    )
     from ..preprocessing.spectral_features import band_counts, energy_bands
 
     keys = list(assigned)
@@ -165,7 +171,8 @@ def _auto_across(datasets: dict, assigned: dict, cl: dict, seed: int = 0):
     # bulk maps it also holds each acquisition's beam current
     thin = all(_dataset_kind(datasets[p]) == "TEM" for p in keys)
     res = find_phases(mosaic, start, smoothness=cl["smoothness"], intensity=intensity_weight(thin),
-                      boundary=boundary_exponent(thin), random_state=seed)  # fmt: skip
+                      boundary=boundary_exponent(thin), enclosed=enclosed_share(thin), on_film=film_share(thin),
+                      random_state=seed)  # fmt: skip
     k = res.evidence.n_components
     out = {}
     for p, (h, w, x) in where.items():

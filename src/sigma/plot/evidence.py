@@ -73,7 +73,10 @@ DECISIONS_NOTE = (
     "(a start cluster when absent, 'pieces': whole particles or grains of one label, 'smoothed': "
     "one label's pixels split by their neighbourhoods' mean spectra, tested by z alone against "
     "every phase, 'label': two spectra fitted to one label's pixels; for a new phase, 'windows': "
-    "pixels whose 3×3 window's summed counts their phase does not explain, a faint particle)."
+    "pixels whose 3×3 window's summed counts their phase does not explain, a faint particle). "
+    "On a thin (TEM) map, 'on film' and 'enclosed' set who takes a boundary pixel: min_share is "
+    "the least share of its counts the particle (or the core) needs against the film (or the "
+    "phase round it, with which it shares 'contact' of its boundary); elsewhere one half."
 )
 
 _OUTCOME = {
@@ -83,6 +86,10 @@ _OUTCOME = {
     "thin phase": "kept: no pixel inside it, but its counts are no mixture (a shell, a rim)",
     "split": "opened: split off the phase it was joined to (chosen on half of the counts, tested "
              "on the other half)",
+    "on film": "boundary rule: a particle takes a pixel from the support film (these are the film's "
+               "pixels) with min_share of its counts: the film lies under the particle's thin edge",
+    "enclosed": "boundary rule: a phase seen through the one round it (a core in its shell) takes a "
+                "pixel from it with min_share of its counts",
 }
 
 
