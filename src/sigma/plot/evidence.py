@@ -133,5 +133,27 @@ def evidence_explanation(evidence) -> str:
         "neighbours) were then dropped, groups of pixels that no phase explains were tested as "
         "new phases, phases the merge path joined were tested for a split (on half of the "
         "counts, chosen on the other half), and the phases so opened were tested again for a "
-        f"mixture: {d['n_components']} phases in the end."
+        f"mixture: {d['n_components']} phases in the end." + _thin_rules(d.get("decisions", []))
     )
+
+
+def _thin_rules(decisions) -> str:
+    """The thin-sample boundary rules that were applied, in words ('' when none).
+
+    Examples
+    --------
+    >>> print(_thin_rules([{"step": "on film", "pixels": 900, "min_share": 0.4}]).strip())
+    In the final labels, a particle took a boundary pixel from the support film when it gave at least 40% of the pixel's counts (the film lies under its thin edge).
+    """
+    film = [x for x in decisions if x.get("step") == "on film"]
+    cores = [x for x in decisions if x.get("step") == "enclosed"]
+    parts = []
+    if film:
+        parts.append("a particle took a boundary pixel from the support film when it gave at least "
+                     f"{film[0]['min_share']:.0%} of the pixel's counts (the film lies under its thin edge)")
+    if cores:
+        pairs = f"{len(cores)} pair{'s' if len(cores) > 1 else ''}: a phase seen through the one round it"
+        parts.append(("a core from its shell" if film else "a core took a boundary pixel from its shell")
+                     + f" ({pairs}) when it gave at least {cores[0]['min_share']:.0%}"
+                     + ("" if film else " of the pixel's counts"))
+    return (" In the final labels, " + ", and ".join(parts) + ".") if parts else ""
