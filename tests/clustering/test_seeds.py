@@ -1,4 +1,5 @@
-"""Seeds of the splits of step 6: pieces, smoothed neighbourhoods, two-spectrum fits."""
+"""Seeds of the splits of step 6: pieces, smoothed neighbourhoods, pieces' centres, two-spectrum
+fits."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 from _split_maps import (  # this folder: pytest puts it on sys.path
     _film_and_phase,
     _particle_counts,
+    _particles,
     _run,
     _touching_pairs,
 )
@@ -63,3 +65,40 @@ def test_touching_particles_of_two_look_alikes_are_split_by_smoothed_seeds():
         one = _particle_counts(on.astype(np.int32), np.stack([film, a]), rng, particle=40.0)
         out, decisions = _run(one, lab, lab, seed)
         assert [d for d in decisions if d["step"] == "split"] == [] and np.array_equal(out, lab)
+
+
+def test_cores_in_shells_of_a_look_alike_are_split_by_depth_seeds():
+    """Eight particles (radius 7 pixels, 60 counts a particle pixel) on a film, each with a
+    core (radius 4) whose pixels hold 60 % of a look-alike of the shell (three bands of sixteen
+    three times stronger) and 40 % of the shell, all in one label. Seeds 2-5 (measured): no
+    piece grouping nor smoothed seed splits them, the pieces' centres do (``z`` 11.2-15.8): the
+    new phase holds 43-57 % of the core pixels and nothing else (the cores' rims, mixed with
+    their shells, stay with them at this step). Without the depth seeds nothing is split."""
+    from scipy import ndimage as ndi
+
+    from sigma.clustering import _split
+    from sigma.clustering._split import PIECE_MIN_Z, RESIDUAL_MIN_Z
+
+    for seed in range(2, 6):
+        rng = np.random.default_rng(seed)
+        film, a = _film_and_phase(rng)
+        b = a.copy()
+        b[-3:] *= 3.0
+        truth = _particles([7.0] * 8, [1] * 8, size=80, seed=seed)
+        pieces, n = ndi.label(truth > 0)
+        yy, xx = np.mgrid[:80, :80]
+        for cy, cx in ndi.center_of_mass(truth > 0, pieces, range(1, n + 1)):
+            truth[((yy - cy) ** 2 + (xx - cx) ** 2 <= 16) & (truth > 0)] = 2
+        core = 0.6 * b / b.sum() + 0.4 * a
+        counts = _particle_counts(truth, np.stack([film, a, core]), rng, particle=60.0)
+        lab = (truth > 0).astype(np.int32)
+        out, decisions = _run(counts, lab, lab, seed)
+        (d,) = [d for d in decisions if d["step"] == "split"]
+        assert d["seed"] == "depth" and d["z"] > 2 * RESIDUAL_MIN_Z and d["z_piece"] >= PIECE_MIN_Z
+        assert (out[truth == 2] == 2).mean() > 0.4 and (truth[out == 2] == 2).mean() > 0.99
+        seeds, _split._depth_seeds = _split._depth_seeds, lambda *args: []
+        try:
+            _, without = _run(counts, lab, lab, seed)
+        finally:
+            _split._depth_seeds = seeds
+        assert [d for d in without if d["step"] == "split"] == []

@@ -2,12 +2,14 @@
 the choosing half ``y1`` of the counts alone, that may hold a phase their label hides. Each is
 tested on the other half by :mod:`~sigma.clustering._split`; a seed only decides what is tried.
 
-Three kinds, tried in this order when no start cluster seeds a split:
+Four kinds, tried in this order when no start cluster seeds a split:
 
 - **pieces** (:func:`_piece_seeds`): a label's connected pieces (particles, grains) grouped in
   two by their summed counts;
 - **smoothed** (:func:`_smooth_seeds`): a label's pixels split in two by their band fractions
   averaged over a neighbourhood of the same label;
+- **depth** (:func:`_depth_seeds`): the centres of a label's pieces, apart from their rims (a
+  core inside a shell of a look-alike phase);
 - **label** (:func:`_label_seeds`): a two-spectrum fit of a label's pixels, pixel by pixel.
 
 **Smoothed seeds.** Touching particles of two look-alike phases form one connected piece, so
@@ -31,6 +33,16 @@ small inclusions its label took in, wherever they are (on another helper's SEM m
 zircon and apatite inclusions at 10 counts a pixel, 89 quartz pixels round 4 zircon pixels
 were split off quartz at ``z`` 16.6, and two groups of albite round apatite at 5.7 and 6.6:
 8 phases of 6).
+
+**Depth seeds.** A core inside a shell of a look-alike phase (Ni in NiO) shares its label with
+the shell, and every particle is one piece that holds both: the pieces cannot be grouped
+apart, and a neighbourhood of a core's rim mixes the two. The centres of the pieces (at least
+:data:`DEPTH_SEED_FRACTION` of the piece's depth inside it) hold the cores, seen through their
+shells. On a helper's TEM map of Ni/NiO and Au/SiO₂ core–shell particles, TiO₂, CeO₂ and Pt on
+carbon (300 kV, 15 counts per particle pixel, binned 2×2; not of this project's generator), the
+centres of the Ni/NiO label (91 pixels) passed the residual test (``z`` 6.3, ``z_piece`` 4.1):
+8 phases of 8, 7 before. They are tested as the smoothed seeds are (a seed also follows any
+difference between centres and rims: thickness, a film share).
 """
 
 from __future__ import annotations
@@ -282,6 +294,66 @@ def _smooth_seeds(y1, lp1, lab, valid, n_xray, min_counts):
                                    _with_rest(p1, c, y1, m & ~mask), crit, residual_crit=crit1)
             if g is not None:
                 out.append((g, mask))
+    return [mk for _, mk in sorted(out, key=lambda t: -t[0])]
+
+
+#: A depth seed (:func:`_depth_seeds`) holds the pixels of a label's pieces at least this share
+#: of their piece's greatest depth (distance to another label or the map's edge) inside it.
+DEPTH_SEED_FRACTION = 0.6
+#: Only pieces at least this deep (pixels) have a centre apart from their rim.
+DEPTH_SEED_MIN_DEPTH = 3.0
+
+
+def _depth_seeds(y1, lp1, lab, valid):
+    """Seeds of cores seen through their shells, on the choosing half ``y1``: for each label
+    of :data:`LABEL_SEED_MIN_PIXELS` or more, the centres of its pieces (pixels at least
+    :data:`DEPTH_SEED_FRACTION` of their piece's depth inside it, pieces at least
+    :data:`DEPTH_SEED_MIN_DEPTH` deep), when they pass the screens of :func:`_piece_seeds`.
+    Most significant first.
+
+    A core inside a shell of a look-alike phase (Ni in NiO) shares its label with it, and
+    each particle is one piece holding both: no grouping of pieces parts them, and their
+    neighbourhoods mix them. The centres of the pieces do.
+
+    Examples
+    --------
+    Two discs whose centres hold another spectrum than their rims, beside another label:
+
+    >>> rng = np.random.default_rng(0)
+    >>> yy, xx = np.mgrid[:30, :40]
+    >>> lab = np.full((30, 40), 1, np.int32)
+    >>> d = np.minimum(np.hypot(yy - 14, xx - 10), np.hypot(yy - 14, xx - 29))
+    >>> lab[d < 8] = 0
+    >>> p = np.where((d < 4)[..., None], [0.5, 0.3, 0.2], [0.3, 0.3, 0.4])
+    >>> p[lab == 1] = [0.1, 0.1, 0.8]
+    >>> y1 = rng.poisson(40 * p).reshape(-1, 3).astype(np.float32)
+    >>> lp1 = cm.log_spectra(cm.spectra_from_labels(y1, lab, 2)[0])
+    >>> seed = _depth_seeds(y1, lp1, lab, lab >= 0)[0]
+    >>> int((seed & (d < 4)).sum()), int((seed & (d >= 4)).sum())
+    (74, 0)
+    """
+    from scipy import ndimage as ndi
+    from scipy.stats import chi2
+
+    h, w = lab.shape
+    crit = float(chi2.isf(NEW_PHASE_ALPHA, y1.shape[1] - 1))
+    crit1 = float(chi2.isf(NEW_PHASE_ALPHA, 1))
+    p1 = np.exp(lp1.astype(np.float64))
+    out = []
+    for c in range(len(lp1)):
+        m = (lab == c) & valid
+        if m.sum() < LABEL_SEED_MIN_PIXELS:
+            continue
+        depth = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
+        pieces, n = ndi.label(m, structure=np.ones((3, 3), bool))
+        deepest = np.r_[0.0, ndi.maximum(depth, pieces, np.arange(1, n + 1))][pieces]
+        mask = m & (deepest >= DEPTH_SEED_MIN_DEPTH) & (depth >= DEPTH_SEED_FRACTION * deepest)
+        if mask.sum() < 3 or (m & ~mask).sum() < 3:
+            continue
+        g = _seed_significance(y1[mask.ravel()].sum(0, dtype=np.float64), mask, c, lab,
+                               _with_rest(p1, c, y1, m & ~mask), crit, residual_crit=crit1)
+        if g is not None:
+            out.append((g, mask))
     return [mk for _, mk in sorted(out, key=lambda t: -t[0])]
 
 

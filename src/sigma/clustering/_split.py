@@ -115,7 +115,7 @@ import numpy as np
 
 from . import _count_model as cm
 from ._phase_steps import MIXTURE_RATIO, NEW_PHASE_ALPHA, _contacts, _new_phase, _open_phase, _r
-from ._seeds import _label_seeds, _piece_seeds, _smooth_seeds, _with_rest
+from ._seeds import _depth_seeds, _label_seeds, _piece_seeds, _smooth_seeds, _with_rest
 
 #: Evidence a split must carry per pixel, in nats: ``G`` of the test half over the new phase's
 #: interior pixels (the mean log-likelihood ratio of a pixel's full counts between the two
@@ -192,6 +192,15 @@ def split_phases(y, yx, rate_of, start, lab, logp, logpi, scores, valid, beta, r
                 found = _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed, strong=False)
                 if found is not None:
                     found[0]["seed"] = "smoothed"
+                    break
+        if found is None:
+            # a core inside a shell of a look-alike phase: each particle is one piece holding
+            # both, and their neighbourhoods mix them; the pieces' centres seed a split, tested
+            # as the smoothed seeds are
+            for seed in _depth_seeds(y1, lp1, lab, valid):
+                found = _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed, strong=False)
+                if found is not None:
+                    found[0]["seed"] = "depth"
                     break
         if found is None:
             for seed in _label_seeds(y1, lp1, lab, valid):

@@ -61,7 +61,8 @@ still seen.
    no start cluster seeds a split, a label seeds it from inside, on the choosing half: its
    pieces (particles, grains) grouped in two by their summed counts, tested as they are; its
    pixels split by their neighbourhoods' mean fractions (touching particles, tested by the
-   residual alone); or a two-spectrum mixture of its pixels. Particle phases that share every
+   residual alone); the centres of its pieces (a core in a shell of a look-alike, tested the
+   same way); or a two-spectrum mixture of its pixels. Particle phases that share every
    start cluster (a film takes most of them) are told apart, down to particles without interior.
 7. **Faint phases.** A particle of a few pixels whose lines hold a few counts in each is no
    outlier pixel by pixel; summed over the 3×3 window round each pixel it is. Once the splits
@@ -238,8 +239,8 @@ class PhaseEvidence:
         ``G_pixels``; or, when that ``G`` carries less than a nat a pixel or the summed counts
         look like a mixture, ``z`` and ``z_piece``: the interior's residual beyond every mixture
         of the rest and its neighbours, in standard errors of the whole and of one piece),
-        ``'smoothed'`` or ``'label'`` when a label's pieces, neighbourhoods or a two-spectrum
-        fit of its pixels, not a start cluster, seeded it), ``'no interior'`` (dropped) and
+        ``'smoothed'``, ``'depth'`` or ``'label'`` when a label's pieces, neighbourhoods, pieces'
+        centres or a two-spectrum fit of its pixels, not a start cluster, seeded it), ``'no interior'`` (dropped) and
         ``'thin phase'`` (kept without interior), both with ``pixels``, ``G``, ``critical``,
         ``rho``, ``G_pixels``; on a thin-sample map, the boundary rules of the final labels:
         ``'on film'`` (``pixels`` of the film, ``min_share``) and ``'enclosed'`` (``pixels``,
