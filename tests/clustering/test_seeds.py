@@ -16,6 +16,19 @@ from sklearn.metrics import adjusted_rand_score
 from sigma.clustering import _count_model as cm
 
 
+def _splits_without(seeds, counts, lab, seed):
+    """The split decisions of ``_run`` with the seed finder ``seeds`` of ``_split`` offering none."""
+    from sigma.clustering import _split
+
+    kept = getattr(_split, seeds)
+    setattr(_split, seeds, lambda *args: [])
+    try:
+        _, decisions = _run(counts, lab, lab, seed)
+    finally:
+        setattr(_split, seeds, kept)
+    return [d for d in decisions if d["step"] == "split"]
+
+
 def test_pieces_are_joined_in_the_order_of_the_merge_path():
     """``_two_groups`` joins the pair that loses least first, as ``merge_cost`` picks it."""
     from sigma.clustering._seeds import _two_groups
@@ -39,7 +52,6 @@ def test_touching_particles_of_two_look_alikes_are_split_by_smoothed_seeds():
     without the smoothed seeds nothing is split (seeds 0-5). With them, each map is split
     (0.4-0.8 nats a pixel; by the residual test, z 7.6-13.2) and the particles' labels follow
     the phases (ARI over the particle pixels 0.62-0.96). Pairs of one phase stay one phase."""
-    from sigma.clustering import _split
     from sigma.clustering._split import PIECE_MIN_Z, RESIDUAL_MIN_Z
 
     for seed in range(6):
@@ -56,12 +68,7 @@ def test_touching_particles_of_two_look_alikes_are_split_by_smoothed_seeds():
         assert {int(np.bincount(out[truth == p]).argmax()) for p in range(3)} == {0, 1, 2}
         on = truth > 0
         assert adjusted_rand_score(truth[on], out[on]) > 0.6
-        seeds, _split._smooth_seeds = _split._smooth_seeds, lambda *args: []
-        try:
-            _, without = _run(counts, lab, lab, seed)
-        finally:
-            _split._smooth_seeds = seeds
-        assert [d for d in without if d["step"] == "split"] == []
+        assert _splits_without("_smooth_seeds", counts, lab, seed) == []
         one = _particle_counts(on.astype(np.int32), np.stack([film, a]), rng, particle=40.0)
         out, decisions = _run(one, lab, lab, seed)
         assert [d for d in decisions if d["step"] == "split"] == [] and np.array_equal(out, lab)
@@ -76,7 +83,6 @@ def test_cores_in_shells_of_a_look_alike_are_split_by_depth_seeds():
     their shells, stay with them at this step). Without the depth seeds nothing is split."""
     from scipy import ndimage as ndi
 
-    from sigma.clustering import _split
     from sigma.clustering._split import PIECE_MIN_Z, RESIDUAL_MIN_Z
 
     for seed in range(2, 6):
@@ -96,9 +102,4 @@ def test_cores_in_shells_of_a_look_alike_are_split_by_depth_seeds():
         (d,) = [d for d in decisions if d["step"] == "split"]
         assert d["seed"] == "depth" and d["z"] > 2 * RESIDUAL_MIN_Z and d["z_piece"] >= PIECE_MIN_Z
         assert (out[truth == 2] == 2).mean() > 0.4 and (truth[out == 2] == 2).mean() > 0.99
-        seeds, _split._depth_seeds = _split._depth_seeds, lambda *args: []
-        try:
-            _, without = _run(counts, lab, lab, seed)
-        finally:
-            _split._depth_seeds = seeds
-        assert [d for d in without if d["step"] == "split"] == []
+        assert _splits_without("_depth_seeds", counts, lab, seed) == []

@@ -99,6 +99,25 @@ def _with_rest(p, c, y, rest):
     return out
 
 
+def _bars(y1, lp1):
+    """``(crit, crit1, p1)``: the chi-square critical values of a seed's deviance over every band
+    and along one direction (the residual test of :func:`~sigma.clustering._split._try_piece_split`),
+    at :data:`NEW_PHASE_ALPHA`, and the label spectra ``exp(lp1)``."""
+    from scipy.stats import chi2
+
+    return (float(chi2.isf(NEW_PHASE_ALPHA, y1.shape[1] - 1)), float(chi2.isf(NEW_PHASE_ALPHA, 1)),
+            np.exp(lp1.astype(np.float64)))
+
+
+def _seeding_labels(lab, valid, k):
+    """``(c, mask)`` for each label ``c < k`` with at least :data:`LABEL_SEED_MIN_PIXELS`
+    pixels of ``valid``."""
+    for c in range(k):
+        m = (lab == c) & valid
+        if m.sum() >= LABEL_SEED_MIN_PIXELS:
+            yield c, m
+
+
 def _piece_seeds(y1, lp1, lab, valid):
     """Seeds of new spectra from whole connected pieces of the labels, on the choosing half
     ``y1`` alone: a label's pieces (particles, grains; :data:`PIECES_MAX` largest) are joined
@@ -112,16 +131,10 @@ def _piece_seeds(y1, lp1, lab, valid):
     whole particle's summed counts carry its phase; so do a grain's.
     """
     from scipy.ndimage import label as cc_label
-    from scipy.stats import chi2
 
-    crit = float(chi2.isf(NEW_PHASE_ALPHA, y1.shape[1] - 1))
-    crit1 = float(chi2.isf(NEW_PHASE_ALPHA, 1))  # a seed tested along one direction (_try_piece_split)
-    p1 = np.exp(lp1.astype(np.float64))
+    crit, crit1, p1 = _bars(y1, lp1)  # crit1: a seed tested along one direction (_try_piece_split)
     out = []
-    for c in range(len(lp1)):
-        m = (lab == c) & valid
-        if m.sum() < LABEL_SEED_MIN_PIXELS:
-            continue
+    for c, m in _seeding_labels(lab, valid, len(lp1)):
         pieces, n = cc_label(m, structure=np.ones((3, 3)))
         sizes = np.bincount(pieces.ravel(), minlength=n + 1)
         sizes[0] = 0
@@ -246,18 +259,12 @@ def _smooth_seeds(y1, lp1, lab, valid, n_xray, min_counts):
     (69, 0)
     """
     from scipy.ndimage import gaussian_filter
-    from scipy.stats import chi2
 
     h, w = lab.shape
-    crit = float(chi2.isf(NEW_PHASE_ALPHA, y1.shape[1] - 1))
-    crit1 = float(chi2.isf(NEW_PHASE_ALPHA, 1))  # the residual test runs along one direction
-    p1 = np.exp(lp1.astype(np.float64))
+    crit, crit1, p1 = _bars(y1, lp1)  # crit1: the residual test runs along one direction
     yx = y1[:, :n_xray].reshape(h, w, n_xray)
     out = []
-    for c in range(len(lp1)):
-        m = (lab == c) & valid
-        if m.sum() < LABEL_SEED_MIN_PIXELS:
-            continue
+    for c, m in _seeding_labels(lab, valid, len(lp1)):
         rows, cols = np.nonzero(m)
         pad = int(np.ceil(4 * max(SMOOTH_SEED_SIGMAS)))
         box = (slice(max(rows.min() - pad, 0), rows.max() + pad + 1),
@@ -333,17 +340,10 @@ def _depth_seeds(y1, lp1, lab, valid):
     (74, 0)
     """
     from scipy import ndimage as ndi
-    from scipy.stats import chi2
 
-    h, w = lab.shape
-    crit = float(chi2.isf(NEW_PHASE_ALPHA, y1.shape[1] - 1))
-    crit1 = float(chi2.isf(NEW_PHASE_ALPHA, 1))
-    p1 = np.exp(lp1.astype(np.float64))
+    crit, crit1, p1 = _bars(y1, lp1)
     out = []
-    for c in range(len(lp1)):
-        m = (lab == c) & valid
-        if m.sum() < LABEL_SEED_MIN_PIXELS:
-            continue
+    for c, m in _seeding_labels(lab, valid, len(lp1)):
         depth = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
         pieces, n = ndi.label(m, structure=np.ones((3, 3), bool))
         deepest = np.r_[0.0, ndi.maximum(depth, pieces, np.arange(1, n + 1))][pieces]
