@@ -7,7 +7,8 @@ Two parts, each printing a table and adding to one JSON file:
     of Voronoi grains with look-alike phases, round inclusions, mixed pixels and gradients at
     boundaries, 4–10 phases, 10/25/100 counts per pixel, 128×128 to 512×512, binned 3×3; TEM
     maps of core–shell, gold, ceria and titania particles on a carbon film with Cu at 200 kV,
-    20/60 counts per particle pixel, binned 2×2), every phantom in its own process:
+    20/60 counts per particle pixel, binned 2×2, labelled by each particle's footprint, a core
+    before its shell), every phantom in its own process:
 
     * **sigma**: the shipped default configuration with no number of phases given (``sigma
       run``'s stages: load, bin, normalise, line features, UMAP, Gaussian mixture with

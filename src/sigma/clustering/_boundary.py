@@ -149,10 +149,12 @@ ENCLOSED_MIN_SHARE = 0.15
 #: The film lies under the particle too, so a pixel that the particle covers by half holds
 #: the film's full counts and the particle's thinnest part: by the counts alone (one half)
 #: the film takes the particles' rims. Measured on the same 12 maps (footprint truth), with
-#: :data:`ENCLOSED_MIN_SHARE`: ARI higher on 11 at 0.4 than at 0.5 (+0.004 to +0.035; 0.925
+#: :data:`ENCLOSED_MIN_SHARE`: ARI higher on 11 at 0.4 than at 0.5 (+0.006 to +0.034; 0.925
 #: to 0.950 on a map of magnetite/silica, gold, ceria and titania at 20 counts per particle
 #: pixel), lower on one of very small particles (1.5-4 pixels across, 0.884 to 0.847); 0.45
-#: gained about half as much, 0.35 lost more on the small particles.
+#: gained about half as much, 0.35 lost more on the small particles. On the 6 TEM maps of
+#: :func:`sigma.synthetic.family.family_specs` (footprint truth): +0.014, +0.010 and +0.003 on
+#: three, -0.005 and -0.002 on two.
 FILM_MIN_SHARE = 0.4
 
 
