@@ -99,6 +99,15 @@ def test_the_film_encloses_nothing():
     assert floors is None and decisions == []
 
 
+def test_without_a_film_no_label_is_enclosed():
+    """Particles hardly brighter than the label round them (2.5 and 2.6 counts a pixel on 2):
+    no film is found, and the label round them does not count as a shell of each."""
+    lab = np.zeros((40, 40), np.int32)
+    lab[5:12, 5:12], lab[20:28, 20:28] = 1, 2
+    yx = np.choose(lab, [2.0, 2.5, 2.6]).ravel()[:, None]
+    assert _thin_floors(None, yx, lab, 3, enclosed=0.15, on_film=0.4) == (None, [])
+
+
 def test_the_enclosed_share_is_checked():
     y, start, _ = _core_shell_on_film(0)
     with pytest.raises(SigmaValueError, match="'enclosed' parameter"):
@@ -107,5 +116,6 @@ def test_the_enclosed_share_is_checked():
         checked_share(True, "auto_args['enclosed']")
     with pytest.raises(SigmaValueError, match="'on_film' parameter"):
         find_phases(y, start, on_film=0.0)
+    assert checked_share(np.float32(0.25), "enclosed") == 0.25  # any real number
     assert enclosed_share(True) == ENCLOSED_MIN_SHARE and enclosed_share(False) is None
     assert film_share(True) == FILM_MIN_SHARE and film_share(False) is None

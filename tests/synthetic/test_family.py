@@ -69,8 +69,11 @@ def test_particle_truth_is_the_footprint_by_default():
     by_counts = make_particle_phantom((96, 96), counts_per_pixel=30, seed=2, truth="counts", **AXIS)
     np.testing.assert_array_equal(ph.spectra, by_counts.spectra)
     np.testing.assert_array_equal(by_counts.labels, ph.abundances.argmax(-1))
-    core, shell = ph.labels == 1, by_counts.labels == 1
-    assert (shell & ~core).sum() == 0 and core.sum() > 1.3 * shell.sum()  # 71 core pixels, 46
+    core_foot, core_counts = ph.labels == 1, by_counts.labels == 1  # magnetite, both ways
+    assert (core_counts & ~core_foot).sum() == 0 and core_foot.sum() > 1.3 * core_counts.sum()  # 71, 46
+    kw = dict(counts_per_pixel=30, seed=3, profile="plateau", blur=0.8, **AXIS)
+    np.testing.assert_array_equal(make_particle_phantom((64, 64), **kw).spectra,
+                                  make_particle_phantom((64, 64), truth="counts", **kw).spectra)
     assert (ph.labels > 0).sum() > (by_counts.labels > 0).sum()  # the thin edges
     with pytest.raises(SigmaValueError, match="'truth' parameter"):
         make_particle_phantom((32, 32), truth="area", **AXIS)

@@ -6,9 +6,14 @@ shell, and the pixels that were never measured.
 
 from __future__ import annotations
 
+import logging
+import numbers
+
 import numpy as np
 
 from .._errors import bad_value
+
+log = logging.getLogger(__name__)
 
 #: Weight of the count-rate band. Band fractions alone ignore how many counts a pixel holds,
 #: and that is often what tells phases apart: particles on a thin film in a TEM (thickness,
@@ -199,7 +204,7 @@ def checked_share(value, name: str) -> float | None:
     """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 0.5:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value <= 0.5:
         raise bad_value(name, value, "None or a share above 0 and at most 0.5")
     return float(value)
 
@@ -217,6 +222,10 @@ def _thin_floors(floors, yx, lab, k, enclosed=None, on_film=None):
       'host_pixels', 'contact', 'min_share'}`` (``contact``: the share of its boundary
       neighbour pairs with the host).
 
+    Neither rule applies (and that is logged) when no film is found: the label round the
+    particles, a film too faint or too like them for the film rule, would then enclose every
+    one of them.
+
     Examples
     --------
     >>> lab = np.zeros((12, 12), np.int32); lab[3:9, 3:9] = 1; lab[5:7, 5:7] = 2
@@ -232,15 +241,18 @@ def _thin_floors(floors, yx, lab, k, enclosed=None, on_film=None):
     ok = lab >= 0
     n = np.bincount(lab[ok], minlength=k)[:k]
     con = cluster_contacts(lab, np.arange(k))
-    film, _ = find_film(con, _label_rates(yx, lab, ok, k), n)
+    film, why = find_film(con, _label_rates(yx, lab, ok, k), n)
+    if film is None:
+        log.info("thin-sample boundary rules not applied: %s", why)
+        return floors, []
     out = np.full((k, k), 0.5) if floors is None else np.array(floors, dtype=np.float64)
     decisions = []
-    if on_film is not None and film is not None:
+    if on_film is not None:
         others = np.arange(k) != film
         out[others, film], out[film, others] = on_film, 1.0 - on_film
         decisions.append({"step": "on film", "pixels": int(n[film]), "min_share": float(on_film)})
     if enclosed is not None:
-        host = enclosing_clusters(con, exclude=() if film is None else (film,))
+        host = enclosing_clusters(con, exclude=(film,))
         for i in np.flatnonzero(host >= 0):
             j = int(host[i])
             out[i, j], out[j, i] = enclosed, 1.0 - enclosed

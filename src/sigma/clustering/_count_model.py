@@ -314,7 +314,7 @@ def label_scores(y, logp, logpi, lab2d, *, mixed: bool = True, rate_band: bool =
     :func:`_mean_share_scores`). ``rate_band``: the last band of ``y`` is the count-rate band;
     ``alpha`` is then a share of the X-ray counts (see :func:`_pair_mixture`). ``floors``
     (``shares='mean'`` only): ``(K, K)`` least share of ``k`` beside ``j``, one half when
-    ``None`` (see :func:`sigma.clustering._phase_steps._share_floors`).
+    ``None`` (see :func:`sigma.clustering._boundary._share_floors`).
     """
     if shares not in ("max", "mean"):
         raise bad_value("shares", shares, "'max' or 'mean'")

@@ -233,9 +233,9 @@ def _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed_mask, strong:
     side's interior holds fewer than :data:`SPLIT_MIN_COUNTS` a band (a small particle has no
     interior pixel), by the statistic and the bars of :func:`_split_test`; then neither a
     mixture of the rest of the label and the labels it touches by its summed counts nor pixel
-    by pixel (see the module description). ``strong=False`` (smoothed seeds,
-    :func:`~sigma.clustering._seeds._smooth_seeds`): by the residual test of the interior
-    alone, against every phase. ``(statistics, (labels, log spectra, log weights, scores))``
+    by pixel (see the module description). ``strong=False`` (smoothed and depth seeds,
+    :func:`~sigma.clustering._seeds._smooth_seeds`, :func:`~sigma.clustering._seeds._depth_seeds`):
+    by the residual test of the interior alone, against every phase. ``(statistics, (labels, log spectra, log weights, scores))``
     when it passes and the new phase keeps an interior or is a thin phase, else ``None``."""
     from scipy.stats import chi2
 

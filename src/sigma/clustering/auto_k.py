@@ -366,8 +366,11 @@ def find_phases(band_counts, start_labels, *, smoothness: float = 1.0, max_fit_p
         On a thin (TEM) map, the least share of a boundary pixel's counts with which a phase
         enclosed by another in projection (a core in its shell) takes the pixel from it
         (:data:`ENCLOSED_MIN_SHARE`), and with which a particle takes it from the support film
-        (:data:`FILM_MIN_SHARE`); recorded as ``'enclosed'`` and ``'on film'`` decisions.
-        ``None`` (default): the rule of ``boundary`` for those pairs too.
+        (:data:`FILM_MIN_SHARE`); recorded as ``'enclosed'`` and ``'on film'`` decisions; only
+        where a support film is found. ``None`` (default, unlike the thin-sample defaults of
+        ``intensity`` and ``boundary``): the rule of ``boundary`` for those pairs too;
+        ``PixelSegmenter`` and ``sigma run`` pass :func:`enclosed_share` and
+        :func:`film_share` of the map's kind.
     fill : array_like of bool, shape (H, W), optional
         Pixels left out of the start labels (``-1``) that the final labels (step 9) label
         all the same, from their counts and their neighbours: pixels without a count (a
