@@ -71,8 +71,9 @@ def _sample_rows(plan: Phantom, row0: int, row1: int, dtype) -> np.ndarray:
             cum[:, -1] = 1.0
             u = rng.random(pix.size)
             phase = np.minimum((u[:, None] >= cum[pix]).sum(axis=1), n_ph - 1)
-        else:
-            phase = plan.labels[r, pix]
+        else:  # every pixel holds one phase: the one of its abundances (not the truth labels,
+            # which may follow another rule, such as a particle's footprint)
+            phase = ab.argmax(axis=1)[pix]
         # Walker's alias method: a uniform channel, kept with probability prob, else its alias
         x = rng.random(pix.size) * c
         i = np.minimum(x.astype(np.int64), c - 1)
