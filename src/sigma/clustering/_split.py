@@ -185,22 +185,17 @@ def split_phases(y, yx, rate_of, start, lab, logp, logpi, scores, valid, beta, r
                 found = _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed)
                 if found is not None:
                     break
-        if found is None:
-            # touching particles of look-alike phases are one piece: their label's pixels,
-            # averaged over their neighbourhoods, seed a split tested by the residual alone
-            for seed in _smooth_seeds(y1, lp1, lab, valid, yx.shape[1], SPLIT_MIN_COUNTS):
+        # touching particles of look-alike phases are one piece: their label's pixels, averaged
+        # over their neighbourhoods, seed a split tested by the residual alone; so do the
+        # pieces' centres (a core inside a shell of a look-alike: each particle holds both)
+        for name, seeds, extra in (("smoothed", _smooth_seeds, (yx.shape[1], SPLIT_MIN_COUNTS)),
+                                   ("depth", _depth_seeds, ())):
+            if found is not None:
+                break
+            for seed in seeds(y1, lp1, lab, valid, *extra):
                 found = _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed, strong=False)
                 if found is not None:
-                    found[0]["seed"] = "smoothed"
-                    break
-        if found is None:
-            # a core inside a shell of a look-alike phase: each particle is one piece holding
-            # both, and their neighbourhoods mix them; the pieces' centres seed a split, tested
-            # as the smoothed seeds are
-            for seed in _depth_seeds(y1, lp1, lab, valid):
-                found = _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed, strong=False)
-                if found is not None:
-                    found[0]["seed"] = "depth"
+                    found[0]["seed"] = name
                     break
         if found is None:
             for seed in _label_seeds(y1, lp1, lab, valid):
@@ -234,9 +229,10 @@ def _try_piece_split(y, y1, y2, logp, lab, valid, beta, rate, seed_mask, strong:
     interior pixel), by the statistic and the bars of :func:`_split_test`; then neither a
     mixture of the rest of the label and the labels it touches by its summed counts nor pixel
     by pixel (see the module description). ``strong=False`` (smoothed and depth seeds,
-    :func:`~sigma.clustering._seeds._smooth_seeds`, :func:`~sigma.clustering._seeds._depth_seeds`):
-    by the residual test of the interior alone, against every phase. ``(statistics, (labels, log spectra, log weights, scores))``
-    when it passes and the new phase keeps an interior or is a thin phase, else ``None``."""
+    :func:`~sigma.clustering._seeds._smooth_seeds`,
+    :func:`~sigma.clustering._seeds._depth_seeds`): by the residual test of the interior alone,
+    against every phase. ``(statistics, (labels, log spectra, log weights, scores))`` when it
+    passes and the new phase keeps an interior or is a thin phase, else ``None``."""
     from scipy.stats import chi2
 
     k, nx = len(logp), y2.shape[1]

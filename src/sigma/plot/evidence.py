@@ -89,9 +89,10 @@ _OUTCOME = {
     "split": "opened: split off the phase it was joined to (chosen on half of the counts, tested "
              "on the other half)",
     "on film": "boundary rule: a particle takes a pixel from the support film (these are the film's "
-               "pixels) with min_share of its counts: the film lies under the particle's thin edge",
+               "pixels) when it gives min_share of the pixel's counts: the film lies under the "
+               "particle's thin edge",
     "enclosed": "boundary rule: a phase seen through the one round it (a core in its shell) takes a "
-                "pixel from it with min_share of its counts",
+                "pixel from it when it gives min_share of the pixel's counts",
 }
 
 
