@@ -97,7 +97,12 @@ still seen.
    :data:`FILM_MIN_SHARE` of its counts, and a phase enclosed by another (a core in its
    shell) with :data:`ENCLOSED_MIN_SHARE` (``'on film'`` and ``'enclosed'`` decisions). Pixels
    without a count, left out of the start labels, are labelled here when ``fill`` names them
-   and their label leaves pixels empty (:data:`EMPTY_MIN_PROBABILITY`).
+   and their label leaves pixels empty (:data:`EMPTY_MIN_PROBABILITY`). Where no thin-sample
+   rule applied, the spectra are then taken again from the interiors of the final labels and
+   the labels made again from them, until they stop changing (at most
+   :data:`~sigma.clustering._phase_steps.FINAL_SPECTRA_ROUNDS` times): the spectra the step
+   started from may come from a few dozen pixels (ilmenite grains in ulvöspinel at 10 counts
+   per pixel: ARI 0.812 → 0.917).
 
 Every decision is recorded with its statistics in :class:`PhaseEvidence`
 (``PixelSegmenter.n_components_evidence``).
@@ -493,8 +498,8 @@ def _find_phases(band_counts, start_labels, *, smoothness, max_fit_pixels, max_n
     # 8: labels without interior
     lab, logp, logpi = _drop_without_interior(y, logp, logpi, lab, valid, beta, evidence.decisions, rate)
     # 9: final labels (mean field, then one ICM sweep)
-    lab, scores = _final_labels(y, logp, lab, valid if fill is None else valid | fill, beta, rate, boundary,
-                                enclosed, on_film, evidence.decisions)
+    lab, scores, logp = _final_labels(y, logp, lab, valid if fill is None else valid | fill, beta, rate,
+                                      boundary, enclosed, on_film, evidence.decisions)
     if fill is not None:
         lab = _implausible_empty(y[:, :n_spec], lab, valid, fill)
     k = len(logpi)
