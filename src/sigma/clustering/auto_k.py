@@ -100,9 +100,8 @@ still seen.
    and their label leaves pixels empty (:data:`EMPTY_MIN_PROBABILITY`). Where no thin-sample
    rule applied, the spectra are then taken again from the interiors of the final labels and
    the labels made again from them, until they stop changing (at most
-   :data:`~sigma.clustering._phase_steps.FINAL_SPECTRA_ROUNDS` times): the spectra the step
-   started from may come from a few dozen pixels (ilmenite grains in ulvöspinel at 10 counts
-   per pixel: ARI 0.812 → 0.917).
+   :data:`FINAL_SPECTRA_ROUNDS` times): the spectra the step started from may come from a few
+   dozen pixels (ilmenite grains in ulvöspinel at 10 counts per pixel: ARI 0.812 → 0.917).
 
 Every decision is recorded with its statistics in :class:`PhaseEvidence`
 (``PixelSegmenter.n_components_evidence``).
@@ -150,6 +149,7 @@ from ._boundary import (  # the rules of the final labels, re-exported
 )
 from ._phase_steps import (
     FAINT_MAX_MOVED,
+    FINAL_SPECTRA_ROUNDS,
     INTERIOR_MIN,
     MEAN_FIELD_SHARE,
     MIXTURE_RATIO,
@@ -164,7 +164,7 @@ from ._phase_steps import (
 )
 from ._split import SPLIT_MIN_COUNTS, SPLIT_MIN_NATS, split_phases
 
-__all__ = ["AUTO_METHODS", "BULK_BOUNDARY_EXPONENT", "EMPTY_MIN_PROBABILITY", "ENCLOSED_MIN_SHARE", "FILM_MIN_SHARE", "INTENSITY_WEIGHT", "RATE_CEILING", "THIN_BOUNDARY_EXPONENT", "boundary_exponent", "checked_boundary", "checked_share", "enclosed_share", "film_share", "intensity_weight", "FAINT_MAX_MOVED", "INTERIOR_MIN", "MEAN_FIELD_SHARE", "MIXTURE_RATIO", "NEW_PHASE_ALPHA", "SPLIT_MIN_COUNTS", "SPLIT_MIN_NATS", "UNEXPLAINED_Z", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
+__all__ = ["AUTO_METHODS", "BULK_BOUNDARY_EXPONENT", "EMPTY_MIN_PROBABILITY", "ENCLOSED_MIN_SHARE", "FILM_MIN_SHARE", "INTENSITY_WEIGHT", "RATE_CEILING", "THIN_BOUNDARY_EXPONENT", "boundary_exponent", "checked_boundary", "checked_share", "enclosed_share", "film_share", "intensity_weight", "FAINT_MAX_MOVED", "FINAL_SPECTRA_ROUNDS", "INTERIOR_MIN", "MEAN_FIELD_SHARE", "MIXTURE_RATIO", "NEW_PHASE_ALPHA", "SPLIT_MIN_COUNTS", "SPLIT_MIN_NATS", "UNEXPLAINED_Z", "PhaseEvidence", "PhaseResult", "auto_request", "find_phases", "start_size"]
 
 log = logging.getLogger(__name__)
 
