@@ -1,5 +1,5 @@
-"""The final labels take the phase spectra again from their own interiors
-(:data:`sigma.clustering._phase_steps.FINAL_SPECTRA_ROUNDS`)."""
+"""On a bulk map the final labels take the phase spectra again from their own interiors
+(:data:`sigma.clustering.auto_k.FINAL_SPECTRA_ROUNDS`)."""
 
 import numpy as np
 import pytest
@@ -69,9 +69,17 @@ def test_an_emptied_label_keeps_its_spectrum():
     assert np.isfinite(lp).all()
 
 
-def test_not_where_a_thin_sample_rule_applied(monkeypatch):
-    """Where a thin-sample rule gives a label pixels with less than half of its counts, its
-    interior is no longer its own: the spectra stay those the labels started from."""
+def test_not_on_a_thin_sample(monkeypatch):
+    """In a thin specimen a label's interior is not one composition (thickness, a core seen
+    through its shell): with a thin-sample rule asked for, the spectra stay those the labels
+    started from, whether the rule applied (a film found) or not."""
+    y, truth = _grains(0, 30)
+    sums = np.stack([y[truth.ravel() == 0].sum(0), y[np.flatnonzero(truth.ravel() == 1)[:8]].sum(0)])
+    logp = cm.log_spectra(sums)
+    for kw in ({"enclosed": ak.ENCLOSED_MIN_SHARE}, {"on_film": ak.FILM_MIN_SHARE}):
+        _, _, lp = _final_labels(y, logp, truth, truth >= 0, 1.0, False, 0.0, **kw)
+        np.testing.assert_array_equal(lp, logp)
+    # a core in its shell on a film: both rules apply, and the labels are those of one pass
     y, start, _ = _core_shell_on_film(0)
     kw = dict(intensity=0.3, boundary=0.0, enclosed=ak.ENCLOSED_MIN_SHARE, on_film=ak.FILM_MIN_SHARE)
     rule = ak.find_phases(y, start, **kw)
