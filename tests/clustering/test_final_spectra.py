@@ -59,14 +59,20 @@ def test_true_spectra_stay_about_where_they_are(seed):
         assert ari >= ari0 - 0.02
 
 
-def test_an_emptied_label_keeps_its_spectrum():
+@pytest.mark.parametrize("size", [0, 3])
+def test_a_label_without_interior_keeps_its_spectrum(size):
+    """A label the final labels emptied, or a tiny inclusion (3×3 pixels: one interior pixel,
+    every other one mixed), keeps the spectrum it came with; the others are taken again."""
     y, truth = _grains(0, 30)
-    third = np.array([0.1, 0.1, 0.1, 0.1, 0.6])  # no pixel holds it
+    third = np.array([0.1, 0.1, 0.1, 0.1, 0.6])
+    truth[22:22 + size, 22:22 + size] = 2
+    rng = np.random.default_rng(1)
+    y[truth.ravel() == 2] = rng.multinomial(30, third, size=size * size)
     logp = np.log(np.stack([HOST, GRAIN, third])).astype(np.float32)
     lab, _, lp = _final_labels(y, logp, truth, truth >= 0, 1.0, False, -1.0)
-    assert not (lab == 2).any()
+    assert (lab == 2).sum() == size * size
     np.testing.assert_allclose(lp[2], logp[2])
-    assert np.isfinite(lp).all()
+    assert not np.allclose(lp[:2], logp[:2]) and np.isfinite(lp).all()
 
 
 def test_not_on_a_thin_sample(monkeypatch):
