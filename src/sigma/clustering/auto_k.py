@@ -98,8 +98,8 @@ still seen.
    shell) with :data:`ENCLOSED_MIN_SHARE` (``'on film'`` and ``'enclosed'`` decisions). Pixels
    without a count, left out of the start labels, are labelled here when ``fill`` names them
    and their label leaves pixels empty (:data:`EMPTY_MIN_PROBABILITY`). On a bulk map (no
-   thin-sample rule asked for), the spectra are then taken again from the interiors of the final labels and
-   the labels made again from them, until they stop changing (at most
+   thin-sample rule asked for), the spectra are then taken again from the interiors of the
+   final labels and the labels made again from them, until they stop changing (at most
    :data:`FINAL_SPECTRA_ROUNDS` times): the spectra the step started from may come from a few
    dozen pixels (ilmenite grains in ulvöspinel at 10 counts per pixel: ARI 0.812 → 0.917).
 
